@@ -1,0 +1,1 @@
+"""The application layer: the bundled education services on EKS (see the app issue)."""

@@ -1,0 +1,1 @@
+"""Declarative data shipped with osp: blueprints (one folder each) and environment presets."""

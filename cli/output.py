@@ -1,0 +1,84 @@
+"""Consoles, error reporting and options shared by every command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+#: Exit codes, as documented in `osp --help` and README.md.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+_state = {"no_color": False}
+
+
+def set_no_color(value: bool) -> None:
+    _state["no_color"] = value
+
+
+def stdout() -> Console:
+    return Console(no_color=_state["no_color"] or None, highlight=False, soft_wrap=False)
+
+
+def stderr() -> Console:
+    return Console(
+        stderr=True, no_color=_state["no_color"] or None, highlight=False, soft_wrap=True
+    )
+
+
+def error(message: str) -> None:
+    console = stderr()
+    console.print("[bold red]Error:[/] ", end="")
+    console.print(message, markup=False)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn osp's own errors into `Error: …` on stderr and their exit code, no traceback."""
+    from osp.platform.errors import OspError
+
+    try:
+        yield
+    except OspError as exc:
+        error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+
+
+ProjectDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        envvar="OSP_PROJECT_DIR",
+        help="The osp project (the folder with Pulumi.yaml). Default: the nearest one at or "
+        "above the current directory.",
+        show_default=False,
+    ),
+]
+
+EnvOption = Annotated[
+    str,
+    typer.Option(
+        "--env",
+        "-e",
+        help="Environment to act on: the X of stacks/Pulumi.X.yaml (see `osp envs`).",
+        show_default=False,
+    ),
+]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

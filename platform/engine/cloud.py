@@ -1,0 +1,233 @@
+"""The offline engine's stand-in for AWS: deterministic ids, ARNs and data-source answers.
+
+Everything here is a pure function of the spec and of a resource's type and name, so the
+same spec always yields the same plan, and documents built from these values (IAM and
+bucket policies, kubeconfigs) are complete and checkable without an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from osp.platform.errors import EngineError
+from osp.platform.spec import EnvironmentSpec
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
+#: AWS's documentation account, used when the spec does not pin `osp:account_id`.
+EXAMPLE_ACCOUNT_ID = "123456789012"
+
+# EC2-style ids: a prefix and 17 hex digits, as AWS issues them.
+_EC2_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/networkAcl:NetworkAcl": "acl",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+# Services whose ARNs carry no region.
+_GLOBAL_SERVICES = frozenset({"iam", "s3", "cloudfront", "route53", "wafv2-global"})
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of a region."""
+    if region.startswith("cn-"):
+        return "aws-cn", "amazonaws.com.cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov", "amazonaws.com"
+    return "aws", "amazonaws.com"
+
+
+class OfflineCloud(Mocks):
+    """Pulumi mocks that answer like AWS would for the environment in `spec`."""
+
+    def __init__(self, spec: EnvironmentSpec):
+        self.spec = spec
+        self.account_id = spec.account_id or EXAMPLE_ACCOUNT_ID
+        self.partition, self.dns_suffix = partition_of(spec.region)
+        #: Region of each explicit provider, by provider reference ("<urn>::<id>"); the
+        #: engine fills it as providers register, so resources know where they live.
+        self.provider_regions: dict[str, str] = {}
+
+    # -- resources ---------------------------------------------------------------------
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        token, name, inputs = args.typ, args.name, dict(args.inputs)
+        if token.startswith("pulumi:providers:"):
+            return digest(token, name), inputs
+        region = str(
+            inputs.get("region") or self.provider_regions.get(args.provider or "", self.spec.region)
+        )
+        ident = self._resource_id(token, name, inputs)
+        state = dict(inputs)
+        if token.startswith("aws:"):
+            state.setdefault("arn", self.arn(token, ident, inputs, region))
+            if "tags" in inputs:
+                state.setdefault("tagsAll", inputs["tags"])
+        for key, value in _OUTPUTS.get(token, _no_outputs)(self, ident, inputs, region).items():
+            state.setdefault(key, value)
+        return ident, state
+
+    def _resource_id(self, token: str, name: str, inputs: Mapping[str, Any]) -> str:
+        prefix = _EC2_ID_PREFIX.get(token)
+        if prefix:
+            return f"{prefix}-{digest(token, name)}"
+        # Most other AWS resources are identified by the name they were given.
+        for key in ("name", "bucket", "identifier", "replicationGroupId", "brokerName"):
+            value = inputs.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return f"{name}-{digest(token, name, length=8)}"
+
+    def arn(self, token: str, ident: str, inputs: Mapping[str, Any], region: str) -> str:
+        """A well-formed ARN for a resource of `token` with id `ident`."""
+        module, _, cls = token.partition(":")[2].partition(":")
+        service = module.split("/")[0]
+        resource = cls[:1].lower() + cls[1:]
+        p, acct = self.partition, self.account_id
+        if service == "s3":
+            return f"arn:{p}:s3:::{ident}"
+        if service == "iam":
+            kind = {
+                "Role": "role",
+                "Policy": "policy",
+                "InstanceProfile": "instance-profile",
+                "User": "user",
+                "OpenIdConnectProvider": "oidc-provider",
+            }.get(cls, resource)
+            return f"arn:{p}:iam::{acct}:{kind}/{ident}"
+        if service in ("sqs", "sns"):
+            return f"arn:{p}:{service}:{region}:{acct}:{ident}"
+        if service == "cloudwatch" and cls == "LogGroup":
+            return f"arn:{p}:logs:{region}:{acct}:log-group:{ident}"
+        if service == "secretsmanager":
+            return (
+                f"arn:{p}:secretsmanager:{region}:{acct}:secret:{ident}-{digest(ident, length=6)}"
+            )
+        if service == "kms" and cls == "Key":
+            return f"arn:{p}:kms:{region}:{acct}:key/{ident}"
+        if service in ("ec2", "vpc"):
+            return f"arn:{p}:ec2:{region}:{acct}:{resource.lower()}/{ident}"
+        return f"arn:{p}:{service}:{region}:{acct}:{resource.lower()}/{ident}"
+
+    # -- data sources ------------------------------------------------------------------
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        answer = _CALLS.get(args.token)
+        if answer is None:
+            raise EngineError(
+                f"the offline engine has no answer for the data source {args.token}; "
+                "add one to osp.platform.engine.cloud"
+            )
+        return answer(self, dict(args.args))
+
+
+def _no_outputs(*_: Any) -> dict[str, Any]:
+    return {}
+
+
+_OutputsFn = Callable[[OfflineCloud, str, Mapping[str, Any], str], dict[str, Any]]
+
+#: Outputs only the cloud knows, per resource type, beyond `id`, `arn` and the inputs.
+_OUTPUTS: dict[str, _OutputsFn] = {
+    "aws:ec2/vpc:Vpc": lambda c, i, _in, _r: {
+        "defaultSecurityGroupId": f"sg-{digest(i, 'default-sg')}",
+        "defaultNetworkAclId": f"acl-{digest(i, 'default-acl')}",
+        "defaultRouteTableId": f"rtb-{digest(i, 'default-rtb')}",
+        "mainRouteTableId": f"rtb-{digest(i, 'default-rtb')}",
+        "ownerId": c.account_id,
+    },
+    "aws:ec2/eip:Eip": lambda c, i, _in, _r: {
+        # 192.0.2.0/24 (TEST-NET-1) is reserved for documentation: never a real address.
+        "publicIp": f"192.0.2.{int(digest(i, length=4), 16) % 254 + 1}",
+        "allocationId": i,
+    },
+    "aws:ec2/subnet:Subnet": lambda c, i, _in, _r: {"ownerId": c.account_id},
+}
+
+
+def _zones(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+    names = list(cloud.spec.zones)
+    prefix = {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}.get(
+        cloud.spec.region, cloud.spec.region.replace("-", "")[:5]
+    )
+    return {
+        "id": cloud.spec.region,
+        "names": names,
+        "zoneIds": [f"{prefix}-az{n}" for n in range(1, len(names) + 1)],
+        "groupNames": [cloud.spec.region] * len(names),
+        "state": "available",
+    }
+
+
+def _caller(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": cloud.account_id,
+        "accountId": cloud.account_id,
+        "arn": f"arn:{cloud.partition}:iam::{cloud.account_id}:user/osp-offline",
+        "userId": f"AIDA{digest('osp-offline', length=17).upper()}",
+    }
+
+
+def _partition(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": cloud.partition,
+        "partition": cloud.partition,
+        "dnsSuffix": cloud.dns_suffix,
+        "reverseDnsPrefix": ".".join(reversed(cloud.dns_suffix.split("."))),
+    }
+
+
+def _region(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or args.get("name") or cloud.spec.region
+    return {
+        "id": region,
+        "name": region,
+        "region": region,
+        "description": region,
+        "endpoint": f"ec2.{region}.{cloud.dns_suffix}",
+    }
+
+
+def _ami(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    image = f"ami-{digest(cloud.spec.region, repr(sorted(args.items())))}"
+    return {"id": image, "imageId": image, "name": f"osp-offline-{image}", "architecture": "x86_64"}
+
+
+def _ssm_parameter(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name", ""))
+    # Public SSM parameters osp reads are AMI ids (EKS-optimised images, for one).
+    value = f"ami-{digest(cloud.spec.region, name)}"
+    return {
+        "id": name,
+        "name": name,
+        "type": "String",
+        "value": value,
+        "insecureValue": value,
+        "arn": f"arn:{cloud.partition}:ssm:{cloud.spec.region}::parameter{name}",
+    }
+
+
+_CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+    "aws:index/getPartition:getPartition": _partition,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:ec2/getAmi:getAmi": _ami,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+}

@@ -1,0 +1,179 @@
+"""The offline engine: runs the estate program in-process under Pulumi mocks.
+
+No Pulumi CLI, no plugins, no AWS. A recording resource monitor captures every registration
+as the Pulumi engine would receive it — URN, type, parent, provider, dependencies, options and
+inputs — and `OfflineCloud` answers for the cloud. Secret values are replaced by "<secret>"
+before anything is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+from osp.platform.engine.cloud import OfflineCloud
+from osp.platform.errors import EngineError, OspError
+from osp.platform.plan import STACK_TYPE, Plan, PlannedResource, ResourceOptions
+from osp.platform.spec import EnvironmentSpec
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+ENGINE = "offline"
+SECRET = "<secret>"
+UNKNOWN = "<unknown>"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+_ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+
+Program = Callable[[EnvironmentSpec], Any]
+
+# One offline run at a time: the Pulumi runtime keeps its settings in process-wide state.
+_RUN_LOCK = threading.Lock()
+
+
+def plain(value: Any) -> Any:
+    """A wire value (JSON from a protobuf Struct) as plain data, secrets masked."""
+    if isinstance(value, dict):
+        sig = value.get(rpc._special_sig_key)
+        if sig == rpc._special_secret_sig:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn")
+        if sig == _ASSET_SIG:
+            return {"asset": value.get("path") or value.get("uri") or "<text>"}
+        if sig == _ARCHIVE_SIG:
+            return {"archive": value.get("path") or value.get("uri") or "<assets>"}
+        return {k: plain(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    return value
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    return plain(json_format.MessageToDict(message)) if message is not None else {}
+
+
+def _provider_urn(reference: str) -> str | None:
+    """ "<urn>::<id>" → "<urn>"; "" (the package's default provider) → None."""
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    """A mock resource monitor that keeps every registration request it serves."""
+
+    def __init__(self, cloud: OfflineCloud):
+        super().__init__(cloud)
+        self.cloud = cloud
+        self.records: dict[str, PlannedResource] = {}
+        self.outputs: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type.startswith("pulumi:providers:"):
+            region = _struct(request.object).get("region")
+            if region:
+                self.cloud.provider_regions[f"{response.urn}::{response.id}"] = region
+        record = PlannedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            provider=_provider_urn(request.provider),
+            dependencies=tuple(sorted(set(request.dependencies))),
+            property_dependencies={
+                key: tuple(sorted(set(deps.urns)))
+                for key, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
+            },
+            options=ResourceOptions(
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=tuple(sorted(request.ignoreChanges)),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+            ),
+            inputs=_struct(request.object),
+        )
+        with self._lock:
+            if record.urn in self.records:
+                raise EngineError(f"two resources share the URN {record.urn}")
+            self.records[record.urn] = record
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[2] == STACK_TYPE:
+            self.outputs = _struct(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _Diagnostics(logging.Handler):
+    """Collects what the program and providers log through the (mock) engine."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run(spec: EnvironmentSpec, program: Program | None = None, *, project: str = "osp") -> Plan:
+    """Run `program` (default: the estate) for `spec` and return everything it declared."""
+    if program is None:
+        from osp.stacks.estate import build as program
+
+    cloud = OfflineCloud(spec)
+    monitor = _RecordingMonitor(cloud)
+    logger = logging.getLogger(f"osp.engine.offline.{spec.name}")
+    logger.propagate = False
+    diagnostics = _Diagnostics()
+    logger.addHandler(diagnostics)
+
+    with _RUN_LOCK:
+        settings.configure(
+            mocks.MockSettings(
+                monitor=monitor,
+                monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+                engine=mocks.MockEngine(logger),
+                project=project,
+                stack=spec.name,
+                dry_run=False,
+                organization="organization",
+                callbacks=None,
+            )
+        )
+        settings.ROOT.set(None)
+        try:
+            _sync_await(run_in_stack(lambda: program(spec)))
+        except OspError:
+            raise
+        except Exception as exc:  # the program is osp's own code: show why, not a traceback
+            if os.environ.get("OSP_DEBUG"):
+                raise
+            raise EngineError(
+                f"the {spec.name} program failed under the offline engine: "
+                f"{type(exc).__name__}: {exc} (set OSP_DEBUG=1 for the traceback)"
+            ) from exc
+        finally:
+            logger.removeHandler(diagnostics)
+
+    return Plan(
+        project=project,
+        environment=spec.name,
+        stack=spec.name,
+        blueprint=spec.blueprint,
+        engine=ENGINE,
+        resources=tuple(monitor.records[urn] for urn in sorted(monitor.records)),
+        outputs=monitor.outputs,
+        warnings=tuple(diagnostics.messages),
+    )

@@ -1,0 +1,139 @@
+"""The plan: every resource a program registers, as an object and as JSON (schema version 1).
+
+Both engines produce a `Plan`; the CLI, diffs, policy checks and reports consume it. The JSON
+form is a public interface (README, "Plan JSON"): the same spec gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class ResourceOptions:
+    """The resource options that change what an update may do to a resource."""
+
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "ignoreChanges": list(self.ignore_changes),
+            "deleteBeforeReplace": self.delete_before_replace,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One registered resource. `inputs` uses the camelCase keys the engine saw."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    dependencies: tuple[str, ...]
+    property_dependencies: Mapping[str, tuple[str, ...]]
+    options: ResourceOptions
+    inputs: Mapping[str, Any]
+
+    @property
+    def is_component(self) -> bool:
+        return not self.custom and self.type != STACK_TYPE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "dependencies": list(self.dependencies),
+            "propertyDependencies": {k: list(v) for k, v in self.property_dependencies.items()},
+            "options": self.options.to_json(),
+            "inputs": dict(self.inputs),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a program declares for one environment."""
+
+    project: str
+    environment: str
+    stack: str
+    blueprint: str
+    engine: str
+    resources: tuple[PlannedResource, ...]
+    outputs: Mapping[str, Any]
+    #: Warnings the program or providers logged while it ran (not part of the JSON).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        by_urn = {r.urn: r for r in self.resources}
+        children: dict[str | None, list[PlannedResource]] = {}
+        for resource in self.resources:
+            children.setdefault(resource.parent, []).append(resource)
+        object.__setattr__(self, "_by_urn", by_urn)
+        object.__setattr__(self, "_children", children)
+
+    def get(self, urn: str) -> PlannedResource:
+        return self._by_urn[urn]  # type: ignore[attr-defined]
+
+    def children(self, urn: str | None) -> list[PlannedResource]:
+        """Direct children of `urn` (None: the roots), in URN order."""
+        return list(self._children.get(urn, ()))  # type: ignore[attr-defined]
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> PlannedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def descendants(self, urn: str) -> Iterator[PlannedResource]:
+        for child in self.children(urn):
+            yield child
+            yield from self.descendants(child.urn)
+
+    def type_counts(self) -> Counter[str]:
+        return Counter(r.type for r in self.resources if r.type != STACK_TYPE)
+
+    @property
+    def custom_count(self) -> int:
+        return sum(1 for r in self.resources if r.custom)
+
+    @property
+    def component_count(self) -> int:
+        return sum(1 for r in self.resources if r.is_component)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "project": self.project,
+            "environment": self.environment,
+            "stack": self.stack,
+            "blueprint": self.blueprint,
+            "engine": self.engine,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": dict(self.outputs),
+        }
+
+    def dumps(self) -> str:
+        """The plan as JSON text: two-space indented, newline-terminated, byte-stable."""
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,225 @@
+"""Reading an environment's stack config file into an `EnvironmentSpec`.
+
+This is the one place YAML enters osp. The stack file is Pulumi's own
+(`stacks/Pulumi.<env>.yaml`), so `pulumi` and osp read the same settings: keys under the
+`osp:` namespace and `aws:region` make the spec; other namespaced keys (`aws:profile`,
+`kubernetes:context`, …) are provider configuration that osp leaves to Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from osp.platform import blueprints
+from osp.platform.errors import SpecError
+from osp.platform.project import Project
+from osp.platform.spec.models import ENVIRONMENT_NAME, EnvironmentSpec, Profile
+from osp.platform.spec.positions import Positions, positions
+from osp.platform.spec.problems import (
+    Problem,
+    display_path,
+    from_validation_error,
+    got_expected,
+    unknown_key,
+)
+from pydantic import ValidationError
+
+#: Top-level keys Pulumi itself writes into a stack file.
+_STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+_SPEC_KEYS = tuple(
+    info.alias for info in EnvironmentSpec.model_fields.values() if info.alias is not None
+)
+
+
+def load_environment(
+    project: Project, environment: str, *, blueprint: str | None = None
+) -> EnvironmentSpec:
+    """The validated spec of `environment`, or SpecError listing every problem in its file.
+
+    `blueprint` replaces the stack's blueprint for this one load (offline previews only).
+    """
+    path = project.require_environment(environment)
+    return parse_stack_file(
+        path.read_text(encoding="utf-8"),
+        environment=environment,
+        source=project.relative(path),
+        blueprint=blueprint,
+    )
+
+
+def parse_stack_file(
+    text: str, *, environment: str, source: str, blueprint: str | None = None
+) -> EnvironmentSpec:
+    """Validate the text of a stack file; `source` is how messages name the file."""
+    try:
+        document = yaml.safe_load(text)
+        where = positions(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
+
+    problems: list[Problem] = []
+    for dup_path, line in where.duplicates:
+        problems.append(
+            Problem(
+                display_path(dup_path[1:]) or str(dup_path[0]),
+                "key appears twice; expected each key once",
+                line,
+            )
+        )
+    if not ENVIRONMENT_NAME.match(environment):
+        problems.append(
+            Problem(
+                "",
+                got_expected(
+                    environment,
+                    "an environment name of 1-16 lower-case letters, digits and hyphens, "
+                    "starting with a letter (it becomes part of every resource name)",
+                ),
+            )
+        )
+
+    config = _config_section(document, where, problems)
+    if config is None:
+        raise SpecError(source, [p.render(source) for p in problems])
+    data, profile = _spec_input(config, environment, where, problems)
+    if blueprint is not None:
+        data["osp:blueprint"] = blueprint
+
+    spec: EnvironmentSpec | None = None
+    if profile is not None:
+        defaults = blueprints.preset(profile)
+        network = data.get("osp:network")
+        if isinstance(network, dict) and "availability_zones" in network:
+            # Naming the zones is the stack's own answer to how many: the preset's zone
+            # count does not apply, so it cannot contradict the list.
+            preset_network = {
+                k: v for k, v in defaults.get("osp:network", {}).items() if k != "zone_count"
+            }
+            defaults = {**defaults, "osp:network": preset_network}
+        merged = _deep_merge(defaults, data)
+        try:
+            spec = EnvironmentSpec.model_validate(
+                {"name": environment, **merged},
+                context={"blueprints": blueprints.available()},
+            )
+        except ValidationError as exc:
+            for loc, message in from_validation_error(exc, EnvironmentSpec):
+                problems.append(Problem(display_path(loc), message, where.line(("config", *loc))))
+    if problems or spec is None:
+        problems.sort(key=lambda p: p.line or 0)
+        raise SpecError(source, [p.render(source) for p in problems])
+    return spec
+
+
+def _config_section(
+    document: Any, where: Positions, problems: list[Problem]
+) -> dict[str, Any] | None:
+    """The `config:` mapping, or None when the document has no usable one."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        problems.append(
+            Problem(
+                "",
+                got_expected(
+                    type(document).__name__,
+                    "a mapping with a 'config:' section (a Pulumi stack file)",
+                ),
+                1,
+            )
+        )
+        return None
+    for key in document:
+        if key not in _STACK_FILE_KEYS:
+            problems.append(
+                Problem(str(key), unknown_key(str(key), _STACK_FILE_KEYS), where.line((key,)))
+            )
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        problems.append(
+            Problem(
+                "config",
+                got_expected(config, "a mapping of keys to values"),
+                where.line(("config",)),
+            )
+        )
+        return None
+    return config
+
+
+def _spec_input(
+    config: Mapping[str, Any], environment: str, where: Positions, problems: list[Problem]
+) -> tuple[dict[str, Any], str | None]:
+    """The keys the spec owns, and the profile whose preset applies."""
+    data: dict[str, Any] = {}
+    for key, value in config.items():
+        key = str(key)
+        namespace, sep, _ = key.partition(":")
+        if key in _SPEC_KEYS:
+            data[key] = value
+        elif not sep:
+            problems.append(
+                Problem(
+                    key,
+                    unknown_key(key, _SPEC_KEYS)
+                    + (
+                        ""
+                        if f"osp:{key}" not in _SPEC_KEYS
+                        else " (stack config keys carry a namespace)"
+                    ),
+                    where.line(("config", key)),
+                )
+            )
+        elif namespace == "osp":
+            problems.append(
+                Problem(
+                    key,
+                    unknown_key(key, [k for k in _SPEC_KEYS if k.startswith("osp:")]),
+                    where.line(("config", key)),
+                )
+            )
+        # Keys of other namespaces configure Pulumi providers; they are not osp's to judge.
+
+    profiles = [p.value for p in Profile]
+    stated = data.get("osp:profile")
+    if stated is None:
+        if environment in profiles:
+            data["osp:profile"] = environment
+            return data, environment
+        problems.append(
+            Problem(
+                "osp:profile",
+                (
+                    f"required for environment {environment!r}: "
+                    f"expected one of {', '.join(profiles)} "
+                    "(only environments named after a profile may leave it out)"
+                ),
+            )
+        )
+        return data, None
+    if stated not in profiles:
+        problems.append(
+            Problem(
+                "osp:profile",
+                got_expected(stated, f"one of {', '.join(repr(p) for p in profiles)}"),
+                where.line(("config", "osp:profile")),
+            )
+        )
+        return data, None
+    return data, stated
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,49 @@
+"""Where each key of a YAML document sits, so a problem can name its line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Positions:
+    """Line numbers (1-based) of the keys and items of one YAML document, by path."""
+
+    lines: dict[Path, int] = field(default_factory=dict)
+    duplicates: list[tuple[Path, int]] = field(default_factory=list)
+
+    def line(self, path: Path) -> int | None:
+        """The line of `path`, or None when the document does not have it."""
+        return self.lines.get(path)
+
+
+def positions(text: str) -> Positions:
+    """Map every key path of `text` to its line. `text` must already parse as YAML."""
+    found = Positions()
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        _walk(root, (), found)
+    return found
+
+
+def _walk(node: yaml.Node, path: Path, found: Positions) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                found.duplicates.append((child, line))
+            seen.add(key)
+            found.lines[child] = line
+            _walk(value_node, child, found)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            found.lines[child] = item.start_mark.line + 1
+            _walk(item, child, found)

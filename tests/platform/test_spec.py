@@ -1,0 +1,292 @@
+"""The environment spec: the repository's stack files, profiles, and every kind of bad input."""
+
+from __future__ import annotations
+
+import textwrap
+from ipaddress import IPv4Network
+
+import pytest
+from osp.platform.errors import SpecError
+from osp.platform.spec import NatStrategy, Profile, parse_stack_file
+
+from tests.conftest import spec_of
+
+SOURCE = "stacks/Pulumi.prod.yaml"
+
+
+def parse(text: str, environment: str = "prod", **kwargs):
+    return parse_stack_file(textwrap.dedent(text), environment=environment, source=SOURCE, **kwargs)
+
+
+def problems(text: str, environment: str = "prod") -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse(text, environment)
+    return caught.value.problems
+
+
+MINIMAL = """\
+config:
+  aws:region: eu-west-2
+  osp:domain: school.example.com
+"""
+
+
+def test_repository_environments_take_their_profile_defaults():
+    dev, staging, prod = spec_of("dev"), spec_of("staging"), spec_of("prod")
+    assert (dev.profile, staging.profile, prod.profile) == (
+        Profile.DEV,
+        Profile.STAGING,
+        Profile.PROD,
+    )
+    assert dev.zones == ("us-east-1a", "us-east-1b")
+    assert prod.zones == staging.zones == ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert dev.network.nat is NatStrategy.SINGLE
+    assert prod.network.nat is staging.network.nat is NatStrategy.PER_AZ
+    assert prod.network.cidr == IPv4Network("10.30.0.0/16")
+    assert prod.blueprint == "osp"
+    assert prod.tags["data-classification"] == "student-records"
+
+
+def test_a_minimal_file_is_a_complete_environment():
+    spec = parse(MINIMAL)
+    assert spec.name == "prod" and spec.region == "eu-west-2"
+    assert spec.zones == ("eu-west-2a", "eu-west-2b", "eu-west-2c")
+    assert spec.network.cidr == IPv4Network("10.0.0.0/16")
+    assert str(spec.network.subnets.private.cidr) == "10.0.0.0/17"
+    assert spec.tags == {} and spec.account_id is None
+
+
+def test_the_stack_file_wins_over_the_profile():
+    spec = parse(MINIMAL + "  osp:network:\n    nat: single\n    zone_count: 4\n")
+    assert spec.network.nat is NatStrategy.SINGLE
+    assert len(spec.zones) == 4
+
+
+def test_listing_zones_replaces_the_profiles_zone_count():
+    spec = parse(
+        MINIMAL + "  osp:network:\n    availability_zones: [eu-west-2c, eu-west-2a, eu-west-2b]\n"
+    )
+    assert spec.zones == ("eu-west-2c", "eu-west-2a", "eu-west-2b")
+
+
+def test_an_environment_not_named_after_a_profile_states_one():
+    spec = parse(MINIMAL + "  osp:profile: staging\n", environment="perf")
+    assert spec.profile is Profile.STAGING and spec.name == "perf"
+
+
+def test_other_namespaces_are_left_to_pulumi():
+    spec = parse(MINIMAL + "  aws:profile: school-admin\n  kubernetes:context: x\n")
+    assert spec.region == "eu-west-2"
+
+
+def test_blueprint_override_for_one_load():
+    with pytest.raises(SpecError) as caught:
+        parse(MINIMAL, blueprint="no-such-blueprint")
+    assert caught.value.problems == [
+        f"{SOURCE}: osp:blueprint: got 'no-such-blueprint'; expected one of the bundled "
+        "blueprints: osp"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            MINIMAL + "  osp:netwrok:\n    nat: single\n",
+            f"{SOURCE}:4: osp:netwrok: unknown key 'osp:netwrok'; did you mean 'osp:network'?",
+            id="unknown-osp-key",
+        ),
+        pytest.param(
+            MINIMAL + "  network: {}\n",
+            f"{SOURCE}:4: network: unknown key 'network'; did you mean 'osp:network'? "
+            "(stack config keys carry a namespace)",
+            id="key-without-namespace",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    nat_strategy: single\n",
+            f"{SOURCE}:5: osp:network.nat_strategy: unknown key 'nat_strategy'; expected one of "
+            "availability_zones, cidr, nat, subnets, zone_count",
+            id="unknown-nested-key",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    zone_cont: 3\n",
+            f"{SOURCE}:5: osp:network.zone_cont: unknown key 'zone_cont'; "
+            "did you mean 'zone_count'?",
+            id="nested-typo",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    nat: double\n",
+            f"{SOURCE}:5: osp:network.nat: got 'double'; expected one of 'single', 'per-az'",
+            id="bad-enum",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    zone_count: three\n",
+            f"{SOURCE}:5: osp:network.zone_count: got 'three'; expected an integer",
+            id="bad-int",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    zone_count: 7\n",
+            f"{SOURCE}:5: osp:network.zone_count: got 7; expected a number <= 4",
+            id="too-many-zones",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    cidr: 10.0.0.1/16\n",
+            f"{SOURCE}:5: osp:network.cidr: got '10.0.0.1/16'; expected an IPv4 CIDR block with "
+            "no host bits set, such as 10.0.0.0/16",
+            id="cidr-host-bits",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    cidr: banana\n",
+            f"{SOURCE}:5: osp:network.cidr: got 'banana'; expected an IPv4 CIDR block with "
+            "no host bits set, such as 10.0.0.0/16",
+            id="cidr-garbage",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    cidr: 8.8.0.0/16\n",
+            f"{SOURCE}:5: osp:network.cidr: got '8.8.0.0/16'; expected a private "
+            "(RFC 1918) block such as 10.0.0.0/16",
+            id="cidr-public",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    cidr: 10.0.0.0/12\n",
+            f"{SOURCE}:5: osp:network.cidr: got '10.0.0.0/12'; expected a prefix "
+            "length between /16 and /24",
+            id="cidr-too-big",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    subnets:\n"
+            "      public: {cidr: 10.0.0.0/20, prefix_length: 22}\n"
+            "      private: {cidr: 10.0.0.0/19, prefix_length: 21}\n"
+            "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
+            f"{SOURCE}:5: osp:network.subnets: public block 10.0.0.0/20 overlaps private block "
+            "10.0.0.0/19; expected each tier in a block of its own",
+            id="overlapping-tiers",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    subnets:\n"
+            "      public: {cidr: 10.0.0.0/20, prefix_length: 22}\n"
+            "      private: {cidr: 10.1.0.0/19, prefix_length: 21}\n"
+            "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
+            f"{SOURCE}:7: osp:network.subnets.private.cidr: got '10.1.0.0/19'; expected a block "
+            "inside the VPC 10.0.0.0/16",
+            id="tier-outside-vpc",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    subnets:\n"
+            "      public: {cidr: 10.0.0.0/20, prefix_length: 21}\n"
+            "      private: {cidr: 10.0.64.0/18, prefix_length: 20}\n"
+            "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
+            f"{SOURCE}:6: osp:network.subnets.public.prefix_length: got 21; expected room for 3 "
+            "zone subnets in 10.0.0.0/20 (/21 gives 2)",
+            id="tier-too-small",
+        ),
+        pytest.param(
+            MINIMAL
+            + "  osp:network:\n    availability_zones: [eu-west-2a, us-east-1b, eu-west-2c]\n",
+            f"{SOURCE}:5: osp:network.availability_zones: got 'us-east-1b'; expected zones of "
+            "eu-west-2, such as eu-west-2a",
+            id="zone-of-another-region",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    availability_zones: [eu-west-2a, eu-west-2b]\n",
+            f"{SOURCE}:5: osp:network.availability_zones: got ['eu-west-2a', 'eu-west-2b']; "
+            "expected at least 3 zones for a prod environment",
+            id="prod-needs-three-zones",
+        ),
+        pytest.param(
+            MINIMAL.replace("eu-west-2", "europe"),
+            f"{SOURCE}:2: aws:region: got 'europe'; expected an AWS region such as us-east-1 or "
+            "eu-west-2",
+            id="bad-region",
+        ),
+        pytest.param(
+            "config:\n  aws:region: eu-west-2\n",
+            f"{SOURCE}: osp:domain: required key is missing",
+            id="missing-domain",
+        ),
+        pytest.param(
+            MINIMAL.replace("school.example.com", "School_Site"),
+            f"{SOURCE}:3: osp:domain: got 'School_Site'; expected a lower-case DNS name with at "
+            "least two labels, such as school.example.com",
+            id="bad-domain",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:account_id: 1234\n",
+            f"{SOURCE}:4: osp:account_id: got 1234; expected a string",
+            id="account-id-not-quoted",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:tags:\n    osp:component: x\n",
+            f"{SOURCE}:4: osp:tags: tag key 'osp:component' is reserved; expected keys not "
+            "starting with 'aws:' or 'osp:'",
+            id="reserved-tag",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:profile: production\n",
+            f"{SOURCE}:4: osp:profile: got 'production'; expected one of 'dev', 'staging', 'prod'",
+            id="bad-profile",
+        ),
+        pytest.param(
+            MINIMAL + "backend: s3://x\n",
+            f"{SOURCE}:4: backend: unknown key 'backend'; expected one of config, encryptedkey, "
+            "encryptionsalt, environment, secretsprovider",
+            id="unknown-top-level-key",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:domain: other.example.com\n",
+            f"{SOURCE}:4: osp:domain: key appears twice; expected each key once",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "config: [1, 2]\n",
+            f"{SOURCE}:1: config: got [1, 2]; expected a mapping of keys to values",
+            id="config-not-a-mapping",
+        ),
+        pytest.param(
+            "- just\n- a list\n",
+            f"{SOURCE}:1: got 'list'; expected a mapping with a 'config:' section (a Pulumi stack "
+            "file)",
+            id="document-not-a-mapping",
+        ),
+        pytest.param(
+            "config:\n  aws:region: [us-east-1\n",
+            f"{SOURCE}:3: not valid YAML: expected ',' or ']', but got '<stream end>'",
+            id="malformed-yaml",
+        ),
+    ],
+)
+def test_bad_input_gets_one_exact_message(text, expected):
+    assert problems(text) == [expected]
+
+
+def test_an_environment_outside_the_profiles_must_name_one():
+    assert problems(MINIMAL, environment="perf") == [
+        f"{SOURCE}: osp:profile: required for environment 'perf': expected one of dev, staging, "
+        "prod (only environments named after a profile may leave it out)"
+    ]
+
+
+def test_environment_names_must_fit_into_resource_names():
+    assert problems(MINIMAL + "  osp:profile: dev\n", environment="Dev_1") == [
+        f"{SOURCE}: got 'Dev_1'; expected an environment name of 1-16 lower-case letters, "
+        "digits and hyphens, starting with a letter (it becomes part of every resource name)"
+    ]
+
+
+def test_every_problem_in_a_file_is_reported_at_once_in_line_order():
+    found = problems(
+        """\
+        config:
+          aws:region: us-east-1
+          osp:domain: Bad_Domain
+          osp:netwrok: {}
+          osp:network:
+            cidr: 10.0.0.1/16
+            nat: double
+        foo: 1
+        """
+    )
+    assert [p.split(": ")[0] for p in found] == [f"{SOURCE}:{n}" for n in (3, 4, 6, 7, 8)]
+    with pytest.raises(SpecError) as caught:
+        parse("config:\n  osp:domain: x\n  osp:netwrok: 1\n")
+    assert str(caught.value).startswith(f"{SOURCE}: 3 problems:\n  {SOURCE}")
