@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from osp.cli import output
 
 
@@ -11,10 +12,11 @@ def envs(project_dir: output.ProjectDirOption = None) -> None:
 
     Exits 1 when a stack file is invalid, after listing the others.
     """
+    from rich.table import Table
+
     from osp.platform.errors import SpecError
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
-    from rich.table import Table
 
     with output.reported_errors():
         project = find_project(project_dir)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from osp.cli import output
 
 
@@ -63,4 +64,4 @@ def preview(
 
     render_plan(output.stdout(), plan, spec)
     if out is not None:
-        output.stdout().print(f"Plan JSON written to {out}")
+        output.stdout().print(f"Plan JSON written to {out}", soft_wrap=True)

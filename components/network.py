@@ -8,6 +8,7 @@ from ipaddress import IPv4Network
 
 import pulumi
 import pulumi_aws as aws
+
 from osp.platform import cidr as addressing
 from osp.platform.spec import NatStrategy, SubnetPlan
 

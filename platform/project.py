@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from osp.platform.errors import ProjectError, UnknownEnvironmentError
 
 PROJECT_FILE = "Pulumi.yaml"

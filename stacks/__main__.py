@@ -7,6 +7,7 @@ builds the same estate, so osp and plain `pulumi` never disagree.
 from pathlib import Path
 
 import pulumi
+
 from osp.platform.project import find_project
 from osp.platform.spec import load_environment
 from osp.stacks import estate

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
 from osp.components import Network, NetworkArgs
 from osp.platform import naming
 from osp.platform.spec import EnvironmentSpec

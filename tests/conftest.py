@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 
 import pytest
+
 from osp.platform.project import Project, find_project
 from osp.platform.spec import EnvironmentSpec, load_environment
 

@@ -11,9 +11,10 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
 from osp.platform.errors import EngineError
 from osp.platform.spec import EnvironmentSpec
-from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 #: AWS's documentation account, used when the spec does not pin `osp:account_id`.
 EXAMPLE_ACCOUNT_ID = "123456789012"

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
 from osp.platform.engine.cloud import OfflineCloud
 from osp.platform.errors import EngineError, OspError
 from osp.platform.plan import STACK_TYPE, Plan, PlannedResource, ResourceOptions
 from osp.platform.spec import EnvironmentSpec
-from pulumi.runtime import mocks, rpc, settings
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
 ENGINE = "offline"
 SECRET = "<secret>"

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
 from osp.platform import blueprints
 from osp.platform.errors import SpecError
 from osp.platform.project import Project
@@ -24,7 +26,6 @@ from osp.platform.spec.problems import (
     got_expected,
     unknown_key,
 )
-from pydantic import ValidationError
 
 #: Top-level keys Pulumi itself writes into a stack file.
 _STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")

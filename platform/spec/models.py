@@ -11,8 +11,6 @@ from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
-from osp.platform import cidr as addressing
-from osp.platform.naming import REQUIRED_TAG_KEYS
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from osp.platform import cidr as addressing
+from osp.platform.naming import REQUIRED_TAG_KEYS
 
 #: Problems found across fields are raised under this error type; its context carries a list
 #: of (path, value, expected) triples that osp.platform.spec.problems turns into messages.

@@ -13,8 +13,9 @@ import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from osp.platform.spec.models import CROSS_FIELD_ERROR
 from pydantic import BaseModel, ValidationError
+
+from osp.platform.spec.models import CROSS_FIELD_ERROR
 
 _EXPECTED = {
     "int_type": "an integer",

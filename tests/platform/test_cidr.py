@@ -1,6 +1,7 @@
 from ipaddress import IPv4Network
 
 import pytest
+
 from osp.platform import cidr
 
 

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+
 from osp.platform import naming
 from osp.platform.naming import NameKind, dns_label, fit, physical_name, standard_tags
 

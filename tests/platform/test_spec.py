@@ -6,9 +6,9 @@ import textwrap
 from ipaddress import IPv4Network
 
 import pytest
+
 from osp.platform.errors import SpecError
 from osp.platform.spec import NatStrategy, Profile, parse_stack_file
-
 from tests.conftest import spec_of
 
 SOURCE = "stacks/Pulumi.prod.yaml"

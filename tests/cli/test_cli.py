@@ -1,0 +1,223 @@
+"""The `osp` CLI through typer's CliRunner: exit codes, messages, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from osp.cli.main import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+
+def osp(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env={"OSP_PROJECT_DIR": None, **(env or {})})
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A throwaway copy of the repository's project files, safe to break."""
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    for stack_file in (REPO / "stacks").glob("Pulumi.*.yaml"):
+        shutil.copy(stack_file, tmp_path / "stacks" / stack_file.name)
+    return tmp_path
+
+
+def test_help_lists_commands_and_exit_codes():
+    result = osp("--help")
+    assert result.exit_code == 0
+    for text in ("preview", "envs", "Exit codes: 0 success; 1 error", "2 usage"):
+        assert text in result.stdout
+
+
+def test_version():
+    result = osp("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("osp 0.")
+
+
+def test_envs_lists_environments_with_region_and_profile():
+    result = osp("envs", "--project-dir", str(REPO))
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│") for line in result.stdout.splitlines() if "us-east-1" in line]
+    assert [[cell.strip() for cell in row[1:3]] for row in rows] == [
+        ["dev", "dev"], ["prod", "prod"], ["staging", "staging"],
+    ]  # fmt: skip
+
+
+def test_envs_flags_an_invalid_file_and_exits_1(project_copy):
+    (project_copy / "stacks" / "Pulumi.qa.yaml").write_text(
+        "config:\n  osp:profile: dev\n  osp:domain: x\n"
+    )
+    result = osp("envs", "--project-dir", str(project_copy))
+    assert result.exit_code == 1
+    assert "invalid" in result.stdout
+    assert result.stderr == (
+        "Error: stacks/Pulumi.qa.yaml: 2 problems:\n"
+        "  stacks/Pulumi.qa.yaml: aws:region: required key is missing\n"
+        "  stacks/Pulumi.qa.yaml:3: osp:domain: got 'x'; expected a lower-case DNS name with at "
+        "least two labels, such as school.example.com\n"
+    )
+    assert next(r for r in result.stdout.splitlines() if "us-east-1" in r).split()[1] == "dev"
+
+
+def test_preview_offline_prints_the_tree_counts_and_summary():
+    result = osp("preview", "--env", "prod", "--offline", "--project-dir", str(REPO))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "osp-prod-network osp:network:Network" in out
+    assert "osp-prod-network-vpc aws:ec2/vpc:Vpc" in out
+    assert "aws:ec2/subnet:Subnet" in out and "Resources by type" in out
+    assert "Plan: 37 resources in 1 component (0 protected) for prod" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_preview_json_is_the_plan_and_nothing_else(environment):
+    result = osp("preview", "-e", environment, "--offline", "--json", "--project-dir", str(REPO))
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["environment"] == environment and plan["engine"] == "offline"
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    (vpc,) = [r for r in plan["resources"] if r["type"] == "aws:ec2/vpc:Vpc"]
+    assert by_urn[vpc["parent"]]["type"] == "osp:network:Network"
+
+
+def test_preview_out_writes_the_same_json(tmp_path):
+    target = tmp_path / "plans" / "dev.json"
+    printed = osp("preview", "-e", "dev", "--offline", "--json", "--project-dir", str(REPO))
+    written = osp(
+        "preview", "-e", "dev", "--offline", "--out", str(target), "--project-dir", str(REPO)
+    )
+    assert written.exit_code == 0
+    assert f"Plan JSON written to {target}" in written.stdout
+    assert target.read_text() == printed.stdout
+    assert [p.name for p in target.parent.iterdir()] == ["dev.json"]  # no temporary left
+
+
+def test_project_is_found_from_a_subdirectory(monkeypatch):
+    monkeypatch.chdir(REPO / "stacks")
+    result = osp("preview", "--env", "dev", "--offline", "--json")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_project_dir_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = osp("envs", env={"OSP_PROJECT_DIR": str(REPO)})
+    assert result.exit_code == 0, result.stderr
+
+
+def test_unknown_environment_names_the_ones_that_exist():
+    result = osp("preview", "--env", "qa", "--offline", "--project-dir", str(REPO))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: unknown environment 'qa': there is no stacks/Pulumi.qa.yaml; "
+        "environments in this project: dev, prod, staging\n"
+    )
+
+
+def test_bad_stack_file_lists_every_problem_and_creates_nothing(project_copy, tmp_path):
+    stack = project_copy / "stacks" / "Pulumi.prod.yaml"
+    stack.write_text(
+        textwrap.dedent(
+            """\
+            config:
+              aws:region: us-east-1
+              osp:domain: osp.example.com
+              osp:network:
+                cidr: 10.30.0.0/33
+                nat: both
+            """
+        )
+    )
+    target = tmp_path / "plan.json"
+    result = osp(
+        "preview", "-e", "prod", "--offline", "--out", str(target),
+        "--project-dir", str(project_copy),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: stacks/Pulumi.prod.yaml: 2 problems:\n"
+        "  stacks/Pulumi.prod.yaml:5: osp:network.cidr: got '10.30.0.0/33'; expected an IPv4 "
+        "CIDR block with no host bits set, such as 10.0.0.0/16\n"
+        "  stacks/Pulumi.prod.yaml:6: osp:network.nat: got 'both'; expected one of 'single', "
+        "'per-az'\n"
+    )
+    assert "Traceback" not in result.output
+    assert not target.exists()
+
+
+def test_malformed_yaml_names_file_and_line(project_copy):
+    (project_copy / "stacks" / "Pulumi.dev.yaml").write_text("config:\n  osp:tags: {a: 1\n")
+    result = osp("preview", "-e", "dev", "--offline", "--project-dir", str(project_copy))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: stacks/Pulumi.dev.yaml:3: not valid YAML: ")
+
+
+def test_project_dir_without_pulumi_yaml(tmp_path):
+    result = osp("preview", "-e", "dev", "--offline", "--project-dir", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: --project-dir: {str(tmp_path)!r} holds no Pulumi.yaml; expected the root of an "
+        "osp project (the folder with Pulumi.yaml)\n"
+    )
+
+
+def test_no_project_above_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = osp("envs")
+    assert result.exit_code == 1
+    assert f"Error: no Pulumi.yaml in {tmp_path.resolve()} or any folder above it" in result.stderr
+
+
+def test_preview_without_offline_is_a_usage_error():
+    result = osp("preview", "--env", "dev", "--project-dir", str(REPO))
+    assert result.exit_code == 2
+    assert "needs --offline" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error():
+    result = osp("preview", "--env", "dev", "--offlne")
+    assert result.exit_code == 2
+
+
+def test_unwritable_out_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = osp(
+        "preview", "-e", "dev", "--offline", "--out", str(blocker / "plan.json"),
+        "--project-dir", str(REPO),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: --out: cannot write '{blocker / 'plan.json'}'")
+
+
+def test_help_imports_nothing_heavy():
+    """`osp --help` must stay instant: no cloud SDKs, no components, not even pulumi."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from typer.testing import CliRunner
+        from osp.cli.main import app
+        for args in (["--help"], ["preview", "--help"], ["envs", "--help"], ["--version"]):
+            assert CliRunner().invoke(app, args).exit_code == 0, args
+        heavy = [m for m in ("pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi_eks",
+                             "osp.components", "osp.stacks.estate", "osp.platform.engine.offline",
+                             "boto3")
+                 if m in sys.modules]
+        print(",".join(heavy))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == ""

@@ -1,0 +1,184 @@
+"""`Network` through the offline engine: exact children, addressing, routing, lock-down."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from osp.components import Network, NetworkArgs
+from osp.platform.engine import offline
+from osp.platform.spec import NatStrategy
+from tests.conftest import spec_of
+
+ZONES3 = ("us-east-1a", "us-east-1b", "us-east-1c")
+TAGS = {"osp:environment": "t", "osp:component": "network", "osp:blueprint": "osp",
+        "osp:managed-by": "osp"}  # fmt: skip
+
+
+def plan_network(**overrides):
+    args = {
+        "cidr_block": "10.0.0.0/16",
+        "availability_zones": ZONES3,
+        "nat_strategy": NatStrategy.PER_AZ,
+        "cluster_name": "osp-t-eks",
+        "tags": TAGS,
+        **overrides,
+    }
+    return offline.run(spec_of("prod"), lambda spec: Network("net", NetworkArgs(**args)))
+
+
+def custom_counts(plan):
+    return Counter(r.type.split(":")[1] for r in plan.resources if r.custom)
+
+
+def inputs_by_name(plan, type_token):
+    return {r.name: r.inputs for r in plan.of_type(type_token)}
+
+
+@pytest.fixture(scope="module")
+def per_az():
+    return plan_network()
+
+
+@pytest.fixture(scope="module")
+def single():
+    return plan_network(nat_strategy=NatStrategy.SINGLE, availability_zones=ZONES3[:2])
+
+
+def test_children_per_az(per_az):
+    assert custom_counts(per_az) == {
+        "ec2/vpc": 1,
+        "ec2/defaultSecurityGroup": 1,
+        "ec2/defaultRouteTable": 1,
+        "ec2/internetGateway": 1,
+        "ec2/subnet": 9,
+        "ec2/eip": 3,
+        "ec2/natGateway": 3,
+        "ec2/routeTable": 5,  # public, one private per zone, isolated
+        "ec2/route": 4,  # public → IGW, each private → its zone's NAT
+        "ec2/routeTableAssociation": 9,
+    }
+    network = per_az.named("net")
+    assert network.type == "osp:network:Network"
+    assert all(r.parent == network.urn for r in per_az.resources if r.custom)
+
+
+def test_children_single_nat_two_zones(single):
+    counts = custom_counts(single)
+    assert counts["ec2/subnet"] == 6
+    assert counts["ec2/natGateway"] == counts["ec2/eip"] == 1
+    assert counts["ec2/routeTable"] == 4 and counts["ec2/route"] == 3
+
+
+def test_vpc_resolves_private_dns(per_az):
+    vpc = per_az.named("net-vpc").inputs
+    assert vpc["cidrBlock"] == "10.0.0.0/16"
+    assert vpc["enableDnsHostnames"] is True and vpc["enableDnsSupport"] is True
+
+
+def test_subnets_follow_the_cidr_plan_slot_by_zone(per_az):
+    subnets = inputs_by_name(per_az, "aws:ec2/subnet:Subnet")
+    assert {n: (s["cidrBlock"], s["availabilityZone"]) for n, s in subnets.items()} == {
+        "net-private-us-east-1a": ("10.0.0.0/19", "us-east-1a"),
+        "net-private-us-east-1b": ("10.0.32.0/19", "us-east-1b"),
+        "net-private-us-east-1c": ("10.0.64.0/19", "us-east-1c"),
+        "net-public-us-east-1a": ("10.0.128.0/21", "us-east-1a"),
+        "net-public-us-east-1b": ("10.0.136.0/21", "us-east-1b"),
+        "net-public-us-east-1c": ("10.0.144.0/21", "us-east-1c"),
+        "net-isolated-us-east-1a": ("10.0.160.0/21", "us-east-1a"),
+        "net-isolated-us-east-1b": ("10.0.168.0/21", "us-east-1b"),
+        "net-isolated-us-east-1c": ("10.0.176.0/21", "us-east-1c"),
+    }
+    assert all(s["mapPublicIpOnLaunch"] is False for s in subnets.values())
+
+
+def test_fewer_zones_keep_the_same_addresses(per_az, single):
+    three = inputs_by_name(per_az, "aws:ec2/subnet:Subnet")
+    two = inputs_by_name(single, "aws:ec2/subnet:Subnet")
+    assert all(two[name]["cidrBlock"] == three[name]["cidrBlock"] for name in two)
+
+
+def test_subnet_tags_for_load_balancers_and_the_cluster(per_az):
+    subnets = inputs_by_name(per_az, "aws:ec2/subnet:Subnet")
+    public = subnets["net-public-us-east-1a"]["tags"]
+    private = subnets["net-private-us-east-1a"]["tags"]
+    isolated = subnets["net-isolated-us-east-1a"]["tags"]
+    assert public["kubernetes.io/role/elb"] == "1" and public["osp:subnet-tier"] == "public"
+    assert private["kubernetes.io/role/internal-elb"] == "1"
+    assert not any(k.startswith("kubernetes.io/role") for k in isolated)
+    for tags in (public, private, isolated):
+        assert tags["kubernetes.io/cluster/osp-t-eks"] == "shared"
+        assert tags.items() >= TAGS.items()
+
+
+def _route_targets(plan):
+    """route table name → (destination, target resource name) for every route."""
+    names = {r.urn: r.name for r in plan.resources}
+    out = {}
+    for route in plan.of_type("aws:ec2/route:Route"):
+        deps = route.property_dependencies
+        target = deps.get("gatewayId") or deps.get("natGatewayId")
+        out[names[deps["routeTableId"][0]]] = (
+            route.inputs["destinationCidrBlock"],
+            names[target[0]],
+        )
+    return out
+
+
+def test_routing_per_az(per_az):
+    assert _route_targets(per_az) == {
+        "net-public": ("0.0.0.0/0", "net-igw"),
+        "net-private-us-east-1a": ("0.0.0.0/0", "net-nat-us-east-1a"),
+        "net-private-us-east-1b": ("0.0.0.0/0", "net-nat-us-east-1b"),
+        "net-private-us-east-1c": ("0.0.0.0/0", "net-nat-us-east-1c"),
+    }
+
+
+def test_routing_single_nat_and_isolated_has_no_way_out(single):
+    routes = _route_targets(single)
+    assert routes["net-private-us-east-1b"] == ("0.0.0.0/0", "net-nat-us-east-1a")
+    assert "net-isolated" not in routes
+
+
+def test_associations_bind_each_subnet_to_its_tier_table(per_az):
+    names = {r.urn: r.name for r in per_az.resources}
+    bound = {
+        names[a.property_dependencies["subnetId"][0]]: names[
+            a.property_dependencies["routeTableId"][0]
+        ]
+        for a in per_az.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    }
+    assert bound["net-public-us-east-1b"] == "net-public"
+    assert bound["net-private-us-east-1b"] == "net-private-us-east-1b"
+    assert bound["net-isolated-us-east-1b"] == "net-isolated"
+    assert len(bound) == 9
+
+
+def test_nat_gateways_sit_in_public_subnets_after_the_internet_gateway(per_az):
+    names = {r.urn: r.name for r in per_az.resources}
+    for nat in per_az.of_type("aws:ec2/natGateway:NatGateway"):
+        zone = nat.name.removeprefix("net-nat-")
+        assert names[nat.property_dependencies["subnetId"][0]] == f"net-public-{zone}"
+        assert per_az.named("net-igw").urn in nat.dependencies
+        assert nat.inputs["connectivityType"] == "public"
+
+
+def test_defaults_are_locked_down(per_az):
+    sg = per_az.named("net-default-sg").inputs
+    assert sg["ingress"] == [] and sg["egress"] == []
+    assert per_az.named("net-default-rtb").inputs["routes"] == []
+
+
+def test_every_resource_is_tagged_with_name_and_tags(per_az):
+    for resource in per_az.resources:
+        if resource.custom and "tags" in resource.inputs:
+            assert resource.inputs["tags"]["Name"].startswith("net")
+            assert resource.inputs["tags"].items() >= TAGS.items()
+
+
+def test_refuses_fewer_than_two_zones():
+    from osp.platform.errors import EngineError
+
+    with pytest.raises(EngineError, match="expected at least 2 distinct zones"):
+        plan_network(availability_zones=("us-east-1a",))

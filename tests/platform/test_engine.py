@@ -1,0 +1,155 @@
+"""The offline engine: what it captures, what it synthesises, and that it is deterministic."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from osp.platform.engine import offline
+from osp.platform.engine.cloud import EXAMPLE_ACCOUNT_ID
+from osp.platform.errors import EngineError
+from osp.platform.plan import STACK_TYPE
+from tests.conftest import ENVIRONMENTS, plan_of, spec_of
+
+
+class _Box(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("test:index:Box", name, None, opts)
+        self.register_outputs({})
+
+
+def _program(spec):
+    """A small program exercising what the engine must capture."""
+    box = _Box("box")
+    east = aws.Provider("east", region="us-east-1", opts=pulumi.ResourceOptions(parent=box))
+    key = aws.kms.Key("key", description="k", opts=pulumi.ResourceOptions(parent=box))
+    bucket = aws.s3.Bucket(
+        "bucket",
+        bucket="osp-test-bucket",
+        opts=pulumi.ResourceOptions(
+            parent=box,
+            protect=True,
+            retain_on_delete=True,
+            ignore_changes=["tags"],
+            delete_before_replace=True,
+            depends_on=[key],
+        ),
+    )
+    aws.s3.BucketPolicy(
+        "policy",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(
+            lambda arn: json.dumps({"Statement": [{"Resource": f"{arn}/*", "Effect": "Deny"}]})
+        ),
+        opts=pulumi.ResourceOptions(parent=box),
+    )
+    aws.secretsmanager.SecretVersion(
+        "token",
+        secret_id="s",
+        secret_string=pulumi.Output.secret("hunter2"),
+        opts=pulumi.ResourceOptions(parent=box),
+    )
+    cert_queue = aws.sqs.Queue(
+        "edge", name="osp-edge", opts=pulumi.ResourceOptions(parent=box, provider=east)
+    )
+    caller = aws.get_caller_identity_output()
+    partition = aws.get_partition_output()
+    pulumi.export("queueArn", cert_queue.arn)
+    pulumi.export("account", caller.account_id)
+    pulumi.export("partition", partition.partition)
+    pulumi.export("password", pulumi.Output.secret("hunter2"))
+    pulumi.export("nested", {"list": [1, 2.5, True], "none": None})
+
+
+@pytest.fixture(scope="module")
+def plan():
+    spec = spec_of("dev").model_copy(update={"region": "eu-west-2"})
+    return offline.run(spec, _program)
+
+
+def test_captures_the_stack_components_and_custom_resources(plan):
+    by_name = {r.name: r for r in plan.resources}
+    assert by_name["osp-dev"].type == STACK_TYPE and by_name["osp-dev"].parent is None
+    box = by_name["box"]
+    assert not box.custom and box.is_component and box.parent == by_name["osp-dev"].urn
+    bucket = by_name["bucket"]
+    assert bucket.custom and bucket.parent == box.urn
+    assert bucket.urn == "urn:pulumi:dev::osp::test:index:Box$aws:s3/bucket:Bucket::bucket"
+
+
+def test_captures_options_and_dependencies(plan):
+    bucket, key = plan.named("bucket"), plan.named("key")
+    assert bucket.options.protect and bucket.options.retain_on_delete
+    assert bucket.options.delete_before_replace
+    assert bucket.options.ignore_changes == ("tags",)
+    assert key.urn in bucket.dependencies
+    policy = plan.named("policy")
+    assert policy.property_dependencies == {"bucket": (bucket.urn,), "policy": (bucket.urn,)}
+    assert not key.options.protect
+
+
+def test_explicit_providers_and_their_region(plan):
+    queue, east = plan.named("edge"), plan.named("east")
+    assert east.type == "pulumi:providers:aws"
+    assert queue.provider == east.urn
+    assert plan.named("bucket").provider is None  # the default provider
+    assert plan.outputs["queueArn"] == f"arn:aws:sqs:us-east-1:{EXAMPLE_ACCOUNT_ID}:osp-edge"
+
+
+def test_synthesised_values_make_documents_complete(plan):
+    policy = json.loads(plan.named("policy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == "arn:aws:s3:::osp-test-bucket/*"
+
+
+def test_data_sources_answer_from_the_spec(plan):
+    assert plan.outputs["account"] == EXAMPLE_ACCOUNT_ID
+    assert plan.outputs["partition"] == "aws"
+    pinned = spec_of("dev").model_copy(update={"account_id": "210987654321"})
+    assert offline.run(pinned, _program).outputs["account"] == "210987654321"
+
+
+def test_secrets_never_appear(plan):
+    text = plan.dumps()
+    assert "hunter2" not in text
+    assert plan.named("token").inputs["secretString"] == "<secret>"
+    assert plan.outputs["password"] == "<secret>"
+
+
+def test_plain_values_survive_the_wire(plan):
+    assert plan.outputs["nested"] == {"list": [1, 2.5, True], "none": None}
+
+
+def test_a_data_source_without_an_answer_is_named():
+    def program(spec):
+        pulumi.export("vpc", aws.ec2.get_vpc_output(default=True).id)
+
+    with pytest.raises(EngineError, match="no answer for the data source aws:ec2/getVpc:getVpc"):
+        offline.run(spec_of("dev"), program)
+
+
+def test_a_failing_program_is_an_engine_error_without_traceback():
+    def program(spec):
+        raise ValueError("zones exhausted")
+
+    with pytest.raises(EngineError) as caught:
+        offline.run(spec_of("dev"), program)
+    assert str(caught.value) == (
+        "the dev program failed under the offline engine: ValueError: zones exhausted "
+        "(set OSP_DEBUG=1 for the traceback)"
+    )
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_same_spec_gives_byte_identical_json(environment):
+    first = plan_of(environment).dumps()
+    again = offline.run(spec_of(environment)).dumps()
+    assert first == again
+
+
+def test_runs_are_independent():
+    # A run after another of a different environment sees none of the first one's resources.
+    assert all(":dev::" in r.urn for r in offline.run(spec_of("dev")).resources)
+    assert all(":prod::" in r.urn for r in offline.run(spec_of("prod")).resources)

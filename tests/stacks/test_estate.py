@@ -1,0 +1,73 @@
+"""The composed estate of every environment: tags everywhere, structure, outputs."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+
+import pytest
+
+from osp.platform.naming import REQUIRED_TAG_KEYS
+from tests.conftest import plan_of, spec_of
+
+
+@functools.cache
+def is_taggable(type_token: str) -> bool:
+    """Whether the pulumi_aws resource of `type_token` accepts tags."""
+    module, cls = type_token.split(":")[1:]
+    resource = getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), cls)
+    return "tags" in inspect.signature(resource._internal_init).parameters
+
+
+def test_taggability_is_read_from_the_sdk():
+    assert is_taggable("aws:ec2/vpc:Vpc")
+    assert not is_taggable("aws:ec2/route:Route")
+
+
+def test_every_taggable_aws_resource_carries_the_tag_set(environment):
+    plan, spec = plan_of(environment), spec_of(environment)
+    checked = 0
+    for resource in plan.resources:
+        if not (resource.custom and resource.type.startswith("aws:")):
+            continue
+        if not is_taggable(resource.type):
+            continue
+        checked += 1
+        tags = resource.inputs.get("tags")
+        assert tags, f"{resource.name} ({resource.type}) has no tags"
+        assert set(REQUIRED_TAG_KEYS) <= set(tags), resource.name
+        assert tags["osp:environment"] == environment
+        assert tags["osp:blueprint"] == spec.blueprint
+        assert tags["osp:managed-by"] == "osp"
+        assert tags.items() >= spec.tags.items()
+        assert tags["Name"]
+    assert checked > 10
+
+
+def test_the_vpc_is_parented_by_the_network_component(environment):
+    plan = plan_of(environment)
+    (vpc,) = plan.of_type("aws:ec2/vpc:Vpc")
+    network = plan.get(vpc.parent)
+    assert network.type == "osp:network:Network"
+    assert network.name == f"osp-{environment}-network"
+    assert plan.get(network.parent).type == "pulumi:pulumi:Stack"
+
+
+@pytest.mark.parametrize(("environment", "zones", "nats"), [("dev", 2, 1), ("prod", 3, 3)])
+def test_profiles_shape_the_network(environment, zones, nats):
+    counts = plan_of(environment).type_counts()
+    assert counts["aws:ec2/subnet:Subnet"] == 3 * zones
+    assert counts["aws:ec2/natGateway:NatGateway"] == nats
+
+
+def test_outputs(environment):
+    outputs = plan_of(environment).outputs
+    spec = spec_of(environment)
+    assert outputs["environment"] == environment
+    assert outputs["region"] == spec.region
+    assert outputs["availabilityZones"] == list(spec.zones)
+    assert outputs["vpcId"].startswith("vpc-")
+    for key in ("publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"):
+        assert len(outputs[key]) == len(spec.zones)
+        assert all(s.startswith("subnet-") for s in outputs[key])
