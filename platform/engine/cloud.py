@@ -8,6 +8,7 @@ bucket policies, kubeconfigs) are complete and checkable without an account.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -77,11 +78,11 @@ class OfflineCloud(Mocks):
         ident = self._resource_id(token, name, inputs)
         state = dict(inputs)
         if token.startswith("aws:"):
-            state.setdefault("arn", self.arn(token, ident, inputs, region))
+            state["arn"] = inputs.get("arn") or self.arn(token, ident, inputs, region)
             if "tags" in inputs:
                 state.setdefault("tagsAll", inputs["tags"])
-        for key, value in _OUTPUTS.get(token, _no_outputs)(self, ident, inputs, region).items():
-            state.setdefault(key, value)
+        # Cloud-side values win over inputs of the same name (an ARN is the cloud's to give).
+        state.update(_OUTPUTS.get(token, _no_outputs)(self, ident, inputs, region))
         return ident, state
 
     def _resource_id(self, token: str, name: str, inputs: Mapping[str, Any]) -> str:
@@ -89,7 +90,14 @@ class OfflineCloud(Mocks):
         if prefix:
             return f"{prefix}-{digest(token, name)}"
         # Most other AWS resources are identified by the name they were given.
-        for key in ("name", "bucket", "identifier", "replicationGroupId", "brokerName"):
+        for key in (
+            "name",
+            "bucket",
+            "identifier",
+            "replicationGroupId",
+            "brokerName",
+            "clusterName",
+        ):
             value = inputs.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -159,7 +167,95 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "allocationId": i,
     },
     "aws:ec2/subnet:Subnet": lambda c, i, _in, _r: {"ownerId": c.account_id},
+    "aws:kms/key:Key": lambda c, i, _in, _r: {"keyId": i},
+    "aws:rds/instance:Instance": lambda c, i, inputs, r: _rds_instance(c, i, inputs, r),
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, i, inputs, r: {
+        "primaryEndpointAddress": f"master.{i}.{digest(i, length=6)}.{_short(r)}.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{i}.{digest(i, length=6)}.{_short(r)}.cache.amazonaws.com",
+        "port": inputs.get("port", 6379),
+        "memberClusters": [
+            f"{i}-00{n}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
+        ],
+    },
+    "aws:mq/broker:Broker": lambda c, i, inputs, r: _mq_broker(c, i, inputs, r),
+    "aws:eks/cluster:Cluster": lambda c, i, inputs, r: _eks_cluster(c, i, inputs, r),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda c, i, inputs, _r: {
+        "arn": f"arn:{c.partition}:iam::{c.account_id}:oidc-provider/"
+        + str(inputs.get("url", "")).removeprefix("https://"),
+    },
+    "aws:secretsmanager/secret:Secret": lambda c, i, inputs, r: {
+        "arn": f"arn:{c.partition}:secretsmanager:{r}:{c.account_id}:secret:{i}-"
+        + digest(i, length=6),
+    },
+    # Random values are secrets; a stable stand-in keeps the plan deterministic.
+    "random:index/randomPassword:RandomPassword": lambda c, i, inputs, _r: {
+        "result": digest("password", i, length=int(inputs.get("length", 32))),
+        "bcryptHash": f"$2a$10${digest('bcrypt', i, length=53)}",
+    },
 }
+
+
+def _short(region: str) -> str:
+    """us-east-1 → use1, the form ElastiCache endpoints use."""
+    area, direction, number = (region.split("-") + ["", ""])[:3]
+    return f"{area[:2]}{direction[:1]}{number}"
+
+
+def _rds_instance(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    address = f"{ident}.{digest(c.account_id, region, length=12)}.{region}.rds.{c.dns_suffix}"
+    port = inputs.get("port", 5432)
+    resource_id = "db-" + digest("rds", ident, length=26).upper()
+    out: dict[str, Any] = {
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "resourceId": resource_id,
+        "hostedZoneId": "Z2R2ITUGPM61AM",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        out["masterUserSecrets"] = [
+            {
+                "secretArn": f"arn:{c.partition}:secretsmanager:{region}:{c.account_id}:secret:"
+                f"rds!db-{digest('secret', ident, length=8)}-{digest(ident, length=6)}",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ]
+    return out
+
+
+def _mq_broker(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    broker_id = "b-" + str(uuid.UUID(digest("mq", ident, length=32)))
+    host = f"{broker_id}.mq.{region}.{c.dns_suffix}"
+    return {
+        "arn": f"arn:{c.partition}:mq:{region}:{c.account_id}:broker:{ident}:{broker_id}",
+        "instances": [
+            {
+                "consoleUrl": f"https://{host}",
+                "endpoints": [f"amqps://{host}:5671"],
+                "ipAddress": "",
+            }
+        ],
+    }
+
+
+def _eks_cluster(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    oidc = digest("oidc", ident, length=32).upper()
+    vpc_config = dict(inputs.get("vpcConfig") or {})
+    vpc_config.setdefault("clusterSecurityGroupId", f"sg-{digest(ident, 'cluster-sg')}")
+    return {
+        "endpoint": f"https://{digest('eks', ident, length=32).upper()}.gr7.{region}.eks.{c.dns_suffix}",
+        "certificateAuthority": {
+            # A fixed, well-formed (base64) stand-in for the cluster's CA bundle.
+            "data": "TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==",
+        },
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.{region}.{c.dns_suffix}/id/{oidc}"}]}
+        ],
+        "vpcConfig": vpc_config,
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+    }
 
 
 def _zones(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
