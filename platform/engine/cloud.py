@@ -170,8 +170,8 @@ _OUTPUTS: dict[str, _OutputsFn] = {
     "aws:kms/key:Key": lambda c, i, _in, _r: {"keyId": i},
     "aws:rds/instance:Instance": lambda c, i, inputs, r: _rds_instance(c, i, inputs, r),
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, i, inputs, r: {
-        "primaryEndpointAddress": f"master.{i}.{digest(i, length=6)}.{_short(r)}.cache.amazonaws.com",
-        "readerEndpointAddress": f"replica.{i}.{digest(i, length=6)}.{_short(r)}.cache.amazonaws.com",
+        "primaryEndpointAddress": f"master.{_cache_host(i, r)}",
+        "readerEndpointAddress": f"replica.{_cache_host(i, r)}",
         "port": inputs.get("port", 6379),
         "memberClusters": [
             f"{i}-00{n}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
@@ -195,10 +195,12 @@ _OUTPUTS: dict[str, _OutputsFn] = {
 }
 
 
-def _short(region: str) -> str:
-    """us-east-1 → use1, the form ElastiCache endpoints use."""
-    area, direction, number = (region.split("-") + ["", ""])[:3]
-    return f"{area[:2]}{direction[:1]}{number}"
+def _cache_host(ident: str, region: str) -> str:
+    """`<id>.<hash>.use1.cache.amazonaws.com`, the form ElastiCache endpoints take."""
+    area, direction, number = [*region.split("-"), "", ""][:3]
+    return (
+        f"{ident}.{digest(ident, length=6)}.{area[:2]}{direction[:1]}{number}.cache.amazonaws.com"
+    )
 
 
 def _rds_instance(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
@@ -243,8 +245,9 @@ def _eks_cluster(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region:
     oidc = digest("oidc", ident, length=32).upper()
     vpc_config = dict(inputs.get("vpcConfig") or {})
     vpc_config.setdefault("clusterSecurityGroupId", f"sg-{digest(ident, 'cluster-sg')}")
+    host = f"{digest('eks', ident, length=32).upper()}.gr7.{region}.eks.{c.dns_suffix}"
     return {
-        "endpoint": f"https://{digest('eks', ident, length=32).upper()}.gr7.{region}.eks.{c.dns_suffix}",
+        "endpoint": f"https://{host}",
         "certificateAuthority": {
             # A fixed, well-formed (base64) stand-in for the cluster's CA bundle.
             "data": "TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==",
