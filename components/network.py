@@ -9,13 +9,22 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
+from osp.components import _iam
 from osp.platform import cidr as addressing
+from osp.platform.naming import NameKind, fit
 from osp.platform.spec import NatStrategy, SubnetPlan
 
 TOKEN = "osp:network:Network"
 
 #: Tag on each subnet naming its tier, so tools can find "the private subnets" by tag.
 TIER_TAG = "osp:subnet-tier"
+
+#: AWS services reached through interface endpoints when `interface_endpoints` is on.
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "sqs")
+
+#: CloudWatch Logs retention values AWS accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 # Which load balancers the AWS Load Balancer Controller may place in a tier.
 _ELB_ROLE_TAGS = {
@@ -45,6 +54,17 @@ class NetworkArgs:
     cluster_name: str | None = None
     """EKS cluster that may use the subnets: tags them `kubernetes.io/cluster/<name>=shared`."""
 
+    flow_logs_kms_key_arn: pulumi.Input[str]
+    """KMS key of the flow-log group (its key policy must let CloudWatch Logs use it)."""
+
+    flow_log_retention_days: int = 365
+    """Days the VPC flow logs (all traffic) are kept. Default: a year."""
+
+    interface_endpoints: bool = True
+    """Interface endpoints for ECR (api, dkr), STS, Secrets Manager, CloudWatch Logs and SQS in
+    the private subnets, so that traffic to them never leaves the VPC. The S3 gateway endpoint
+    is always created (it is free)."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
@@ -65,6 +85,9 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     isolated_subnet_ids: list[pulumi.Output[str]]
     nat_public_ips: list[pulumi.Output[str]]
+    db_subnet_group_name: pulumi.Output[str]
+    cache_subnet_group_name: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -73,6 +96,11 @@ class Network(pulumi.ComponentResource):
         zones = list(args.availability_zones)
         if len(zones) < 2 or len(set(zones)) != len(zones):
             raise ValueError(f"Network {name}: expected at least 2 distinct zones, got {zones}")
+        if args.flow_log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"Network {name}: flow_log_retention_days: got {args.flow_log_retention_days}; "
+                f"expected one of CloudWatch's retention periods {LOG_RETENTION_DAYS}"
+            )
         plan = args.subnet_plan or SubnetPlan.model_validate(
             addressing.default_plan(IPv4Network(args.cidr_block))
         )
@@ -174,6 +202,7 @@ class Network(pulumi.ComponentResource):
                 )
             )
 
+        private_rts: list[aws.ec2.RouteTable] = []
         for index, (subnet, zone) in enumerate(zip(subnets["private"], zones, strict=True)):
             nat = nat_gateways[index if args.nat_strategy is NatStrategy.PER_AZ else 0]
             rt = aws.ec2.RouteTable(
@@ -192,6 +221,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
             )
+            private_rts.append(rt)
 
         # Isolated subnets share one route table holding only the VPC's local route.
         isolated_rt = aws.ec2.RouteTable(
@@ -205,7 +235,34 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self._network_acls(name, args, vpc, subnets, tags)
+        self._flow_logs(name, args, vpc, tags)
+        route_tables = [public_rt, *private_rts, isolated_rt]
+        self.endpoint_security_group_id = self._endpoints(
+            name, args, vpc, route_tables, subnets["private"], tags
+        )
+        isolated_ids = [s.id for s in subnets["isolated"]]
+        db_subnets = aws.rds.SubnetGroup(
+            f"{name}-db",
+            name=fit(f"{name}-db", NameKind.RDS_IDENTIFIER),
+            description=f"{name}: databases, isolated tier",
+            subnet_ids=isolated_ids,
+            tags=tags(f"{name}-db"),
+            opts=child,
+        )
+        cache_subnets = aws.elasticache.SubnetGroup(
+            f"{name}-cache",
+            name=fit(f"{name}-cache", NameKind.RDS_IDENTIFIER),
+            description=f"{name}: caches, isolated tier",
+            subnet_ids=isolated_ids,
+            tags=tags(f"{name}-cache"),
+            opts=child,
+        )
+
         self.vpc_id = vpc.id
+        self.vpc_cidr_block = vpc.cidr_block
+        self.db_subnet_group_name = db_subnets.name
+        self.cache_subnet_group_name = cache_subnets.name
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]
         self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
@@ -217,5 +274,130 @@ class Network(pulumi.ComponentResource):
                 "privateSubnetIds": self.private_subnet_ids,
                 "isolatedSubnetIds": self.isolated_subnet_ids,
                 "natPublicIps": self.nat_public_ips,
+                "dbSubnetGroupName": self.db_subnet_group_name,
+                "cacheSubnetGroupName": self.cache_subnet_group_name,
             }
         )
+
+    def _network_acls(self, name, args, vpc, subnets, tags) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-acl",
+            default_network_acl_id=vpc.default_network_acl_id,
+            ingress=[],
+            egress=[],
+            tags=tags(f"{name}-default-locked"),
+            # Subnets move to their tier's ACL; AWS reports them here until they do.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnetIds"]),
+        )
+        everywhere = {"protocol": "-1", "rule_no": 100, "action": "allow", "from_port": 0,
+                      "to_port": 0, "cidr_block": "0.0.0.0/0"}  # fmt: skip
+        within_vpc = {**everywhere, "cidr_block": args.cidr_block}
+        # Public and private tiers leave filtering to security groups (stateful, per
+        # workload); the isolated tier never talks to anything outside the VPC.
+        for tier, rule in (("public", everywhere), ("private", everywhere),
+                           ("isolated", within_vpc)):  # fmt: skip
+            aws.ec2.NetworkAcl(
+                f"{name}-{tier}-acl",
+                vpc_id=vpc.id,
+                subnet_ids=[s.id for s in subnets[tier]],
+                ingress=[rule],
+                egress=[rule],
+                tags=tags(f"{name}-{tier}"),
+                opts=child,
+            )
+
+    def _flow_logs(self, name, args, vpc, tags) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/{name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.flow_logs_kms_key_arn,
+            tags=tags(f"{name}-flow-logs"),
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            name=fit(f"{name}-flow-logs", NameKind.IAM),
+            assume_role_policy=_iam.service_trust("vpc-flow-logs.amazonaws.com"),
+            tags=tags(f"{name}-flow-logs"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: _iam.policy(
+                    {
+                        "Sid": "WriteFlowLogs",
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [arn, f"{arn}:*"],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=tags(f"{name}-flow-logs"),
+            opts=child,
+        )
+
+    def _endpoints(self, name, args, vpc, route_tables, private_subnets, tags):
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output().region
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in route_tables],
+            tags=tags(f"{name}-s3"),
+            opts=child,
+        )
+        if not args.interface_endpoints:
+            return None
+        group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            vpc_id=vpc.id,
+            description=f"{name}: interface endpoints, HTTPS from inside the VPC",
+            tags=tags(f"{name}-endpoints"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=group.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=args.cidr_block,
+            tags=tags(f"{name}-endpoints-https"),
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            role = service.replace(".", "-")
+            aws.ec2.VpcEndpoint(
+                f"{name}-{role}",
+                vpc_id=vpc.id,
+                service_name=region.apply(lambda r, s=service: f"com.amazonaws.{r}.{s}"),
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in private_subnets],
+                security_group_ids=[group.id],
+                tags=tags(f"{name}-{role}"),
+                opts=child,
+            )
+        return group.id

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import Network, NetworkArgs
+from osp.components import KeyRing, KeyRingArgs, Network, NetworkArgs
 from osp.platform import naming
 from osp.platform.spec import EnvironmentSpec
 
@@ -19,6 +19,7 @@ from osp.platform.spec import EnvironmentSpec
 class Estate:
     """The components of one environment, for programs that build on top of it."""
 
+    keys: KeyRing
     network: Network
 
 
@@ -30,6 +31,14 @@ def build(spec: EnvironmentSpec) -> Estate:
             environment=spec.name, component=component, blueprint=spec.blueprint, extra=spec.tags
         )
 
+    keys = KeyRing(
+        naming.physical_name(spec.name, "keys"),
+        KeyRingArgs(
+            deletion_window_days=spec.keys.deletion_window_days,
+            deletion_protection=spec.deletion_protection,
+            tags=tags("keys"),
+        ),
+    )
     network = Network(
         naming.physical_name(spec.name, "network"),
         NetworkArgs(
@@ -38,6 +47,9 @@ def build(spec: EnvironmentSpec) -> Estate:
             subnet_plan=spec.network.subnets,
             nat_strategy=spec.network.nat,
             cluster_name=naming.physical_name(spec.name, "eks", naming.NameKind.EKS_CLUSTER),
+            flow_logs_kms_key_arn=keys.logs_key_arn,
+            flow_log_retention_days=spec.network.flow_log_retention_days,
+            interface_endpoints=spec.network.interface_endpoints,
             tags=tags("network"),
         ),
     )
@@ -50,7 +62,7 @@ def build(spec: EnvironmentSpec) -> Estate:
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
     pulumi.export("natPublicIps", network.nat_public_ips)
-    return Estate(network=network)
+    return Estate(keys=keys, network=network)
 
 
 def _verified_zones(spec: EnvironmentSpec) -> pulumi.Output[list[str]]:

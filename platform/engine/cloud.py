@@ -89,6 +89,8 @@ class OfflineCloud(Mocks):
         prefix = _EC2_ID_PREFIX.get(token)
         if prefix:
             return f"{prefix}-{digest(token, name)}"
+        if token == "aws:kms/key:Key":
+            return str(uuid.UUID(digest(token, name, length=32)))
         # Most other AWS resources are identified by the name they were given.
         for key in (
             "name",

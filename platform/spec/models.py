@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from ipaddress import IPv4Network
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -85,6 +85,55 @@ DomainName = Annotated[str, AfterValidator(_domain)]
 AccountId = Annotated[str, AfterValidator(_account_id)]
 
 
+#: CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_PERIODS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                         1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_PERIODS:
+        raise ValueError(
+            "expected a CloudWatch Logs retention period: "
+            + ", ".join(str(v) for v in LOG_RETENTION_PERIODS)
+        )
+    return value
+
+
+def _pattern(regex: str, expected: str):
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(expected)
+        return value
+
+    return AfterValidator(check)
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+RdsInstanceClass = Annotated[
+    str, _pattern(r"db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)",
+                  "expected an RDS instance class such as db.r6g.large")
+]  # fmt: skip
+CacheNodeType = Annotated[
+    str, _pattern(r"cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)",
+                  "expected an ElastiCache node type such as cache.r7g.large")
+]  # fmt: skip
+MqInstanceType = Annotated[
+    str, _pattern(r"mq\.[a-z][a-z0-9]*\.(micro|small|medium|large|\d*xlarge)",
+                  "expected an Amazon MQ instance type such as mq.m5.large")
+]  # fmt: skip
+Ec2InstanceType = Annotated[
+    str, _pattern(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)",
+                  "expected an EC2 instance type such as m6i.large")
+]  # fmt: skip
+IamRoleArn = Annotated[
+    str, _pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
+                  "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
+]  # fmt: skip
+RecoveryWindowDays = Annotated[int, Field(ge=0, le=30)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -147,6 +196,12 @@ class NetworkSpec(_Model):
     subnets: SubnetPlan | None = Field(
         None, description="Explicit subnet plan; default carved from `cidr`."
     )
+    flow_log_retention_days: LogRetentionDays = Field(
+        365, description="Days VPC flow logs are kept (profile default)."
+    )
+    interface_endpoints: bool = Field(
+        True, description="Interface endpoints for ECR, STS, Secrets Manager, Logs, SQS."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -177,6 +232,155 @@ class NetworkSpec(_Model):
         return self.availability_zones or ()
 
 
+class KeysSpec(_Model):
+    """The customer KMS keys (one per data domain)."""
+
+    deletion_window_days: int = Field(30, ge=7, le=30, description="Waiting period on delete.")
+
+
+class CapacityType(StrEnum):
+    ON_DEMAND = "ON_DEMAND"
+    SPOT = "SPOT"
+
+
+class NodePoolSpec(_Model):
+    """A managed node group."""
+
+    instance_types: tuple[Ec2InstanceType, ...] = Field(min_length=1)
+    min_size: int = Field(ge=0, le=100)
+    max_size: int = Field(ge=1, le=100)
+    desired_size: int = Field(ge=0, le=100)
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    disk_size_gib: int = Field(50, ge=20, le=1000)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodePoolSpec:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"expected min_size <= desired_size <= max_size, got {self.min_size} <= "
+                f"{self.desired_size} <= {self.max_size}"
+            )
+        return self
+
+
+class ClusterSpec(_Model):
+    """The EKS cluster."""
+
+    kubernetes_version: str = Field("1.33", pattern=r"^1\.(3[0-4])$")
+    admin_role_arns: tuple[IamRoleArn, ...] = ()
+    public_access_cidrs: tuple[IPv4Network, ...] = ()
+    log_retention_days: LogRetentionDays = 90
+    system_pool: NodePoolSpec
+    workload_pool: NodePoolSpec
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _not_the_world(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        if any(net.prefixlen == 0 for net in value):
+            raise ValueError(
+                "expected specific CIDR blocks; leave the list empty to keep the API private"
+            )
+        return value
+
+    @field_validator("system_pool")
+    @classmethod
+    def _system_on_demand(cls, value: NodePoolSpec) -> NodePoolSpec:
+        if value.capacity_type is not CapacityType.ON_DEMAND:
+            raise ValueError("expected capacity_type ON_DEMAND: system pods must not be evicted")
+        return value
+
+
+class DatabaseSpec(_Model):
+    """The shared PostgreSQL (RDS)."""
+
+    engine_version: str = Field("16.4", pattern=r"^(14|15|16|17)\.\d+$")
+    instance_class: RdsInstanceClass = "db.r6g.large"
+    allocated_storage_gib: int = Field(100, ge=20, le=65536)
+    max_allocated_storage_gib: int = Field(1000, ge=20, le=65536)
+    multi_az: bool = True
+    backup_retention_days: int = Field(35, ge=1, le=35)
+    performance_insights: bool = True
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
+    read_replicas: int = Field(0, ge=0, le=5)
+    log_retention_days: LogRetentionDays = 365
+
+    @model_validator(mode="after")
+    def _storage(self) -> DatabaseSpec:
+        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+            raise ValueError(
+                f"expected max_allocated_storage_gib ({self.max_allocated_storage_gib}) >= "
+                f"allocated_storage_gib ({self.allocated_storage_gib})"
+            )
+        return self
+
+
+class CacheEngine(StrEnum):
+    REDIS = "redis"
+    VALKEY = "valkey"
+
+
+class CacheSpec(_Model):
+    """The shared Redis (ElastiCache replication group)."""
+
+    engine: CacheEngine = CacheEngine.REDIS
+    engine_version: str = Field("7.1", pattern=r"^\d+\.\d+$")
+    node_type: CacheNodeType = "cache.r7g.large"
+    replicas: int = Field(1, ge=0, le=5)
+    multi_az: bool = True
+    snapshot_retention_days: int = Field(7, ge=1, le=35)
+    log_retention_days: LogRetentionDays = 365
+
+    @model_validator(mode="after")
+    def _replicas(self) -> CacheSpec:
+        if self.multi_az and self.replicas == 0:
+            raise ValueError(
+                "expected replicas >= 1 for multi_az: a single-node cache has nothing to fail "
+                "over to (set multi_az: false, or add a replica)"
+            )
+        return self
+
+
+class BrokerDeploymentMode(StrEnum):
+    SINGLE_INSTANCE = "SINGLE_INSTANCE"
+    CLUSTER_MULTI_AZ = "CLUSTER_MULTI_AZ"
+
+
+class BrokerSpec(_Model):
+    """The shared RabbitMQ (Amazon MQ)."""
+
+    engine_version: str = Field("3.13", pattern=r"^3\.\d+$")
+    instance_type: MqInstanceType = "mq.m5.large"
+    deployment_mode: BrokerDeploymentMode = BrokerDeploymentMode.CLUSTER_MULTI_AZ
+    log_retention_days: LogRetentionDays = 365
+
+    @model_validator(mode="after")
+    def _size(self) -> BrokerSpec:
+        if (
+            self.deployment_mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ
+            and self.instance_type == "mq.t3.micro"
+        ):
+            raise ValueError(
+                "expected an mq.m5 or larger instance_type for CLUSTER_MULTI_AZ: "
+                "mq.t3.micro runs only SINGLE_INSTANCE brokers"
+            )
+        return self
+
+
+class SecretsSpec(_Model):
+    """Secrets Manager settings."""
+
+    recovery_window_days: RecoveryWindowDays = Field(
+        30, description="0 deletes at once (dev); 7-30 keeps a deleted secret recoverable."
+    )
+
+    @field_validator("recovery_window_days")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        if 0 < value < 7:
+            raise ValueError("expected 0 (delete at once) or 7 to 30 days")
+        return value
+
+
 class EnvironmentSpec(_Model):
     """A whole environment, as its stack file and profile preset describe it."""
 
@@ -197,7 +401,18 @@ class EnvironmentSpec(_Model):
     tags: dict[str, str] = Field(
         default_factory=dict, alias="osp:tags", description="Extra tags on every resource."
     )
+    deletion_protection: bool = Field(
+        False,
+        alias="osp:deletion_protection",
+        description="Deletion protection and Pulumi protect on every stateful resource.",
+    )
     network: NetworkSpec = Field(default_factory=NetworkSpec, alias="osp:network")
+    keys: KeysSpec = Field(default_factory=KeysSpec, alias="osp:keys")
+    cluster: ClusterSpec = Field(alias="osp:cluster")
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec, alias="osp:database")
+    cache: CacheSpec = Field(default_factory=CacheSpec, alias="osp:cache")
+    broker: BrokerSpec = Field(default_factory=BrokerSpec, alias="osp:broker")
+    secrets: SecretsSpec = Field(default_factory=SecretsSpec, alias="osp:secrets")
 
     @model_validator(mode="before")
     @classmethod
@@ -269,6 +484,10 @@ class EnvironmentSpec(_Model):
         if zones and len(zones) < minimum:
             problems.append(
                 (where, list(zones), f"at least {minimum} zones for a {self.profile} environment")
+            )
+        if self.profile is not Profile.DEV and self.cache.replicas == 0:
+            problems.append(
+                ("osp:cache.replicas", 0, f"at least 1 for a {self.profile} environment")
             )
         if net.subnets is not None:
             for tier in addressing.TIERS:

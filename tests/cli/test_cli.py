@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osp.cli.main import app
-from tests.conftest import REPO
+from tests.conftest import REPO, plan_of
 
 runner = CliRunner()
 
@@ -77,7 +77,13 @@ def test_preview_offline_prints_the_tree_counts_and_summary():
     assert "osp-prod-network osp:network:Network" in out
     assert "osp-prod-network-vpc aws:ec2/vpc:Vpc" in out
     assert "aws:ec2/subnet:Subnet" in out and "Resources by type" in out
-    assert "Plan: 37 resources in 1 component (0 protected) for prod" in " ".join(out.split())
+    plan = plan_of("prod")
+    protected = sum(r.options.protect for r in plan.resources)
+    assert (
+        f"Plan: {plan.custom_count} resources in {plan.component_count} components "
+        f"({protected} protected) for prod"
+    ) in " ".join(out.split())
+    assert protected > 0
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])

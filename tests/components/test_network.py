@@ -12,6 +12,7 @@ from osp.platform.spec import NatStrategy
 from tests.conftest import spec_of
 
 ZONES3 = ("us-east-1a", "us-east-1b", "us-east-1c")
+LOGS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 TAGS = {"osp:environment": "t", "osp:component": "network", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
 
@@ -22,6 +23,8 @@ def plan_network(**overrides):
         "availability_zones": ZONES3,
         "nat_strategy": NatStrategy.PER_AZ,
         "cluster_name": "osp-t-eks",
+        "flow_logs_kms_key_arn": LOGS_KEY,
+        "flow_log_retention_days": 90,
         "tags": TAGS,
         **overrides,
     }
@@ -43,7 +46,9 @@ def per_az():
 
 @pytest.fixture(scope="module")
 def single():
-    return plan_network(nat_strategy=NatStrategy.SINGLE, availability_zones=ZONES3[:2])
+    return plan_network(
+        nat_strategy=NatStrategy.SINGLE, availability_zones=ZONES3[:2], interface_endpoints=False
+    )
 
 
 def test_children_per_az(per_az):
@@ -58,6 +63,17 @@ def test_children_per_az(per_az):
         "ec2/routeTable": 5,  # public, one private per zone, isolated
         "ec2/route": 4,  # public → IGW, each private → its zone's NAT
         "ec2/routeTableAssociation": 9,
+        "ec2/defaultNetworkAcl": 1,
+        "ec2/networkAcl": 3,
+        "cloudwatch/logGroup": 1,
+        "iam/role": 1,
+        "iam/rolePolicy": 1,
+        "ec2/flowLog": 1,
+        "ec2/vpcEndpoint": 7,  # S3 gateway + six interface endpoints
+        "ec2/securityGroup": 1,
+        "vpc/securityGroupIngressRule": 1,
+        "rds/subnetGroup": 1,
+        "elasticache/subnetGroup": 1,
     }
     network = per_az.named("net")
     assert network.type == "osp:network:Network"
@@ -69,6 +85,8 @@ def test_children_single_nat_two_zones(single):
     assert counts["ec2/subnet"] == 6
     assert counts["ec2/natGateway"] == counts["ec2/eip"] == 1
     assert counts["ec2/routeTable"] == 4 and counts["ec2/route"] == 3
+    assert counts["ec2/vpcEndpoint"] == 1  # the S3 gateway only
+    assert "ec2/securityGroup" not in counts
 
 
 def test_vpc_resolves_private_dns(per_az):
@@ -168,6 +186,62 @@ def test_defaults_are_locked_down(per_az):
     sg = per_az.named("net-default-sg").inputs
     assert sg["ingress"] == [] and sg["egress"] == []
     assert per_az.named("net-default-rtb").inputs["routes"] == []
+    acl = per_az.named("net-default-acl")
+    assert acl.inputs["ingress"] == [] and acl.inputs["egress"] == []
+    assert acl.options.ignore_changes == ("subnetIds",)
+
+
+def test_each_tier_has_its_own_network_acl(per_az):
+    names = {r.urn: r.name for r in per_az.resources}
+    for tier in ("public", "private", "isolated"):
+        acl = per_az.named(f"net-{tier}-acl")
+        bound = sorted(names[u] for u in acl.property_dependencies["subnetIds"])
+        assert bound == [f"net-{tier}-{zone}" for zone in ZONES3]
+    isolated = per_az.named("net-isolated-acl").inputs
+    assert {r["cidrBlock"] for r in isolated["ingress"] + isolated["egress"]} == {"10.0.0.0/16"}
+
+
+def test_flow_logs_record_all_traffic_encrypted_with_retention(per_az):
+    import json
+
+    (log_group,) = per_az.of_type("aws:cloudwatch/logGroup:LogGroup")
+    (flow,) = per_az.of_type("aws:ec2/flowLog:FlowLog")
+    flow_log = flow.inputs
+    assert flow.property_dependencies["logDestination"] == (log_group.urn,)
+    assert flow_log["trafficType"] == "ALL"
+    assert flow_log["logDestinationType"] == "cloud-watch-logs"
+    assert log_group.inputs["retentionInDays"] == 90
+    assert log_group.inputs["kmsKeyId"] == LOGS_KEY
+    role = per_az.of_type("aws:iam/role:Role")[0].inputs
+    trust = json.loads(role["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    policy = json.loads(per_az.of_type("aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"])
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/net/flow-logs"
+    assert policy["Statement"][0]["Resource"] == [arn, f"{arn}:*"]
+
+
+def test_endpoints_stay_inside_the_vpc(per_az):
+    endpoints = {r.name: r.inputs for r in per_az.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert endpoints["net-s3"]["serviceName"] == "com.amazonaws.us-east-1.s3"
+    assert endpoints["net-s3"]["vpcEndpointType"] == "Gateway"
+    assert len(endpoints["net-s3"]["routeTableIds"]) == 5
+    interface = {n: e for n, e in endpoints.items() if e["vpcEndpointType"] == "Interface"}
+    assert sorted(e["serviceName"].rsplit(".", 1)[-1] if "ecr" not in e["serviceName"]
+                  else e["serviceName"].split("us-east-1.")[1] for e in interface.values()) == [
+        "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts",
+    ]  # fmt: skip
+    assert all(e["privateDnsEnabled"] and len(e["subnetIds"]) == 3 for e in interface.values())
+    (rule,) = per_az.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443)
+    assert rule.inputs["cidrIpv4"] == "10.0.0.0/16"
+
+
+def test_data_store_subnet_groups_use_the_isolated_tier(per_az):
+    names = {r.urn: r.name for r in per_az.resources}
+    for token in ("aws:rds/subnetGroup:SubnetGroup", "aws:elasticache/subnetGroup:SubnetGroup"):
+        (group,) = per_az.of_type(token)
+        members = sorted(names[u] for u in group.property_dependencies["subnetIds"])
+        assert members == [f"net-isolated-{zone}" for zone in ZONES3]
 
 
 def test_every_resource_is_tagged_with_name_and_tags(per_az):
@@ -182,3 +256,10 @@ def test_refuses_fewer_than_two_zones():
 
     with pytest.raises(EngineError, match="expected at least 2 distinct zones"):
         plan_network(availability_zones=("us-east-1a",))
+
+
+def test_refuses_a_retention_cloudwatch_does_not_offer():
+    from osp.platform.errors import EngineError
+
+    with pytest.raises(EngineError, match="flow_log_retention_days: got 100"):
+        plan_network(flow_log_retention_days=100)

@@ -105,7 +105,8 @@ def test_blueprint_override_for_one_load():
         pytest.param(
             MINIMAL + "  osp:network:\n    nat_strategy: single\n",
             f"{SOURCE}:5: osp:network.nat_strategy: unknown key 'nat_strategy'; expected one of "
-            "availability_zones, cidr, nat, subnets, zone_count",
+            "availability_zones, cidr, flow_log_retention_days, interface_endpoints, nat, "
+            "subnets, zone_count",
             id="unknown-nested-key",
         ),
         pytest.param(

@@ -1,0 +1,162 @@
+"""`KeyRing`: the customer-managed KMS keys of an environment, one per data domain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+TOKEN = "osp:keys:KeyRing"
+
+#: The data domains, each with its own key: a leaked grant on one never opens the others.
+DOMAINS = ("data", "logs", "secrets", "storage")
+
+# AWS services that may use a domain's key on behalf of principals of the account
+# (the pattern of AWS managed keys: `kms:ViaService` + `kms:CallerAccount`).
+_VIA_SERVICES = {
+    "data": ("rds", "elasticache", "mq", "ec2", "eks"),
+    "secrets": ("secretsmanager",),
+    "storage": ("s3",),
+    "logs": (),
+}
+
+_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyRingArgs:
+    """Arguments of `KeyRing`."""
+
+    deletion_window_days: int = 30
+    """Days a deleted key waits before it is gone (7-30). Default: 30, the most AWS allows."""
+
+    deletion_protection: bool = False
+    """Pulumi `protect` on every key: losing a key loses everything encrypted with it."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every key."""
+
+
+def key_policy(domain: str, *, partition: str, account: str, region: str) -> str:
+    """The key policy of `domain`: the account administers it, named services may use it."""
+    root = f"arn:{partition}:iam::{account}:root"
+    statements: list[dict] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    services = _VIA_SERVICES[domain]
+    if services:
+        statements.append(
+            {
+                "Sid": "UseThroughServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [*_USE, "kms:CreateGrant", "kms:ListGrants"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services],
+                    }
+                },
+            }
+        )
+    if domain == "logs":
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncrypts",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": _USE,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{partition}:logs:{region}:{account}:log-group:*"
+                        )
+                    }
+                },
+            }
+        )
+    if domain == "data":
+        # EKS managed node groups launch through EC2 Auto Scaling, whose service-linked role
+        # must be able to use the key of the encrypted root volumes.
+        autoscaling = (
+            f"arn:{partition}:iam::{account}:role/aws-service-role/"
+            "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        )
+        statements += [
+            {
+                "Sid": "AutoScalingUsesForVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": _USE,
+                "Resource": "*",
+            },
+            {
+                "Sid": "AutoScalingGrantsForVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+class KeyRing(pulumi.ComponentResource):
+    """Four symmetric customer keys — data stores, logs, secrets, storage — each with yearly
+    automatic rotation, an alias `alias/<name>-<domain>` and a key policy that lets the
+    account administer it and only the services of its domain use it."""
+
+    data_key_arn: pulumi.Output[str]
+    logs_key_arn: pulumi.Output[str]
+    secrets_key_arn: pulumi.Output[str]
+    storage_key_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: KeyRingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOKEN, name, None, opts)
+        if not 7 <= args.deletion_window_days <= 30:
+            raise ValueError(
+                f"KeyRing {name}: deletion_window_days: got {args.deletion_window_days}; "
+                "expected 7 to 30"
+            )
+        partition = aws.get_partition_output().partition
+        account = aws.get_caller_identity_output().account_id
+        region = aws.get_region_output().region
+        arns: dict[str, pulumi.Output[str]] = {}
+        for domain in DOMAINS:
+            key = aws.kms.Key(
+                f"{name}-{domain}",
+                description=f"{name}: {domain}",
+                enable_key_rotation=True,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=pulumi.Output.all(partition, account, region).apply(
+                    lambda v, d=domain: key_policy(d, partition=v[0], account=v[1], region=v[2])
+                ),
+                tags={"Name": f"{name}-{domain}", **args.tags},
+                opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            )
+            aws.kms.Alias(
+                f"{name}-{domain}-alias",
+                name=f"alias/{name}-{domain}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            arns[domain] = key.arn
+        self.data_key_arn = arns["data"]
+        self.logs_key_arn = arns["logs"]
+        self.secrets_key_arn = arns["secrets"]
+        self.storage_key_arn = arns["storage"]
+        self.register_outputs({f"{d}KeyArn": arn for d, arn in arns.items()})
