@@ -223,6 +223,66 @@ def test_blueprint_override_for_one_load():
             id="reserved-tag",
         ),
         pytest.param(
+            MINIMAL + "  osp:database:\n    instance_class: db.t3.tiny\n",
+            f"{SOURCE}:5: osp:database.instance_class: got 'db.t3.tiny'; expected an RDS "
+            "instance class such as db.r6g.large",
+            id="bad-rds-class",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cache:\n    replicas: 0\n    multi_az: true\n",
+            f"{SOURCE}:4: osp:cache: expected replicas >= 1 for multi_az: a single-node cache "
+            "has nothing to fail over to (set multi_az: false, or add a replica)",
+            id="multi-az-cache-without-replica",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cache:\n    replicas: 0\n    multi_az: false\n",
+            f"{SOURCE}:5: osp:cache.replicas: got 0; expected at least 1 for a prod environment",
+            id="prod-cache-needs-a-replica",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:broker:\n    instance_type: mq.t3.micro\n",
+            f"{SOURCE}:4: osp:broker: expected an mq.m5 or larger instance_type for "
+            "CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers",
+            id="micro-broker-cluster",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cluster:\n    workload_pool:\n      min_size: 7\n",
+            f"{SOURCE}:5: osp:cluster.workload_pool: expected min_size <= desired_size <= "
+            "max_size, got 7 <= 6 <= 20",
+            id="node-pool-sizes",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cluster:\n    system_pool:\n      capacity_type: SPOT\n",
+            f"{SOURCE}:5: osp:cluster.system_pool: expected capacity_type ON_DEMAND: system "
+            "pods must not be evicted",
+            id="spot-system-pool",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cluster:\n    public_access_cidrs: [0.0.0.0/0]\n",
+            f"{SOURCE}:5: osp:cluster.public_access_cidrs: got ['0.0.0.0/0']; expected specific "
+            "CIDR blocks; leave the list empty to keep the API private",
+            id="cluster-api-open-to-the-world",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:cluster:\n    admin_role_arns: [platform-admin]\n",
+            f"{SOURCE}:5: osp:cluster.admin_role_arns[0]: got 'platform-admin'; expected an IAM "
+            "role ARN such as arn:aws:iam::123456789012:role/platform-admin",
+            id="admin-role-not-an-arn",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:network:\n    flow_log_retention_days: 100\n",
+            f"{SOURCE}:5: osp:network.flow_log_retention_days: got 100; expected a CloudWatch "
+            "Logs retention period: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, "
+            "731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+            id="bad-log-retention",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:secrets:\n    recovery_window_days: 3\n",
+            f"{SOURCE}:5: osp:secrets.recovery_window_days: got 3; expected 0 (delete at once) "
+            "or 7 to 30 days",
+            id="bad-recovery-window",
+        ),
+        pytest.param(
             MINIMAL + "  osp:profile: production\n",
             f"{SOURCE}:4: osp:profile: got 'production'; expected one of 'dev', 'staging', 'prod'",
             id="bad-profile",

@@ -1,0 +1,84 @@
+"""`KeyRing`: a rotated customer key per data domain with a scoped key policy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from osp.components import KeyRing, KeyRingArgs
+from osp.platform.engine import offline
+from osp.platform.errors import EngineError
+from tests.conftest import spec_of
+
+ACCOUNT = "123456789012"
+
+
+def plan_keys(**overrides):
+    args = KeyRingArgs(**{"tags": {"osp:component": "keys"}, **overrides})
+    return offline.run(spec_of("prod"), lambda spec: KeyRing("k", args))
+
+
+@pytest.fixture(scope="module")
+def protected():
+    return plan_keys(deletion_protection=True, deletion_window_days=30)
+
+
+def policy(plan, domain):
+    return {
+        s["Sid"]: s for s in json.loads(plan.named(f"k-{domain}").inputs["policy"])["Statement"]
+    }
+
+
+def test_one_rotated_key_and_alias_per_domain(protected):
+    keys = {r.name: r for r in protected.of_type("aws:kms/key:Key")}
+    assert sorted(keys) == ["k-data", "k-logs", "k-secrets", "k-storage"]
+    for key in keys.values():
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["deletionWindowInDays"] == 30
+        assert key.options.protect
+        assert key.inputs["tags"] == {"Name": key.name, "osp:component": "keys"}
+    aliases = {r.inputs["name"]: r for r in protected.of_type("aws:kms/alias:Alias")}
+    assert sorted(aliases) == ["alias/k-data", "alias/k-logs", "alias/k-secrets", "alias/k-storage"]
+    assert all(not a.options.protect for a in aliases.values())
+
+
+def test_keys_are_unprotected_when_asked():
+    plan = plan_keys(deletion_protection=False, deletion_window_days=7)
+    assert not any(k.options.protect for k in plan.of_type("aws:kms/key:Key"))
+
+
+def test_the_account_administers_every_key(protected):
+    for domain in ("data", "logs", "secrets", "storage"):
+        admin = policy(protected, domain)["AccountAdministers"]
+        assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+
+
+def test_services_use_only_their_domains_key(protected):
+    via = {
+        d: policy(protected, d).get("UseThroughServices", {}).get("Condition", {})
+        for d in ("data", "logs", "secrets", "storage")
+    }
+    assert via["secrets"]["StringEquals"]["kms:ViaService"] == [
+        "secretsmanager.us-east-1.amazonaws.com"
+    ]
+    assert via["storage"]["StringEquals"]["kms:ViaService"] == ["s3.us-east-1.amazonaws.com"]
+    assert "rds.us-east-1.amazonaws.com" in via["data"]["StringEquals"]["kms:ViaService"]
+    assert all(c["StringEquals"]["kms:CallerAccount"] == ACCOUNT for c in via.values() if c)
+    assert via["logs"] == {}
+    logs = policy(protected, "logs")["CloudWatchLogsEncrypts"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:*"
+    )
+
+
+def test_auto_scaling_may_use_the_data_key_for_node_volumes(protected):
+    grants = policy(protected, "data")["AutoScalingGrantsForVolumes"]
+    assert grants["Principal"]["AWS"].endswith("/AWSServiceRoleForAutoScaling")
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_deletion_window_is_validated():
+    with pytest.raises(EngineError, match="deletion_window_days: got 3; expected 7 to 30"):
+        plan_keys(deletion_window_days=3)
