@@ -170,11 +170,15 @@ _OUTPUTS: dict[str, _OutputsFn] = {
     },
     "aws:ec2/subnet:Subnet": lambda c, i, _in, _r: {"ownerId": c.account_id},
     "aws:kms/key:Key": lambda c, i, _in, _r: {"keyId": i},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda c, i, _in, _r: {
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    },
     "aws:rds/instance:Instance": lambda c, i, inputs, r: _rds_instance(c, i, inputs, r),
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, i, inputs, r: {
         "primaryEndpointAddress": f"master.{_cache_host(i, r)}",
         "readerEndpointAddress": f"replica.{_cache_host(i, r)}",
-        "port": inputs.get("port", 6379),
+        "port": int(inputs.get("port", 6379)),
         "memberClusters": [
             f"{i}-00{n}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
         ],
@@ -207,7 +211,7 @@ def _cache_host(ident: str, region: str) -> str:
 
 def _rds_instance(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
     address = f"{ident}.{digest(c.account_id, region, length=12)}.{region}.rds.{c.dns_suffix}"
-    port = inputs.get("port", 5432)
+    port = int(inputs.get("port", 5432))  # wire numbers arrive as floats
     resource_id = "db-" + digest("rds", ident, length=26).upper()
     out: dict[str, Any] = {
         "address": address,

@@ -6,6 +6,9 @@ spec = load_environment(find_project(), "prod")
 
 from osp.platform.spec.loader import load_environment, parse_stack_file
 from osp.platform.spec.models import (
+    BrokerDeploymentMode,
+    CacheEngine,
+    CapacityType,
     EnvironmentSpec,
     NatStrategy,
     NetworkSpec,
@@ -15,6 +18,9 @@ from osp.platform.spec.models import (
 )
 
 __all__ = [
+    "BrokerDeploymentMode",
+    "CacheEngine",
+    "CapacityType",
     "EnvironmentSpec",
     "NatStrategy",
     "NetworkSpec",

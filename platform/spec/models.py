@@ -239,7 +239,11 @@ class KeysSpec(_Model):
 
 
 class CapacityType(StrEnum):
+    """How a node pool buys its instances."""
+
+    #: On-demand instances: never reclaimed by AWS.
     ON_DEMAND = "ON_DEMAND"
+    #: Spot instances: cheaper, reclaimed with two minutes' notice.
     SPOT = "SPOT"
 
 
@@ -293,7 +297,11 @@ class ClusterSpec(_Model):
 class DatabaseSpec(_Model):
     """The shared PostgreSQL (RDS)."""
 
-    engine_version: str = Field("16.4", pattern=r"^(14|15|16|17)\.\d+$")
+    engine_version: str = Field(
+        "16",
+        pattern=r"^(14|15|16|17)(\.\d+)?$",
+        description="A major (minor upgrades are automatic) or a major.minor.",
+    )
     instance_class: RdsInstanceClass = "db.r6g.large"
     allocated_storage_gib: int = Field(100, ge=20, le=65536)
     max_allocated_storage_gib: int = Field(1000, ge=20, le=65536)
@@ -323,7 +331,9 @@ class CacheSpec(_Model):
     """The shared Redis (ElastiCache replication group)."""
 
     engine: CacheEngine = CacheEngine.REDIS
-    engine_version: str = Field("7.1", pattern=r"^\d+\.\d+$")
+    engine_version: str | None = Field(
+        None, pattern=r"^\d+\.\d+$", description="Default: 7.1 for redis, 8.0 for valkey."
+    )
     node_type: CacheNodeType = "cache.r7g.large"
     replicas: int = Field(1, ge=0, le=5)
     multi_az: bool = True

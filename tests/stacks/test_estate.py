@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import keyword
 
 import pytest
 
@@ -16,7 +17,9 @@ from tests.conftest import plan_of, spec_of
 def is_taggable(type_token: str) -> bool:
     """Whether the pulumi_aws resource of `type_token` accepts tags."""
     module, cls = type_token.split(":")[1:]
-    resource = getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), cls)
+    package = module.split("/")[0]
+    package += "_" if keyword.iskeyword(package) else ""  # aws:lambda → pulumi_aws.lambda_
+    resource = getattr(importlib.import_module(f"pulumi_aws.{package}"), cls)
     return "tags" in inspect.signature(resource._internal_init).parameters
 
 
@@ -71,3 +74,42 @@ def test_outputs(environment):
     for key in ("publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"):
         assert len(outputs[key]) == len(spec.zones)
         assert all(s.startswith("subnet-") for s in outputs[key])
+
+
+WORLD = {"0.0.0.0/0", "::/0"}
+
+
+def world_open_ingress(plan) -> list[str]:
+    """Names of security-group ingress rules, inline or standalone, open to the internet."""
+    found = []
+    for r in plan.resources:
+        if r.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+            if {r.inputs.get("cidrIpv4"), r.inputs.get("cidrIpv6")} & WORLD:
+                found.append(r.name)
+        elif r.type == "aws:ec2/securityGroupRule:SecurityGroupRule":
+            blocks = set(r.inputs.get("cidrBlocks", [])) | set(r.inputs.get("ipv6CidrBlocks", []))
+            if r.inputs.get("type") == "ingress" and blocks & WORLD:
+                found.append(r.name)
+        elif r.type == "aws:ec2/securityGroup:SecurityGroup":
+            for rule in r.inputs.get("ingress", []):
+                blocks = set(rule.get("cidrBlocks", [])) | set(rule.get("ipv6CidrBlocks", []))
+                if blocks & WORLD:
+                    found.append(r.name)
+    return found
+
+
+def test_world_open_ingress_is_detected():
+    from types import SimpleNamespace
+
+    rule = SimpleNamespace(
+        type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        name="bad",
+        inputs={"cidrIpv4": "0.0.0.0/0"},
+    )
+    assert world_open_ingress(SimpleNamespace(resources=[rule])) == ["bad"]
+
+
+def test_no_security_group_admits_the_internet(environment):
+    plan = plan_of(environment)
+    assert plan.of_type("aws:ec2/securityGroup:SecurityGroup") or environment == "dev"
+    assert world_open_ingress(plan) == []
