@@ -495,6 +495,15 @@ class EnvironmentSpec(_Model):
             problems.append(
                 (where, list(zones), f"at least {minimum} zones for a {self.profile} environment")
             )
+        if not self.cluster.admin_role_arns:
+            problems.append(
+                (
+                    "osp:cluster.admin_role_arns",
+                    None,
+                    "at least one IAM role ARN: the cluster grants its creator nothing, so "
+                    "without one nobody can administer it",
+                )
+            )
         if self.profile is not Profile.DEV and self.cache.replicas == 0:
             problems.append(
                 ("osp:cache.replicas", 0, f"at least 1 for a {self.profile} environment")

@@ -24,11 +24,13 @@ def problems(text: str, environment: str = "prod") -> list[str]:
     return caught.value.problems
 
 
-MINIMAL = """\
+ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
+BASE = """\
 config:
   aws:region: eu-west-2
   osp:domain: school.example.com
 """
+MINIMAL = BASE + f"  osp:cluster: {{admin_role_arns: [{ADMIN}]}}\n"
 
 
 def test_repository_environments_take_their_profile_defaults():
@@ -93,64 +95,64 @@ def test_blueprint_override_for_one_load():
     [
         pytest.param(
             MINIMAL + "  osp:netwrok:\n    nat: single\n",
-            f"{SOURCE}:4: osp:netwrok: unknown key 'osp:netwrok'; did you mean 'osp:network'?",
+            f"{SOURCE}:5: osp:netwrok: unknown key 'osp:netwrok'; did you mean 'osp:network'?",
             id="unknown-osp-key",
         ),
         pytest.param(
             MINIMAL + "  network: {}\n",
-            f"{SOURCE}:4: network: unknown key 'network'; did you mean 'osp:network'? "
+            f"{SOURCE}:5: network: unknown key 'network'; did you mean 'osp:network'? "
             "(stack config keys carry a namespace)",
             id="key-without-namespace",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    nat_strategy: single\n",
-            f"{SOURCE}:5: osp:network.nat_strategy: unknown key 'nat_strategy'; expected one of "
+            f"{SOURCE}:6: osp:network.nat_strategy: unknown key 'nat_strategy'; expected one of "
             "availability_zones, cidr, flow_log_retention_days, interface_endpoints, nat, "
             "subnets, zone_count",
             id="unknown-nested-key",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    zone_cont: 3\n",
-            f"{SOURCE}:5: osp:network.zone_cont: unknown key 'zone_cont'; "
+            f"{SOURCE}:6: osp:network.zone_cont: unknown key 'zone_cont'; "
             "did you mean 'zone_count'?",
             id="nested-typo",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    nat: double\n",
-            f"{SOURCE}:5: osp:network.nat: got 'double'; expected one of 'single', 'per-az'",
+            f"{SOURCE}:6: osp:network.nat: got 'double'; expected one of 'single', 'per-az'",
             id="bad-enum",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    zone_count: three\n",
-            f"{SOURCE}:5: osp:network.zone_count: got 'three'; expected an integer",
+            f"{SOURCE}:6: osp:network.zone_count: got 'three'; expected an integer",
             id="bad-int",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    zone_count: 7\n",
-            f"{SOURCE}:5: osp:network.zone_count: got 7; expected a number <= 4",
+            f"{SOURCE}:6: osp:network.zone_count: got 7; expected a number <= 4",
             id="too-many-zones",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    cidr: 10.0.0.1/16\n",
-            f"{SOURCE}:5: osp:network.cidr: got '10.0.0.1/16'; expected an IPv4 CIDR block with "
+            f"{SOURCE}:6: osp:network.cidr: got '10.0.0.1/16'; expected an IPv4 CIDR block with "
             "no host bits set, such as 10.0.0.0/16",
             id="cidr-host-bits",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    cidr: banana\n",
-            f"{SOURCE}:5: osp:network.cidr: got 'banana'; expected an IPv4 CIDR block with "
+            f"{SOURCE}:6: osp:network.cidr: got 'banana'; expected an IPv4 CIDR block with "
             "no host bits set, such as 10.0.0.0/16",
             id="cidr-garbage",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    cidr: 8.8.0.0/16\n",
-            f"{SOURCE}:5: osp:network.cidr: got '8.8.0.0/16'; expected a private "
+            f"{SOURCE}:6: osp:network.cidr: got '8.8.0.0/16'; expected a private "
             "(RFC 1918) block such as 10.0.0.0/16",
             id="cidr-public",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    cidr: 10.0.0.0/12\n",
-            f"{SOURCE}:5: osp:network.cidr: got '10.0.0.0/12'; expected a prefix "
+            f"{SOURCE}:6: osp:network.cidr: got '10.0.0.0/12'; expected a prefix "
             "length between /16 and /24",
             id="cidr-too-big",
         ),
@@ -159,7 +161,7 @@ def test_blueprint_override_for_one_load():
             "      public: {cidr: 10.0.0.0/20, prefix_length: 22}\n"
             "      private: {cidr: 10.0.0.0/19, prefix_length: 21}\n"
             "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
-            f"{SOURCE}:5: osp:network.subnets: public block 10.0.0.0/20 overlaps private block "
+            f"{SOURCE}:6: osp:network.subnets: public block 10.0.0.0/20 overlaps private block "
             "10.0.0.0/19; expected each tier in a block of its own",
             id="overlapping-tiers",
         ),
@@ -168,7 +170,7 @@ def test_blueprint_override_for_one_load():
             "      public: {cidr: 10.0.0.0/20, prefix_length: 22}\n"
             "      private: {cidr: 10.1.0.0/19, prefix_length: 21}\n"
             "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
-            f"{SOURCE}:7: osp:network.subnets.private.cidr: got '10.1.0.0/19'; expected a block "
+            f"{SOURCE}:8: osp:network.subnets.private.cidr: got '10.1.0.0/19'; expected a block "
             "inside the VPC 10.0.0.0/16",
             id="tier-outside-vpc",
         ),
@@ -177,20 +179,20 @@ def test_blueprint_override_for_one_load():
             "      public: {cidr: 10.0.0.0/20, prefix_length: 21}\n"
             "      private: {cidr: 10.0.64.0/18, prefix_length: 20}\n"
             "      isolated: {cidr: 10.0.32.0/20, prefix_length: 22}\n",
-            f"{SOURCE}:6: osp:network.subnets.public.prefix_length: got 21; expected room for 3 "
+            f"{SOURCE}:7: osp:network.subnets.public.prefix_length: got 21; expected room for 3 "
             "zone subnets in 10.0.0.0/20 (/21 gives 2)",
             id="tier-too-small",
         ),
         pytest.param(
             MINIMAL
             + "  osp:network:\n    availability_zones: [eu-west-2a, us-east-1b, eu-west-2c]\n",
-            f"{SOURCE}:5: osp:network.availability_zones: got 'us-east-1b'; expected zones of "
+            f"{SOURCE}:6: osp:network.availability_zones: got 'us-east-1b'; expected zones of "
             "eu-west-2, such as eu-west-2a",
             id="zone-of-another-region",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    availability_zones: [eu-west-2a, eu-west-2b]\n",
-            f"{SOURCE}:5: osp:network.availability_zones: got ['eu-west-2a', 'eu-west-2b']; "
+            f"{SOURCE}:6: osp:network.availability_zones: got ['eu-west-2a', 'eu-west-2b']; "
             "expected at least 3 zones for a prod environment",
             id="prod-needs-three-zones",
         ),
@@ -213,89 +215,98 @@ def test_blueprint_override_for_one_load():
         ),
         pytest.param(
             MINIMAL + "  osp:account_id: 1234\n",
-            f"{SOURCE}:4: osp:account_id: got 1234; expected a string",
+            f"{SOURCE}:5: osp:account_id: got 1234; expected a string",
             id="account-id-not-quoted",
         ),
         pytest.param(
             MINIMAL + "  osp:tags:\n    osp:component: x\n",
-            f"{SOURCE}:4: osp:tags: tag key 'osp:component' is reserved; expected keys not "
+            f"{SOURCE}:5: osp:tags: tag key 'osp:component' is reserved; expected keys not "
             "starting with 'aws:' or 'osp:'",
             id="reserved-tag",
         ),
         pytest.param(
             MINIMAL + "  osp:database:\n    instance_class: db.t3.tiny\n",
-            f"{SOURCE}:5: osp:database.instance_class: got 'db.t3.tiny'; expected an RDS "
+            f"{SOURCE}:6: osp:database.instance_class: got 'db.t3.tiny'; expected an RDS "
             "instance class such as db.r6g.large",
             id="bad-rds-class",
         ),
         pytest.param(
             MINIMAL + "  osp:cache:\n    replicas: 0\n    multi_az: true\n",
-            f"{SOURCE}:4: osp:cache: expected replicas >= 1 for multi_az: a single-node cache "
+            f"{SOURCE}:5: osp:cache: expected replicas >= 1 for multi_az: a single-node cache "
             "has nothing to fail over to (set multi_az: false, or add a replica)",
             id="multi-az-cache-without-replica",
         ),
         pytest.param(
             MINIMAL + "  osp:cache:\n    replicas: 0\n    multi_az: false\n",
-            f"{SOURCE}:5: osp:cache.replicas: got 0; expected at least 1 for a prod environment",
+            f"{SOURCE}:6: osp:cache.replicas: got 0; expected at least 1 for a prod environment",
             id="prod-cache-needs-a-replica",
         ),
         pytest.param(
             MINIMAL + "  osp:broker:\n    instance_type: mq.t3.micro\n",
-            f"{SOURCE}:4: osp:broker: expected an mq.m5 or larger instance_type for "
+            f"{SOURCE}:5: osp:broker: expected an mq.m5 or larger instance_type for "
             "CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers",
             id="micro-broker-cluster",
         ),
         pytest.param(
-            MINIMAL + "  osp:cluster:\n    workload_pool:\n      min_size: 7\n",
-            f"{SOURCE}:5: osp:cluster.workload_pool: expected min_size <= desired_size <= "
+            BASE
+            + "  osp:cluster:\n    admin_role_arns: ["
+            + ADMIN
+            + "]\n    workload_pool:\n      min_size: 7\n",
+            f"{SOURCE}:6: osp:cluster.workload_pool: expected min_size <= desired_size <= "
             "max_size, got 7 <= 6 <= 20",
             id="node-pool-sizes",
         ),
         pytest.param(
-            MINIMAL + "  osp:cluster:\n    system_pool:\n      capacity_type: SPOT\n",
-            f"{SOURCE}:5: osp:cluster.system_pool: expected capacity_type ON_DEMAND: system "
+            BASE
+            + "  osp:cluster:\n    admin_role_arns: ["
+            + ADMIN
+            + "]\n    system_pool:\n      capacity_type: SPOT\n",
+            f"{SOURCE}:6: osp:cluster.system_pool: expected capacity_type ON_DEMAND: system "
             "pods must not be evicted",
             id="spot-system-pool",
         ),
         pytest.param(
-            MINIMAL + "  osp:cluster:\n    public_access_cidrs: [0.0.0.0/0]\n",
-            f"{SOURCE}:5: osp:cluster.public_access_cidrs: got ['0.0.0.0/0']; expected specific "
+            BASE
+            + "  osp:cluster:\n    admin_role_arns: ["
+            + ADMIN
+            + "]\n    public_access_cidrs: [0.0.0.0/0]\n",
+            f"{SOURCE}:6: osp:cluster.public_access_cidrs: got ['0.0.0.0/0']; expected specific "
             "CIDR blocks; leave the list empty to keep the API private",
             id="cluster-api-open-to-the-world",
         ),
         pytest.param(
-            MINIMAL + "  osp:cluster:\n    admin_role_arns: [platform-admin]\n",
+            BASE + "  osp:cluster:\n    admin_role_arns: [platform-admin]\n",
             f"{SOURCE}:5: osp:cluster.admin_role_arns[0]: got 'platform-admin'; expected an IAM "
             "role ARN such as arn:aws:iam::123456789012:role/platform-admin",
             id="admin-role-not-an-arn",
         ),
         pytest.param(
             MINIMAL + "  osp:network:\n    flow_log_retention_days: 100\n",
-            f"{SOURCE}:5: osp:network.flow_log_retention_days: got 100; expected a CloudWatch "
+            f"{SOURCE}:6: osp:network.flow_log_retention_days: got 100; expected a CloudWatch "
             "Logs retention period: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, "
             "731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
             id="bad-log-retention",
         ),
         pytest.param(
             MINIMAL + "  osp:secrets:\n    recovery_window_days: 3\n",
-            f"{SOURCE}:5: osp:secrets.recovery_window_days: got 3; expected 0 (delete at once) "
+            f"{SOURCE}:6: osp:secrets.recovery_window_days: got 3; expected 0 (delete at once) "
             "or 7 to 30 days",
             id="bad-recovery-window",
         ),
         pytest.param(
             MINIMAL + "  osp:profile: production\n",
-            f"{SOURCE}:4: osp:profile: got 'production'; expected one of 'dev', 'staging', 'prod'",
+            f"{SOURCE}:5: osp:profile: got 'production'; expected one of 'dev', 'staging', 'prod'",
             id="bad-profile",
         ),
         pytest.param(
             MINIMAL + "backend: s3://x\n",
-            f"{SOURCE}:4: backend: unknown key 'backend'; expected one of config, encryptedkey, "
+            f"{SOURCE}:5: backend: unknown key 'backend'; expected one of config, encryptedkey, "
             "encryptionsalt, environment, secretsprovider",
             id="unknown-top-level-key",
         ),
         pytest.param(
             MINIMAL + "  osp:domain: other.example.com\n",
-            f"{SOURCE}:4: osp:domain: key appears twice; expected each key once",
+            f"{SOURCE}:5: osp:domain: key appears twice; expected each key once",
             id="duplicate-key",
         ),
         pytest.param(
@@ -351,3 +362,29 @@ def test_every_problem_in_a_file_is_reported_at_once_in_line_order():
     with pytest.raises(SpecError) as caught:
         parse("config:\n  osp:domain: x\n  osp:netwrok: 1\n")
     assert str(caught.value).startswith(f"{SOURCE}: 3 problems:\n  {SOURCE}")
+
+
+def test_the_cluster_needs_an_administrator():
+    assert problems(BASE) == [
+        f"{SOURCE}: osp:cluster.admin_role_arns: expected at least one IAM role ARN: the cluster "
+        "grants its creator nothing, so without one nobody can administer it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "protected", "multi_az", "broker", "spot"),
+    [
+        ("dev", False, False, "SINGLE_INSTANCE", "SPOT"),
+        ("staging", False, True, "CLUSTER_MULTI_AZ", "SPOT"),
+        ("prod", True, True, "CLUSTER_MULTI_AZ", "ON_DEMAND"),
+    ],
+)
+def test_profiles_choose_cost_or_availability(environment, protected, multi_az, broker, spot):
+    spec = spec_of(environment)
+    assert spec.deletion_protection is protected
+    assert spec.database.multi_az is multi_az and spec.cache.multi_az is multi_az
+    assert spec.broker.deployment_mode == broker
+    assert spec.cluster.workload_pool.capacity_type == spot
+    assert spec.cluster.system_pool.capacity_type == "ON_DEMAND"
+    assert spec.database.backup_retention_days == (35 if environment == "prod" else 7)
+    assert spec.cluster.log_retention_days == (30 if environment == "dev" else 90)
