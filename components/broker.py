@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components import _iam
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
 
@@ -24,11 +25,6 @@ AMQPS_PORT = 5671
 #: The RabbitMQ management console and HTTP API (HTTPS).
 CONSOLE_PORT = 443
 
-#: Retention periods CloudWatch Logs accepts, in days.
-LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-     2922, 3288, 3653}
-)  # fmt: skip
 
 #: The log groups Amazon MQ writes a RabbitMQ broker's logs to, each
 #: `/aws/amazonmq/broker/<broker-id>/<kind>`. (RabbitMQ has no audit log.)

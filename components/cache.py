@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
 
@@ -19,11 +20,6 @@ TOKEN = "osp:cache:Redis"
 #: The one port clients reach the cache on (TLS; Redis OSS and Valkey share it).
 PORT = 6379
 
-#: Retention periods CloudWatch Logs accepts, in days.
-LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-     2922, 3288, 3653}
-)  # fmt: skip
 
 #: Engine logs ElastiCache can deliver, each to a log group of its own.
 LOG_TYPES = ("slow-log", "engine-log")

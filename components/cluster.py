@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import CapacityType
 
@@ -37,11 +38,6 @@ POOL_LABEL = "osp.io/pool"
 #: The AMI family of every node pool (EKS-managed, kept patched by EKS releases).
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 
-#: Retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-     2922, 3288, 3653}
-)  # fmt: skip
 
 _ROLE_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$"

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components import _iam
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 
 TOKEN = "osp:database:Postgres"
@@ -28,9 +29,6 @@ _MONITORING_POLICY = "AmazonRDSEnhancedMonitoringRole"
 #: Logs the instances publish to CloudWatch Logs.
 LOG_EXPORTS = ("postgresql", "upgrade")
 
-#: CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_PERIODS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                         1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 MAX_READ_REPLICAS = 5
 # gp3 storage limits of RDS for PostgreSQL.
@@ -223,10 +221,10 @@ def problems(args: PostgresArgs) -> list[str]:
             f"slow_query_ms: got {args.slow_query_ms}; expected milliseconds >= 0, or -1 to "
             "log no statement"
         )
-    if args.log_retention_days not in LOG_RETENTION_PERIODS:
+    if args.log_retention_days not in LOG_RETENTION_DAYS:
         found.append(
             f"log_retention_days: got {args.log_retention_days}; expected a CloudWatch Logs "
-            f"retention period: {', '.join(map(str, LOG_RETENTION_PERIODS))}"
+            f"retention period: {', '.join(map(str, LOG_RETENTION_DAYS))}"
         )
     if not _USERNAME.fullmatch(args.username) or args.username.lower() in _RESERVED_USERNAMES:
         found.append(

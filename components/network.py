@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from osp.components import _iam
 from osp.platform import cidr as addressing
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import NatStrategy, SubnetPlan
 
@@ -22,9 +23,6 @@ TIER_TAG = "osp:subnet-tier"
 #: AWS services reached through interface endpoints when `interface_endpoints` is on.
 INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "sqs")
 
-#: CloudWatch Logs retention values AWS accepts.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 # Which load balancers the AWS Load Balancer Controller may place in a tier.
 _ELB_ROLE_TAGS = {

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from osp.platform import cidr as addressing
+from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import REQUIRED_TAG_KEYS
 
 #: Problems found across fields are raised under this error type; its context carries a list
@@ -85,16 +86,11 @@ DomainName = Annotated[str, AfterValidator(_domain)]
 AccountId = Annotated[str, AfterValidator(_account_id)]
 
 
-#: CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_PERIODS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                         1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
-
-
 def _log_retention(value: int) -> int:
-    if value not in LOG_RETENTION_PERIODS:
+    if value not in LOG_RETENTION_DAYS:
         raise ValueError(
             "expected a CloudWatch Logs retention period: "
-            + ", ".join(str(v) for v in LOG_RETENTION_PERIODS)
+            + ", ".join(str(v) for v in LOG_RETENTION_DAYS)
         )
     return value
 
