@@ -13,8 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.components import _iam
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.components import _checks, _iam
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
 
@@ -215,9 +214,6 @@ def problems(name: str, args: RabbitMqArgs) -> list[str]:
     def bad(arg: str, value: object, expected: str) -> None:
         out.append(f"RabbitMq {name}: {arg}: got {value!r}; expected {expected}")
 
-    def is_int(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
     mode: BrokerDeploymentMode | None
     try:
         mode = BrokerDeploymentMode(args.deployment_mode)
@@ -285,25 +281,11 @@ def problems(name: str, args: RabbitMqArgs) -> list[str]:
         bad("maintenance_time_zone", args.maintenance_time_zone,
             "a time zone such as UTC, CET or America/New_York")  # fmt: skip
 
-    if not is_int(args.log_retention_days) or args.log_retention_days not in LOG_RETENTION_DAYS:
-        periods = ", ".join(map(str, sorted(LOG_RETENTION_DAYS)))
-        bad("log_retention_days", args.log_retention_days, f"one of {periods}")
-
-    window = args.secret_recovery_window_days
-    if not is_int(window) or not (window == 0 or 7 <= window <= 30):
-        bad("secret_recovery_window_days", window, "0 (delete at once) or 7 to 30")
+    for arg, value, expected in _checks.common(args):
+        bad(arg, value, expected)
 
     if not isinstance(args.deletion_protection, bool):
         bad("deletion_protection", args.deletion_protection, "True or False")
-
-    if isinstance(args.client_security_group_ids, str):
-        bad("client_security_group_ids", args.client_security_group_ids,
-            "a list of security group ids, not one string")  # fmt: skip
-    else:
-        literal_clients = [c for c in args.client_security_group_ids if isinstance(c, str)]
-        if len(set(literal_clients)) != len(literal_clients):
-            bad("client_security_group_ids", list(args.client_security_group_ids),
-                "each security group at most once")  # fmt: skip
     return out
 
 

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.components import _checks
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
 
@@ -159,9 +159,6 @@ def problems(name: str, args: RedisArgs) -> list[str]:
     def bad(arg: str, value: object, expected: str) -> None:
         out.append(f"Redis {name}: {arg}: got {value!r}; expected {expected}")
 
-    def is_int(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
     engine: CacheEngine | None
     try:
         engine = CacheEngine(args.engine)
@@ -183,22 +180,17 @@ def problems(name: str, args: RedisArgs) -> list[str]:
             "cache.r7g.large")  # fmt: skip
 
     replicas = args.replicas_per_shard
-    if not is_int(replicas) or not 0 <= replicas <= 5:
+    if not _checks.is_int(replicas) or not 0 <= replicas <= 5:
         bad("replicas_per_shard", replicas, "an integer from 0 to 5")
     elif args.multi_az and replicas < 1:
         out.append(f"Redis {name}: multi_az: requires replicas_per_shard >= 1; got {replicas}")
 
     retention = args.snapshot_retention_days
-    if not is_int(retention) or not 1 <= retention <= 35:
+    if not _checks.is_int(retention) or not 1 <= retention <= 35:
         bad("snapshot_retention_days", retention, "an integer from 1 to 35")
 
-    if not is_int(args.log_retention_days) or args.log_retention_days not in LOG_RETENTION_DAYS:
-        periods = ", ".join(map(str, sorted(LOG_RETENTION_DAYS)))
-        bad("log_retention_days", args.log_retention_days, f"one of {periods}")
-
-    window = args.secret_recovery_window_days
-    if not is_int(window) or not (window == 0 or 7 <= window <= 30):
-        bad("secret_recovery_window_days", window, "0 (delete at once) or 7 to 30")
+    for arg, value, expected in _checks.common(args):
+        bad(arg, value, expected)
 
     daily = _SNAPSHOT_WINDOW.fullmatch(args.snapshot_window or "")
     snapshot: tuple[int, int] | None = None
@@ -230,11 +222,6 @@ def problems(name: str, args: RedisArgs) -> list[str]:
         elif key == "cluster-enabled":
             bad("parameters['cluster-enabled']", args.parameters[key],
                 "no such parameter: Redis keeps cluster mode disabled (one shard)")  # fmt: skip
-
-    literal_clients = [c for c in args.client_security_group_ids if isinstance(c, str)]
-    if len(set(literal_clients)) != len(literal_clients):
-        bad("client_security_group_ids", list(args.client_security_group_ids),
-            "each security group at most once")  # fmt: skip
     return out
 
 
