@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components import _checks, _iam
+from osp.components._secrets import stored_secret
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
 
@@ -440,29 +441,23 @@ class RabbitMq(pulumi.ComponentResource):
         endpoints = broker.instances.apply(amqps_endpoints)
         console_url = broker.instances.apply(_console_url)
 
-        secret = aws.secretsmanager.Secret(
+        secret = stored_secret(
             f"{name}-admin-secret",
-            name=fit(f"{broker_name}-admin-credentials"),
+            secret_name=fit(f"{broker_name}-admin-credentials"),
             description=f"Admin user, password and AMQPS endpoint of Amazon MQ {broker_name}",
             kms_key_id=args.secrets_kms_key_arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            tags=tags(f"{name}-admin-secret"),
-            opts=stateful,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-admin-secret-version",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
-                pulumi.Output.all(admin_password, endpoints, console_url).apply(
-                    lambda v: credentials_document(
-                        username=args.admin_username,
-                        password=v[0],
-                        endpoint=v[1][0] if v[1] else "",
-                        console_url=v[2],
-                    )
+            recovery_window_days=args.secret_recovery_window_days,
+            document=pulumi.Output.all(admin_password, endpoints, console_url).apply(
+                lambda v: credentials_document(
+                    username=args.admin_username,
+                    password=v[0],
+                    endpoint=v[1][0] if v[1] else "",
+                    console_url=v[2],
                 )
             ),
-            opts=child,
+            tags=tags(f"{name}-admin-secret"),
+            parent=self,
+            protect=args.deletion_protection,
         )
 
         self.broker_id = broker.id

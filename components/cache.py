@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components import _checks
+from osp.components._secrets import stored_secret
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
 
@@ -370,35 +371,29 @@ class Redis(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        secret = aws.secretsmanager.Secret(
+        secret = stored_secret(
             f"{name}-auth-secret",
-            name=fit(f"{group_id}-auth-token"),
+            secret_name=fit(f"{group_id}-auth-token"),
             description=f"AUTH token and endpoints of ElastiCache {group_id}",
             kms_key_id=args.secrets_kms_key_arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            tags=tags(f"{name}-auth-secret"),
-            opts=stateful,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-auth-secret-version",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
-                pulumi.Output.all(
-                    token.result,
-                    group.primary_endpoint_address,
-                    group.reader_endpoint_address,
-                    group.port,
-                ).apply(
-                    lambda v: auth_document(
-                        engine=engine.value,
-                        auth_token=v[0],
-                        host=v[1],
-                        reader_host=v[2],
-                        port=v[3] or PORT,
-                    )
+            recovery_window_days=args.secret_recovery_window_days,
+            document=pulumi.Output.all(
+                token.result,
+                group.primary_endpoint_address,
+                group.reader_endpoint_address,
+                group.port,
+            ).apply(
+                lambda v: auth_document(
+                    engine=engine.value,
+                    auth_token=v[0],
+                    host=v[1],
+                    reader_host=v[2],
+                    port=v[3] or PORT,
                 )
             ),
-            opts=child,
+            tags=tags(f"{name}-auth-secret"),
+            parent=self,
+            protect=args.deletion_protection,
         )
 
         self.replication_group_id = group.id

@@ -38,9 +38,6 @@ _EC2_ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
 }
 
-# Services whose ARNs carry no region.
-_GLOBAL_SERVICES = frozenset({"iam", "s3", "cloudfront", "route53", "wafv2-global"})
-
 
 def digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
