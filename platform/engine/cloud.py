@@ -86,6 +86,13 @@ class OfflineCloud(Mocks):
         prefix = _EC2_ID_PREFIX.get(token)
         if prefix:
             return f"{prefix}-{digest(token, name)}"
+        if token in _CLOUDFRONT_IDS:
+            # CloudFront ids: E + 13 upper-case letters and digits.
+            return "E" + digest(token, name, length=13).upper()
+        if token in _UUID_IDS:
+            return str(uuid.UUID(digest(token, name, length=32)))
+        if token == "aws:route53/zone:Zone":
+            return "Z" + digest(token, name, length=20).upper()
         if token == "aws:kms/key:Key":
             return str(uuid.UUID(digest(token, name, length=32)))
         # Most other AWS resources are identified by the name they were given.
@@ -129,6 +136,35 @@ class OfflineCloud(Mocks):
             )
         if service == "kms" and cls == "Key":
             return f"arn:{p}:kms:{region}:{acct}:key/{ident}"
+        if service == "cloudfront":
+            return f"arn:{p}:cloudfront::{acct}:{resource}/{ident}"
+        if service == "route53" and cls == "Zone":
+            return f"arn:{p}:route53:::hostedzone/{ident}"
+        if service == "acm":
+            return f"arn:{p}:acm:{region}:{acct}:certificate/{uuid.UUID(digest(ident, length=32))}"
+        if service == "lb":
+            kind = {
+                "LoadBalancer": "loadbalancer/app",
+                "TargetGroup": "targetgroup",
+                "Listener": "listener/app",
+                "ListenerRule": "listener-rule/app",
+            }.get(cls)
+            if kind:
+                return (
+                    f"arn:{p}:elasticloadbalancing:{region}:{acct}:{kind}/{ident}/{digest(ident)}"
+                )
+        if service == "wafv2" and cls == "WebAcl":
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+            name = inputs.get("name", ident)
+            return f"arn:{p}:wafv2:{region}:{acct}:{scope}/webacl/{name}/{ident}"
+        if service == "cloudwatch" and cls == "MetricAlarm":
+            return f"arn:{p}:cloudwatch:{region}:{acct}:alarm:{ident}"
+        if service == "cloudwatch" and cls == "Dashboard":
+            return f"arn:{p}:cloudwatch::{acct}:dashboard/{ident}"
+        if service == "ecr" and cls == "Repository":
+            return f"arn:{p}:ecr:{region}:{acct}:repository/{ident}"
+        if service == "lambda" and cls == "Function":
+            return f"arn:{p}:lambda:{region}:{acct}:function:{ident}"
         if service in ("ec2", "vpc"):
             return f"arn:{p}:ec2:{region}:{acct}:{resource.lower()}/{ident}"
         return f"arn:{p}:{service}:{region}:{acct}:{resource.lower()}/{ident}"
@@ -190,12 +226,98 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "arn": f"arn:{c.partition}:secretsmanager:{r}:{c.account_id}:secret:{i}-"
         + digest(i, length=6),
     },
+    "aws:s3/bucket:Bucket": lambda c, i, _in, r: {
+        "bucketDomainName": f"{i}.s3.{c.dns_suffix}",
+        "bucketRegionalDomainName": f"{i}.s3.{r}.{c.dns_suffix}",
+        "hostedZoneId": _S3_ZONE.get(r, "Z3AQBSTGFYJSTF"),
+        "region": r,
+    },
+    "aws:cloudfront/distribution:Distribution": lambda c, i, _in, _r: {
+        "domainName": f"d{digest('cloudfront', i, length=13)}.cloudfront.net",
+        # The one hosted zone every CloudFront distribution is aliased through.
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+        "status": "Deployed",
+        "etag": digest("etag", i, length=14).upper(),
+    },
+    "aws:lb/loadBalancer:LoadBalancer": lambda c, i, inputs, r: {
+        "dnsName": f"{inputs.get('name', i)}-{int(digest('elb', i, length=8), 16)}."
+        f"{r}.elb.{c.dns_suffix}",
+        "zoneId": _ALB_ZONE.get(r, "Z35SXDOTRQ7X7K"),
+        "arnSuffix": "app/" + i + "/" + digest(i),
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda c, i, _in, _r: {
+        "arnSuffix": "targetgroup/" + i + "/" + digest(i),
+    },
+    "aws:route53/zone:Zone": lambda c, i, _in, _r: {
+        "zoneId": i,
+        "nameServers": [
+            f"ns-{int(digest(i, str(n), length=3), 16) % 2048}.awsdns-{n:02d}.{tld}"
+            for n, tld in enumerate(("com", "net", "org", "co.uk"))
+        ],
+    },
+    "aws:acm/certificate:Certificate": lambda c, i, inputs, _r: _certificate(i, inputs),
+    "aws:wafv2/webAcl:WebAcl": lambda c, i, _in, _r: {"capacity": 1000, "lockToken": i},
+    "aws:sqs/queue:Queue": lambda c, i, inputs, r: {
+        "url": f"https://sqs.{r}.{c.dns_suffix}/{c.account_id}/{inputs.get('name', i)}",
+    },
+    "aws:ecr/repository:Repository": lambda c, i, _in, r: {
+        "repositoryUrl": f"{c.account_id}.dkr.ecr.{r}.{c.dns_suffix}/{i}",
+        "registryId": c.account_id,
+    },
     # Random values are secrets; a stable stand-in keeps the plan deterministic.
     "random:index/randomPassword:RandomPassword": lambda c, i, inputs, _r: {
         "result": digest("password", i, length=int(inputs.get("length", 32))),
         "bcryptHash": f"$2a$10${digest('bcrypt', i, length=53)}",
     },
 }
+
+
+# Hosted zones of S3 website/regional endpoints and of application load balancers, per region.
+_S3_ZONE = {
+    "us-east-1": "Z3AQBSTGFYJSTF",
+    "us-west-2": "Z3BJ6K6RIION7M",
+    "eu-west-1": "Z1BKCTXD74EZPE",
+}
+_ALB_ZONE = {
+    "us-east-1": "Z35SXDOTRQ7X7K",
+    "us-west-2": "Z1H1FL5HABSF5",
+    "eu-west-1": "Z32O12XQLNTSW2",
+}
+
+# Types whose ids AWS issues as CloudFront-style `E…` strings or as UUIDs.
+_CLOUDFRONT_IDS = frozenset(
+    {
+        "aws:cloudfront/distribution:Distribution",
+        "aws:cloudfront/originAccessControl:OriginAccessControl",
+    }
+)
+_UUID_IDS = frozenset(
+    {
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+        "aws:cloudfront/cachePolicy:CachePolicy",
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+        "aws:wafv2/webAcl:WebAcl",
+        "aws:wafv2/ipSet:IpSet",
+    }
+)
+
+
+def _certificate(ident: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """DNS validation records, one per name; a wildcard shares its apex's record, as in ACM."""
+    names = [inputs.get("domainName", ""), *(inputs.get("subjectAlternativeNames") or [])]
+    options = []
+    for name in names:
+        apex = str(name).removeprefix("*.")
+        options.append(
+            {
+                "domainName": name,
+                "resourceRecordName": f"_{digest('acm-name', apex, length=32)}.{apex}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{digest('acm-value', apex, length=32)}"
+                ".mhbtsbpdnt.acm-validations.aws.",
+            }
+        )
+    return {"domainValidationOptions": options, "status": "PENDING_VALIDATION"}
 
 
 def _cache_host(ident: str, region: str) -> str:
@@ -326,6 +448,90 @@ def _ssm_parameter(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _prefix_list(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name") or "")
+    # The CloudFront origin-facing list has a fixed id per region; us-east-1's is pl-3b927c52.
+    ident = _CLOUDFRONT_PREFIX_LIST.get(cloud.spec.region) if "cloudfront" in name else None
+    ident = ident or f"pl-{digest(cloud.spec.region, name, length=8)}"
+    return {
+        "id": ident,
+        "name": name,
+        "addressFamily": "IPv4",
+        "maxEntries": 55,
+        "ownerId": "AWS",
+        "arn": f"arn:{cloud.partition}:ec2:{cloud.spec.region}:aws:prefix-list/{ident}",
+        "entries": [],
+    }
+
+
+_CLOUDFRONT_PREFIX_LIST = {"us-east-1": "pl-3b927c52", "us-west-2": "pl-82a045eb"}
+
+# Elastic Load Balancing's own account per region, which writes access logs in regions
+# opened before August 2022 (newer regions use the log-delivery service principal).
+_ELB_ACCOUNT = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-central-1": "054676820928",
+    "ap-southeast-2": "783225319266",
+}
+
+
+def _elb_account(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or cloud.spec.region
+    account = _ELB_ACCOUNT.get(region, "")
+    return {
+        "id": account,
+        "region": region,
+        "arn": f"arn:{cloud.partition}:iam::{account}:root" if account else "",
+    }
+
+
+# AWS managed CloudFront policies, by name (their ids are the same in every account).
+_MANAGED_POLICIES = {
+    "Managed-CachingOptimized": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    "Managed-CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    "Managed-AllViewer": "216adef6-5c7f-47e4-b989-5492eafa07d3",
+    "Managed-AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+    "Managed-CORS-S3Origin": "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf",
+    "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
+}
+
+
+def _managed_policy(_cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name") or "")
+    ident = args.get("id") or _MANAGED_POLICIES.get(name)
+    if ident is None:
+        raise EngineError(
+            f"the offline engine knows no managed CloudFront policy named {name!r}; known: "
+            + ", ".join(sorted(_MANAGED_POLICIES))
+        )
+    return {"id": ident, "name": name, "etag": digest("etag", ident, length=14).upper()}
+
+
+def _hosted_zone(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+    zone_id = str(args.get("zoneId") or "Z" + digest("zone", str(args.get("name")), length=20))
+    name = str(args.get("name") or cloud.spec.domain).rstrip(".")
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "privateZone": bool(args.get("privateZone", False)),
+        "arn": f"arn:{cloud.partition}:route53:::hostedzone/{zone_id}",
+        "nameServers": [f"ns-{n}.awsdns-{n:02d}.com" for n in range(4)],
+        "resourceRecordSetCount": 2,
+    }
+
+
+def _log_delivery_user(_cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+    # The awslogsdelivery account's canonical id: CloudFront standard logs are written by it.
+    user = "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0"
+    return {"id": user}
+
+
 _CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
@@ -333,4 +539,13 @@ _CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getRegion:getRegion": _region,
     "aws:ec2/getAmi:getAmi": _ami,
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _prefix_list,
+    "aws:elb/getServiceAccount:getServiceAccount": _elb_account,
+    "aws:cloudfront/getCachePolicy:getCachePolicy": _managed_policy,
+    "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": _managed_policy,
+    "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
+    "aws:route53/getZone:getZone": _hosted_zone,
+    "aws:cloudfront/getLogDeliveryCanonicalUserId:getLogDeliveryCanonicalUserId": (
+        _log_delivery_user
+    ),
 }

@@ -128,6 +128,18 @@ IamRoleArn = Annotated[
                   "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
 ]  # fmt: skip
 RecoveryWindowDays = Annotated[int, Field(ge=0, le=30)]
+# Where Pulumi keeps state: its own file and S3 backends, or Pulumi Cloud.
+BackendUrl = Annotated[
+    str, _pattern(r"(file://\S*|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?(\?\S*)?|https://\S+)",
+                  "expected a Pulumi backend URL: s3://<bucket>[/prefix][?region=...], "
+                  "file://<dir> or https://api.pulumi.com")
+]  # fmt: skip
+# How Pulumi encrypts secrets in state: a passphrase or a KMS key (what osp bootstrap makes).
+SecretsProviderUrl = Annotated[
+    str, _pattern(r"passphrase|default|awskms://\S+",
+                  "expected a Pulumi secrets provider: awskms://alias/<name>?region=<region>, "
+                  "passphrase or default")
+]  # fmt: skip
 
 
 class _Model(BaseModel):
@@ -411,6 +423,16 @@ class EnvironmentSpec(_Model):
         False,
         alias="osp:deletion_protection",
         description="Deletion protection and Pulumi protect on every stateful resource.",
+    )
+    backend: BackendUrl | None = Field(
+        None,
+        alias="osp:backend",
+        description="Pulumi state backend for real runs (default: osp's local file backend).",
+    )
+    secrets_provider: SecretsProviderUrl | None = Field(
+        None,
+        alias="osp:secrets_provider",
+        description="Pulumi secrets provider for real runs (default: osp's passphrase).",
     )
     network: NetworkSpec = Field(default_factory=NetworkSpec, alias="osp:network")
     keys: KeysSpec = Field(default_factory=KeysSpec, alias="osp:keys")
