@@ -399,6 +399,109 @@ class SecretsSpec(_Model):
         return value
 
 
+_HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
+_EMAIL = r"[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
+
+
+HostedZoneId = Annotated[
+    str, _pattern(_HOSTED_ZONE_ID, "expected a Route 53 hosted zone id such as Z0123456789ABC")
+]
+
+
+class DnsSpec(_Model):
+    """Route 53: the environment's public hosted zone."""
+
+    zone_id: HostedZoneId | None = Field(
+        None,
+        description="An existing public hosted zone for osp:domain; default: osp creates one.",
+    )
+
+
+class PriceClass(StrEnum):
+    """CloudFront price classes: which edge locations serve the portals and the API."""
+
+    NORTH_AMERICA_EUROPE = "PriceClass_100"
+    MOST = "PriceClass_200"
+    ALL = "PriceClass_All"
+
+
+class EdgeSpec(_Model):
+    """CloudFront in front of the portals and the API, and the log bucket behind them."""
+
+    price_class: PriceClass = Field(
+        PriceClass.NORTH_AMERICA_EUROPE, description="Edge locations used (profile default)."
+    )
+    access_logs: bool = Field(
+        True, description="CloudFront standard logs to the log bucket (profile default)."
+    )
+    log_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days the log bucket keeps access logs."
+    )
+
+
+class WafSpec(_Model):
+    """The WAFv2 web ACLs on CloudFront and on the load balancer."""
+
+    rate_limit: int = Field(
+        5000,
+        ge=10,
+        le=2_000_000_000,
+        description="Requests per client IP per 5 minutes before it is blocked (seed 000: "
+        "1 000 a minute per user).",
+    )
+    login_rate_limit: int = Field(
+        100, ge=10, le=2_000_000_000, description="The same, on the login paths only."
+    )
+    login_paths: tuple[
+        Annotated[str, _pattern(r"/[A-Za-z0-9._~/-]*", "expected a URL path such as /api/x")],
+        ...,
+    ] = Field(
+        ("/api/identity/login", "/api/auth/login"),
+        description="Path prefixes the login rate limit applies to.",
+    )
+    log_retention_days: LogRetentionDays = Field(
+        90, description="Days the WAF log groups keep events."
+    )
+
+
+class StorageSpec(_Model):
+    """The data buckets (media, documents, reports, backups)."""
+
+    access_logging: bool = Field(
+        False, description="S3 server access logs of every data bucket (profile default)."
+    )
+    noncurrent_version_expiry_days: int = Field(
+        30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
+    )
+
+
+class RegistrySpec(_Model):
+    """ECR: one repository per bundled service."""
+
+    keep_tagged_images: int = Field(
+        20, ge=1, le=1000, description="Tagged images kept per repository; older ones expire."
+    )
+    untagged_expiry_days: int = Field(
+        7, ge=1, le=365, description="Days before an untagged image expires."
+    )
+
+
+class MonitoringSpec(_Model):
+    """CloudWatch alarms, the alarm topic and the dashboard."""
+
+    alarm_emails: tuple[
+        Annotated[str, _pattern(_EMAIL, "expected an email address such as ops@example.com")],
+        ...,
+    ] = Field((), description="Who the alarm topic emails (each confirms once by email).")
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("expected each address once")
+        return value
+
+
 class EnvironmentSpec(_Model):
     """A whole environment, as its stack file and profile preset describe it."""
 
@@ -441,6 +544,12 @@ class EnvironmentSpec(_Model):
     cache: CacheSpec = Field(default_factory=CacheSpec, alias="osp:cache")
     broker: BrokerSpec = Field(default_factory=BrokerSpec, alias="osp:broker")
     secrets: SecretsSpec = Field(default_factory=SecretsSpec, alias="osp:secrets")
+    dns: DnsSpec = Field(default_factory=DnsSpec, alias="osp:dns")
+    edge: EdgeSpec = Field(default_factory=EdgeSpec, alias="osp:edge")
+    waf: WafSpec = Field(default_factory=WafSpec, alias="osp:waf")
+    storage: StorageSpec = Field(default_factory=StorageSpec, alias="osp:storage")
+    registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
 
     @model_validator(mode="before")
     @classmethod
@@ -522,6 +631,17 @@ class EnvironmentSpec(_Model):
                     "without one nobody can administer it",
                 )
             )
+        waf = self.waf
+        if waf.login_rate_limit > waf.rate_limit:
+            problems.append(
+                (
+                    "osp:waf.login_rate_limit",
+                    waf.login_rate_limit,
+                    f"at most rate_limit ({waf.rate_limit}): the login limit is the tighter one",
+                )
+            )
+        if not waf.login_paths:
+            problems.append(("osp:waf.login_paths", [], "at least one path prefix"))
         if self.profile is not Profile.DEV and self.cache.replicas == 0:
             problems.append(
                 ("osp:cache.replicas", 0, f"at least 1 for a {self.profile} environment")

@@ -294,6 +294,68 @@ def test_blueprint_override_for_one_load():
             id="bad-recovery-window",
         ),
         pytest.param(
+            MINIMAL + "  osp:dns: {zone_id: abc}\n",
+            f"{SOURCE}:5: osp:dns.zone_id: got 'abc'; expected a Route 53 hosted zone id such "
+            "as Z0123456789ABC",
+            id="bad-zone-id",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:edge: {price_class: PriceClass_50}\n",
+            f"{SOURCE}:5: osp:edge.price_class: got 'PriceClass_50'; expected one of "
+            "'PriceClass_100', 'PriceClass_200', 'PriceClass_All'",
+            id="bad-price-class",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:waf: {rate_limit: 5}\n",
+            f"{SOURCE}:5: osp:waf.rate_limit: got 5; expected a number >= 10",
+            id="waf-rate-limit-too-low",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:waf: {rate_limit: 200, login_rate_limit: 300}\n",
+            f"{SOURCE}:5: osp:waf.login_rate_limit: got 300; expected at most rate_limit (200): "
+            "the login limit is the tighter one",
+            id="waf-login-limit-looser",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:waf:\n    login_paths: [login]\n",
+            f"{SOURCE}:6: osp:waf.login_paths[0]: got 'login'; expected a URL path such as /api/x",
+            id="waf-login-path-not-a-path",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:waf: {login_paths: []}\n",
+            f"{SOURCE}:5: osp:waf.login_paths: got []; expected at least one path prefix",
+            id="waf-no-login-paths",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:monitoring: {alarm_emails: [nobody]}\n",
+            f"{SOURCE}:5: osp:monitoring.alarm_emails[0]: got 'nobody'; expected an email "
+            "address such as ops@example.com",
+            id="bad-alarm-email",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:monitoring: {alarm_emails: [a@b.com, a@b.com]}\n",
+            f"{SOURCE}:5: osp:monitoring.alarm_emails: got ['a@b.com', 'a@b.com']; expected "
+            "each address once",
+            id="duplicate-alarm-email",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:registry: {keep_tagged_images: 0}\n",
+            f"{SOURCE}:5: osp:registry.keep_tagged_images: got 0; expected a number >= 1",
+            id="registry-keeps-nothing",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:backend: ftp://x\n",
+            f"{SOURCE}:5: osp:backend: got 'ftp://x'; expected a Pulumi backend URL: "
+            "s3://<bucket>[/prefix][?region=...], file://<dir> or https://api.pulumi.com",
+            id="bad-backend",
+        ),
+        pytest.param(
+            MINIMAL + "  osp:secrets_provider: vault\n",
+            f"{SOURCE}:5: osp:secrets_provider: got 'vault'; expected a Pulumi secrets provider: "
+            "awskms://alias/<name>?region=<region>, passphrase or default",
+            id="bad-secrets-provider",
+        ),
+        pytest.param(
             MINIMAL + "  osp:profile: production\n",
             f"{SOURCE}:5: osp:profile: got 'production'; expected one of 'dev', 'staging', 'prod'",
             id="bad-profile",
@@ -329,6 +391,30 @@ def test_blueprint_override_for_one_load():
 )
 def test_bad_input_gets_one_exact_message(text, expected):
     assert problems(text) == [expected]
+
+
+def test_backend_and_secrets_provider_from_bootstrap_are_accepted():
+    spec = parse(
+        MINIMAL + "  osp:backend: s3://osp-state-123456789012?region=eu-west-2\n"
+        "  osp:secrets_provider: awskms://alias/osp-pulumi-secrets?region=eu-west-2\n"
+    )
+    assert spec.backend == "s3://osp-state-123456789012?region=eu-west-2"
+    assert spec.secrets_provider == "awskms://alias/osp-pulumi-secrets?region=eu-west-2"
+    assert parse(MINIMAL).backend is None and parse(MINIMAL).secrets_provider is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "price_class", "cloudfront_logs", "bucket_logs"),
+    [("dev", "PriceClass_100", False, False), ("staging", "PriceClass_100", True, False),
+     ("prod", "PriceClass_All", True, True)],
+)  # fmt: skip
+def test_profiles_choose_the_edge_extras(environment, price_class, cloudfront_logs, bucket_logs):
+    spec = spec_of(environment)
+    assert spec.edge.price_class == price_class
+    assert spec.edge.access_logs is cloudfront_logs
+    assert spec.storage.access_logging is bucket_logs
+    # The protections themselves never depend on the profile.
+    assert spec.waf.rate_limit == 5000 and spec.waf.login_rate_limit == 100
 
 
 def test_an_environment_outside_the_profiles_must_name_one():

@@ -1,0 +1,1 @@
+"""Real Pulumi runs through the Automation API."""

@@ -1,0 +1,1 @@
+"""Service catalogues of the bundled blueprints."""
