@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -17,10 +17,19 @@ DOMAINS = ("data", "logs", "secrets", "storage")
 # AWS services that may use a domain's key on behalf of principals of the account
 # (the pattern of AWS managed keys: `kms:ViaService` + `kms:CallerAccount`).
 _VIA_SERVICES = {
-    "data": ("rds", "elasticache", "mq", "ec2", "eks"),
+    "data": ("rds", "elasticache", "mq", "ec2", "eks", "sns", "sqs"),
     "secrets": ("secretsmanager",),
-    "storage": ("s3",),
+    "storage": ("s3", "ecr"),
     "logs": (),
+}
+
+# AWS services that encrypt or decrypt with a domain's key as themselves, not on a caller's
+# behalf: SNS delivering to encrypted queues and CloudWatch alarms publishing to encrypted
+# topics (data), CloudFront reading KMS-encrypted objects through Origin Access Control
+# (storage). Each is held to this account's resources by a source condition.
+_SERVICE_PRINCIPALS = {
+    "data": ("sns.amazonaws.com", "cloudwatch.amazonaws.com"),
+    "storage": ("cloudfront.amazonaws.com",),
 }
 
 _USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
@@ -32,6 +41,10 @@ class KeyRingArgs:
 
     deletion_window_days: int = 30
     """Days a deleted key waits before it is gone (7-30). Default: 30, the most AWS allows."""
+
+    domains: Sequence[str] = DOMAINS
+    """Which of the domains to make keys for. Default: all four. A ring in a second region
+    (us-east-1, for what CloudFront needs there) may need only some."""
 
     deletion_protection: bool = False
     """Pulumi `protect` on every key: losing a key loses everything encrypted with it."""
@@ -86,6 +99,8 @@ def key_policy(domain: str, *, partition: str, account: str, region: str) -> str
                 },
             }
         )
+    for service in _SERVICE_PRINCIPALS.get(domain, ()):
+        statements.append(_service_statement(service, partition=partition, account=account))
     if domain == "data":
         # EKS managed node groups launch through EC2 Auto Scaling, whose service-linked role
         # must be able to use the key of the encrypted root volumes.
@@ -113,10 +128,33 @@ def key_policy(domain: str, *, partition: str, account: str, region: str) -> str
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
+def _service_statement(service: str, *, partition: str, account: str) -> dict:
+    name = service.split(".")[0]
+    if name == "cloudfront":
+        # Only this account's distributions, and only to read (OAC never writes).
+        actions: list[str] = ["kms:Decrypt"]
+        condition = {
+            "StringLike": {"aws:SourceArn": f"arn:{partition}:cloudfront::{account}:distribution/*"}
+        }
+    else:
+        actions = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        condition = {"StringEquals": {"aws:SourceAccount": account}}
+    return {
+        "Sid": f"{name.capitalize()}ServiceUses",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
 class KeyRing(pulumi.ComponentResource):
     """Four symmetric customer keys — data stores, logs, secrets, storage — each with yearly
     automatic rotation, an alias `alias/<name>-<domain>` and a key policy that lets the
-    account administer it and only the services of its domain use it."""
+    account administer it and only the services of its domain use it.
+
+    `<domain>_key_arn` of a domain not in `domains` is None."""
 
     data_key_arn: pulumi.Output[str]
     logs_key_arn: pulumi.Output[str]
@@ -132,11 +170,18 @@ class KeyRing(pulumi.ComponentResource):
                 f"KeyRing {name}: deletion_window_days: got {args.deletion_window_days}; "
                 "expected 7 to 30"
             )
+        unknown = [d for d in args.domains if d not in DOMAINS]
+        if unknown or not args.domains or len(set(args.domains)) != len(args.domains):
+            raise ValueError(
+                f"KeyRing {name}: domains: got {list(args.domains)!r}; expected some of "
+                + ", ".join(DOMAINS)
+                + ", each once"
+            )
         partition = aws.get_partition_output().partition
         account = aws.get_caller_identity_output().account_id
         region = aws.get_region_output().region
         arns: dict[str, pulumi.Output[str]] = {}
-        for domain in DOMAINS:
+        for domain in args.domains:
             key = aws.kms.Key(
                 f"{name}-{domain}",
                 description=f"{name}: {domain}",
@@ -155,8 +200,8 @@ class KeyRing(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             arns[domain] = key.arn
-        self.data_key_arn = arns["data"]
-        self.logs_key_arn = arns["logs"]
-        self.secrets_key_arn = arns["secrets"]
-        self.storage_key_arn = arns["storage"]
+        self.data_key_arn = arns.get("data")
+        self.logs_key_arn = arns.get("logs")
+        self.secrets_key_arn = arns.get("secrets")
+        self.storage_key_arn = arns.get("storage")
         self.register_outputs({f"{d}KeyArn": arn for d, arn in arns.items()})

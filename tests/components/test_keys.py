@@ -62,7 +62,10 @@ def test_services_use_only_their_domains_key(protected):
     assert via["secrets"]["StringEquals"]["kms:ViaService"] == [
         "secretsmanager.us-east-1.amazonaws.com"
     ]
-    assert via["storage"]["StringEquals"]["kms:ViaService"] == ["s3.us-east-1.amazonaws.com"]
+    assert via["storage"]["StringEquals"]["kms:ViaService"] == [
+        "s3.us-east-1.amazonaws.com",
+        "ecr.us-east-1.amazonaws.com",
+    ]
     assert "rds.us-east-1.amazonaws.com" in via["data"]["StringEquals"]["kms:ViaService"]
     assert all(c["StringEquals"]["kms:CallerAccount"] == ACCOUNT for c in via.values() if c)
     assert via["logs"] == {}
@@ -82,3 +85,36 @@ def test_auto_scaling_may_use_the_data_key_for_node_volumes(protected):
 def test_deletion_window_is_validated():
     with pytest.raises(EngineError, match="deletion_window_days: got 3; expected 7 to 30"):
         plan_keys(deletion_window_days=3)
+
+
+def test_sns_and_cloudwatch_use_the_data_key_for_this_account_only(protected):
+    statements = policy(protected, "data")
+    for sid, service in (("SnsServiceUses", "sns"), ("CloudwatchServiceUses", "cloudwatch")):
+        statement = statements[sid]
+        assert statement["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert "SnsServiceUses" not in policy(protected, "storage")
+
+
+def test_cloudfront_only_decrypts_storage_for_this_accounts_distributions(protected):
+    statement = policy(protected, "storage")["CloudfrontServiceUses"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == ["kms:Decrypt"]
+    assert statement["Condition"] == {
+        "StringLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/*"}
+    }
+    for domain in ("data", "logs", "secrets"):
+        assert "CloudfrontServiceUses" not in policy(protected, domain)
+
+
+def test_a_ring_may_hold_some_domains_only():
+    plan = plan_keys(domains=("logs", "data"))
+    assert sorted(r.name for r in plan.of_type("aws:kms/key:Key")) == ["k-data", "k-logs"]
+
+
+@pytest.mark.parametrize("domains", [(), ("data", "data"), ("media",)])
+def test_unknown_or_repeated_domains_are_refused(domains):
+    with pytest.raises(EngineError, match=r"KeyRing k: domains: got .*; expected some of data, "
+                       r"logs, secrets, storage, each once"):  # fmt: skip
+        plan_keys(domains=domains)
