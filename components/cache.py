@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.components import _checks
+from osp.components import _checks, _windows
 from osp.components._secrets import stored_secret
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
@@ -26,12 +26,6 @@ PORT = 6379
 LOG_TYPES = ("slow-log", "engine-log")
 
 _NODE_TYPE = re.compile(r"cache\.(?P<family>[a-z]+\d+[a-z]*)\.(?:micro|small|medium|\d*x?large)")
-_DAY = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"
-_SNAPSHOT_WINDOW = re.compile(rf"{_CLOCK}-{_CLOCK}")
-_MAINTENANCE_WINDOW = re.compile(rf"([a-z]{{3}}):{_CLOCK}-([a-z]{{3}}):{_CLOCK}")
-_DAY_MINUTES = 24 * 60
-_WEEK_MINUTES = 7 * _DAY_MINUTES
 
 #: Engine version used when `engine_version` is not given.
 DEFAULT_ENGINE_VERSION = {CacheEngine.REDIS: "7.1", CacheEngine.VALKEY: "8.0"}
@@ -129,30 +123,6 @@ def auth_document(*, engine: str, host: str, reader_host: str, port: int, auth_t
     )
 
 
-def _window_minutes(day: str, hour: str, minute: str) -> int:
-    return _DAY.index(day) * _DAY_MINUTES + int(hour) * 60 + int(minute)
-
-
-def _span(start: int, end: int, period: int) -> int:
-    """Length of the window start→end, which may wrap around the end of `period`."""
-    return (end - start) % period
-
-
-def _overlaps(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
-    """Whether a daily window (minutes of day) meets a weekly one (minutes of week)."""
-    w_start, w_end = weekly
-    w_len = _span(w_start, w_end, _WEEK_MINUTES)
-    d_start, d_end = daily
-    d_len = _span(d_start, d_end, _DAY_MINUTES)
-    for day in range(7):
-        # Where this day's window starts, relative to the weekly one. Two intervals on the
-        # circle of a week meet when either starts inside the other.
-        offset = (day * _DAY_MINUTES + d_start - w_start) % _WEEK_MINUTES
-        if offset < w_len or -offset % _WEEK_MINUTES < d_len:
-            return True
-    return False
-
-
 def problems(name: str, args: RedisArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
     out: list[str] = []
@@ -193,29 +163,23 @@ def problems(name: str, args: RedisArgs) -> list[str]:
     for arg, value, expected in _checks.common(args):
         bad(arg, value, expected)
 
-    daily = _SNAPSHOT_WINDOW.fullmatch(args.snapshot_window or "")
-    snapshot: tuple[int, int] | None = None
-    if not daily:
+    snapshot = _windows.daily(args.snapshot_window)
+    if snapshot is None:
         bad("snapshot_window", args.snapshot_window, "a daily UTC window hh:mm-hh:mm")
-    else:
-        h1, m1, h2, m2 = daily.groups()
-        snapshot = (int(h1) * 60 + int(m1), int(h2) * 60 + int(m2))
-        if _span(*snapshot, _DAY_MINUTES) < 60:
-            bad("snapshot_window", args.snapshot_window, "a window of at least 60 minutes")
+    elif snapshot.minutes < 60:
+        bad("snapshot_window", args.snapshot_window, "a window of at least 60 minutes")
 
-    weekly = _MAINTENANCE_WINDOW.fullmatch(args.maintenance_window or "")
-    if not weekly or weekly[1] not in _DAY or weekly[4] not in _DAY:
+    maintenance = _windows.weekly(args.maintenance_window)
+    if maintenance is None:
         bad("maintenance_window", args.maintenance_window,
             "a weekly UTC window ddd:hh:mm-ddd:hh:mm such as sun:05:30-sun:06:30")  # fmt: skip
-    else:
-        maintenance = (_window_minutes(*weekly.groups()[:3]), _window_minutes(*weekly.groups()[3:]))
-        if _span(*maintenance, _WEEK_MINUTES) < 60:
-            bad("maintenance_window", args.maintenance_window, "a window of at least 60 minutes")
-        elif snapshot is not None and _overlaps(snapshot, maintenance):
-            out.append(
-                f"Redis {name}: snapshot_window: {args.snapshot_window!r} overlaps "
-                f"maintenance_window {args.maintenance_window!r}; move one of them"
-            )
+    elif maintenance.minutes < 60:
+        bad("maintenance_window", args.maintenance_window, "a window of at least 60 minutes")
+    elif snapshot is not None and snapshot.overlaps(maintenance):
+        out.append(
+            f"Redis {name}: snapshot_window: {args.snapshot_window!r} overlaps "
+            f"maintenance_window {args.maintenance_window!r}; move one of them"
+        )
 
     for key in args.parameters:
         if not key or not isinstance(args.parameters[key], str):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _iam
+from osp.components import _iam, _windows
 from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 
@@ -43,12 +43,6 @@ _INSTANCE_CLASS = re.compile(
 )
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _RESERVED_USERNAMES = frozenset({"rdsadmin", "rdsrepladmin", "rds_superuser"})
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"
-_BACKUP_WINDOW = re.compile(f"{_CLOCK}-{_CLOCK}")
-_MAINTENANCE_WINDOW = re.compile(f"({'|'.join(_DAYS)}):{_CLOCK}-({'|'.join(_DAYS)}):{_CLOCK}")
-_MINUTES_PER_DAY = 24 * 60
-_MINUTES_PER_WEEK = 7 * _MINUTES_PER_DAY
 _MIN_WINDOW_MINUTES = 30
 
 
@@ -129,55 +123,31 @@ class PostgresArgs:
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
 
-def _minutes(hour: str, minute: str, day: int = 0) -> int:
-    return day * _MINUTES_PER_DAY + int(hour) * 60 + int(minute)
-
-
-def _span(start: int, end: int, period: int) -> set[int]:
-    """Minutes of the window [start, end), wrapping around `period`."""
-    length = (end - start) % period
-    return {(start + m) % period for m in range(length)}
-
-
 def _window_problems(args: PostgresArgs) -> list[str]:
     problems = []
-    backup = _BACKUP_WINDOW.fullmatch(args.backup_window)
-    maintenance = _MAINTENANCE_WINDOW.fullmatch(args.maintenance_window)
-    backup_minutes: set[int] = set()
-    if not backup:
+    backup = _windows.daily(args.backup_window)
+    maintenance = _windows.weekly(args.maintenance_window)
+    if backup is None:
         problems.append(
             f"backup_window: got {args.backup_window!r}; expected a UTC window hh:mm-hh:mm "
             "such as 03:00-04:00"
         )
-    else:
-        start, end = _minutes(*backup.group(1, 2)), _minutes(*backup.group(3, 4))
-        daily = _span(start, end, _MINUTES_PER_DAY)
-        if len(daily) < _MIN_WINDOW_MINUTES:
-            problems.append(
-                f"backup_window: got {args.backup_window!r}; expected at least 30 minutes"
-            )
-        backup_minutes = {d * _MINUTES_PER_DAY + m for d in range(7) for m in daily}
-    if not maintenance:
+    elif backup.minutes < _MIN_WINDOW_MINUTES:
+        problems.append(f"backup_window: got {args.backup_window!r}; expected at least 30 minutes")
+    if maintenance is None:
         problems.append(
             f"maintenance_window: got {args.maintenance_window!r}; expected a UTC window "
             "ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30"
         )
-    else:
-        start_day, start_h, start_m, end_day, end_h, end_m = maintenance.groups()
-        weekly = _span(
-            _minutes(start_h, start_m, _DAYS.index(start_day)),
-            _minutes(end_h, end_m, _DAYS.index(end_day)),
-            _MINUTES_PER_WEEK,
+    elif maintenance.minutes < _MIN_WINDOW_MINUTES:
+        problems.append(
+            f"maintenance_window: got {args.maintenance_window!r}; expected at least 30 minutes"
         )
-        if len(weekly) < _MIN_WINDOW_MINUTES:
-            problems.append(
-                f"maintenance_window: got {args.maintenance_window!r}; expected at least 30 minutes"
-            )
-        elif weekly & backup_minutes:
-            problems.append(
-                f"maintenance_window: got {args.maintenance_window!r}; expected a window "
-                f"that does not overlap backup_window {args.backup_window!r}"
-            )
+    elif backup is not None and maintenance.overlaps(backup):
+        problems.append(
+            f"maintenance_window: got {args.maintenance_window!r}; expected a window "
+            f"that does not overlap backup_window {args.backup_window!r}"
+        )
     return problems
 
 
