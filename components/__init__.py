@@ -10,22 +10,47 @@ from osp.components.cache import Redis, RedisArgs
 from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, TaintEffect
 from osp.components.database import Postgres, PostgresArgs
 from osp.components.keys import KeyRing, KeyRingArgs
+from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
+from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
 from osp.components.network import Network, NetworkArgs
+from osp.components.observability import Monitoring, MonitoringArgs
+from osp.components.registry import Registry, RegistryArgs
+from osp.components.secrets import (
+    GeneratedSecret,
+    PlaceholderSecret,
+    ServiceSecrets,
+    ServiceSecretsArgs,
+)
 
 __all__ = [
+    "ApiLoadBalancer",
+    "ApiLoadBalancerArgs",
     "Cluster",
     "ClusterArgs",
+    "GeneratedSecret",
     "KeyRing",
     "KeyRingArgs",
+    "Monitoring",
+    "MonitoringArgs",
     "Network",
     "NetworkArgs",
     "NodePoolArgs",
+    "PlaceholderSecret",
     "Postgres",
     "PostgresArgs",
+    "Queue",
+    "QueueArgs",
     "RabbitMq",
     "RabbitMqArgs",
     "Redis",
     "RedisArgs",
+    "Registry",
+    "RegistryArgs",
+    "ServiceRoute",
+    "ServiceSecrets",
+    "ServiceSecretsArgs",
     "Taint",
     "TaintEffect",
+    "Topic",
+    "TopicArgs",
 ]

@@ -100,7 +100,9 @@ def key_policy(domain: str, *, partition: str, account: str, region: str) -> str
             }
         )
     for service in _SERVICE_PRINCIPALS.get(domain, ()):
-        statements.append(_service_statement(service, partition=partition, account=account))
+        statements.append(
+            _service_statement(service, partition=partition, account=account, region=region)
+        )
     if domain == "data":
         # EKS managed node groups launch through EC2 Auto Scaling, whose service-linked role
         # must be able to use the key of the encrypted root volumes.
@@ -128,24 +130,27 @@ def key_policy(domain: str, *, partition: str, account: str, region: str) -> str
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def _service_statement(service: str, *, partition: str, account: str) -> dict:
+def _service_statement(service: str, *, partition: str, account: str, region: str) -> dict:
     name = service.split(".")[0]
-    if name == "cloudfront":
-        # Only this account's distributions, and only to read (OAC never writes).
-        actions: list[str] = ["kms:Decrypt"]
-        condition = {
-            "StringLike": {"aws:SourceArn": f"arn:{partition}:cloudfront::{account}:distribution/*"}
-        }
-    else:
-        actions = ["kms:Decrypt", "kms:GenerateDataKey*"]
-        condition = {"StringEquals": {"aws:SourceAccount": account}}
+    # Each service only for what it does for this account's own resources.
+    source = {
+        "sns": f"arn:{partition}:sns:{region}:{account}:*",
+        "cloudwatch": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+        "cloudfront": f"arn:{partition}:cloudfront::{account}:distribution/*",
+    }[name]
     return {
         "Sid": f"{name.capitalize()}ServiceUses",
         "Effect": "Allow",
         "Principal": {"Service": service},
-        "Action": actions,
+        # OAC only ever reads; SNS and CloudWatch encrypt what they deliver or publish.
+        "Action": ["kms:Decrypt"]
+        if name == "cloudfront"
+        else ["kms:Decrypt", "kms:GenerateDataKey*"],
         "Resource": "*",
-        "Condition": condition,
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": source},
+        },
     }
 
 
@@ -177,9 +182,12 @@ class KeyRing(pulumi.ComponentResource):
                 + ", ".join(DOMAINS)
                 + ", each once"
             )
-        partition = aws.get_partition_output().partition
-        account = aws.get_caller_identity_output().account_id
-        region = aws.get_region_output().region
+        # Looked up through this component's provider: a ring made in another region (through
+        # an explicit provider) gets key policies naming that region's services.
+        lookup = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=lookup).partition
+        account = aws.get_caller_identity_output(opts=lookup).account_id
+        region = aws.get_region_output(opts=lookup).region
         arns: dict[str, pulumi.Output[str]] = {}
         for domain in args.domains:
             key = aws.kms.Key(

@@ -178,7 +178,12 @@ class OfflineCloud(Mocks):
                 f"the offline engine has no answer for the data source {args.token}; "
                 "add one to osp.platform.engine.cloud"
             )
-        return answer(self, dict(args.args))
+        arguments = dict(args.args)
+        # A lookup through an explicit provider answers for that provider's region.
+        region = self.provider_regions.get(args.provider or "")
+        if region and args.token == "aws:index/getRegion:getRegion":
+            arguments.setdefault("region", region)
+        return answer(self, arguments)
 
 
 def _no_outputs(*_: Any) -> dict[str, Any]:

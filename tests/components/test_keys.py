@@ -89,11 +89,17 @@ def test_deletion_window_is_validated():
 
 def test_sns_and_cloudwatch_use_the_data_key_for_this_account_only(protected):
     statements = policy(protected, "data")
-    for sid, service in (("SnsServiceUses", "sns"), ("CloudwatchServiceUses", "cloudwatch")):
+    for sid, service, source in (
+        ("SnsServiceUses", "sns", f"arn:aws:sns:us-east-1:{ACCOUNT}:*"),
+        ("CloudwatchServiceUses", "cloudwatch", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"),
+    ):
         statement = statements[sid]
         assert statement["Principal"] == {"Service": f"{service}.amazonaws.com"}
         assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
-        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": source},
+        }
     assert "SnsServiceUses" not in policy(protected, "storage")
 
 
@@ -102,7 +108,8 @@ def test_cloudfront_only_decrypts_storage_for_this_accounts_distributions(protec
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] == ["kms:Decrypt"]
     assert statement["Condition"] == {
-        "StringLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/*"}
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/*"},
     }
     for domain in ("data", "logs", "secrets"):
         assert "CloudfrontServiceUses" not in policy(protected, domain)
@@ -118,3 +125,19 @@ def test_unknown_or_repeated_domains_are_refused(domains):
     with pytest.raises(EngineError, match=r"KeyRing k: domains: got .*; expected some of data, "
                        r"logs, secrets, storage, each once"):  # fmt: skip
         plan_keys(domains=domains)
+
+
+def test_a_ring_through_another_regions_provider_names_that_region():
+    import pulumi
+    import pulumi_aws as aws
+
+    def program(spec):
+        west = aws.Provider("west", region="eu-west-2")
+        KeyRing("k", KeyRingArgs(domains=("logs", "data")),
+                pulumi.ResourceOptions(providers=[west]))  # fmt: skip
+
+    plan = offline.run(spec_of("prod"), program)
+    logs = policy(plan, "logs")["CloudWatchLogsEncrypts"]
+    assert logs["Principal"] == {"Service": "logs.eu-west-2.amazonaws.com"}
+    sns = policy(plan, "data")["SnsServiceUses"]
+    assert sns["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:sns:eu-west-2:{ACCOUNT}:*"

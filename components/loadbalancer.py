@@ -1,0 +1,486 @@
+"""`ApiLoadBalancer`: the application load balancer behind `api.<domain>`, one rule per service."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from osp.components import _checks
+from osp.platform.naming import NameKind, fit
+
+TOKEN = "osp:loadbalancer:ApiLoadBalancer"
+
+#: The header CloudFront adds to every origin request; the listener rules require it.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+
+#: Hybrid post-quantum key exchange, TLS 1.3 and TLS 1.2 with AEAD (GCM) ciphers only: AWS's
+#: recommended policy, and the console's default, since 2025-09.
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+
+#: AWS's list of CloudFront's origin-facing addresses: the only source the listeners admit.
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+#: Listener rules an application load balancer holds besides its listeners' defaults.
+MAX_RULES = 100
+
+#: What the HTTPS listener answers when no service rule matches (or the request did not come
+#: through osp's CloudFront distribution): nothing about what lies behind it.
+NOT_FOUND_BODY = json.dumps({"error": "not_found"}, separators=(",", ":"))
+
+_MAX_PRIORITY = 50_000
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# Segments of plain path characters: no ALB wildcards (* ?), no empty segment, no trailing "/".
+_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+# "<prefix>/*" must fit the 128 characters of a path-pattern value.
+_MAX_PATH_PREFIX = 126
+_HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """One service behind the load balancer: its requests, its pods' port and readiness."""
+
+    name: str
+    """The service's name, a DNS label (`identity`): names its target group and rule."""
+
+    port: int
+    """Port the service's pods listen on (1–65535); their target group sends there."""
+
+    path_prefix: str
+    """Path the service owns, such as `/api/identity`: it gets `<prefix>` and `<prefix>/*`."""
+
+    health_check_path: str
+    """Path of the pods' readiness check, such as `/health/ready`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiLoadBalancerArgs:
+    """Arguments of `ApiLoadBalancer`."""
+
+    vpc_id: pulumi.Input[str]
+    """VPC of the load balancer's security groups and target groups."""
+
+    vpc_cidr: str
+    """The VPC's IPv4 block (/16 to /28): the only place the load balancer sends to."""
+
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    """Public subnets to place the load balancer in, at least two (in different zones)."""
+
+    certificate_arn: pulumi.Input[str]
+    """ACM certificate of `api.<domain>` in the load balancer's own region."""
+
+    web_acl_arn: pulumi.Input[str]
+    """REGIONAL WAFv2 web ACL associated with the load balancer."""
+
+    access_log_bucket: pulumi.Input[str]
+    """Name of the S3 bucket that receives access logs. Its policy must let Elastic Load
+    Balancing write under `<access_log_prefix>/AWSLogs/<account>/`, and it must be encrypted
+    with SSE-S3: load balancers cannot write to SSE-KMS buckets."""
+
+    services: Sequence[ServiceRoute]
+    """The services behind the load balancer, 1–100 (one listener rule each), with paths
+    that do not overlap."""
+
+    deletion_protection: bool
+    """The load balancer's own deletion protection, and Pulumi's `protect` on it."""
+
+    access_log_prefix: str = "alb"
+    """Key prefix of the access logs in the bucket: no leading or trailing `/`, never
+    `AWSLogs`. Default: `alb`."""
+
+    idle_timeout_seconds: int = 60
+    """Seconds a connection may stay idle before the load balancer closes it, 1–4000.
+    Default: 60, the AWS default, well above CloudFront's origin keep-alive (5 s unless the
+    distribution raises it), so the load balancer never closes a connection CloudFront is
+    about to reuse."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
+
+
+def rule_priorities(services: Sequence[ServiceRoute]) -> dict[str, int]:
+    """The listener-rule priority of each service, taken from a hash of its name.
+
+    Paths never overlap, so the order in which rules are evaluated does not matter. Deriving
+    each priority from the name (rather than the position in `services`) keeps it when other
+    services are added or removed: an update never asks for a priority a sibling still holds,
+    which the ELB API refuses. A collision moves the later service to the next free number.
+    """
+    taken: set[int] = set()
+    out: dict[str, int] = {}
+    for service in services:
+        digest = int(hashlib.sha256(service.name.encode()).hexdigest(), 16)
+        priority = 1 + digest % _MAX_PRIORITY
+        while priority in taken:
+            priority = priority % _MAX_PRIORITY + 1
+        taken.add(priority)
+        out[service.name] = priority
+    return out
+
+
+def target_group_name(name: str, service: ServiceRoute) -> str:
+    """The target group's physical name (32 characters at most).
+
+    The port is part of it: a port change replaces the target group, and the new one must be
+    created, and the rule moved to it, before the old one can go — so the names must differ.
+    """
+    return fit(f"{name}-{service.name}-{service.port}", NameKind.LOAD_BALANCER)
+
+
+def _segments(path: str) -> list[str]:
+    return path.strip("/").split("/")
+
+
+def problems(name: str, args: ApiLoadBalancerArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    out: list[str] = []
+
+    def bad(arg: str, value: object, expected: str) -> None:
+        out.append(f"ApiLoadBalancer {name}: {arg}: got {value!r}; expected {expected}")
+
+    try:
+        block = ipaddress.IPv4Network(args.vpc_cidr)
+    except (ValueError, TypeError):
+        block = None
+    if block is None or not 16 <= block.prefixlen <= 28:
+        bad("vpc_cidr", args.vpc_cidr, "the VPC's IPv4 block, /16 to /28, such as 10.30.0.0/16")
+
+    if isinstance(args.public_subnet_ids, str):
+        bad("public_subnet_ids", args.public_subnet_ids, "a list of subnet ids, not one string")
+    else:
+        subnets = list(args.public_subnet_ids)
+        literal = [s for s in subnets if isinstance(s, str)]
+        if len(set(literal)) != len(literal):
+            bad("public_subnet_ids", subnets, "each subnet at most once")
+        elif len(subnets) < 2:
+            bad("public_subnet_ids", subnets,
+                "at least 2 public subnets in different zones (an ALB needs two)")  # fmt: skip
+
+    timeout = args.idle_timeout_seconds
+    if not _checks.is_int(timeout) or not 1 <= timeout <= 4000:
+        bad("idle_timeout_seconds", timeout, "an integer from 1 to 4000")
+
+    prefix = args.access_log_prefix
+    if not isinstance(prefix, str) or prefix.startswith("/") or prefix.endswith("/"):
+        bad("access_log_prefix", prefix,
+            "a key prefix such as alb, without a leading or trailing '/'")  # fmt: skip
+    elif "AWSLogs" in prefix:
+        bad("access_log_prefix", prefix,
+            "a key prefix without 'AWSLogs', which Elastic Load Balancing adds itself")  # fmt: skip
+
+    services = list(args.services)
+    if not services:
+        bad("services", services, "at least one service")
+    elif len(services) > MAX_RULES:
+        bad("services", f"{len(services)} services",
+            f"at most {MAX_RULES}: an application load balancer holds {MAX_RULES} rules, "
+            "one per service")  # fmt: skip
+
+    names: dict[str, int] = {}
+    paths: list[tuple[int, str]] = []
+    for index, service in enumerate(services):
+        at = f"services[{index}]"
+        if not isinstance(service.name, str) or not _DNS_LABEL.fullmatch(service.name):
+            bad(f"{at}.name", service.name,
+                "a DNS label (lower-case letters, digits, hyphens) such as identity")  # fmt: skip
+        elif service.name in names:
+            bad(
+                f"{at}.name",
+                service.name,
+                f"a name no other service has (services[{names[service.name]}] has it)",
+            )
+        else:
+            names[service.name] = index
+        if not _checks.is_int(service.port) or not 1 <= service.port <= 65535:
+            bad(f"{at}.port", service.port, "an integer from 1 to 65535")
+        path = service.path_prefix
+        if (
+            not isinstance(path, str)
+            or not _PATH_PREFIX.fullmatch(path)
+            or len(path) > _MAX_PATH_PREFIX
+        ):
+            bad(f"{at}.path_prefix", path,
+                "a path such as /api/identity: starting with '/', not ending with '/', "
+                "segments of letters, digits, '.', '_', '~' or '-', at most "
+                f"{_MAX_PATH_PREFIX} characters")  # fmt: skip
+        else:
+            for other, taken in paths:
+                shorter, longer = sorted((_segments(taken), _segments(path)), key=len)
+                if longer[: len(shorter)] == shorter:
+                    bad(f"{at}.path_prefix", path,
+                        f"a path outside services[{other}].path_prefix {taken!r}: "
+                        "each request must belong to one service")  # fmt: skip
+                    break
+            else:
+                paths.append((index, path))
+        health = service.health_check_path
+        if not isinstance(health, str) or not _HEALTH_PATH.fullmatch(health):
+            bad(f"{at}.health_check_path", health,
+                "a path starting with '/', such as /health/ready (no spaces, at most 1024 "
+                "characters)")  # fmt: skip
+    return out
+
+
+class ApiLoadBalancer(pulumi.ComponentResource):
+    """The internet-facing application load balancer behind `api.<domain>`.
+
+    Only CloudFront reaches it: its security groups admit HTTPS and HTTP solely from AWS's
+    CloudFront origin-facing prefix list, and every service rule also requires the
+    `X-Origin-Verify` header, whose random value only osp's distribution sends — so another
+    CloudFront distribution pointed at it gets the listener's bare 404. HTTPS uses the regional
+    certificate with a TLS 1.3/1.2 policy; HTTP only redirects to HTTPS. Requests with invalid
+    header fields are dropped, HTTP desync is mitigated strictly, the WAF fails closed, access
+    logs go to the log bucket, and a REGIONAL WAFv2 web ACL is associated with it. It sends
+    only to the VPC's block, on the services' ports.
+
+    Each service gets a target group of IP targets (its pods, attached by the AWS Load Balancer
+    Controller's `TargetGroupBinding`) checked on its readiness path, and a rule forwarding
+    `<prefix>` and `<prefix>/*` to it.
+
+    CloudFront's prefix list counts as 55 of the 60 rules a security group holds by default,
+    so HTTPS and HTTP each get a group; `security_group_id` is the HTTPS one, which also holds
+    the egress rules: the pods' security group should admit it on their ports.
+    """
+
+    arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]
+    dns_name: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    target_group_arns: pulumi.Output[dict[str, str]]
+    target_group_arn_suffixes: pulumi.Output[dict[str, str]]
+    listener_arn: pulumi.Output[str]
+    origin_verify_header_name: str
+    origin_verify_value: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ApiLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOKEN, name, None, opts)
+        found = problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        services = list(args.services)
+        child = pulumi.ResourceOptions(parent=self)
+
+        def tags(resource_name: str) -> dict[str, str]:
+            return {"Name": resource_name, **args.tags}
+
+        cloudfront = aws.ec2.get_managed_prefix_list_output(
+            name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+
+        # CloudFront's list weighs 55 rules against the 60 a security group holds by default,
+        # so 443 and 80 each need a group of their own. Neither has inline rules, so the
+        # provider removes AWS's default allow-all egress.
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            name=fit(f"{name}-sg"),
+            description=f"ALB {name}: HTTPS from CloudFront, to the services in the VPC",
+            tags=tags(f"{name}-sg"),
+            opts=child,
+        )
+        http_sg = aws.ec2.SecurityGroup(
+            f"{name}-http-sg",
+            vpc_id=args.vpc_id,
+            name=fit(f"{name}-http-sg"),
+            description=f"ALB {name}: HTTP from CloudFront, redirected to HTTPS",
+            tags=tags(f"{name}-http-sg"),
+            opts=child,
+        )
+        for group, scheme, port in ((sg, "https", 443), (http_sg, "http", 80)):
+            rule_name = f"{name}-{scheme}-from-cloudfront"
+            aws.vpc.SecurityGroupIngressRule(
+                rule_name,
+                security_group_id=group.id,
+                prefix_list_id=cloudfront.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{scheme.upper()} from CloudFront origin-facing servers",
+                tags=tags(rule_name),
+                opts=child,
+            )
+        for port in sorted({s.port for s in services}):
+            rule_name = f"{name}-to-services-{port}"
+            aws.vpc.SecurityGroupEgressRule(
+                rule_name,
+                security_group_id=sg.id,
+                cidr_ipv4=args.vpc_cidr,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"Service pods and their health checks on TCP {port}",
+                tags=tags(rule_name),
+                opts=child,
+            )
+
+        lb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=fit(name, NameKind.LOAD_BALANCER),
+            load_balancer_type="application",
+            internal=False,
+            # CloudFront reaches custom origins over IPv4.
+            ip_address_type="ipv4",
+            subnets=list(args.public_subnet_ids),
+            security_groups=[sg.id, http_sg.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_http2=True,
+            enable_waf_fail_open=False,
+            xff_header_processing_mode="append",
+            idle_timeout=args.idle_timeout_seconds,
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_log_bucket,
+                prefix=args.access_log_prefix,
+                enabled=True,
+            ),
+            tags=tags(f"{name}-alb"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+
+        https = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=lb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=SSL_POLICY,
+            certificate_arn=args.certificate_arn,
+            routing_http_response_server_enabled=False,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        status_code="404",
+                        content_type="application/json",
+                        message_body=NOT_FOUND_BODY,
+                    ),
+                )
+            ],
+            tags=tags(f"{name}-https"),
+            opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=lb.arn,
+            port=80,
+            protocol="HTTP",
+            routing_http_response_server_enabled=False,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS",
+                        port="443",
+                        status_code="HTTP_301",
+                    ),
+                )
+            ],
+            tags=tags(f"{name}-http"),
+            opts=child,
+        )
+
+        verify = random.RandomPassword(
+            f"{name}-origin-verify",
+            length=48,
+            # Header values are matched literally, except * and ?; letters and digits alone
+            # need no escaping anywhere (CloudFront, the ALB API, logs).
+            special=False,
+            opts=child,
+        )
+        verify_value = pulumi.Output.secret(verify.result)
+
+        priorities = rule_priorities(services)
+        arns: dict[str, pulumi.Output[str]] = {}
+        suffixes: dict[str, pulumi.Output[str]] = {}
+        for service in services:
+            tg_name = f"{name}-tg-{service.name}"
+            tg = aws.lb.TargetGroup(
+                tg_name,
+                name=target_group_name(name, service),
+                vpc_id=args.vpc_id,
+                target_type="ip",
+                protocol="HTTP",
+                port=service.port,
+                ip_address_type="ipv4",
+                deregistration_delay=30,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    enabled=True,
+                    protocol="HTTP",
+                    port="traffic-port",
+                    path=service.health_check_path,
+                    matcher="200-399",
+                    interval=15,
+                    timeout=5,
+                    healthy_threshold=2,
+                    unhealthy_threshold=3,
+                ),
+                tags=tags(tg_name),
+                opts=child,
+            )
+            rule_name = f"{name}-rule-{service.name}"
+            aws.lb.ListenerRule(
+                rule_name,
+                listener_arn=https.arn,
+                priority=priorities[service.name],
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(
+                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                            values=[service.path_prefix, f"{service.path_prefix}/*"]
+                        )
+                    ),
+                    aws.lb.ListenerRuleConditionArgs(
+                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                            http_header_name=ORIGIN_VERIFY_HEADER,
+                            values=[verify_value],
+                        )
+                    ),
+                ],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
+                tags=tags(rule_name),
+                opts=child,
+            )
+            arns[service.name] = tg.arn
+            suffixes[service.name] = tg.arn_suffix
+
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf",
+            resource_arn=lb.arn,
+            web_acl_arn=args.web_acl_arn,
+            opts=child,
+        )
+
+        self.arn = lb.arn
+        self.arn_suffix = lb.arn_suffix
+        self.dns_name = lb.dns_name
+        self.zone_id = lb.zone_id
+        self.security_group_id = sg.id
+        self.target_group_arns = pulumi.Output.all(**arns).apply(dict)
+        self.target_group_arn_suffixes = pulumi.Output.all(**suffixes).apply(dict)
+        self.listener_arn = https.arn
+        self.origin_verify_header_name = ORIGIN_VERIFY_HEADER
+        self.origin_verify_value = verify_value
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "arnSuffix": self.arn_suffix,
+                "dnsName": self.dns_name,
+                "zoneId": self.zone_id,
+                "securityGroupId": self.security_group_id,
+                "targetGroupArns": self.target_group_arns,
+                "targetGroupArnSuffixes": self.target_group_arn_suffixes,
+                "listenerArn": self.listener_arn,
+                "originVerifyHeaderName": self.origin_verify_header_name,
+                "originVerifyValue": self.origin_verify_value,
+            }
+        )

@@ -1,0 +1,420 @@
+"""`Topic` and `Queue`: the SNS and SQS building blocks of the services' events."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from osp.components import _checks
+from osp.components._iam import policy
+
+TOPIC_TOKEN = "osp:messaging:Topic"
+QUEUE_TOKEN = "osp:messaging:Queue"
+
+_DAY = 24 * 60 * 60
+
+#: Suffix of every dead-letter queue's name.
+DLQ_SUFFIX = "-dlq"
+
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# SQS allows 80 characters; the dead-letter queue's name adds DLQ_SUFFIX within them.
+_QUEUE_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{80 - len(DLQ_SUFFIX)}}}")
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com")
+_SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
+
+# Every action a topic policy accepts: SNS refuses "sns:*" in a topic policy, so the
+# TLS-only deny names them all (the list of SNS's own default topic policy).
+TOPIC_ACTIONS = (
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+    "sns:Receive",
+    "sns:RemovePermission",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+)
+
+# SQS's limits (seconds or counts), inclusive.
+VISIBILITY_TIMEOUT_RANGE = (0, 12 * 60 * 60)
+RETENTION_RANGE = (60, 14 * _DAY)
+RECEIVE_WAIT_RANGE = (0, 20)
+DATA_KEY_REUSE_RANGE = (60, _DAY)
+MAX_RECEIVE_RANGE = (1, 1000)
+
+
+def _deny_insecure_transport(actions: str | Sequence[str], resource: str) -> dict:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions if isinstance(actions, str) else list(actions),
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+# -- topics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicArgs:
+    """Arguments of `Topic`."""
+
+    name: str
+    """The topic's name in SNS (1-256 letters, digits, `-` and `_`), such as
+    `osp-prod-enrollment-created`."""
+
+    kms_key_arn: pulumi.Input[str]
+    """Customer KMS key the messages are encrypted with at rest. Publishers need
+    `kms:GenerateDataKey*` and `kms:Decrypt` on it, and so does SNS itself (through the key
+    policy) to deliver into encrypted queues."""
+
+    publisher_services: Sequence[str] = ()
+    """AWS service principals that may publish, only on behalf of this account
+    (`aws:SourceAccount`), such as `cloudwatch.amazonaws.com` for alarms. Default: none."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on the topic (osp's tag set, from osp.platform.naming.standard_tags)."""
+
+
+def topic_policy(
+    *, topic_arn: str, account: str, partition: str, publisher_services: Sequence[str] = ()
+) -> str:
+    """The topic's access policy: the account's principals (as their IAM policies allow) may
+    publish and subscribe, the named services may publish for this account, and nothing at
+    all happens without TLS."""
+    statements: list[dict] = [
+        {
+            "Sid": "AccountPublishesAndSubscribes",
+            "Effect": "Allow",
+            # The account, not "*": each principal still needs its own IAM permission.
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Action": ["sns:Publish", "sns:Subscribe"],
+            "Resource": topic_arn,
+        }
+    ]
+    if publisher_services:
+        statements.append(
+            {
+                "Sid": "ServicesPublishForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": sorted(publisher_services)},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        )
+    statements.append(_deny_insecure_transport(TOPIC_ACTIONS, topic_arn))
+    return policy(*statements)
+
+
+def topic_problems(name: str, args: TopicArgs) -> list[str]:
+    """Everything wrong with the `Topic` args, one message per problem."""
+    out: list[str] = []
+
+    def bad(arg: str, value: object, expected: str) -> None:
+        out.append(f"Topic {name}: {arg}: got {value!r}; expected {expected}")
+
+    if not isinstance(args.name, str) or not _TOPIC_NAME.fullmatch(args.name):
+        bad("name", args.name, "1-256 letters, digits, '-' or '_' (a standard topic)")
+    services = args.publisher_services
+    if isinstance(services, str):
+        bad("publisher_services", services, "a list of service principals, not one string")
+    else:
+        for service in services:
+            if not isinstance(service, str) or not _SERVICE_PRINCIPAL.fullmatch(service):
+                bad("publisher_services", service,
+                    "AWS service principals such as cloudwatch.amazonaws.com")  # fmt: skip
+        if len(set(services)) != len(services):
+            bad("publisher_services", list(services), "each service at most once")
+    return out
+
+
+class Topic(pulumi.ComponentResource):
+    """A standard SNS topic encrypted at rest with the customer key, signing its deliveries
+    with SHA256 (signature version 2).
+
+    Its access policy lets only principals of this account publish and subscribe (each still
+    needing its own IAM permission) plus, when named, AWS services publishing for this
+    account; every request without TLS is denied.
+    """
+
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TopicArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOPIC_TOKEN, name, None, opts)
+        found = topic_problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=args.name,
+            kms_master_key_id=args.kms_key_arn,
+            signature_version=2,
+            tags={"Name": f"{name}-topic", **args.tags},
+            opts=child,
+        )
+        account = aws.get_caller_identity_output().account_id
+        partition = aws.get_partition_output().partition
+        services = tuple(args.publisher_services)
+        aws.sns.TopicPolicy(
+            f"{name}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account, partition).apply(
+                lambda v: topic_policy(
+                    topic_arn=v[0], account=v[1], partition=v[2], publisher_services=services
+                )
+            ),
+            opts=child,
+        )
+        self.arn = topic.arn
+        self.name = topic.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+# -- queues ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueArgs:
+    """Arguments of `Queue`."""
+
+    name: str
+    """The queue's name in SQS (1-76 letters, digits, `-` and `_`; the dead-letter queue is
+    `<name>-dlq`), such as `osp-prod-fee-enrollment-created`."""
+
+    kms_key_arn: pulumi.Input[str]
+    """Customer KMS key the queue and its dead-letter queue are encrypted with. Producers
+    and consumers need it, and SNS too (through the key policy) when the queue subscribes."""
+
+    subscribe_to: Sequence[pulumi.Input[str]] = ()
+    """ARNs of the SNS topics the queue receives from: one subscription each, raw message
+    delivery (the body is the message as published). The position is the subscription's
+    identity: add topics at the end. Default: none."""
+
+    max_receive_count: int = 3
+    """Receives before a message moves to the dead-letter queue (1-1000). Default: 3, the
+    seed's retry budget."""
+
+    visibility_timeout_seconds: int = 60
+    """Seconds a received message stays hidden from other consumers (0-43200): longer than
+    a consumer takes to process one, or it is processed twice."""
+
+    message_retention_seconds: int = 4 * _DAY
+    """Seconds an unconsumed message is kept (60-1209600). Default: 4 days."""
+
+    dlq_message_retention_seconds: int = 14 * _DAY
+    """Seconds the dead-letter queue keeps a message (60-1209600, at least the queue's: a
+    message's age counts from its first enqueue). Default: 14 days, the most SQS allows."""
+
+    receive_wait_time_seconds: int = 20
+    """Long-polling wait of a receive (0-20). Default: 20, fewest empty receives."""
+
+    kms_data_key_reuse_period_seconds: int = 300
+    """Seconds SQS reuses a data key before calling KMS again (60-86400). Default: 300."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on both queues (osp's tag set, from osp.platform.naming.standard_tags)."""
+
+
+def queue_policy(*, queue_arn: str, topic_arns: Sequence[str] = ()) -> str:
+    """The access policy of a queue: nothing without TLS; SNS may send only from `topic_arns`."""
+    statements: list[dict] = [_deny_insecure_transport("sqs:*", queue_arn)]
+    if topic_arns:
+        statements.append(
+            {
+                "Sid": "SubscribedTopicsSend",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": list(topic_arns)}},
+            }
+        )
+    return policy(*statements)
+
+
+def redrive_policy(*, dlq_arn: str, max_receive_count: int) -> str:
+    """The queue's redrive policy: after `max_receive_count` receives, into `dlq_arn`."""
+    return json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}, sort_keys=True
+    )
+
+
+def redrive_allow_policy(*, source_queue_arn: str) -> str:
+    """The dead-letter queue's redrive allow policy: only `source_queue_arn` may use it."""
+    return json.dumps(
+        {"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]}, sort_keys=True
+    )
+
+
+def queue_problems(name: str, args: QueueArgs) -> list[str]:
+    """Everything wrong with the `Queue` args, one message per problem."""
+    out: list[str] = []
+
+    def bad(arg: str, value: object, expected: str) -> None:
+        out.append(f"Queue {name}: {arg}: got {value!r}; expected {expected}")
+
+    if not isinstance(args.name, str) or not _QUEUE_NAME.fullmatch(args.name):
+        bad("name", args.name, f"1-{80 - len(DLQ_SUFFIX)} letters, digits, '-' or '_' (the "
+            f"dead-letter queue adds {DLQ_SUFFIX!r} within SQS's 80)")  # fmt: skip
+
+    ranges = (
+        ("max_receive_count", MAX_RECEIVE_RANGE),
+        ("visibility_timeout_seconds", VISIBILITY_TIMEOUT_RANGE),
+        ("message_retention_seconds", RETENTION_RANGE),
+        ("dlq_message_retention_seconds", RETENTION_RANGE),
+        ("receive_wait_time_seconds", RECEIVE_WAIT_RANGE),
+        ("kms_data_key_reuse_period_seconds", DATA_KEY_REUSE_RANGE),
+    )
+    valid: set[str] = set()
+    for arg, (low, high) in ranges:
+        value = getattr(args, arg)
+        if _checks.is_int(value) and low <= value <= high:
+            valid.add(arg)
+        else:
+            bad(arg, value, f"an integer from {low} to {high}")
+    if {
+        "message_retention_seconds",
+        "dlq_message_retention_seconds",
+    } <= valid and args.dlq_message_retention_seconds < args.message_retention_seconds:
+        bad("dlq_message_retention_seconds", args.dlq_message_retention_seconds,
+            f"at least message_retention_seconds ({args.message_retention_seconds}): a "
+            "message's age counts from its first enqueue, so a shorter dead-letter "
+            "retention loses failed messages on arrival")  # fmt: skip
+
+    topics = args.subscribe_to
+    if isinstance(topics, str):
+        bad("subscribe_to", topics, "a list of topic ARNs, not one string")
+    else:
+        literal = [t for t in topics if isinstance(t, str)]
+        for topic in literal:
+            if not _SNS_ARN.fullmatch(topic):
+                bad("subscribe_to", topic, "SNS topic ARNs such as "
+                    "arn:aws:sns:us-east-1:123456789012:osp-prod-events")  # fmt: skip
+        if len(set(literal)) != len(literal):
+            bad("subscribe_to", literal, "each topic at most once")
+    return out
+
+
+class Queue(pulumi.ComponentResource):
+    """A standard SQS queue with its dead-letter queue `<name>-dlq`, both encrypted with the
+    customer key.
+
+    A message received `max_receive_count` times moves to the dead-letter queue, which only
+    this queue may use (redrive allow policy `byQueue`) and which keeps messages longer.
+    Receives long-poll; visibility timeout and retention are explicit. Both queue policies
+    deny every request without TLS. For each subscribed SNS topic there is a subscription
+    with raw message delivery, and the queue policy lets SNS send only from those topics.
+    """
+
+    url: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(QUEUE_TOKEN, name, None, opts)
+        found = queue_problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        child = pulumi.ResourceOptions(parent=self)
+
+        def tags(resource_name: str) -> dict[str, str]:
+            return {"Name": resource_name, **args.tags}
+
+        dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=f"{args.name}{DLQ_SUFFIX}",
+            kms_master_key_id=args.kms_key_arn,
+            kms_data_key_reuse_period_seconds=args.kms_data_key_reuse_period_seconds,
+            message_retention_seconds=args.dlq_message_retention_seconds,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            receive_wait_time_seconds=args.receive_wait_time_seconds,
+            tags=tags(f"{name}-dlq"),
+            opts=child,
+        )
+        max_receive_count = args.max_receive_count
+        queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=args.name,
+            kms_master_key_id=args.kms_key_arn,
+            kms_data_key_reuse_period_seconds=args.kms_data_key_reuse_period_seconds,
+            message_retention_seconds=args.message_retention_seconds,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            receive_wait_time_seconds=args.receive_wait_time_seconds,
+            redrive_policy=dlq.arn.apply(
+                lambda arn: redrive_policy(dlq_arn=arn, max_receive_count=max_receive_count)
+            ),
+            tags=tags(f"{name}-queue"),
+            opts=child,
+        )
+        # A separate resource, after the queue: the queue's redrive policy needs the DLQ's
+        # ARN, and this needs the queue's. Until it exists the DLQ allows any source.
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq-redrive-allow",
+            queue_url=dlq.url,
+            redrive_allow_policy=queue.arn.apply(
+                lambda arn: redrive_allow_policy(source_queue_arn=arn)
+            ),
+            opts=child,
+        )
+
+        topics = list(args.subscribe_to)
+        queue_access = aws.sqs.QueuePolicy(
+            f"{name}-policy",
+            queue_url=queue.url,
+            policy=pulumi.Output.all(queue.arn, *topics).apply(
+                lambda v: queue_policy(queue_arn=v[0], topic_arns=v[1:])
+            ),
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=dlq.url,
+            policy=dlq.arn.apply(lambda arn: queue_policy(queue_arn=arn)),
+            opts=child,
+        )
+        for index, topic_arn in enumerate(topics):
+            aws.sns.TopicSubscription(
+                f"{name}-subscription-{index}",
+                topic=topic_arn,
+                protocol="sqs",
+                endpoint=queue.arn,
+                raw_message_delivery=True,
+                # SNS may only deliver once the queue policy lets it; earlier messages
+                # would be dropped.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_access]),
+            )
+
+        self.url = queue.url
+        self.arn = queue.arn
+        self.name = queue.name
+        self.dlq_url = dlq.url
+        self.dlq_arn = dlq.arn
+        self.dlq_name = dlq.name
+        self.register_outputs(
+            {
+                "url": self.url,
+                "arn": self.arn,
+                "name": self.name,
+                "dlqUrl": self.dlq_url,
+                "dlqArn": self.dlq_arn,
+                "dlqName": self.dlq_name,
+            }
+        )
