@@ -9,6 +9,8 @@ from osp.components.broker import RabbitMq, RabbitMqArgs
 from osp.components.cache import Redis, RedisArgs
 from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, TaintEffect
 from osp.components.database import Postgres, PostgresArgs
+from osp.components.dns import Zone, ZoneArgs
+from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.keys import KeyRing, KeyRingArgs
 from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
 from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
@@ -53,4 +55,9 @@ __all__ = [
     "TaintEffect",
     "Topic",
     "TopicArgs",
+    "WafScope",
+    "WebAcl",
+    "WebAclArgs",
+    "Zone",
+    "ZoneArgs",
 ]

@@ -260,6 +260,9 @@ _OUTPUTS: dict[str, _OutputsFn] = {
             for n, tld in enumerate(("com", "net", "org", "co.uk"))
         ],
     },
+    "aws:route53/record:Record": lambda c, i, inputs, _r: {
+        "fqdn": str(inputs.get("name", "")).rstrip(".").lower(),
+    },
     "aws:acm/certificate:Certificate": lambda c, i, inputs, _r: _certificate(i, inputs),
     "aws:wafv2/webAcl:WebAcl": lambda c, i, _in, _r: {"capacity": 1000, "lockToken": i},
     "aws:sqs/queue:Queue": lambda c, i, inputs, r: {
