@@ -7,6 +7,7 @@ Each takes a frozen, keyword-only args dataclass and never reads config or the e
 
 from osp.components.broker import RabbitMq, RabbitMqArgs
 from osp.components.cache import Redis, RedisArgs
+from osp.components.cdn import ApiDistribution, ApiDistributionArgs, StaticSite, StaticSiteArgs
 from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, TaintEffect
 from osp.components.database import Postgres, PostgresArgs
 from osp.components.dns import Zone, ZoneArgs
@@ -23,20 +24,28 @@ from osp.components.secrets import (
     ServiceSecrets,
     ServiceSecretsArgs,
 )
+from osp.components.storage import Bucket, BucketArgs, LogBucket, LogBucketArgs, ObjectOwnership
 
 __all__ = [
+    "ApiDistribution",
+    "ApiDistributionArgs",
     "ApiLoadBalancer",
     "ApiLoadBalancerArgs",
+    "Bucket",
+    "BucketArgs",
     "Cluster",
     "ClusterArgs",
     "GeneratedSecret",
     "KeyRing",
     "KeyRingArgs",
+    "LogBucket",
+    "LogBucketArgs",
     "Monitoring",
     "MonitoringArgs",
     "Network",
     "NetworkArgs",
     "NodePoolArgs",
+    "ObjectOwnership",
     "PlaceholderSecret",
     "Postgres",
     "PostgresArgs",
@@ -51,6 +60,8 @@ __all__ = [
     "ServiceRoute",
     "ServiceSecrets",
     "ServiceSecretsArgs",
+    "StaticSite",
+    "StaticSiteArgs",
     "Taint",
     "TaintEffect",
     "Topic",

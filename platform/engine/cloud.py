@@ -540,6 +540,11 @@ def _log_delivery_user(_cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str,
     return {"id": user}
 
 
+def _canonical_user(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+    # The account's S3 canonical user id (64 hex digits), stable per account.
+    return {"id": digest("canonical-user", cloud.account_id, length=64), "displayName": ""}
+
+
 _CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
@@ -553,6 +558,7 @@ _CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
     "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": _managed_policy,
     "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
     "aws:route53/getZone:getZone": _hosted_zone,
+    "aws:s3/getCanonicalUserId:getCanonicalUserId": _canonical_user,
     "aws:cloudfront/getLogDeliveryCanonicalUserId:getLogDeliveryCanonicalUserId": (
         _log_delivery_user
     ),

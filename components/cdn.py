@@ -1,0 +1,542 @@
+"""`StaticSite` and `ApiDistribution`: the CloudFront distributions of the portals and the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from osp.components.storage import (
+    Bucket,
+    BucketArgs,
+    bucket_policy,
+    expected_bucket_name,
+    expected_kms_key_arn,
+)
+from osp.platform.naming import NameKind, fit
+from osp.platform.spec.models import PriceClass
+
+SITE_TOKEN = "osp:cdn:StaticSite"
+API_TOKEN = "osp:cdn:ApiDistribution"
+
+#: Oldest TLS viewers may negotiate: TLS 1.2 with the 2021 cipher suites (no CBC-SHA1).
+MINIMUM_PROTOCOL_VERSION = "TLSv1.2_2021"
+
+#: HSTS max-age: two years, what the browsers' preload lists ask for (at least one).
+HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 60 * 60
+
+#: Content-Security-Policy of the API: JSON responses never render, frame or load anything.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+#: Methods a portal's single-page app needs from its bucket.
+SITE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+#: Every method CloudFront passes on: the API takes writes.
+API_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+# Errors a missing route produces from a private bucket (403 without s3:ListBucket, 404
+# with it): both are the SPA's job to route, so they get index.html with 200.
+_SPA_ERRORS = (403, 404)
+
+# CloudFront's longest Content-Security-Policy value.
+_MAX_CSP_LENGTH = 1783
+
+# OAC names take up to 64 characters, response headers policy names up to 128 of letters,
+# digits, '-' and '_'; a DNS label (63, [a-z0-9-]) is valid for both.
+_CLOUDFRONT_NAME = NameKind.K8S_LABEL
+
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_ACM_US_EAST_1 = re.compile(r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+")
+_CLOUDFRONT_WEB_ACL = re.compile(r"arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/\S+")
+_S3_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\.s3(\.[a-z0-9-]+)?\.amazonaws\.com")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+# Headers CloudFront refuses to add to origin requests.
+_FORBIDDEN_ORIGIN_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Cache-Control", "Connection", "Content-Length", "Cookie", "Host", "If-Match",
+        "If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since",
+        "Max-Forwards", "Pragma", "Proxy-Authorization", "Proxy-Connection", "Range",
+        "Request-Range", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Via", "X-Real-Ip",
+    )
+)  # fmt: skip
+_FORBIDDEN_ORIGIN_HEADER_PREFIXES = ("x-amz-", "x-edge-")
+_MIN_ORIGIN_SECRET_LENGTH = 16
+
+
+@dataclass(frozen=True, kw_only=True)
+class _DistributionArgs:
+    """The arguments every osp distribution takes."""
+
+    domain_name: str
+    """The name viewers use (the distribution's only alias), such as student.example.com."""
+
+    certificate_arn: pulumi.Input[str]
+    """ACM certificate covering `domain_name`, in us-east-1 (the only region CloudFront
+    takes certificates from)."""
+
+    web_acl_arn: pulumi.Input[str]
+    """WAFv2 web ACL of CLOUDFRONT scope (`…:global/webacl/…`) that inspects every request."""
+
+    log_bucket_domain_name: pulumi.Input[str] | None = None
+    """Domain name of the log bucket (`<bucket>.s3.amazonaws.com`, `LogBucket.domain_name`):
+    standard logs go to `cloudfront/<domain_name>/` in it. Default: no standard logging."""
+
+    price_class: PriceClass = PriceClass.NORTH_AMERICA_EUROPE
+    """Edge locations that serve viewers: PriceClass_100, PriceClass_200 or PriceClass_All."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every taggable resource (osp's tag set)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaticSiteArgs(_DistributionArgs):
+    """Arguments of `StaticSite`."""
+
+    bucket_name: str
+    """Physical name of the private bucket holding the built site."""
+
+    kms_key_arn: pulumi.Input[str]
+    """The storage KMS key: the bucket's default encryption (SSE-KMS with a Bucket Key). Its
+    key policy must let cloudfront.amazonaws.com decrypt for this account's distributions."""
+
+    deletion_protection: bool
+    """Pulumi `protect` on the bucket."""
+
+    api_domain_name: str | None = None
+    """The API the app calls, allowed in the Content-Security-Policy's connect-src. Default:
+    `api.` + `domain_name` without its first label (student.example.com → api.example.com)."""
+
+    content_security_policy: str | None = None
+    """The Content-Security-Policy header. Default: `spa_content_security_policy()`, which
+    allows the site's own scripts, styles (inline ones too, as Angular needs), images and
+    fonts, calls to the API only, and no framing, plugins or foreign forms."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiDistributionArgs(_DistributionArgs):
+    """Arguments of `ApiDistribution`."""
+
+    origin_domain_name: str
+    """Name CloudFront connects to, over HTTPS only, such as api-origin.example.com: one the
+    load balancer's certificate covers, so CloudFront's check of the origin's certificate
+    passes, and not `domain_name` (which leads back to CloudFront)."""
+
+    origin_custom_headers: Mapping[str, pulumi.Input[str]]
+    """Headers CloudFront adds to every origin request, at least one: a secret value the load
+    balancer requires, because CloudFront's origin-facing prefix list admits every
+    distribution in AWS, not only this one. Values are stored as Pulumi secrets."""
+
+
+def default_api_domain_name(domain_name: str) -> str:
+    """`api.` + the parent of `domain_name` (the domain itself when it has two labels)."""
+    parent = domain_name.partition(".")[2]
+    return f"api.{parent if '.' in parent else domain_name}"
+
+
+def spa_content_security_policy(api_domain_name: str) -> str:
+    """A Content-Security-Policy for a single-page app that calls `api_domain_name`."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "base-uri 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+            "script-src 'self'",
+            # Angular puts component styles inline.
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            f"connect-src 'self' https://{api_domain_name} wss://{api_domain_name}",
+            "upgrade-insecure-requests",
+        )
+    )
+
+
+def origin_access_statement(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
+    """Lets the distribution `distribution_arn`, and no other, read the bucket's objects."""
+    return {
+        "Sid": "CloudFrontReadsThroughOriginAccessControl",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+def log_prefix(domain_name: str) -> str:
+    """Where the standard logs of `domain_name` go in the log bucket."""
+    return f"cloudfront/{domain_name}/"
+
+
+def _literal_mismatch(value: object, pattern: re.Pattern[str]) -> bool:
+    """Whether `value` is a literal that does not match (an Output is the cloud's to check)."""
+    return not isinstance(value, pulumi.Output) and not (
+        isinstance(value, str) and pattern.fullmatch(value)
+    )
+
+
+def _domain_problem(value: object) -> bool:
+    return not isinstance(value, str) or not _DOMAIN.fullmatch(value)
+
+
+def problems(name: str, args: StaticSiteArgs | ApiDistributionArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    kind = "StaticSite" if isinstance(args, StaticSiteArgs) else "ApiDistribution"
+    out: list[str] = []
+
+    def bad(arg: str, value: object, expected: str) -> None:
+        out.append(f"{kind} {name}: {arg}: got {value!r}; expected {expected}")
+
+    domain = "a lower-case DNS name such as student.example.com"
+    if _domain_problem(args.domain_name):
+        bad("domain_name", args.domain_name, domain)
+    if args.certificate_arn is None or _literal_mismatch(args.certificate_arn, _ACM_US_EAST_1):
+        bad("certificate_arn", args.certificate_arn, "an ACM certificate ARN in us-east-1 "
+            "(CloudFront takes certificates from us-east-1 only)")  # fmt: skip
+    if args.web_acl_arn is None or _literal_mismatch(args.web_acl_arn, _CLOUDFRONT_WEB_ACL):
+        bad("web_acl_arn", args.web_acl_arn, "the ARN of a WAFv2 web ACL of CLOUDFRONT scope "
+            "(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)")  # fmt: skip
+    if args.log_bucket_domain_name is not None and _literal_mismatch(
+        args.log_bucket_domain_name, _S3_DOMAIN
+    ):
+        bad("log_bucket_domain_name", args.log_bucket_domain_name,
+            "a bucket domain name such as osp-prod-logs.s3.amazonaws.com, or None")  # fmt: skip
+    try:
+        PriceClass(args.price_class)
+    except ValueError:
+        bad("price_class", args.price_class, "one of " + ", ".join(p.value for p in PriceClass))
+
+    if isinstance(args, StaticSiteArgs):
+        expected = expected_bucket_name(args.bucket_name)
+        if expected:
+            bad("bucket_name", args.bucket_name, expected)
+        expected = expected_kms_key_arn(args.kms_key_arn)
+        if expected:
+            bad("kms_key_arn", args.kms_key_arn, expected)
+        if args.api_domain_name is not None and _domain_problem(args.api_domain_name):
+            bad("api_domain_name", args.api_domain_name, domain + ", or None")
+        csp = args.content_security_policy
+        if csp is not None and (not isinstance(csp, str) or not 0 < len(csp) <= _MAX_CSP_LENGTH):
+            bad("content_security_policy", csp,
+                f"a policy of 1 to {_MAX_CSP_LENGTH} characters, or None")  # fmt: skip
+        return out
+
+    if _domain_problem(args.origin_domain_name):
+        bad("origin_domain_name", args.origin_domain_name, "a lower-case DNS name such as "
+            "api-origin.example.com")  # fmt: skip
+    elif args.origin_domain_name == args.domain_name:
+        bad("origin_domain_name", args.origin_domain_name, "a name other than domain_name "
+            "(that one leads back to CloudFront)")  # fmt: skip
+    headers = args.origin_custom_headers
+    if not isinstance(headers, Mapping) or not headers:
+        out.append(
+            f"ApiDistribution {name}: origin_custom_headers: got none; expected at least one "
+            "header with a secret value that the load balancer requires (CloudFront's prefix "
+            "list admits every distribution in AWS)"
+        )
+        return out
+    seen: set[str] = set()
+    for header, value in headers.items():
+        lowered = header.lower() if isinstance(header, str) else ""
+        if (
+            not isinstance(header, str)
+            or not _HEADER_NAME.fullmatch(header)
+            or lowered in _FORBIDDEN_ORIGIN_HEADERS
+            or lowered.startswith(_FORBIDDEN_ORIGIN_HEADER_PREFIXES)
+        ):
+            bad("origin_custom_headers", header, "header names CloudFront may add to origin "
+                "requests, such as X-Origin-Verify (not Host, Cookie, X-Amz-*, …)")  # fmt: skip
+        elif lowered in seen:
+            bad("origin_custom_headers", header, "each header once (names ignore case)")
+        seen.add(lowered)
+        # The value is a secret: say how it is wrong, never what it is.
+        if isinstance(value, str) and len(value) < _MIN_ORIGIN_SECRET_LENGTH:
+            out.append(
+                f"ApiDistribution {name}: origin_custom_headers[{header!r}]: got a value of "
+                f"{len(value)} characters; expected a secret of at least "
+                f"{_MIN_ORIGIN_SECRET_LENGTH}"
+            )
+        elif not isinstance(value, str | pulumi.Output):
+            out.append(
+                f"ApiDistribution {name}: origin_custom_headers[{header!r}]: got a "
+                f"{type(value).__name__}; expected a str or a pulumi.Output of one"
+            )
+    return out
+
+
+def _security_headers_policy(
+    resource_name: str, *, domain_name: str, content_security_policy: str, parent: pulumi.Resource
+) -> aws.cloudfront.ResponseHeadersPolicy:
+    """The response headers policy both distributions use; only the CSP differs. Every header
+    overrides what the origin sent, so a misconfigured origin cannot weaken it."""
+    return aws.cloudfront.ResponseHeadersPolicy(
+        resource_name,
+        name=fit(resource_name, _CLOUDFRONT_NAME),
+        comment=f"{domain_name}: security headers"[:128],
+        security_headers_config={
+            "strict_transport_security": {
+                "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                "include_subdomains": True,
+                "preload": True,
+                "override": True,
+            },
+            "content_type_options": {"override": True},
+            "frame_options": {"frame_option": "DENY", "override": True},
+            "referrer_policy": {
+                "referrer_policy": "strict-origin-when-cross-origin",
+                "override": True,
+            },
+            "xss_protection": {"protection": True, "mode_block": True, "override": True},
+            "content_security_policy": {
+                "content_security_policy": content_security_policy,
+                "override": True,
+            },
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _distribution(
+    resource_name: str,
+    args: _DistributionArgs,
+    *,
+    comment: str,
+    origin: aws.cloudfront.DistributionOriginArgs,
+    behavior: aws.cloudfront.DistributionDefaultCacheBehaviorArgs,
+    parent: pulumi.Resource,
+    **extra: Any,
+) -> aws.cloudfront.Distribution:
+    """A distribution with what every osp distribution shares: its one alias on an SNI
+    certificate with TLS 1.2+, HTTP/2 and HTTP/3, IPv6, the web ACL and standard logging."""
+    logging = None
+    if args.log_bucket_domain_name is not None:
+        logging = aws.cloudfront.DistributionLoggingConfigArgs(
+            bucket=args.log_bucket_domain_name,
+            prefix=log_prefix(args.domain_name),
+            include_cookies=False,
+        )
+    return aws.cloudfront.Distribution(
+        resource_name,
+        enabled=True,
+        comment=comment[:128],
+        aliases=[args.domain_name],
+        origins=[origin],
+        default_cache_behavior=behavior,
+        http_version="http2and3",
+        is_ipv6_enabled=True,
+        price_class=PriceClass(args.price_class).value,
+        web_acl_id=args.web_acl_arn,
+        viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
+            acm_certificate_arn=args.certificate_arn,
+            ssl_support_method="sni-only",
+            minimum_protocol_version=MINIMUM_PROTOCOL_VERSION,
+        ),
+        logging_config=logging,
+        restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+            geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                restriction_type="none"
+            )
+        ),
+        tags={"Name": resource_name, **args.tags},
+        opts=pulumi.ResourceOptions(parent=parent),
+        **extra,
+    )
+
+
+class _Edge(pulumi.ComponentResource):
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]
+
+    def _expose(self, distribution: aws.cloudfront.Distribution, **more: Any) -> None:
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.hosted_zone_id = distribution.hosted_zone_id
+        self.register_outputs(
+            {
+                **more,
+                "distributionId": self.distribution_id,
+                "distributionArn": self.distribution_arn,
+                "domainName": self.domain_name,
+                "hostedZoneId": self.hosted_zone_id,
+            }
+        )
+
+
+class StaticSite(_Edge):
+    """A portal: a single-page app in a private S3 bucket, served by CloudFront.
+
+    The bucket (a `Bucket`: Block Public Access, ACLs off, versioning, SSE-KMS with the
+    storage key) is reached only through an Origin Access Control that signs every request
+    (SigV4, always); its policy allows s3:GetObject to CloudFront for this distribution's
+    ARN only, and denies any request without TLS. Viewers get HTTPS only (HTTP redirects),
+    TLS 1.2+ on an SNI certificate, HTTP/2 and HTTP/3, compression, AWS's CachingOptimized
+    cache policy, security headers (HSTS with preload, nosniff, DENY framing, a strict
+    referrer policy, a CSP) and SPA routing (403 and 404 answer /index.html with 200). The
+    CLOUDFRONT-scope web ACL inspects every request; standard logs go to the log bucket when
+    one is given. `domain_name` and `hosted_zone_id` are what a Route 53 alias needs.
+    """
+
+    bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: StaticSiteArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(SITE_TOKEN, name, None, opts)
+        found = problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        child = pulumi.ResourceOptions(parent=self)
+        content = Bucket(
+            f"{name}-content",
+            BucketArgs(
+                bucket_name=args.bucket_name,
+                kms_key_arn=args.kms_key_arn,
+                deletion_protection=args.deletion_protection,
+                # Its statement names the distribution, which needs the bucket first.
+                manage_policy=False,
+                tags=args.tags,
+            ),
+            opts=child,
+        )
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=fit(f"{name}-oac", _CLOUDFRONT_NAME),
+            description=f"{args.domain_name}: CloudFront signs every request to its bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        api = args.api_domain_name or default_api_domain_name(args.domain_name)
+        headers = _security_headers_policy(
+            f"{name}-security-headers",
+            domain_name=args.domain_name,
+            content_security_policy=args.content_security_policy
+            or spa_content_security_policy(api),
+            parent=self,
+        )
+        caching = aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized")
+        origin_id = "content"
+        distribution = _distribution(
+            f"{name}-distribution",
+            args,
+            comment=f"{args.domain_name}: portal",
+            origin=aws.cloudfront.DistributionOriginArgs(
+                origin_id=origin_id,
+                domain_name=content.regional_domain_name,
+                origin_access_control_id=oac.id,
+            ),
+            behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=origin_id,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=list(SITE_METHODS),
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=caching.id,
+                response_headers_policy_id=headers.id,
+                compress=True,
+            ),
+            default_root_object="index.html",
+            custom_error_responses=[
+                aws.cloudfront.DistributionCustomErrorResponseArgs(
+                    error_code=code,
+                    response_code=200,
+                    response_page_path="/index.html",
+                    # Short, so that a page published after a miss is seen soon.
+                    error_caching_min_ttl=10,
+                )
+                for code in _SPA_ERRORS
+            ],
+            parent=self,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=content.bucket_name,
+            policy=pulumi.Output.all(content.arn, distribution.arn).apply(
+                lambda v: bucket_policy(v[0], origin_access_statement(v[0], v[1]))
+            ),
+            # After the bucket's public access block: S3 refuses concurrent access changes.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[content]),
+        )
+        self.bucket_name = content.bucket_name
+        self._expose(distribution, bucketName=self.bucket_name)
+
+
+class ApiDistribution(_Edge):
+    """CloudFront in front of the API's load balancer (`api.<domain>`).
+
+    The origin is reached over HTTPS only (TLS 1.2), by a name the load balancer's
+    certificate covers, with the secret headers the load balancer checks (stored as Pulumi
+    secrets, never in the clear in state or plans). Nothing is cached (AWS's CachingDisabled
+    cache policy): every request, authenticated or not, goes to the API. AWS's
+    AllViewerExceptHostHeader origin request policy forwards query strings, cookies and
+    every viewer header but Host — including Authorization, which CloudFront forwards only
+    when all viewer headers are (an origin request policy cannot name it, and CachingDisabled
+    has no cache key to put it in); the origin sees its own name as Host, which its
+    certificate matches. Viewers get every method, HTTPS only (HTTP redirects), TLS 1.2+,
+    HTTP/2 and HTTP/3, the same security headers as the portals (with a CSP for an API), and
+    the CLOUDFRONT-scope web ACL; standard logs go to the log bucket when one is given.
+    """
+
+    def __init__(
+        self, name: str, args: ApiDistributionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(API_TOKEN, name, None, opts)
+        found = problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        headers = _security_headers_policy(
+            f"{name}-security-headers",
+            domain_name=args.domain_name,
+            content_security_policy=API_CONTENT_SECURITY_POLICY,
+            parent=self,
+        )
+        caching = aws.cloudfront.get_cache_policy_output(name="Managed-CachingDisabled")
+        forwarding = aws.cloudfront.get_origin_request_policy_output(
+            name="Managed-AllViewerExceptHostHeader"
+        )
+        origin_id = "api"
+        distribution = _distribution(
+            f"{name}-distribution",
+            args,
+            comment=f"{args.domain_name}: API",
+            origin=aws.cloudfront.DistributionOriginArgs(
+                origin_id=origin_id,
+                domain_name=args.origin_domain_name,
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80,
+                    https_port=443,
+                    origin_protocol_policy="https-only",
+                    origin_ssl_protocols=["TLSv1.2"],
+                ),
+                custom_headers=[
+                    aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                        name=header, value=pulumi.Output.secret(value)
+                    )
+                    for header, value in sorted(args.origin_custom_headers.items())
+                ],
+            ),
+            behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=origin_id,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=list(API_METHODS),
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=caching.id,
+                origin_request_policy_id=forwarding.id,
+                response_headers_policy_id=headers.id,
+                # CloudFront compresses only what its cache policy lets it; CachingDisabled
+                # does not, so the services compress their own responses.
+                compress=False,
+            ),
+            parent=self,
+        )
+        self._expose(distribution)
