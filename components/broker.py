@@ -305,6 +305,8 @@ class RabbitMq(pulumi.ComponentResource):
     """
 
     broker_id: pulumi.Output[str]
+    broker_name: pulumi.Output[str]
+    """The broker's name: the `Broker` dimension of its CloudWatch metrics."""
     broker_arn: pulumi.Output[str]
     amqps_endpoints: pulumi.Output[list[str]]
     console_url: pulumi.Output[str]
@@ -461,6 +463,7 @@ class RabbitMq(pulumi.ComponentResource):
         )
 
         self.broker_id = broker.id
+        self.broker_name = broker.broker_name
         self.broker_arn = broker.arn
         self.amqps_endpoints = endpoints
         self.console_url = console_url
@@ -469,6 +472,7 @@ class RabbitMq(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "brokerId": self.broker_id,
+                "brokerName": self.broker_name,
                 "brokerArn": self.broker_arn,
                 "amqpsEndpoints": self.amqps_endpoints,
                 "consoleUrl": self.console_url,

@@ -210,6 +210,8 @@ class Redis(pulumi.ComponentResource):
     port: pulumi.Output[int]
     auth_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    member_clusters: pulumi.Output[list[str]]
+    """The ids of the nodes (primary and replicas): CloudWatch's CacheClusterId dimension."""
 
     def __init__(
         self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
@@ -366,8 +368,10 @@ class Redis(pulumi.ComponentResource):
         self.port = group.port.apply(lambda p: p or PORT)
         self.auth_secret_arn = secret.arn
         self.security_group_id = sg.id
+        self.member_clusters = group.member_clusters
         self.register_outputs(
             {
+                "memberClusters": self.member_clusters,
                 "replicationGroupId": self.replication_group_id,
                 "primaryEndpoint": self.primary_endpoint,
                 "readerEndpoint": self.reader_endpoint,

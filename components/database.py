@@ -261,6 +261,8 @@ class Postgres(pulumi.ComponentResource):
     master_user_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     replica_addresses: list[pulumi.Output[str]]
+    replica_identifiers: list[pulumi.Output[str]]
+    replica_addresses: list[pulumi.Output[str]]
 
     def __init__(
         self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
@@ -450,6 +452,7 @@ class Postgres(pulumi.ComponentResource):
         )
         self.security_group_id = group.id
         self.replica_addresses = [r.address for r in replicas]
+        self.replica_identifiers = [r.identifier for r in replicas]
         self.register_outputs(
             {
                 "identifier": self.identifier,
@@ -460,5 +463,6 @@ class Postgres(pulumi.ComponentResource):
                 "masterUserSecretArn": self.master_user_secret_arn,
                 "securityGroupId": self.security_group_id,
                 "replicaAddresses": self.replica_addresses,
+                "replicaIdentifiers": self.replica_identifiers,
             }
         )

@@ -10,170 +10,102 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import (
-    Cluster,
-    ClusterArgs,
-    KeyRing,
-    KeyRingArgs,
-    Network,
-    NetworkArgs,
-    NodePoolArgs,
-    Postgres,
-    PostgresArgs,
-    RabbitMq,
-    RabbitMqArgs,
-    Redis,
-    RedisArgs,
-)
-from osp.platform import naming
-from osp.platform.naming import NameKind
+from osp.app.events import EventBus, EventBusArgs, EventRoute
+from osp.platform.catalogue import Catalogue, Transport, load_catalogue
 from osp.platform.spec import EnvironmentSpec
-from osp.platform.spec.models import NodePoolSpec
+from osp.stacks import edge as edge_layer
+from osp.stacks import foundation, monitoring, shared
+from osp.stacks.context import Context
+from osp.stacks.edge import Edge
+from osp.stacks.foundation import Foundation
+from osp.stacks.shared import Shared
 
 
 @dataclass(frozen=True)
 class Estate:
-    """The components of one environment, for programs that build on top of it."""
+    """Everything one environment declared, for programs that build on top of it."""
 
-    keys: KeyRing
-    network: Network
-    cluster: Cluster
-    database: Postgres
-    cache: Redis
-    broker: RabbitMq
+    context: Context
+    base: Foundation
+    shared: Shared
+    edge: Edge
+    events: EventBus | None
+    monitoring: monitoring.Monitoring
+
+    # The foundation's parts, by the names programs know them by.
+    @property
+    def keys(self):
+        return self.base.keys
+
+    @property
+    def network(self):
+        return self.base.network
+
+    @property
+    def cluster(self):
+        return self.base.cluster
+
+    @property
+    def database(self):
+        return self.base.database
+
+    @property
+    def cache(self):
+        return self.base.cache
+
+    @property
+    def broker(self):
+        return self.base.broker
 
 
-def _pool(pool: NodePoolSpec) -> NodePoolArgs:
-    return NodePoolArgs(
-        instance_types=pool.instance_types,
-        min_size=pool.min_size,
-        max_size=pool.max_size,
-        desired_size=pool.desired_size,
-        capacity_type=pool.capacity_type,
-        disk_size_gib=pool.disk_size_gib,
-    )
+def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
+    """Declare the whole environment described by `spec` and export its outputs.
 
-
-def build(spec: EnvironmentSpec) -> Estate:
-    """Declare the whole environment described by `spec` and export its outputs."""
-
-    def tags(component: str) -> dict[str, str]:
-        return naming.standard_tags(
-            environment=spec.name, component=component, blueprint=spec.blueprint, extra=spec.tags
+    `catalogue`: the services to run; default: the catalogue of `spec.blueprint`.
+    """
+    ctx = Context(spec, catalogue or load_catalogue(spec.blueprint))
+    base = foundation.build(ctx)
+    common = shared.build(ctx, base)
+    edge = edge_layer.build(ctx, base, common)
+    events = None
+    if ctx.catalogue.transport is Transport.SNS_SQS and ctx.catalogue.events:
+        events = EventBus(
+            ctx.name("events"),
+            EventBusArgs(
+                prefix=ctx.name("events").removesuffix("-events"),
+                events=[
+                    EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
+                    for e in ctx.catalogue.events.values()
+                ],
+                kms_key_arn=base.keys.data_key_arn,
+                tags=ctx.tags("events"),
+            ),
         )
-
-    def name(role: str, kind: NameKind = NameKind.GENERIC) -> str:
-        return naming.physical_name(spec.name, role, kind)
-
-    protect = spec.deletion_protection
-    keys = KeyRing(
-        name("keys"),
-        KeyRingArgs(
-            deletion_window_days=spec.keys.deletion_window_days,
-            deletion_protection=protect,
-            tags=tags("keys"),
-        ),
+    alarms = monitoring.build(
+        ctx, base, edge, events.dead_letter_queue_names if events is not None else []
     )
-    cluster_name = name("eks", NameKind.EKS_CLUSTER)
-    network = Network(
-        name("network"),
-        NetworkArgs(
-            cidr_block=str(spec.network.cidr),
-            availability_zones=spec.zones,
-            subnet_plan=spec.network.subnets,
-            nat_strategy=spec.network.nat,
-            cluster_name=cluster_name,
-            flow_logs_kms_key_arn=keys.logs_key_arn,
-            flow_log_retention_days=spec.network.flow_log_retention_days,
-            interface_endpoints=spec.network.interface_endpoints,
-            tags=tags("network"),
-        ),
-    )
-    cluster = Cluster(
-        cluster_name,
-        ClusterArgs(
-            vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids,
-            region=spec.region,
-            admin_role_arns=spec.cluster.admin_role_arns,
-            secrets_kms_key_arn=keys.secrets_key_arn,
-            logs_kms_key_arn=keys.logs_key_arn,
-            ebs_kms_key_arn=keys.data_key_arn,
-            kubernetes_version=spec.cluster.kubernetes_version,
-            public_access_cidrs=[str(c) for c in spec.cluster.public_access_cidrs],
-            log_retention_days=spec.cluster.log_retention_days,
-            deletion_protection=protect,
-            system_pool=_pool(spec.cluster.system_pool),
-            workload_pool=_pool(spec.cluster.workload_pool),
-            tags=tags("cluster"),
-        ),
-    )
-    # The data stores admit the cluster's nodes and nothing else.
-    clients = [cluster.node_security_group_id]
-    db = spec.database
-    database = Postgres(
-        name("postgres"),
-        PostgresArgs(
-            vpc_id=network.vpc_id,
-            db_subnet_group_name=network.db_subnet_group_name,
-            client_security_group_ids=clients,
-            kms_key_arn=keys.data_key_arn,
-            logs_kms_key_arn=keys.logs_key_arn,
-            engine_version=db.engine_version,
-            instance_class=db.instance_class,
-            allocated_storage_gib=db.allocated_storage_gib,
-            max_allocated_storage_gib=db.max_allocated_storage_gib,
-            multi_az=db.multi_az,
-            backup_retention_days=db.backup_retention_days,
-            performance_insights_enabled=db.performance_insights,
-            monitoring_interval_seconds=db.monitoring_interval_seconds,
-            read_replica_count=db.read_replicas,
-            log_retention_days=db.log_retention_days,
-            deletion_protection=protect,
-            tags=tags("database"),
-        ),
-    )
-    cache = Redis(
-        name("redis", NameKind.ELASTICACHE_ID),
-        RedisArgs(
-            vpc_id=network.vpc_id,
-            cache_subnet_group_name=network.cache_subnet_group_name,
-            client_security_group_ids=clients,
-            kms_key_arn=keys.data_key_arn,
-            secrets_kms_key_arn=keys.secrets_key_arn,
-            logs_kms_key_arn=keys.logs_key_arn,
-            engine=spec.cache.engine,
-            engine_version=spec.cache.engine_version,
-            node_type=spec.cache.node_type,
-            replicas_per_shard=spec.cache.replicas,
-            multi_az=spec.cache.multi_az,
-            snapshot_retention_days=spec.cache.snapshot_retention_days,
-            log_retention_days=spec.cache.log_retention_days,
-            secret_recovery_window_days=spec.secrets.recovery_window_days,
-            deletion_protection=protect,
-            tags=tags("cache"),
-        ),
-    )
-    broker = RabbitMq(
-        name("rabbitmq", NameKind.MQ_BROKER),
-        RabbitMqArgs(
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            client_security_group_ids=clients,
-            kms_key_arn=keys.data_key_arn,
-            logs_kms_key_arn=keys.logs_key_arn,
-            secrets_kms_key_arn=keys.secrets_key_arn,
-            deployment_mode=spec.broker.deployment_mode,
-            host_instance_type=spec.broker.instance_type,
-            engine_version=spec.broker.engine_version,
-            log_retention_days=spec.broker.log_retention_days,
-            secret_recovery_window_days=spec.secrets.recovery_window_days,
-            deletion_protection=protect,
-            tags=tags("broker"),
-        ),
+    _export(ctx, base, common, edge, events, alarms)
+    return Estate(
+        context=ctx,
+        base=base,
+        shared=common,
+        edge=edge,
+        events=events,
+        monitoring=alarms,
     )
 
+
+def _export(
+    ctx: Context,
+    base: Foundation,
+    common: Shared,
+    edge: Edge,
+    events: EventBus | None,
+    alarms: monitoring.Monitoring,
+) -> None:
+    spec, network, cluster = ctx.spec, base.network, base.cluster
     pulumi.export("environment", spec.name)
+    pulumi.export("blueprint", ctx.catalogue.name)
     pulumi.export("region", spec.region)
     pulumi.export("availabilityZones", _verified_zones(spec))
     pulumi.export("vpcId", network.vpc_id)
@@ -184,15 +116,25 @@ def build(spec: EnvironmentSpec) -> Estate:
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("postgresEndpoint", database.endpoint)
-    pulumi.export("postgresMasterSecretArn", database.master_user_secret_arn)
-    pulumi.export("redisPrimaryEndpoint", cache.primary_endpoint)
-    pulumi.export("redisAuthSecretArn", cache.auth_secret_arn)
-    pulumi.export("rabbitmqEndpoints", broker.amqps_endpoints)
-    pulumi.export("rabbitmqCredentialsSecretArn", broker.credentials_secret_arn)
-    return Estate(
-        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
-    )
+    pulumi.export("postgresEndpoint", base.database.endpoint)
+    pulumi.export("postgresMasterSecretArn", base.database.master_user_secret_arn)
+    pulumi.export("redisPrimaryEndpoint", base.cache.primary_endpoint)
+    pulumi.export("redisAuthSecretArn", base.cache.auth_secret_arn)
+    pulumi.export("rabbitmqEndpoints", base.broker.amqps_endpoints)
+    pulumi.export("rabbitmqCredentialsSecretArn", base.broker.credentials_secret_arn)
+    pulumi.export("nameServers", edge.zone.name_servers)
+    pulumi.export("apiUrl", f"https://{ctx.hostname('api')}")
+    pulumi.export("portalUrls", {p: f"https://{ctx.hostname(p)}" for p in edge.portals})
+    pulumi.export("portalBuckets", {p: site.bucket_name for p, site in edge.portals.items()})
+    pulumi.export("dataBuckets", {b: bucket.bucket_name for b, bucket in common.buckets.items()})
+    pulumi.export("logBucket", common.log_bucket.bucket_name)
+    pulumi.export("repositoryUrls", common.registry.repository_urls)
+    if common.secrets is not None:
+        pulumi.export("appSecretArns", common.secrets.secret_arns)
+    if events is not None:
+        pulumi.export("eventTopicArns", {e: t.arn for e, t in events.topics.items()})
+    pulumi.export("alarmTopicArn", alarms.alarm_topic_arn)
+    pulumi.export("dashboard", alarms.dashboard_name)
 
 
 def _verified_zones(spec: EnvironmentSpec) -> pulumi.Output[list[str]]:

@@ -1,1 +1,70 @@
-"""Service catalogues of the bundled blueprints."""
+"""Service catalogues of the bundled blueprints (`blueprints/<name>/blueprint.yaml`).
+
+from osp.platform.catalogue import load_catalogue
+catalogue = load_catalogue("osp")
+catalogue.service("fee").port                   # 8080
+catalogue.consumers_of("enrollment-created")    # ('fee', 'notification', 'reporting')
+catalogue.callers_of("fee")                     # ('enrollment',)
+"""
+
+from osp.platform.catalogue.loader import (
+    CATALOGUE_FILE,
+    UnknownBlueprintError,
+    load_catalogue,
+    parse_catalogue,
+    parse_catalogue_text,
+)
+from osp.platform.catalogue.models import (
+    Access,
+    Bucket,
+    Catalogue,
+    Database,
+    Event,
+    Image,
+    LivenessProbe,
+    Probe,
+    Probes,
+    Quantities,
+    ReadinessProbe,
+    Replicas,
+    Resources,
+    Secret,
+    SecretKind,
+    Service,
+    StartupProbe,
+    Subscription,
+    Transport,
+    Uses,
+    cpu_millicores,
+    memory_bytes,
+)
+
+__all__ = [
+    "CATALOGUE_FILE",
+    "Access",
+    "Bucket",
+    "Catalogue",
+    "Database",
+    "Event",
+    "Image",
+    "LivenessProbe",
+    "Probe",
+    "Probes",
+    "Quantities",
+    "ReadinessProbe",
+    "Replicas",
+    "Resources",
+    "Secret",
+    "SecretKind",
+    "Service",
+    "StartupProbe",
+    "Subscription",
+    "Transport",
+    "UnknownBlueprintError",
+    "Uses",
+    "cpu_millicores",
+    "load_catalogue",
+    "memory_bytes",
+    "parse_catalogue",
+    "parse_catalogue_text",
+]

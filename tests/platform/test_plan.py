@@ -46,6 +46,9 @@ def test_plan_navigation():
     assert {r.urn for r in plan.descendants(stack.urn)} == {
         r.urn for r in plan.resources if r is not stack
     }
-    assert plan.component_count == len(plan.children(stack.urn))
+    assert plan.component_count == sum(1 for r in plan.resources if r.is_component)
+    # Components nest: a portal's bucket is a component inside the portal's.
+    site = plan.named("osp-dev-student-portal")
+    assert "osp:storage:Bucket" in {r.type for r in plan.children(site.urn)}
     assert plan.custom_count == len(plan.resources) - 1 - plan.component_count
     assert plan.type_counts()["aws:ec2/subnet:Subnet"] == 6

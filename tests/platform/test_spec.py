@@ -86,7 +86,7 @@ def test_blueprint_override_for_one_load():
         parse(MINIMAL, blueprint="no-such-blueprint")
     assert caught.value.problems == [
         f"{SOURCE}: osp:blueprint: got 'no-such-blueprint'; expected one of the bundled "
-        "blueprints: osp"
+        "blueprints: learning-hub, osp"
     ]
 
 

@@ -1,0 +1,203 @@
+"""The edge: DNS and certificates, the web ACLs, the portals, and the API's way in.
+
+viewer ─► CloudFront (WAF, TLS) ─► S3 portal bucket (OAC)
+viewer ─► CloudFront api.<domain> (WAF) ─► api-origin.<domain> ─► ALB (WAF, CloudFront
+          prefix list + origin-verify header) ─► pods (target groups, one per service)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from osp.components import (
+    ApiDistribution,
+    ApiDistributionArgs,
+    ApiLoadBalancer,
+    ApiLoadBalancerArgs,
+    KeyRing,
+    KeyRingArgs,
+    ServiceRoute,
+    StaticSite,
+    StaticSiteArgs,
+    WafScope,
+    WebAcl,
+    WebAclArgs,
+    Zone,
+    ZoneArgs,
+)
+from osp.stacks.context import Context
+from osp.stacks.foundation import Foundation
+from osp.stacks.shared import Shared
+
+#: CloudFront takes certificates and web ACLs from this region only, and publishes its
+#: metrics there.
+CLOUDFRONT_REGION = "us-east-1"
+#: The name CloudFront reaches the load balancer at: one label under the domain, so the
+#: regional wildcard certificate covers it and CloudFront's TLS check of the origin passes.
+API_ORIGIN_LABEL = "api-origin"
+
+
+@dataclass(frozen=True)
+class Edge:
+    edge_provider: aws.Provider
+    edge_keys: KeyRing | None
+    """Keys in CloudFront's region, when the environment lives elsewhere (KMS is regional)."""
+    zone: Zone
+    cloudfront_acl: WebAcl
+    regional_acl: WebAcl
+    load_balancer: ApiLoadBalancer
+    portals: dict[str, StaticSite]
+    api: ApiDistribution
+
+
+def build(ctx: Context, base: Foundation, shared: Shared) -> Edge:
+    spec, keys = ctx.spec, base.keys
+    edge_provider = aws.Provider(ctx.name(CLOUDFRONT_REGION), region=CLOUDFRONT_REGION)
+    in_edge_region = spec.region == CLOUDFRONT_REGION
+    edge_keys = None
+    if not in_edge_region:
+        edge_keys = KeyRing(
+            ctx.name("edge-keys"),
+            KeyRingArgs(
+                domains=("logs", "data"),
+                deletion_window_days=spec.keys.deletion_window_days,
+                deletion_protection=ctx.protect,
+                tags=ctx.tags("keys"),
+            ),
+            pulumi.ResourceOptions(providers=[edge_provider]),
+        )
+    edge_logs_key = keys.logs_key_arn if edge_keys is None else edge_keys.logs_key_arn
+
+    zone = Zone(
+        ctx.name("dns"),
+        ZoneArgs(
+            domain=spec.domain,
+            edge_provider=edge_provider,
+            existing_zone_id=spec.dns.zone_id,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("dns"),
+        ),
+    )
+
+    def web_acl(role: str, scope: WafScope, logs_key, **extra) -> WebAcl:
+        waf = spec.waf
+        return WebAcl(
+            ctx.name(role),
+            WebAclArgs(
+                scope=scope,
+                logs_kms_key_arn=logs_key,
+                rate_limit_per_5min=waf.rate_limit,
+                login_rate_limit_per_5min=waf.login_rate_limit,
+                login_path_prefixes=waf.login_paths,
+                log_retention_days=waf.log_retention_days,
+                tags=ctx.tags("waf"),
+                **extra,
+            ),
+            pulumi.ResourceOptions(providers=[edge_provider])
+            if scope is WafScope.CLOUDFRONT
+            else None,
+        )
+
+    cloudfront_acl = web_acl("edge-waf", WafScope.CLOUDFRONT, edge_logs_key)
+    # Behind CloudFront every request reaches the load balancer from an edge address: the
+    # regional ACL counts per viewer through the header CloudFront sets (the edge ACL has
+    # already counted per real address).
+    regional_acl = web_acl(
+        "api-waf", WafScope.REGIONAL, keys.logs_key_arn, forwarded_ip_header="X-Forwarded-For"
+    )
+
+    load_balancer = ApiLoadBalancer(
+        ctx.name("api"),
+        ApiLoadBalancerArgs(
+            vpc_id=base.network.vpc_id,
+            vpc_cidr=str(spec.network.cidr),
+            public_subnet_ids=base.network.public_subnet_ids,
+            certificate_arn=zone.regional_certificate_arn,
+            web_acl_arn=regional_acl.web_acl_arn,
+            access_log_bucket=shared.log_bucket.bucket_name,
+            services=[
+                ServiceRoute(
+                    name=service.name,
+                    port=service.port,
+                    path_prefix=service.route,
+                    health_check_path=service.probes.readiness.path,
+                )
+                for service in ctx.catalogue.routed
+            ],
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("api"),
+        ),
+        # ELB checks that it may write to the bucket when access logs are switched on.
+        pulumi.ResourceOptions(depends_on=[shared.log_bucket]),
+    )
+    # Targets are pod IPs on the nodes' network interfaces: the nodes admit the load balancer
+    # on the services' ports, and nothing else from outside the cluster.
+    for port in sorted({service.port for service in ctx.catalogue.routed}):
+        rule = ctx.name(f"nodes-from-api-{port}")
+        aws.vpc.SecurityGroupIngressRule(
+            rule,
+            security_group_id=base.cluster.node_security_group_id,
+            referenced_security_group_id=load_balancer.security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"API load balancer to service pods on {port}",
+            tags={"Name": rule, **ctx.tags("api")},
+        )
+
+    cloudfront_logs = shared.log_bucket.domain_name if spec.edge.access_logs else None
+    edge_common = {
+        "certificate_arn": zone.edge_certificate_arn,
+        "web_acl_arn": cloudfront_acl.web_acl_arn,
+        "log_bucket_domain_name": cloudfront_logs,
+        "price_class": spec.edge.price_class,
+    }
+    portals = {}
+    for portal in ctx.catalogue.portals:
+        site = StaticSite(
+            ctx.name(f"{portal}-portal"),
+            StaticSiteArgs(
+                domain_name=ctx.hostname(portal),
+                bucket_name=ctx.bucket_name(f"{portal}-portal"),
+                kms_key_arn=keys.storage_key_arn,
+                api_domain_name=ctx.hostname("api"),
+                deletion_protection=ctx.protect,
+                tags=ctx.tags("portals"),
+                **edge_common,
+            ),
+        )
+        zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
+        portals[portal] = site
+
+    zone.alias(
+        API_ORIGIN_LABEL,
+        target_dns_name=load_balancer.dns_name,
+        target_zone_id=load_balancer.zone_id,
+        evaluate_target_health=True,
+    )
+    api = ApiDistribution(
+        ctx.name("api-cdn"),
+        ApiDistributionArgs(
+            domain_name=ctx.hostname("api"),
+            origin_domain_name=ctx.hostname(API_ORIGIN_LABEL),
+            origin_custom_headers={
+                load_balancer.origin_verify_header_name: load_balancer.origin_verify_value
+            },
+            tags=ctx.tags("api"),
+            **edge_common,
+        ),
+    )
+    zone.alias("api", target_dns_name=api.domain_name, target_zone_id=api.hosted_zone_id)
+    return Edge(
+        edge_provider=edge_provider,
+        edge_keys=edge_keys,
+        zone=zone,
+        cloudfront_acl=cloudfront_acl,
+        regional_acl=regional_acl,
+        load_balancer=load_balancer,
+        portals=portals,
+        api=api,
+    )

@@ -1,0 +1,159 @@
+"""The foundation of an environment: keys, network, cluster and the shared data stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from osp.components import (
+    Cluster,
+    ClusterArgs,
+    KeyRing,
+    KeyRingArgs,
+    Network,
+    NetworkArgs,
+    NodePoolArgs,
+    Postgres,
+    PostgresArgs,
+    RabbitMq,
+    RabbitMqArgs,
+    Redis,
+    RedisArgs,
+)
+from osp.platform.naming import NameKind
+from osp.platform.spec.models import NodePoolSpec
+from osp.stacks.context import Context
+
+
+@dataclass(frozen=True)
+class Foundation:
+    keys: KeyRing
+    network: Network
+    cluster: Cluster
+    database: Postgres
+    cache: Redis
+    broker: RabbitMq
+
+
+def _pool(pool: NodePoolSpec) -> NodePoolArgs:
+    return NodePoolArgs(
+        instance_types=pool.instance_types,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        desired_size=pool.desired_size,
+        capacity_type=pool.capacity_type,
+        disk_size_gib=pool.disk_size_gib,
+    )
+
+
+def build(ctx: Context) -> Foundation:
+    spec, protect = ctx.spec, ctx.protect
+    keys = KeyRing(
+        ctx.name("keys"),
+        KeyRingArgs(
+            deletion_window_days=spec.keys.deletion_window_days,
+            deletion_protection=protect,
+            tags=ctx.tags("keys"),
+        ),
+    )
+    cluster_name = ctx.name("eks", NameKind.EKS_CLUSTER)
+    network = Network(
+        ctx.name("network"),
+        NetworkArgs(
+            cidr_block=str(spec.network.cidr),
+            availability_zones=spec.zones,
+            subnet_plan=spec.network.subnets,
+            nat_strategy=spec.network.nat,
+            cluster_name=cluster_name,
+            flow_logs_kms_key_arn=keys.logs_key_arn,
+            flow_log_retention_days=spec.network.flow_log_retention_days,
+            interface_endpoints=spec.network.interface_endpoints,
+            tags=ctx.tags("network"),
+        ),
+    )
+    cluster = Cluster(
+        cluster_name,
+        ClusterArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            region=spec.region,
+            admin_role_arns=spec.cluster.admin_role_arns,
+            secrets_kms_key_arn=keys.secrets_key_arn,
+            logs_kms_key_arn=keys.logs_key_arn,
+            ebs_kms_key_arn=keys.data_key_arn,
+            kubernetes_version=spec.cluster.kubernetes_version,
+            public_access_cidrs=[str(c) for c in spec.cluster.public_access_cidrs],
+            log_retention_days=spec.cluster.log_retention_days,
+            deletion_protection=protect,
+            system_pool=_pool(spec.cluster.system_pool),
+            workload_pool=_pool(spec.cluster.workload_pool),
+            tags=ctx.tags("cluster"),
+        ),
+    )
+    # The data stores admit the cluster's nodes and nothing else.
+    clients = [cluster.node_security_group_id]
+    db = spec.database
+    database = Postgres(
+        ctx.name("postgres"),
+        PostgresArgs(
+            vpc_id=network.vpc_id,
+            db_subnet_group_name=network.db_subnet_group_name,
+            client_security_group_ids=clients,
+            kms_key_arn=keys.data_key_arn,
+            logs_kms_key_arn=keys.logs_key_arn,
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            allocated_storage_gib=db.allocated_storage_gib,
+            max_allocated_storage_gib=db.max_allocated_storage_gib,
+            multi_az=db.multi_az,
+            backup_retention_days=db.backup_retention_days,
+            performance_insights_enabled=db.performance_insights,
+            monitoring_interval_seconds=db.monitoring_interval_seconds,
+            # A blueprint whose services read through a replica gets at least one.
+            read_replica_count=max(db.read_replicas, int(ctx.catalogue.uses_read_replica)),
+            log_retention_days=db.log_retention_days,
+            deletion_protection=protect,
+            tags=ctx.tags("database"),
+        ),
+    )
+    cache = Redis(
+        ctx.name("redis", NameKind.ELASTICACHE_ID),
+        RedisArgs(
+            vpc_id=network.vpc_id,
+            cache_subnet_group_name=network.cache_subnet_group_name,
+            client_security_group_ids=clients,
+            kms_key_arn=keys.data_key_arn,
+            secrets_kms_key_arn=keys.secrets_key_arn,
+            logs_kms_key_arn=keys.logs_key_arn,
+            engine=spec.cache.engine,
+            engine_version=spec.cache.engine_version,
+            node_type=spec.cache.node_type,
+            replicas_per_shard=spec.cache.replicas,
+            multi_az=spec.cache.multi_az,
+            snapshot_retention_days=spec.cache.snapshot_retention_days,
+            log_retention_days=spec.cache.log_retention_days,
+            secret_recovery_window_days=spec.secrets.recovery_window_days,
+            deletion_protection=protect,
+            tags=ctx.tags("cache"),
+        ),
+    )
+    broker = RabbitMq(
+        ctx.name("rabbitmq", NameKind.MQ_BROKER),
+        RabbitMqArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_group_ids=clients,
+            kms_key_arn=keys.data_key_arn,
+            logs_kms_key_arn=keys.logs_key_arn,
+            secrets_kms_key_arn=keys.secrets_key_arn,
+            deployment_mode=spec.broker.deployment_mode,
+            host_instance_type=spec.broker.instance_type,
+            engine_version=spec.broker.engine_version,
+            log_retention_days=spec.broker.log_retention_days,
+            secret_recovery_window_days=spec.secrets.recovery_window_days,
+            deletion_protection=protect,
+            tags=ctx.tags("broker"),
+        ),
+    )
+    return Foundation(
+        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
+    )

@@ -1,0 +1,74 @@
+"""The environment's alarms and dashboard, over everything the other parts declared."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+
+from osp.components import Monitoring, MonitoringArgs
+from osp.stacks.context import Context
+from osp.stacks.edge import Edge
+from osp.stacks.foundation import Foundation
+
+# Memory of the RDS instance sizes osp's presets use, in GiB, by size. PostgreSQL's default
+# max_connections on RDS is LEAST(DBInstanceClassMemory / 9531392, 5000).
+_SIZE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
+# Memory per size is doubled for the memory-optimised families (r*, x*).
+_MEMORY_OPTIMISED = re.compile(r"db\.[rx]\d")
+
+
+def default_max_connections(instance_class: str) -> int | None:
+    """RDS PostgreSQL's default max_connections for `instance_class`, or None if unknown."""
+    size = instance_class.rsplit(".", 1)[-1]
+    gib = _SIZE_GIB.get(size)
+    multiple = re.fullmatch(r"(\d+)xlarge", size)
+    if multiple:
+        gib = 16 * int(multiple[1])
+    if gib is None:
+        return None
+    if _MEMORY_OPTIMISED.match(instance_class):
+        gib *= 2
+    return min(gib * 1024**3 // 9531392, 5000)
+
+
+def build(
+    ctx: Context,
+    base: Foundation,
+    edge: Edge,
+    dead_letter_queue_names: list[pulumi.Output[str]],
+) -> Monitoring:
+    spec = ctx.spec
+    database, cache = base.database, base.cache
+    nodes = 1 + spec.cache.replicas
+    distributions = {name: site.distribution_id for name, site in edge.portals.items()}
+    distributions["api"] = edge.api.distribution_id
+    elsewhere = edge.edge_keys is not None
+    return Monitoring(
+        ctx.name("monitoring"),
+        MonitoringArgs(
+            environment=ctx.name("env").removesuffix("-env"),
+            kms_key_arn=base.keys.data_key_arn,
+            alarm_emails=spec.monitoring.alarm_emails,
+            load_balancer_arn_suffix=edge.load_balancer.arn_suffix,
+            target_groups={
+                service.name: edge.load_balancer.target_group_arn_suffixes.apply(
+                    lambda suffixes, s=service.name: suffixes[s]
+                )
+                for service in ctx.catalogue.routed
+            },
+            database_instance_ids=[database.identifier, *database.replica_identifiers],
+            database_allocated_storage_gib=spec.database.allocated_storage_gib,
+            database_max_connections=default_max_connections(spec.database.instance_class),
+            cache_cluster_ids=[
+                cache.member_clusters.apply(lambda ids, n=n: ids[n]) for n in range(nodes)
+            ],
+            broker_name=base.broker.broker_name,
+            dead_letter_queue_names=dead_letter_queue_names,
+            distributions=distributions,
+            # CloudFront's metrics live in us-east-1; alarms on them must too.
+            edge_provider=edge.edge_provider if elsewhere else None,
+            edge_kms_key_arn=edge.edge_keys.data_key_arn if elsewhere else None,
+            tags=ctx.tags("monitoring"),
+        ),
+    )

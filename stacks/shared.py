@@ -1,0 +1,99 @@
+"""Shared services: the log bucket, the data buckets, the image registry, the app secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from osp.components import (
+    Bucket,
+    BucketArgs,
+    GeneratedSecret,
+    LogBucket,
+    LogBucketArgs,
+    PlaceholderSecret,
+    Registry,
+    RegistryArgs,
+    ServiceSecrets,
+    ServiceSecretsArgs,
+)
+from osp.platform.catalogue.models import SecretKind
+from osp.stacks.context import Context
+from osp.stacks.foundation import Foundation
+
+
+@dataclass(frozen=True)
+class Shared:
+    log_bucket: LogBucket
+    buckets: dict[str, Bucket]
+    registry: Registry
+    secrets: ServiceSecrets | None
+
+
+def build(ctx: Context, base: Foundation) -> Shared:
+    spec, catalogue, keys = ctx.spec, ctx.catalogue, base.keys
+    # Every environment has one: the load balancer always logs; CloudFront and the data
+    # buckets add theirs where the profile asks for them.
+    log_bucket = LogBucket(
+        ctx.name("logs"),
+        LogBucketArgs(
+            bucket_name=ctx.bucket_name("logs"),
+            retention_days=spec.edge.log_retention_days,
+            noncurrent_version_expiry_days=spec.storage.noncurrent_version_expiry_days,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("logs"),
+        ),
+    )
+    buckets = {
+        bucket.name: Bucket(
+            ctx.name(bucket.name),
+            BucketArgs(
+                bucket_name=ctx.bucket_name(bucket.name),
+                kms_key_arn=keys.storage_key_arn,
+                archive=bucket.archive,
+                noncurrent_version_expiry_days=spec.storage.noncurrent_version_expiry_days,
+                access_log_bucket=log_bucket.bucket_name if spec.storage.access_logging else None,
+                deletion_protection=ctx.protect,
+                tags=ctx.tags("storage"),
+            ),
+        )
+        for bucket in catalogue.buckets
+    }
+    registry = Registry(
+        ctx.name("registry"),
+        RegistryArgs(
+            prefix=ctx.name("services"),
+            services=catalogue.repositories,
+            kms_key_arn=keys.storage_key_arn,
+            keep_tagged_images=spec.registry.keep_tagged_images,
+            untagged_expiry_days=spec.registry.untagged_expiry_days,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("registry"),
+        ),
+    )
+    generated = [
+        GeneratedSecret(name=s.name, description=s.description or s.name)
+        for s in catalogue.secrets
+        if s.kind is SecretKind.GENERATED
+    ]
+    placeholders = [
+        PlaceholderSecret(name=s.name, description=s.description or s.name, keys=s.keys)
+        for s in catalogue.secrets
+        if s.kind is SecretKind.PLACEHOLDER
+    ]
+    secrets = (
+        ServiceSecrets(
+            ctx.name("app-secrets"),
+            ServiceSecretsArgs(
+                prefix=ctx.name("app"),
+                kms_key_arn=keys.secrets_key_arn,
+                generated=generated,
+                placeholders=placeholders,
+                recovery_window_days=spec.secrets.recovery_window_days,
+                deletion_protection=ctx.protect,
+                tags=ctx.tags("secrets"),
+            ),
+        )
+        if generated or placeholders
+        else None
+    )
+    return Shared(log_bucket=log_bucket, buckets=buckets, registry=registry, secrets=secrets)
