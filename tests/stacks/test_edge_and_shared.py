@@ -1,0 +1,174 @@
+"""The estate's edge and shared services, as issue 4's done-when states them, per profile."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import plan_of, spec_of
+
+ACL = "aws:wafv2/webAcl:WebAcl"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+RECORD = "aws:route53/record:Record"
+PORTALS = ("student", "admin", "school")
+SERVICES = ("identity", "school", "fee", "payment", "enrollment", "activity", "notification",
+            "reporting", "admin")  # fmt: skip
+
+
+def by_name(plan, token):
+    return {r.name: r for r in plan.of_type(token)}
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan_of("prod")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return plan_of("dev")
+
+
+def test_three_portals_and_the_api_each_behind_cloudfront_and_the_edge_acl(prod):
+    distributions = by_name(prod, DISTRIBUTION)
+    assert sorted(distributions) == sorted(
+        [f"osp-prod-{p}-portal-distribution" for p in PORTALS] + ["osp-prod-api-cdn-distribution"]
+    )
+    (edge_acl,) = [a for a in prod.of_type(ACL) if a.inputs["scope"] == "CLOUDFRONT"]
+    for distribution in distributions.values():
+        assert distribution.property_dependencies["webAclId"] == (edge_acl.urn,)
+        assert distribution.inputs["viewerCertificate"]["minimumProtocolVersion"] >= "TLSv1.2_2021"
+    aliases = {d.inputs["aliases"][0] for d in distributions.values()}
+    assert aliases == {f"{p}.osp.example.com" for p in (*PORTALS, "api")}
+
+
+def test_both_web_acls_exist_and_the_regional_one_is_on_the_load_balancer(prod):
+    acls = {a.inputs["scope"]: a for a in prod.of_type(ACL)}
+    assert set(acls) == {"CLOUDFRONT", "REGIONAL"}
+    # CloudFront's ACL lives in us-east-1, through the explicit provider.
+    assert acls["CLOUDFRONT"].provider.endswith("::osp-prod-us-east-1")
+    assert acls["REGIONAL"].provider is None
+    (association,) = prod.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
+    lb = prod.named("osp-prod-api-alb")
+    assert association.property_dependencies["resourceArn"] == (lb.urn,)
+    assert lb.inputs["enableDeletionProtection"] is True
+    assert lb.inputs["dropInvalidHeaderFields"] is True
+
+
+def test_the_load_balancer_has_a_target_group_and_rule_per_service(prod):
+    groups = prod.of_type("aws:lb/targetGroup:TargetGroup")
+    assert len(groups) == len(SERVICES)
+    assert {g.inputs["targetType"] for g in groups} == {"ip"}
+    assert {g.inputs["healthCheck"]["path"] for g in groups} == {"/readyz"}
+    rules = prod.of_type("aws:lb/listenerRule:ListenerRule")
+    patterns = {
+        v for r in rules for c in r.inputs["conditions"] if "pathPattern" in c
+        for v in c["pathPattern"]["values"]
+    }  # fmt: skip
+    assert {f"/api/{s}/*" for s in SERVICES} <= patterns
+
+
+def test_the_nodes_admit_the_load_balancer_on_the_service_port_only(prod):
+    rule = prod.named("osp-prod-nodes-from-api-8080")
+    assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 8080
+    sources = rule.property_dependencies["referencedSecurityGroupId"]
+    assert prod.get(sources[0]).name == "osp-prod-api-sg"
+
+
+def test_zone_certificates_and_records(prod):
+    assert len(prod.of_type("aws:route53/zone:Zone")) == 1
+    certificates = by_name(prod, "aws:acm/certificate:Certificate")
+    for certificate in certificates.values():
+        assert certificate.inputs["domainName"] == "osp.example.com"
+        assert certificate.inputs["subjectAlternativeNames"] == ["*.osp.example.com"]
+        assert certificate.inputs["validationMethod"] == "DNS"
+    edge = certificates["osp-prod-dns-edge-certificate"]
+    assert edge.provider.endswith("::osp-prod-us-east-1")
+    assert certificates["osp-prod-dns-regional-certificate"].provider is None
+    names = {r.inputs["name"] for r in prod.of_type(RECORD) if r.inputs["type"] in ("A", "AAAA")}
+    assert names == {f"{label}.osp.example.com" for label in (*PORTALS, "api", "api-origin")}
+
+
+def test_keys_buckets_repositories_and_secrets(prod):
+    assert len(prod.of_type("aws:kms/key:Key")) == 4
+    buckets = by_name(prod, "aws:s3/bucket:Bucket")
+    for data in ("media", "documents", "reports", "backups"):
+        assert f"osp-prod-{data}-bucket" in buckets
+    assert "osp-prod-logs-bucket" in buckets
+    assert all(b.options.protect for b in buckets.values())
+    repositories = prod.of_type("aws:ecr/repository:Repository")
+    assert sorted(r.inputs["name"].rsplit("/", 1)[1] for r in repositories) == sorted(SERVICES)
+    assert {r.inputs["imageTagMutability"] for r in repositories} == {"IMMUTABLE"}
+    secrets = {s.inputs["name"] for s in prod.of_type("aws:secretsmanager/secret:Secret")}
+    assert {"osp-prod-app/jwt-signing-key", "osp-prod-app/payment-gateway"} <= secrets
+
+
+def test_every_consumer_gets_a_queue_and_dead_letter_queue_per_event(prod):
+    queues = {q.inputs["name"] for q in prod.of_type("aws:sqs/queue:Queue")}
+    for consumer in ("fee", "notification", "reporting"):
+        assert f"osp-prod-{consumer}-enrollment-created" in queues
+        assert f"osp-prod-{consumer}-enrollment-created-dlq" in queues
+    subscriptions = [
+        s
+        for s in prod.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["protocol"] == "sqs"
+    ]
+    assert len(subscriptions) == len(queues) // 2 == 10
+    for queue in prod.of_type("aws:sqs/queue:Queue"):
+        if not queue.inputs["name"].endswith("-dlq"):
+            assert json.loads(queue.inputs["redrivePolicy"])["maxReceiveCount"] == 3
+
+
+def test_alarms_and_one_dashboard(prod):
+    alarms = {a.name.removeprefix("osp-prod-monitoring-") for a in
+              prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}  # fmt: skip
+    for expected in ("api-5xx-rate", "db-primary-cpu", "db-primary-free-storage",
+                     "db-primary-connections", "redis-1-memory", "redis-1-engine-cpu",
+                     "broker-memory", "broker-disk-free", "dlq-1-messages",
+                     "cdn-api-5xx-rate", "service-fee-healthy-hosts"):  # fmt: skip
+        assert expected in alarms
+    assert len(prod.of_type("aws:cloudwatch/dashboard:Dashboard")) == 1
+    subscriptions = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert "platform-oncall@example.com" in {s.inputs["endpoint"] for s in subscriptions}
+
+
+def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
+    for plan in (dev, prod):
+        assert len(plan.of_type(ACL)) == 2
+        assert len(plan.of_type(DISTRIBUTION)) == 4
+    # CloudFront standard logs and S3 server access logs are prod (and staging) extras.
+    assert all("loggingConfig" not in d.inputs for d in dev.of_type(DISTRIBUTION))
+    assert all("loggingConfig" in d.inputs for d in prod.of_type(DISTRIBUTION))
+    assert not dev.of_type("aws:s3/bucketLogging:BucketLogging")
+    assert len(prod.of_type("aws:s3/bucketLogging:BucketLogging")) == 4
+    assert not any(r.options.protect for r in dev.resources)
+    assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_every_bucket_is_private_and_tls_only(environment):
+    plan = plan_of(environment)
+    blocks = plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert len(blocks) == len(plan.of_type("aws:s3/bucket:Bucket"))
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    for block in blocks:
+        assert all(block.inputs[flag] is True for flag in flags)
+    for policy in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+def test_learning_hub_routes_only_its_gateway():
+    from osp.platform.engine import offline
+
+    spec = spec_of("prod").model_copy(update={"blueprint": "learning-hub"})
+    plan = offline.run(spec)
+    assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
+        "osp-prod-api-tg-api-gateway"
+    ]
+    assert plan.of_type("aws:sqs/queue:Queue") == []  # its events travel over RabbitMQ
+    assert len(plan.of_type("aws:ecr/repository:Repository")) == 13
