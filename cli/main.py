@@ -6,17 +6,18 @@ from typing import Annotated
 
 import typer
 
-from osp.cli import envs, output, preview
+from osp.cli import bootstrap, destroy, doctor, envs, output, outputs, preview, refresh, up
 
 HELP = """\
 osp provisions the AWS estate of the online-school platform and deploys its bundled
 education services, on Pulumi.
 
 Start with `osp envs`, then `osp preview --env prod --offline` (no AWS account or Pulumi
-CLI needed).
+CLI needed). Real runs (`osp preview`, `up`, `destroy`, `refresh`, `outputs`) need the pulumi
+CLI and AWS credentials: `osp doctor` checks both.
 
 Exit codes: 0 success; 1 error (bad input, failed run); 2 usage (unknown option, missing
-argument).
+argument); 4 stack locked by another update; 130 interrupted (Ctrl-C).
 """
 
 app = typer.Typer(
@@ -53,6 +54,12 @@ def _root(
 
 app.command("envs")(envs.envs)
 app.command("preview")(preview.preview)
+app.command("up")(up.up)
+app.command("destroy")(destroy.destroy)
+app.command("refresh")(refresh.refresh)
+app.command("outputs")(outputs.outputs)
+app.command("bootstrap")(bootstrap.bootstrap)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:

@@ -15,6 +15,10 @@ from rich.console import Console
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: The stack is locked by another update (osp.platform.automation.locks).
+EXIT_LOCKED = 4
+#: Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 _state = {"no_color": False}
 
@@ -41,7 +45,8 @@ def error(message: str) -> None:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn osp's own errors into `Error: …` on stderr and their exit code, no traceback."""
+    """Turn osp's own errors into `Error: …` on stderr and their exit code, no traceback;
+    Ctrl-C outside a running engine (which reports its own interruptions) exits 130."""
     from osp.platform.errors import OspError
 
     try:
@@ -49,6 +54,9 @@ def reported_errors() -> Iterator[None]:
     except OspError as exc:
         error(str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 ProjectDirOption = Annotated[

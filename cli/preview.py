@@ -1,4 +1,4 @@
-"""`osp preview`: what an environment's program declares."""
+"""`osp preview`: what an environment's program declares, and what a real run would change."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def preview(
             "credentials, nothing created.",
         ),
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Show each changed property (old → new) under its resource. Needs the Pulumi "
+            "engine (not --offline): offline there is no deployed state to compare with.",
+        ),
+    ] = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print the plan JSON (schema version 1) on stdout, only it."),
@@ -30,22 +38,36 @@ def preview(
     ] = None,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
-    """Show the plan of an environment: its components, their resources, counts by type."""
-    if not offline:
-        output.error(
-            "osp preview needs --offline for now: this version plans with the offline engine "
-            "only (no Pulumi CLI or AWS account needed); previews through the Pulumi engine "
-            "come with `osp up`"
-        )
+    """Show the plan of an environment.
+
+    Without --offline: a real preview through the Pulumi engine (needs the pulumi CLI and AWS
+    credentials) — the changes `osp up` would make, counted by operation. With --offline: the
+    offline engine's plan — components, resources, counts by type.
+    """
+    if diff and offline:
+        output.error("--diff needs the Pulumi engine: leave out --offline")
         raise typer.Exit(output.EXIT_USAGE)
 
-    from osp.platform.engine import offline as engine
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
 
+    changes = None
     with output.reported_errors():
-        spec = load_environment(find_project(project_dir), env)
-        plan = engine.run(spec)
+        project = find_project(project_dir)
+        if offline:
+            from osp.platform.engine import offline as engine
+
+            spec = load_environment(project, env)
+            plan = engine.run(spec)
+        else:
+            from osp.cli import progress
+            from osp.platform.automation import operations
+
+            spec = load_environment(project, env)
+            # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
+            with progress.reporter(as_json=False, console=output.stderr()) as display:
+                outcome = operations.preview(project, spec, display)
+            plan, changes = outcome.plan, outcome.changes
 
     text = plan.dumps()
     if out is not None:
@@ -60,8 +82,13 @@ def preview(
         typer.echo(text, nl=False)
         return
 
-    from osp.cli.render import render_plan
+    from osp.cli.render import render_changes, render_plan
 
-    render_plan(output.stdout(), plan, spec)
+    console = output.stdout()
+    if changes is None:
+        render_plan(console, plan, spec)
+    else:
+        render_changes(console, changes, spec.name, diff=diff)
+        console.print(f"Preview only: nothing was changed. Next: [bold]osp up --env {spec.name}[/]")
     if out is not None:
-        output.stdout().print(f"Plan JSON written to {out}", soft_wrap=True)
+        console.print(f"Plan JSON written to {out}", soft_wrap=True)

@@ -1,14 +1,17 @@
-"""Rendering a plan for people: a tree of components, counts by type, one summary line."""
+"""Rendering for people: a plan (a tree of components, counts by type, one summary line) and
+the changes a real preview found."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 if TYPE_CHECKING:
+    from osp.platform.automation.changes import Change, ChangeSet
     from osp.platform.plan import Plan, PlannedResource
     from osp.platform.spec import EnvironmentSpec
 
@@ -53,3 +56,75 @@ def render_plan(console: Console, plan: Plan, spec: EnvironmentSpec) -> None:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+#: How each operation is marked in a list of changes: symbol, colour.
+_OP_MARKS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("+-", "magenta"),
+    "delete": ("-", "red"),
+    "import": ("=", "cyan"),
+}
+
+
+def render_changes(
+    console: Console, changes: ChangeSet, environment: str, *, diff: bool = False
+) -> None:
+    """The changes a preview found: one line per changed resource, stateful replacements and
+    deletions in red, property diffs under each resource with `diff`, then the counts."""
+    changed = changes.changed
+    if changed:
+        console.print(f"[bold]Changes to {environment}:[/]")
+    for change in changed:
+        symbol, colour = _OP_MARKS.get(change.op, ("?", "white"))
+        if change.dangerous:
+            colour = "bold red"
+        notes = []
+        if change.dangerous:
+            notes.append("stateful: its data goes with it")
+        if change.protected:
+            notes.append("protected")
+        if change.replace_keys:
+            notes.append("replaced because of " + ", ".join(change.replace_keys))
+        suffix = f" [dim]({'; '.join(notes)})[/]" if notes else ""
+        console.print(
+            f"  [{colour}]{symbol} {change.op:<7}[/] {escape(change.type)} "
+            f"[{colour}]{escape(change.name)}[/]{suffix}",
+            soft_wrap=True,
+        )
+        if diff:
+            for line in _property_diffs(change):
+                console.print(f"      {line}", soft_wrap=True, markup=False)
+    dangerous = changes.dangerous
+    if dangerous:
+        console.print(
+            f"[bold red]{_count(len(dangerous), 'stateful resource')} would be replaced or "
+            "deleted, and the data in it with it.[/]"
+        )
+    console.print(f"[bold]Plan:[/] {changes.summary()} ({environment}).")
+
+
+def _property_diffs(change: Change) -> list[str]:
+    from osp.platform.automation.changes import lookup
+
+    paths = dict(change.detailed) or dict.fromkeys(change.diffs, "update")
+    lines = []
+    for path, kind in sorted(paths.items()):
+        old = lookup(change.old_inputs, path)
+        new = lookup(change.new_inputs, path)
+        forces = " (forces replacement)" if kind.endswith("-replace") else ""
+        if kind.startswith("add"):
+            lines.append(f"+ {path}: {_value(new)}{forces}")
+        elif kind.startswith("delete"):
+            lines.append(f"- {path}: {_value(old)}{forces}")
+        else:
+            lines.append(f"~ {path}: {_value(old)} → {_value(new)}{forces}")
+    return lines
+
+
+def _value(value: object) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "…"

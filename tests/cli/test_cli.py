@@ -185,10 +185,15 @@ def test_no_project_above_the_current_directory(tmp_path, monkeypatch):
     assert f"Error: no Pulumi.yaml in {tmp_path.resolve()} or any folder above it" in result.stderr
 
 
-def test_preview_without_offline_is_a_usage_error():
+def test_preview_without_offline_and_without_the_pulumi_cli_says_how_to_get_it(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PATH", str(tmp_path))
     result = osp("preview", "--env", "dev", "--project-dir", str(REPO))
-    assert result.exit_code == 2
-    assert "needs --offline" in result.stderr
+    assert result.exit_code == 1
+    assert "the pulumi CLI for real runs, and it is not installed" in result.stderr
+    assert "curl -fsSL https://get.pulumi.com | sh" in result.stderr
+    assert "`osp preview --env ENV --offline`" in result.stderr
 
 
 def test_unknown_option_is_a_usage_error():

@@ -1,0 +1,66 @@
+"""`osp up`: deploy an environment through the Pulumi engine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from osp.cli import output
+
+
+def up(
+    env: output.EnvOption,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Deploy without asking (needed without a terminal, e.g. in CI).",
+        ),
+    ] = False,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="Update only this resource (its URN, as `osp preview --json` lists them); "
+            "repeatable.",
+            metavar="URN",
+            show_default=False,
+        ),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Refresh the state from the cloud before the preview."),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON event per line on stdout instead of a display."),
+    ] = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Preview, show what changes, confirm, and update the environment's stack.
+
+    Replacements and deletions of stateful resources are shown in red. Confirmation is y/N,
+    and typing the environment's name for a prod environment; without a terminal --yes is
+    required. Ctrl-C stops gracefully (once) or at once (twice).
+    """
+    from osp.cli import progress
+    from osp.platform.automation import operations
+    from osp.platform.project import find_project
+    from osp.platform.spec import load_environment
+
+    with output.reported_errors(), progress.reporter(as_json=as_json) as display:
+        project = find_project(project_dir)
+        spec = load_environment(project, env)
+        outcome = operations.up(
+            project,
+            spec,
+            display,
+            yes=yes,
+            interactive=progress.interactive(),
+            targets=target or (),
+            refresh=refresh,
+        )
+        display.result(outcome)

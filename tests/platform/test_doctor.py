@@ -1,0 +1,226 @@
+"""`osp doctor`: each check against moto (AWS) and a stand-in `pulumi` (the CLI parts)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from osp.cli.main import app
+from osp.platform import doctor
+from osp.platform.automation import backend as backends
+from osp.platform.doctor import Status
+from osp.platform.project import find_project
+from tests.conftest import REPO, spec_of
+from tests.platform.test_automation_layer import standin
+
+ACCOUNT = "123456789012"
+
+
+def plugin(name: str, version: str, kind: str = "resource") -> dict[str, object]:
+    return {"name": name, "kind": kind, "version": version, "size": 1,
+            "lastUsedTime": "0001-01-01T00:00:00Z"}  # fmt: skip
+
+
+@pytest.fixture
+def machine(tmp_path, monkeypatch):
+    """Credentials for moto, a stand-in pulumi with every plugin, an empty osp home."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    fake = standin(tmp_path / "cli")
+    listed = [plugin(n, v) for n, v in doctor.required_plugins().items()]
+    fake.answer("plugin ls", stdout=json.dumps([*listed, plugin("python", "3.1", "language")]))
+    monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
+    with mock_aws():
+        yield fake
+
+
+def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {c.name: c for c in checks}
+
+
+def run(spec=None, **kwargs) -> dict[str, doctor.Check]:
+    project = find_project(REPO) if spec is not None else None
+    return by_name(doctor.run(project, spec, session=boto3.Session(), **kwargs))
+
+
+def test_a_ready_machine_passes_every_check(machine, tmp_path):
+    checks = run(spec_of("dev"))
+    assert list(checks) == [
+        "Python", "pulumi CLI", "AWS credentials", "region", "backend", "secrets",
+        "state lock", "plugins",
+    ]  # fmt: skip
+    assert {c.name: c.status for c in checks.values()} == dict.fromkeys(checks, Status.PASS)
+    assert checks["pulumi CLI"].detail == f"v3.190.0 at {machine.path}"
+    assert checks["AWS credentials"].detail.endswith(f"(account {ACCOUNT})")
+    assert checks["region"].detail == "us-east-1 (aws:region of dev)"
+    assert checks["backend"].detail == (
+        f"file://{tmp_path / 'home' / 'state'}: writable (created on the first run)"
+    )
+    assert checks["state lock"].detail == "no lock held on the dev stack"
+    assert checks["plugins"].detail == ", ".join(
+        f"{n} {v}" for n, v in sorted(doctor.required_plugins().items())
+    )
+    assert [c["argv"] for c in machine.calls()] == [["plugin", "ls", "--json"]]
+    # Read-only: not even the osp home was created.
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_plugins_are_the_versions_of_the_installed_python_sdks():
+    from importlib.metadata import version
+
+    assert doctor.required_plugins() == {
+        "aws": version("pulumi_aws"),
+        "kubernetes": version("pulumi_kubernetes"),
+        "random": version("pulumi_random"),
+    }
+
+
+def test_missing_plugins_fail_with_the_install_commands(machine):
+    machine.answer("plugin ls", stdout=json.dumps([plugin("aws", "6.0.0")]))
+    check = run(spec_of("dev"))["plugins"]
+    wanted = doctor.required_plugins()
+    assert check.status is Status.FAIL
+    assert check.detail == "missing: " + ", ".join(f"{n} {v}" for n, v in sorted(wanted.items()))
+    assert check.fix.startswith(f"pulumi plugin install resource aws {wanted['aws']} && ")
+
+
+def test_without_the_cli_its_check_fails_and_plugins_are_skipped(machine, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    checks = run(spec_of("dev"))
+    assert checks["pulumi CLI"].status is Status.FAIL
+    assert checks["pulumi CLI"].detail == "not installed (no `pulumi` on PATH)"
+    assert "curl -fsSL https://get.pulumi.com | sh" in checks["pulumi CLI"].fix
+    assert "--offline" in checks["pulumi CLI"].fix
+    assert checks["plugins"].status is Status.SKIP
+    assert not doctor.healthy(list(checks.values()))
+
+
+def test_an_old_python_fails():
+    assert doctor.python((3, 10, 9)).status is Status.FAIL
+    assert doctor.python((3, 12, 1)) == doctor.Check("Python", Status.PASS, "3.12.1")
+
+
+def test_credentials_for_another_account_fail(machine):
+    spec = spec_of("dev").model_copy(update={"account_id": "210987654321"})
+    check = run(spec)["AWS credentials"]
+    assert check.status is Status.FAIL
+    assert f"account {ACCOUNT}, but dev's osp:account_id is 210987654321" in check.detail
+    assert check.fix == "use credentials for account 210987654321 (AWS_PROFILE=…)"
+
+
+def test_no_credentials_fail_with_the_fix(machine, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    check = run(spec_of("dev"))["AWS credentials"]
+    assert (check.status, check.detail) == (Status.FAIL, "no credentials found")
+    assert "aws sso login" in check.fix
+
+
+def test_the_region_comes_from_aws_config_without_an_environment(machine, monkeypatch):
+    assert run()["region"].detail == "us-east-1 (AWS configuration)"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    check = run()["region"]
+    assert (
+        check.status is Status.FAIL and check.fix == "run `osp doctor --env ENV`, or set AWS_REGION"
+    )
+
+
+def s3_spec(bucket: str = "team-state"):
+    return spec_of("dev").model_copy(
+        update={
+            "backend": f"s3://{bucket}?region=us-east-1",
+            "secrets_provider": "awskms://alias/osp-pulumi-secrets?region=us-east-1",
+        }
+    )
+
+
+def test_an_s3_backend_is_reached_with_head_bucket(machine):
+    missing = run(s3_spec())
+    assert missing["backend"].status is Status.FAIL
+    assert missing["backend"].detail == "s3://team-state?region=us-east-1: no such bucket"
+    assert missing["backend"].fix == "osp bootstrap --region us-east-1"
+    assert missing["state lock"].status is Status.SKIP
+    boto3.client("s3").create_bucket(Bucket="team-state")
+    assert run(s3_spec())["backend"].status is Status.PASS
+
+
+def test_a_kms_secrets_provider_needs_its_key(machine):
+    boto3.client("s3").create_bucket(Bucket="team-state")
+    assert run(s3_spec())["secrets"].status is Status.FAIL
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/osp-pulumi-secrets", TargetKeyId=key)
+    assert run(s3_spec())["secrets"].detail.endswith("key enabled")
+    kms.disable_key(KeyId=key)
+    assert run(s3_spec())["secrets"].detail.endswith("key is Disabled")
+
+
+def test_a_lock_in_an_s3_backend_fails_the_lock_check(machine):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="team-state")
+    s3.put_object(
+        Bucket="team-state",
+        Key=".pulumi/locks/organization/osp/dev/1.json",
+        Body=json.dumps(
+            {"pid": 9, "username": "ci", "hostname": "runner", "timestamp": "2025-03-01T09:12:44Z"}
+        ),
+    )
+    s3.put_object(Bucket="team-state", Key=".pulumi/locks/organization/osp/prod/2.json", Body="{}")
+    check = run(s3_spec())["state lock"]
+    assert check.status is Status.FAIL
+    assert check.detail.startswith(
+        "the dev stack is locked by ci@runner (pid 9) since 2025-03-01 09:12:44 UTC"
+    )
+    assert "pulumi cancel --yes --stack dev" in check.fix
+
+
+def test_a_lock_in_the_local_backend_fails_the_lock_check(machine, tmp_path):
+    locks = tmp_path / "home" / "state" / ".pulumi" / "locks" / "organization" / "osp" / "dev"
+    locks.mkdir(parents=True)
+    (locks / "1.json").write_text(json.dumps({"pid": 5, "username": "al", "hostname": "h"}))
+    assert run(spec_of("dev"))["state lock"].detail == "the dev stack is locked by al@h (pid 5)"
+    assert run(spec_of("staging"))["state lock"].status is Status.PASS
+
+
+def test_a_readable_passphrase_file_fails(machine, tmp_path):
+    backends.for_spec(spec_of("dev"))  # a real run generates it
+    assert run(spec_of("dev"))["secrets"].detail.endswith("(0600)")
+    (tmp_path / "home" / "passphrase").chmod(0o644)
+    check = run(spec_of("dev"))["secrets"]
+    assert (
+        check.status is Status.FAIL and check.fix == f"chmod 600 {tmp_path / 'home' / 'passphrase'}"
+    )
+
+
+runner = CliRunner()
+
+
+def test_the_command_exits_0_when_everything_passes(machine):
+    result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(REPO)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("✓ pass") == 8 and "✗ fail" not in result.stdout
+
+
+def test_the_command_exits_1_when_a_check_fails(machine, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "✗ fail" in result.stdout and "pulumi CLI" in result.stdout
