@@ -262,6 +262,7 @@ class Postgres(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     replica_addresses: list[pulumi.Output[str]]
     replica_identifiers: list[pulumi.Output[str]]
+    replica_resource_ids: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
 
     def __init__(
@@ -453,6 +454,7 @@ class Postgres(pulumi.ComponentResource):
         self.security_group_id = group.id
         self.replica_addresses = [r.address for r in replicas]
         self.replica_identifiers = [r.identifier for r in replicas]
+        self.replica_resource_ids = [r.resource_id for r in replicas]
         self.register_outputs(
             {
                 "identifier": self.identifier,
@@ -464,5 +466,6 @@ class Postgres(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
                 "replicaAddresses": self.replica_addresses,
                 "replicaIdentifiers": self.replica_identifiers,
+                "replicaResourceIds": self.replica_resource_ids,
             }
         )

@@ -1,0 +1,836 @@
+"""`ServiceIdentity` and `LoadBalancerControllerIdentity`: IAM roles for service accounts (IRSA).
+
+Each service of a blueprint gets a role that only its own Kubernetes service account can
+assume, with one inline policy naming exactly the topics, queues, buckets, secrets, keys,
+database users and email identities it uses — never `"Resource": "*"` for a data-plane
+action. The AWS Load Balancer Controller gets a role of its own that can do no more than
+keep the estate's target groups filled (TargetGroupBinding).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from osp.components._iam import policy
+from osp.components.cluster import irsa_trust_policy
+from osp.platform.catalogue import Access
+from osp.platform.naming import NameKind, fit
+
+TOKEN = "osp:app:ServiceIdentity"
+CONTROLLER_TOKEN = "osp:app:LoadBalancerControllerIdentity"
+
+#: Where the AWS Load Balancer Controller runs (its Helm chart's defaults).
+CONTROLLER_NAMESPACE = "kube-system"
+CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+
+#: What a consumer does with its queue: receive, acknowledge (delete), extend the time it
+#: holds a message, and look the queue up. No SendMessage: only the topic feeds it.
+QUEUE_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+)
+OBJECT_WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject")
+SECRET_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+EMAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+
+#: The AWS services a key may be used through (`kms:ViaService`), and what they need.
+KEY_VIA_SERVICES = ("s3", "secretsmanager", "sns", "sqs")
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+# Read-only lookups the controller makes to resolve targets and their network interfaces.
+# None of these actions supports resource-level permissions, so they cannot be scoped.
+CONTROLLER_DESCRIBE_ACTIONS = (
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+CONTROLLER_TARGET_ACTIONS = (
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:RegisterTargets",
+)
+CONTROLLER_SECURITY_GROUP_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupIngress",
+)
+
+_P = r"arn:aws(?:-[a-z]+)*"
+_R = r"[a-z]{2}(?:-[a-z]+)+-\d"
+_A = r"\d{12}"
+_ARN = {
+    "topic": (
+        re.compile(rf"{_P}:sns:{_R}:{_A}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?"),
+        "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:osp-prod-order-placed",
+    ),
+    "queue": (
+        re.compile(rf"{_P}:sqs:{_R}:{_A}:[A-Za-z0-9_-]{{1,80}}(?:\.fifo)?"),
+        "an SQS queue ARN such as arn:aws:sqs:us-east-1:123456789012:osp-prod-fee-order-placed",
+    ),
+    "bucket": (
+        re.compile(rf"{_P}:s3:::[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]"),
+        "an S3 bucket ARN (the bucket, not its objects) such as arn:aws:s3:::osp-prod-media",
+    ),
+    "secret": (
+        re.compile(rf"{_P}:secretsmanager:{_R}:{_A}:secret:[A-Za-z0-9/_+=.@!-]+"),
+        "a Secrets Manager secret ARN such as "
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod-jwt-AbCdEf",
+    ),
+    "key": (
+        # Key ARNs only: an alias ARN in a policy's Resource does not grant use of the key.
+        re.compile(rf"{_P}:kms:{_R}:{_A}:key/[A-Za-z0-9-]+"),
+        "a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
+    ),
+    "email": (
+        re.compile(rf"{_P}:ses:{_R}:{_A}:identity/[A-Za-z0-9.@+_-]+"),
+        "an SES identity ARN such as arn:aws:ses:us-east-1:123456789012:identity/example.edu",
+    ),
+    "target_group": (
+        re.compile(
+            rf"{_P}:elasticloadbalancing:{_R}:{_A}:targetgroup/[A-Za-z0-9-]{{1,32}}/[0-9a-f]+"
+        ),
+        "a target group ARN such as "
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd",
+    ),
+    "resource_id": (
+        re.compile(r"db-[A-Z0-9]+"),
+        "an RDS instance resource id (DbiResourceId) such as db-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    ),
+    "security_group": (
+        re.compile(r"sg-[0-9a-f]{8,17}"),
+        "a security group id such as sg-0123456789abcdef0",
+    ),
+    "oidc_provider": (
+        re.compile(rf"{_P}:iam::{_A}:oidc-provider/[A-Za-z0-9./_-]+"),
+        "an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/"
+        "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+    ),
+}
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
+_ISSUER = re.compile(r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*")
+# A PostgreSQL role name that needs no quoting: osp creates one per service.
+_DB_USER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_superuser"})
+
+
+# -- grants ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BucketGrant:
+    """A bucket the service reads, or reads and writes."""
+
+    arn: pulumi.Input[str]
+    """The bucket's ARN (`arn:aws:s3:::<bucket>`); objects are granted under `<arn>/*`."""
+
+    access: Access
+    """`read`: list the bucket and get objects. `read-write`: also put and delete objects
+    and abort multipart uploads."""
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """Use of a customer KMS key, only through the AWS services that encrypt with it."""
+
+    key_arn: pulumi.Input[str]
+    """The key's ARN (key ARNs only: an alias ARN does not grant use of the key)."""
+
+    via_services: Sequence[str]
+    """Services the key may be used through (`kms:ViaService`), of KEY_VIA_SERVICES: `sns`
+    and `sqs` for encrypted topics and queues, `s3` for objects, `secretsmanager` for
+    secrets. The role cannot call KMS with the key directly."""
+
+    actions: Sequence[str] = ("kms:Decrypt",)
+    """Of KEY_ACTIONS. Default: decrypt only (consuming queues, reading objects and
+    secrets); publishing to an encrypted topic and writing objects also need
+    `kms:GenerateDataKey`."""
+
+
+@dataclass(frozen=True)
+class DbUserGrant:
+    """IAM authentication as one PostgreSQL user on one DB instance."""
+
+    resource_id: pulumi.Input[str]
+    """The instance's resource id (`db-…`, not its identifier): the primary, or a read
+    replica the service reads through (each replica has its own)."""
+
+    user: str
+    """The database user: a lower-case PostgreSQL name such as `reporting`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grants:
+    """Everything a service may reach in AWS. Default: nothing."""
+
+    publish_topic_arns: Sequence[pulumi.Input[str]] = ()
+    """Topics it publishes its events to (`sns:Publish`)."""
+
+    consume_queue_arns: Sequence[pulumi.Input[str]] = ()
+    """Its own queues, one per event it consumes (receive, delete, change visibility,
+    get attributes and URL)."""
+
+    buckets: Sequence[BucketGrant] = ()
+    """Buckets it reads or reads and writes."""
+
+    secret_arns: Sequence[pulumi.Input[str]] = ()
+    """Secrets it reads (`GetSecretValue`, `DescribeSecret`)."""
+
+    keys: Sequence[KeyGrant] = ()
+    """Customer keys behind the topics, queues, buckets and secrets above (see
+    `with_key_grants`, which derives them)."""
+
+    database_users: Sequence[DbUserGrant] = ()
+    """Database users it connects as with IAM authentication (`rds-db:connect`): one per
+    instance it reaches (the primary, and each replica it reads through)."""
+
+    email_identity_arns: Sequence[pulumi.Input[str]] = ()
+    """SES identities it sends email from (`ses:SendEmail`, `ses:SendRawEmail`)."""
+
+    sms: bool = False
+    """Send SMS to phone numbers through SNS, and nothing else through that grant."""
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.publish_topic_arns
+            or self.consume_queue_arns
+            or self.buckets
+            or self.secret_arns
+            or self.keys
+            or self.database_users
+            or self.email_identity_arns
+            or self.sms
+        )
+
+
+def with_key_grants(
+    grants: Grants,
+    *,
+    data_key_arn: pulumi.Input[str] | None = None,
+    storage_key_arn: pulumi.Input[str] | None = None,
+    secrets_key_arn: pulumi.Input[str] | None = None,
+) -> Grants:
+    """`grants` plus the least key use its resources need, each key only through its service.
+
+    Topics and queues are encrypted with the data key, objects with the storage key,
+    secrets with the secrets key (the KeyRing's domains). A key left as None is not granted:
+    for resources encrypted with AWS managed keys, which need no grant.
+    """
+    keys = list(grants.keys)
+    if data_key_arn is not None and grants.publish_topic_arns:
+        keys.append(KeyGrant(data_key_arn, ("sns",), KEY_ACTIONS))
+    if data_key_arn is not None and grants.consume_queue_arns:
+        keys.append(KeyGrant(data_key_arn, ("sqs",)))
+    if storage_key_arn is not None and grants.buckets:
+        writes = any(b.access == Access.READ_WRITE for b in grants.buckets)
+        keys.append(KeyGrant(storage_key_arn, ("s3",), KEY_ACTIONS if writes else ("kms:Decrypt",)))
+    if secrets_key_arn is not None and grants.secret_arns:
+        keys.append(KeyGrant(secrets_key_arn, ("secretsmanager",)))
+    return replace(grants, keys=tuple(keys))
+
+
+# -- policies ----------------------------------------------------------------------------
+
+
+def _arn_problem(kind: str, value: str) -> str | None:
+    """What `value` should have been, if it is not a `kind` ARN (or id) without wildcards."""
+    pattern, expected = _ARN[kind]
+    return None if pattern.fullmatch(value) else expected
+
+
+def _check_resolved(kind: str, where: str, values: Iterable[str]) -> None:
+    # Values that came from other resources are only known here; a malformed or wildcard
+    # ARN must fail the deployment rather than widen the policy.
+    for value in values:
+        expected = _arn_problem(kind, value)
+        if expected:
+            raise ValueError(f"{where}: got {value!r}; expected {expected}")
+
+
+def _once(values: Iterable[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def permission_statements(
+    *,
+    partition: str,
+    region: str,
+    account: str,
+    dns_suffix: str = "amazonaws.com",
+    topic_arns: Sequence[str] = (),
+    queue_arns: Sequence[str] = (),
+    buckets: Sequence[tuple[str, str]] = (),
+    secret_arns: Sequence[str] = (),
+    keys: Sequence[tuple[str, Sequence[str], Sequence[str]]] = (),
+    database_users: Sequence[tuple[str, str]] = (),
+    email_identity_arns: Sequence[str] = (),
+    sms: bool = False,
+) -> list[dict[str, Any]]:
+    """The statements of a service's policy, from resolved ARNs (`buckets`: (arn, access);
+    `keys`: (key ARN, via services, actions); `database_users`: (resource id, user))."""
+    out: list[dict[str, Any]] = []
+
+    def allow(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> None:
+        out.append(
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(resources),
+                **extra,
+            }
+        )
+
+    if topic_arns:
+        allow("PublishEvents", ["sns:Publish"], _once(topic_arns))
+    if queue_arns:
+        allow("ConsumeEvents", QUEUE_ACTIONS, _once(queue_arns))
+    if buckets:
+        bucket_arns = _once(arn for arn, _ in buckets)
+        allow("ListBuckets", ["s3:ListBucket"], bucket_arns)
+        allow("ReadObjects", ["s3:GetObject"], [f"{arn}/*" for arn in bucket_arns])
+        writable = _once(arn for arn, access in buckets if access == Access.READ_WRITE)
+        if writable:
+            allow("WriteObjects", OBJECT_WRITE_ACTIONS, [f"{arn}/*" for arn in writable])
+    if secret_arns:
+        allow("ReadSecrets", SECRET_ACTIONS, _once(secret_arns))
+    # One statement per (key, services, actions): a key's use through one service never
+    # carries the actions another service needs.
+    distinct_keys = sorted(
+        {(arn, tuple(sorted(via)), tuple(sorted(acts))) for arn, via, acts in keys}
+    )
+    for index, (arn, via, actions) in enumerate(distinct_keys):
+        allow(
+            f"UseKey{index}",
+            actions,
+            [arn],
+            Condition={
+                "StringEquals": {
+                    "kms:ViaService": [f"{service}.{region}.{dns_suffix}" for service in via]
+                }
+            },
+        )
+    if database_users:
+        allow(
+            "ConnectDatabase",
+            ["rds-db:connect"],
+            _once(
+                f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
+                for resource_id, user in database_users
+            ),
+        )
+    if email_identity_arns:
+        allow("SendEmail", EMAIL_ACTIONS, _once(email_identity_arns))
+    if sms:
+        # An SMS publish names a phone number, not an ARN ("not authorized to perform
+        # SNS:Publish on resource: +1555…"), so it cannot be granted by Resource. NotResource
+        # allows sns:Publish on everything that is not an SNS ARN: phone numbers, and no
+        # topic or mobile platform endpoint of any account or region (those are all
+        # arn:<partition>:sns:…). The estate's account-level SMS spend limit caps the rest.
+        out.append(
+            {
+                "Sid": "SendSms",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "NotResource": [f"arn:{partition}:sns:*:*:*"],
+            }
+        )
+    return out
+
+
+def controller_statements(
+    *,
+    partition: str,
+    region: str,
+    account: str,
+    target_group_arns: Sequence[str],
+    security_group_ids: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The statements of the load balancer controller's policy (TargetGroupBinding only)."""
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Action": list(CONTROLLER_DESCRIBE_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "RegisterTargets",
+            "Effect": "Allow",
+            "Action": list(CONTROLLER_TARGET_ACTIONS),
+            "Resource": _once(target_group_arns),
+        },
+    ]
+    if security_group_ids:
+        out.append(
+            {
+                "Sid": "ManageSecurityGroupIngress",
+                "Effect": "Allow",
+                "Action": list(CONTROLLER_SECURITY_GROUP_ACTIONS),
+                "Resource": [
+                    f"arn:{partition}:ec2:{region}:{account}:security-group/{group}"
+                    for group in _once(security_group_ids)
+                ],
+            }
+        )
+    return out
+
+
+def _service_policy(
+    name: str, grants: Grants, invoke: pulumi.InvokeOutputOptions
+) -> pulumi.Output[str]:
+    def each(values: Iterable[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
+        return pulumi.Output.all(*values)
+
+    keys = list(grants.keys)
+    users = list(grants.database_users)
+    buckets = list(grants.buckets)
+    partition = aws.get_partition_output(opts=invoke)
+    resolved = pulumi.Output.all(
+        partition=partition.partition,
+        dns_suffix=partition.dns_suffix,
+        region=aws.get_region_output(opts=invoke).region,
+        account=aws.get_caller_identity_output(opts=invoke).account_id,
+        topics=each(grants.publish_topic_arns),
+        queues=each(grants.consume_queue_arns),
+        buckets=each(b.arn for b in buckets),
+        secrets=each(grants.secret_arns),
+        keys=each(k.key_arn for k in keys),
+        resource_ids=each(u.resource_id for u in users),
+        emails=each(grants.email_identity_arns),
+    )
+
+    def document(v: dict[str, Any]) -> str:
+        for kind, where, values in (
+            ("topic", "grants.publish_topic_arns", v["topics"]),
+            ("queue", "grants.consume_queue_arns", v["queues"]),
+            ("bucket", "grants.buckets[].arn", v["buckets"]),
+            ("secret", "grants.secret_arns", v["secrets"]),
+            ("key", "grants.keys[].key_arn", v["keys"]),
+            ("resource_id", "grants.database_users[].resource_id", v["resource_ids"]),
+            ("email", "grants.email_identity_arns", v["emails"]),
+        ):
+            _check_resolved(kind, f"ServiceIdentity {name}: {where}", values)
+        statements = permission_statements(
+            partition=v["partition"],
+            region=v["region"],
+            account=v["account"],
+            dns_suffix=v["dns_suffix"],
+            topic_arns=v["topics"],
+            queue_arns=v["queues"],
+            buckets=[(arn, b.access) for arn, b in zip(v["buckets"], buckets, strict=True)],
+            secret_arns=v["secrets"],
+            keys=[
+                (arn, tuple(k.via_services), tuple(k.actions))
+                for arn, k in zip(v["keys"], keys, strict=True)
+            ],
+            database_users=[
+                (resource_id, u.user)
+                for resource_id, u in zip(v["resource_ids"], users, strict=True)
+            ],
+            email_identity_arns=v["emails"],
+            sms=grants.sms,
+        )
+        return policy(*statements)
+
+    return resolved.apply(document)
+
+
+# -- validation --------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self, kind: str, name: str) -> None:
+        self.prefix = f"{kind} {name}"
+        self.found: list[str] = []
+
+    def bad(self, arg: str, value: object, expected: str) -> None:
+        self.found.append(f"{self.prefix}: {arg}: got {value!r}; expected {expected}")
+
+    def sequence(self, arg: str, value: object) -> bool:
+        """Whether `value` is a list (and not one string); records the problem if not."""
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            self.bad(arg, value, "a list, not one value")
+            return False
+        return True
+
+    def arns(self, arg: str, values: object, kind: str) -> None:
+        """Each literal entry of `values` a `kind` ARN, and each at most once."""
+        if not self.sequence(arg, values):
+            return
+        seen: set[str] = set()
+        for index, value in enumerate(values):  # type: ignore[arg-type]
+            if not isinstance(value, str):
+                continue  # an Output: checked when it resolves
+            expected = _arn_problem(kind, value)
+            if expected:
+                self.bad(f"{arg}[{index}]", value, expected)
+            elif value in seen:
+                self.bad(f"{arg}[{index}]", value, "each ARN once")
+            seen.add(value)
+
+    def names(self, args: Any) -> None:
+        if not isinstance(args.namespace, str) or not _DNS_LABEL.fullmatch(args.namespace):
+            self.bad("namespace", args.namespace, "a Kubernetes namespace (a DNS label)")
+        account = args.service_account
+        if not isinstance(account, str) or not _DNS_SUBDOMAIN.fullmatch(account):
+            self.bad(
+                "service_account",
+                account,
+                "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
+            )
+        if not isinstance(args.role_name, str) or not _ROLE_NAME.fullmatch(args.role_name):
+            self.bad(
+                "role_name",
+                args.role_name,
+                "an IAM role name: letters, digits and +=,.@_- (longer than 64 is "
+                "shortened with a hash)",
+            )
+        arn = args.oidc_provider_arn
+        if isinstance(arn, str) and _arn_problem("oidc_provider", arn):
+            self.bad("oidc_provider_arn", arn, _ARN["oidc_provider"][1])
+        url = args.oidc_provider_url
+        if isinstance(url, str) and not _ISSUER.fullmatch(url):
+            self.bad(
+                "oidc_provider_url",
+                url,
+                "the issuer without https://, such as "
+                "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)",
+            )
+
+
+def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    check = _Problems("ServiceIdentity", name)
+    if not isinstance(args.service, str) or not _DNS_LABEL.fullmatch(args.service):
+        check.bad("service", args.service, "a service name (a DNS label) such as fee")
+    check.names(args)
+    grants = args.grants
+    if not isinstance(grants, Grants):
+        check.bad("grants", grants, "a Grants")
+        return check.found
+    check.arns("grants.publish_topic_arns", grants.publish_topic_arns, "topic")
+    check.arns("grants.consume_queue_arns", grants.consume_queue_arns, "queue")
+    check.arns("grants.secret_arns", grants.secret_arns, "secret")
+    check.arns("grants.email_identity_arns", grants.email_identity_arns, "email")
+
+    if check.sequence("grants.buckets", grants.buckets):
+        seen_buckets: set[str] = set()
+        for index, bucket in enumerate(grants.buckets):
+            where = f"grants.buckets[{index}]"
+            if isinstance(bucket.arn, str):
+                if _arn_problem("bucket", bucket.arn):
+                    check.bad(f"{where}.arn", bucket.arn, _ARN["bucket"][1])
+                elif bucket.arn in seen_buckets:
+                    check.bad(f"{where}.arn", bucket.arn, "each bucket once, with one access")
+                seen_buckets.add(bucket.arn)
+            if bucket.access not in tuple(Access):
+                check.bad(f"{where}.access", bucket.access, "read or read-write")
+
+    if check.sequence("grants.keys", grants.keys):
+        seen_keys: set[tuple[str, str]] = set()
+        for index, key in enumerate(grants.keys):
+            where = f"grants.keys[{index}]"
+            if isinstance(key.key_arn, str) and _arn_problem("key", key.key_arn):
+                check.bad(f"{where}.key_arn", key.key_arn, _ARN["key"][1])
+            via = key.via_services
+            if isinstance(via, str) or not via or not set(via) <= set(KEY_VIA_SERVICES):
+                check.bad(
+                    f"{where}.via_services",
+                    via,
+                    "a non-empty list of " + ", ".join(KEY_VIA_SERVICES),
+                )
+            elif len(set(via)) != len(via):
+                check.bad(f"{where}.via_services", via, "each service once")
+            elif isinstance(key.key_arn, str):
+                for service in via:
+                    if (key.key_arn, service) in seen_keys:
+                        check.bad(
+                            f"{where}.via_services",
+                            via,
+                            f"{service} once per key: {key.key_arn} is already granted "
+                            f"through {service}",
+                        )
+                    seen_keys.add((key.key_arn, service))
+            actions = key.actions
+            if isinstance(actions, str) or not actions or not set(actions) <= set(KEY_ACTIONS):
+                check.bad(
+                    f"{where}.actions", actions, "a non-empty list of " + ", ".join(KEY_ACTIONS)
+                )
+
+    if check.sequence("grants.database_users", grants.database_users):
+        seen_users: set[tuple[str, str]] = set()
+        for index, grant in enumerate(grants.database_users):
+            where = f"grants.database_users[{index}]"
+            if isinstance(grant.resource_id, str) and _arn_problem(
+                "resource_id", grant.resource_id
+            ):
+                check.bad(f"{where}.resource_id", grant.resource_id, _ARN["resource_id"][1])
+            user = grant.user
+            if not isinstance(user, str) or not _DB_USER.fullmatch(user):
+                check.bad(
+                    f"{where}.user",
+                    user,
+                    "a PostgreSQL user: a lower-case letter, then up to 62 lower-case "
+                    "letters, digits or underscores",
+                )
+            elif user in _RESERVED_DB_USERS:
+                check.bad(
+                    f"{where}.user",
+                    user,
+                    "the service's own user, not one of " + ", ".join(sorted(_RESERVED_DB_USERS)),
+                )
+            if isinstance(grant.resource_id, str):
+                pair = (grant.resource_id, user)
+                if pair in seen_users:
+                    check.bad(where, f"{grant.resource_id}/{user}", "each instance and user once")
+                seen_users.add(pair)
+
+    if not isinstance(grants.sms, bool):
+        check.bad("grants.sms", grants.sms, "True or False")
+    return check.found
+
+
+def controller_problems(name: str, args: LoadBalancerControllerIdentityArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    check = _Problems("LoadBalancerControllerIdentity", name)
+    check.names(args)
+    groups = args.target_group_arns
+    if isinstance(groups, Mapping):
+        groups = list(groups.values())
+    if isinstance(groups, Sequence) and not isinstance(groups, str):
+        if not groups:
+            check.bad("target_group_arns", [], "at least one target group")
+        check.arns("target_group_arns", groups, "target_group")
+    elif not isinstance(groups, pulumi.Output):
+        check.bad("target_group_arns", groups, "a list of target group ARNs, or a mapping to them")
+    if check.sequence("security_group_ids", args.security_group_ids):
+        literal = [g for g in args.security_group_ids if isinstance(g, str)]
+        for index, group in enumerate(args.security_group_ids):
+            if isinstance(group, str) and _arn_problem("security_group", group):
+                check.bad(f"security_group_ids[{index}]", group, _ARN["security_group"][1])
+        if len(set(literal)) != len(literal):
+            check.bad("security_group_ids", list(args.security_group_ids), "each group once")
+    return check.found
+
+
+# -- components --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceIdentityArgs:
+    """Arguments of `ServiceIdentity`."""
+
+    service: str
+    """The service's name (a DNS label), such as `fee`: in the role's description."""
+
+    namespace: str
+    """Kubernetes namespace of the service account (the estate's services namespace)."""
+
+    service_account: str
+    """Name of the service's Kubernetes service account: the only subject that may assume."""
+
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider (`Cluster.oidc_provider_arn`)."""
+
+    oidc_provider_url: pulumi.Input[str]
+    """The cluster's OIDC issuer without `https://` (`Cluster.oidc_provider_url`), such as
+    `oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE`: the prefix of the trust condition keys."""
+
+    role_name: str
+    """Physical role name, such as `osp-prod-fee`; fitted to IAM's 64 characters (a longer
+    one is shortened with a hash suffix)."""
+
+    grants: Grants = field(default_factory=Grants)
+    """What the service may reach. Default: nothing, and the role has no policy at all."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on the role (osp's tag set, from osp.platform.naming.standard_tags)."""
+
+
+class ServiceIdentity(pulumi.ComponentResource):
+    """The IRSA role of one service, and its inline permissions policy.
+
+    Only the service's own Kubernetes service account can assume the role: the trust policy
+    names the cluster's OIDC provider and requires the token's `sub` to be exactly
+    `system:serviceaccount:<namespace>:<service_account>` and its `aud` to be
+    `sts.amazonaws.com`. The policy names each topic, queue, bucket, secret, key, database
+    user and email identity it is given, and nothing else: no data-plane action is granted on
+    `"Resource": "*"` and no action has a wildcard. Keys are usable only through the service
+    that encrypts with them (`kms:ViaService`). SMS is the one grant without a resource (a
+    phone number has no ARN): it is limited to what is not an SNS ARN, so it cannot publish
+    to any topic. A service with no grants gets a role without any policy.
+
+    The policy is inline: it lives and dies with the role and cannot be attached elsewhere.
+    """
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ServiceIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOKEN, name, None, opts)
+        found = problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=fit(args.role_name, NameKind.IAM),
+            description=(
+                f"IRSA role of the {args.service} service ({args.namespace}/{args.service_account})"
+            ),
+            assume_role_policy=irsa_trust_policy(
+                args.oidc_provider_arn,
+                args.oidc_provider_url,
+                args.namespace,
+                args.service_account,
+            ),
+            tags={"Name": f"{name}-role", **args.tags},
+            opts=child,
+        )
+        grants = args.grants
+        if not grants.empty:
+            aws.iam.RolePolicy(
+                f"{name}-policy",
+                role=role.name,
+                name="permissions",
+                policy=_service_policy(name, grants, pulumi.InvokeOutputOptions(parent=self)),
+                opts=child,
+            )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerControllerIdentityArgs:
+    """Arguments of `LoadBalancerControllerIdentity`."""
+
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider (`Cluster.oidc_provider_arn`)."""
+
+    oidc_provider_url: pulumi.Input[str]
+    """The cluster's OIDC issuer without `https://` (`Cluster.oidc_provider_url`)."""
+
+    role_name: str
+    """Physical role name, such as `osp-prod-lb-controller`; fitted to IAM's 64 characters."""
+
+    target_group_arns: pulumi.Input[Sequence[str] | Mapping[str, str]]
+    """The estate's target groups, the only ones the controller may register targets in: a
+    list of ARNs, or a mapping whose values are ARNs (`ApiLoadBalancer.target_group_arns`)."""
+
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Security groups the controller may add and remove ingress rules on, for
+    TargetGroupBindings that declare `networking`. Default: none — the estate opens the
+    pods' ports to the load balancer itself, and the controller changes no security group."""
+
+    namespace: str = CONTROLLER_NAMESPACE
+    """Namespace of the controller's service account. Default: kube-system."""
+
+    service_account: str = CONTROLLER_SERVICE_ACCOUNT
+    """The controller's service account. Default: aws-load-balancer-controller."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on the role (osp's tag set, from osp.platform.naming.standard_tags)."""
+
+
+class LoadBalancerControllerIdentity(pulumi.ComponentResource):
+    """The IRSA role of the AWS Load Balancer Controller, for TargetGroupBinding only.
+
+    osp's load balancer, listeners, rules and target groups are Pulumi's; the controller
+    only keeps each target group's targets in step with the pods behind a Service. So
+    rather than the controller's published policy — which may create internet-facing load
+    balancers for any Ingress or Service, change any listener or rule, associate or remove
+    WAF web ACLs and open any security group — the role may: describe (read-only actions
+    that cannot be scoped), register and deregister targets in exactly the estate's target
+    groups, and, only if `security_group_ids` are given, add and remove ingress rules on
+    exactly those groups. An Ingress or a LoadBalancer Service would fail with access
+    denied instead of creating a load balancer that bypasses CloudFront and the WAF.
+    """
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: LoadBalancerControllerIdentityArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(CONTROLLER_TOKEN, name, None, opts)
+        found = controller_problems(name, args)
+        if found:
+            raise ValueError("\n".join(found))
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=fit(args.role_name, NameKind.IAM),
+            description=(
+                "IRSA role of the AWS Load Balancer Controller "
+                f"({args.namespace}/{args.service_account}): TargetGroupBinding only"
+            ),
+            assume_role_policy=irsa_trust_policy(
+                args.oidc_provider_arn,
+                args.oidc_provider_url,
+                args.namespace,
+                args.service_account,
+            ),
+            tags={"Name": f"{name}-role", **args.tags},
+            opts=child,
+        )
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        where = f"LoadBalancerControllerIdentity {name}"
+
+        def document(v: dict[str, Any]) -> str:
+            groups = v["groups"]
+            arns = list(groups.values()) if isinstance(groups, Mapping) else list(groups)
+            if not arns:
+                raise ValueError(f"{where}: target_group_arns: got []; expected at least one")
+            _check_resolved("target_group", f"{where}: target_group_arns", arns)
+            _check_resolved("security_group", f"{where}: security_group_ids", v["sgs"])
+            return policy(
+                *controller_statements(
+                    partition=v["partition"],
+                    region=v["region"],
+                    account=v["account"],
+                    target_group_arns=arns,
+                    security_group_ids=v["sgs"],
+                )
+            )
+
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.name,
+            name="target-group-binding",
+            policy=pulumi.Output.all(
+                partition=aws.get_partition_output(opts=invoke).partition,
+                region=aws.get_region_output(opts=invoke).region,
+                account=aws.get_caller_identity_output(opts=invoke).account_id,
+                groups=args.target_group_arns,
+                sgs=pulumi.Output.all(*args.security_group_ids),
+            ).apply(document),
+            opts=child,
+        )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
