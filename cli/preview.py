@@ -20,6 +20,15 @@ def preview(
             "credentials, nothing created.",
         ),
     ] = False,
+    blueprint: Annotated[
+        str | None,
+        typer.Option(
+            "--blueprint",
+            help="Preview another bundled blueprint (e.g. learning-hub) for this one run. "
+            "Offline only: a real run takes the blueprint from the stack config alone.",
+            show_default=False,
+        ),
+    ] = None,
     diff: Annotated[
         bool,
         typer.Option(
@@ -47,6 +56,12 @@ def preview(
     if diff and offline:
         output.error("--diff needs the Pulumi engine: leave out --offline")
         raise typer.Exit(output.EXIT_USAGE)
+    if blueprint is not None and not offline:
+        output.error(
+            f"--blueprint {blueprint}: only with --offline; a real run deploys the blueprint "
+            f"named by osp:blueprint in the stack file"
+        )
+        raise typer.Exit(output.EXIT_USAGE)
 
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
@@ -57,7 +72,7 @@ def preview(
         if offline:
             from osp.platform.engine import offline as engine
 
-            spec = load_environment(project, env)
+            spec = load_environment(project, env, blueprint=blueprint)
             plan = engine.run(spec)
         else:
             from osp.cli import progress

@@ -232,3 +232,24 @@ def test_help_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout.strip() == ""
+
+
+def test_preview_blueprint_previews_another_catalogue_for_one_run():
+    result = osp("preview", "--env", "dev", "--offline", "--blueprint", "learning-hub", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["blueprint"] == "learning-hub"
+    groups = [r for r in plan["resources"] if r["type"] == "aws:lb/targetGroup:TargetGroup"]
+    assert [g["name"] for g in groups] == ["osp-dev-api-tg-api-gateway"]
+
+
+def test_preview_blueprint_refuses_an_unknown_one_and_real_runs():
+    unknown = osp("preview", "--env", "dev", "--offline", "--blueprint", "lms")
+    assert unknown.exit_code == 1
+    assert (
+        "osp:blueprint: got 'lms'; expected one of the bundled blueprints: learning-hub, osp"
+        in (unknown.stderr)
+    )
+    real = osp("preview", "--env", "dev", "--blueprint", "learning-hub")
+    assert real.exit_code == 2
+    assert "--blueprint learning-hub: only with --offline" in real.stderr
