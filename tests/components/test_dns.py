@@ -238,9 +238,7 @@ def test_one_validation_record_serves_both_certificates(prod):
     assert record.property_dependencies["records"] == (edge.urn,)
     for role in ("edge", "regional"):
         validation = prod.named(f"osp-t-dns-{role}-certificate-validation")
-        assert validation.inputs["validationRecordFqdns"] == [
-            record.inputs["name"].rstrip(".")
-        ]
+        assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
         assert validation.property_dependencies["validationRecordFqdns"] == (record.urn,)
 
 
