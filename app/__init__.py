@@ -1,1 +1,42 @@
-"""The application layer: the bundled education services on EKS (see the app issue)."""
+"""The application layer: the bundled education services on EKS.
+
+Components, one concept each: `EventBus` (SNS → SQS fan-out), `ServiceIdentity` and
+`LoadBalancerControllerIdentity` (IRSA), `ClusterAddons` (namespace, Load Balancer Controller,
+metrics-server) and `ServiceWorkload` (a service's Kubernetes objects).
+"""
+
+from osp.app.addons import ClusterAddons, ClusterAddonsArgs
+from osp.app.events import EventBus, EventBusArgs, EventRoute
+from osp.app.identity import (
+    BucketGrant,
+    DbUserGrant,
+    Grants,
+    KeyGrant,
+    LoadBalancerControllerIdentity,
+    LoadBalancerControllerIdentityArgs,
+    ServiceIdentity,
+    ServiceIdentityArgs,
+    with_key_grants,
+)
+from osp.app.workload import EgressRule, NetworkProtocol, ServiceWorkload, ServiceWorkloadArgs
+
+__all__ = [
+    "BucketGrant",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "DbUserGrant",
+    "EgressRule",
+    "EventBus",
+    "EventBusArgs",
+    "EventRoute",
+    "Grants",
+    "KeyGrant",
+    "LoadBalancerControllerIdentity",
+    "LoadBalancerControllerIdentityArgs",
+    "NetworkProtocol",
+    "ServiceIdentity",
+    "ServiceIdentityArgs",
+    "ServiceWorkload",
+    "ServiceWorkloadArgs",
+    "with_key_grants",
+]
