@@ -26,6 +26,11 @@ class Context:
             environment=spec.name, component=component, blueprint=spec.blueprint, extra=spec.tags
         )
 
+    @property
+    def prefix(self) -> str:
+        """`osp-<env>`: the start of every physical name of the environment."""
+        return f"{naming.PROJECT}-{self.spec.name}"
+
     def name(self, role: str, kind: NameKind = NameKind.GENERIC) -> str:
         return naming.physical_name(self.spec.name, role, kind)
 

@@ -72,7 +72,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         events = EventBus(
             ctx.name("events"),
             EventBusArgs(
-                prefix=ctx.name("events").removesuffix("-events"),
+                prefix=ctx.prefix,
                 events=[
                     EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
                     for e in ctx.catalogue.events.values()

@@ -47,7 +47,7 @@ def build(
     return Monitoring(
         ctx.name("monitoring"),
         MonitoringArgs(
-            environment=ctx.name("env").removesuffix("-env"),
+            environment=ctx.prefix,
             kms_key_arn=base.keys.data_key_arn,
             alarm_emails=spec.monitoring.alarm_emails,
             load_balancer_arn_suffix=edge.load_balancer.arn_suffix,
