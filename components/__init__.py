@@ -11,6 +11,7 @@ from osp.components.cdn import ApiDistribution, ApiDistributionArgs, StaticSite,
 from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, TaintEffect
 from osp.components.database import Postgres, PostgresArgs
 from osp.components.dns import Zone, ZoneArgs
+from osp.components.email import EmailDomain, EmailDomainArgs
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.keys import KeyRing, KeyRingArgs
 from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
@@ -35,6 +36,8 @@ __all__ = [
     "BucketArgs",
     "Cluster",
     "ClusterArgs",
+    "EmailDomain",
+    "EmailDomainArgs",
     "GeneratedSecret",
     "KeyRing",
     "KeyRingArgs",

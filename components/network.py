@@ -83,6 +83,10 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     isolated_subnet_ids: list[pulumi.Output[str]]
     nat_public_ips: list[pulumi.Output[str]]
+    subnet_cidrs: dict[str, list[str]]
+    """Tier (public, private, isolated) → its subnets' CIDR blocks, zone by zone: plain values,
+    known as soon as the program runs, for what must name addresses rather than ids
+    (Kubernetes NetworkPolicies)."""
     db_subnet_group_name: pulumi.Output[str]
     cache_subnet_group_name: pulumi.Output[str]
     endpoint_security_group_id: pulumi.Output[str] | None
@@ -139,18 +143,19 @@ class Network(pulumi.ComponentResource):
             {f"kubernetes.io/cluster/{args.cluster_name}": "shared"} if args.cluster_name else {}
         )
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in addressing.TIERS}
+        self.subnet_cidrs = {tier: [] for tier in addressing.TIERS}
         for tier in addressing.TIERS:
             layout = getattr(plan, tier)
             for index, zone in enumerate(zones):
                 subnet_name = f"{name}-{tier}-{zone}"
+                cidr = str(addressing.zone_subnet(layout.cidr, layout.prefix_length, index))
+                self.subnet_cidrs[tier].append(cidr)
                 subnets[tier].append(
                     aws.ec2.Subnet(
                         subnet_name,
                         vpc_id=vpc.id,
                         availability_zone=zone,
-                        cidr_block=str(
-                            addressing.zone_subnet(layout.cidr, layout.prefix_length, index)
-                        ),
+                        cidr_block=cidr,
                         map_public_ip_on_launch=False,
                         tags=tags(
                             subnet_name,

@@ -263,6 +263,12 @@ _OUTPUTS: dict[str, _OutputsFn] = {
     "aws:sesv2/emailIdentity:EmailIdentity": lambda c, i, inputs, r: _email_identity(
         c, str(inputs.get("emailIdentity", i)), r
     ),
+    # SES names configuration sets `configuration-set/<name>` under the `ses` service (the
+    # ARN a sender's IAM policy must allow ses:SendEmail on, besides the identity's).
+    "aws:sesv2/configurationSet:ConfigurationSet": lambda c, i, inputs, r: {
+        "arn": f"arn:{c.partition}:ses:{r}:{c.account_id}:configuration-set/"
+        + str(inputs.get("configurationSetName", i)),
+    },
     "aws:route53/record:Record": lambda c, i, inputs, _r: {
         "fqdn": str(inputs.get("name", "")).rstrip(".").lower(),
     },

@@ -111,6 +111,23 @@ def test_subnets_follow_the_cidr_plan_slot_by_zone(per_az):
     assert all(s["mapPublicIpOnLaunch"] is False for s in subnets.values())
 
 
+def test_subnet_cidrs_are_known_without_waiting_for_aws():
+    """The tiers' blocks, zone by zone, as plain strings: NetworkPolicies are built from them."""
+    seen = {}
+
+    def program(_spec):
+        seen["cidrs"] = Network("net", NetworkArgs(
+            cidr_block="10.0.0.0/16", availability_zones=ZONES3[:2],
+            flow_logs_kms_key_arn=LOGS_KEY)).subnet_cidrs  # fmt: skip
+
+    offline.run(spec_of("prod"), program)
+    assert seen["cidrs"] == {
+        "public": ["10.0.128.0/21", "10.0.136.0/21"],
+        "private": ["10.0.0.0/19", "10.0.32.0/19"],
+        "isolated": ["10.0.160.0/21", "10.0.168.0/21"],
+    }
+
+
 def test_fewer_zones_keep_the_same_addresses(per_az, single):
     three = inputs_by_name(per_az, "aws:ec2/subnet:Subnet")
     two = inputs_by_name(single, "aws:ec2/subnet:Subnet")
