@@ -1,11 +1,14 @@
 """The application layer: the bundled education services on EKS.
 
-Components, one concept each: `EventBus` (SNS → SQS fan-out), `ServiceIdentity` and
+Components, one concept each: `EventBus` (SNS → SQS fan-out), `RabbitMqTopology` (the same on
+RabbitMQ, with a broker user per service), `ServiceIdentity` and
 `LoadBalancerControllerIdentity` (IRSA), `ClusterAddons` (namespace, Load Balancer Controller,
-metrics-server) and `ServiceWorkload` (a service's Kubernetes objects).
+metrics-server), `ServiceDatabases` (each service's logical database and user) and
+`ServiceWorkload` (a service's Kubernetes objects).
 """
 
 from osp.app.addons import ClusterAddons, ClusterAddonsArgs
+from osp.app.databases import ServiceDatabases, ServiceDatabasesArgs, postgres_name
 from osp.app.events import EventBus, EventBusArgs, EventRoute
 from osp.app.identity import (
     BucketGrant,
@@ -18,6 +21,7 @@ from osp.app.identity import (
     ServiceIdentityArgs,
     with_key_grants,
 )
+from osp.app.rabbitmq import RabbitMqTopology, RabbitMqTopologyArgs
 from osp.app.workload import EgressRule, NetworkProtocol, ServiceWorkload, ServiceWorkloadArgs
 
 __all__ = [
@@ -34,9 +38,14 @@ __all__ = [
     "LoadBalancerControllerIdentity",
     "LoadBalancerControllerIdentityArgs",
     "NetworkProtocol",
+    "RabbitMqTopology",
+    "RabbitMqTopologyArgs",
+    "ServiceDatabases",
+    "ServiceDatabasesArgs",
     "ServiceIdentity",
     "ServiceIdentityArgs",
     "ServiceWorkload",
     "ServiceWorkloadArgs",
+    "postgres_name",
     "with_key_grants",
 ]

@@ -98,8 +98,13 @@ _ARN = {
         "a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
     ),
     "email": (
-        re.compile(rf"{_P}:ses:{_R}:{_A}:identity/[A-Za-z0-9.@+_-]+"),
-        "an SES identity ARN such as arn:aws:ses:us-east-1:123456789012:identity/example.edu",
+        # A send is authorised against the identity and, when the identity has a default
+        # configuration set, against that set too: both are granted.
+        re.compile(
+            rf"{_P}:ses:{_R}:{_A}:(?:identity/[A-Za-z0-9.@+_-]+|configuration-set/[A-Za-z0-9_-]+)"
+        ),
+        "an SES identity ARN such as arn:aws:ses:us-east-1:123456789012:identity/example.edu, "
+        "or the ARN of its configuration set (…:configuration-set/<name>)",
     ),
     "target_group": (
         re.compile(
@@ -202,7 +207,8 @@ class Grants:
     instance it reaches (the primary, and each replica it reads through)."""
 
     email_identity_arns: Sequence[pulumi.Input[str]] = ()
-    """SES identities it sends email from (`ses:SendEmail`, `ses:SendRawEmail`)."""
+    """SES identities it sends email from (`ses:SendEmail`, `ses:SendRawEmail`), and the
+    configuration set each sends through (SES authorises a send against both)."""
 
     sms: bool = False
     """Send SMS to phone numbers through SNS, and nothing else through that grant."""

@@ -173,6 +173,11 @@ class ServiceWorkloadArgs:
     callers: Sequence[str] = ()
     """Services (by name) whose pods may call this one directly, on its port. Default: none."""
 
+    calls: Mapping[str, int] = field(default_factory=dict)
+    """Services (by name) this one calls directly, each with its port: egress to their pods
+    on that port only (their own policy must list this service among its `callers`).
+    Default: none."""
+
     egress: Sequence[EgressRule] = ()
     """Where the pods may connect besides DNS (always allowed, to CoreDNS only): the data
     stores' ports on the isolated subnets, 443 to the AWS endpoints. Default: nothing else."""
@@ -244,7 +249,8 @@ def _secret_like(env_name: str) -> bool:
     return bool(_SECRET_WORD.search(env_name)) and not _REFERENCE_SUFFIX.search(env_name)
 
 
-def _cidr_problem(cidr: object) -> str | None:
+def cidr_problem(cidr: object) -> str | None:
+    """What an IPv4 CIDR block should have been, or None."""
     if not isinstance(cidr, str):
         return "an IPv4 CIDR block such as 10.0.0.0/24"
     try:
@@ -328,7 +334,7 @@ def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
         bad("load_balancer_cidrs", args.load_balancer_cidrs, "a list of CIDRs, not one string")
     else:
         for cidr in args.load_balancer_cidrs:
-            expected = _cidr_problem(cidr)
+            expected = cidr_problem(cidr)
             if expected is None and ipaddress.ip_network(cidr).prefixlen == 0:
                 expected = "the load balancer's subnets, not the whole address space"
             if expected:
@@ -348,12 +354,23 @@ def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
                 bad("callers", caller, "each caller once")
             seen.add(caller)
 
+    if not isinstance(args.calls, Mapping):
+        bad("calls", args.calls, "a mapping of service name to its port")
+    else:
+        for callee, callee_port in args.calls.items():
+            if not isinstance(callee, str) or not _DNS_1035.fullmatch(callee):
+                bad("calls", callee, "service names (DNS-1035 labels)")
+            elif callee == args.service:
+                bad("calls", callee, "other services (a pod reaches itself without a rule)")
+            if not is_int(callee_port) or not 1 <= callee_port <= 65535:
+                bad(f"calls[{callee!r}]", callee_port, "the callee's port, 1 to 65535")
+
     for index, rule in enumerate(args.egress):
         where = f"egress[{index}]"
         if not isinstance(rule, EgressRule):
             bad(where, rule, "an EgressRule(cidr, ports, protocol)")
             continue
-        expected = _cidr_problem(rule.cidr)
+        expected = cidr_problem(rule.cidr)
         if expected:
             bad(f"{where}.cidr", rule.cidr, expected)
         ports = rule.ports
@@ -473,7 +490,8 @@ class ServiceWorkload(pulumi.ComponentResource):
     - Service (ClusterIP) on the port; HorizontalPodAutoscaler at 70 % CPU and 80 % memory
       of the requests; PodDisruptionBudget of one pod at a time.
     - NetworkPolicy: ingress only from the load balancer's subnets (when routed) and the
-      declared callers, on the port; egress only to CoreDNS and the rules given. Together
+      declared callers, on the port; egress only to CoreDNS, the pods of the services it
+      calls (on their ports) and the rules given. Together
       with the namespace's default deny, nothing else gets in or out.
     - TargetGroupBinding (IP targets) when the service has a target group.
     """
@@ -675,6 +693,21 @@ def _utilisation(resource: str, percent: int) -> dict[str, object]:
     }
 
 
+def dns_egress() -> dict[str, object]:
+    """The NetworkPolicy egress rule every pod needs: CoreDNS, on 53 over UDP and TCP."""
+    return {
+        "to": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": DNS_NAMESPACE}
+                },
+                "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
+            }
+        ],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+
+
 def network_policy_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
     """Who may reach the service's pods, and what they may reach."""
     port = [{"protocol": "TCP", "port": args.port}]
@@ -696,19 +729,14 @@ def network_policy_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
                 "ports": port,
             }
         )
-    egress: list[dict[str, object]] = [
-        {
-            "to": [
-                {
-                    "namespaceSelector": {
-                        "matchLabels": {"kubernetes.io/metadata.name": DNS_NAMESPACE}
-                    },
-                    "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
-                }
-            ],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        }
-    ]
+    egress: list[dict[str, object]] = [dns_egress()]
+    for callee, callee_port in sorted(args.calls.items()):
+        egress.append(
+            {
+                "to": [{"podSelector": {"matchLabels": {NAME_LABEL: callee}}}],
+                "ports": [{"protocol": "TCP", "port": callee_port}],
+            }
+        )
     for rule in args.egress:
         egress.append(
             {

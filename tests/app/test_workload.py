@@ -475,6 +475,21 @@ def test_callers_only_no_load_balancer():
     ]
 
 
+def test_calls_reach_only_the_callees_pods_on_their_ports():
+    plan = plan_one(internal_args(calls={"identity": 8080, "activity": 3005}))
+    egress = one(plan, POLICY).inputs["spec"]["egress"]
+    assert egress[1:] == [
+        {
+            "to": [{"podSelector": {"matchLabels": {NAME_LABEL: "activity"}}}],
+            "ports": [{"protocol": "TCP", "port": 3005}],
+        },
+        {
+            "to": [{"podSelector": {"matchLabels": {NAME_LABEL: "identity"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        },
+    ]
+
+
 def test_udp_egress():
     plan = plan_one(
         internal_args(egress=(EgressRule(cidr="10.0.0.2/32", ports=(123,), protocol="UDP"),))
@@ -666,6 +681,10 @@ def test_every_service_of_a_blueprint(blueprint):
         ({"callers": ("admin", "admin")}, "callers: got 'admin'; expected each caller once"),
         ({"callers": ("Admin",)}, "callers: got 'Admin'"),
         ({"callers": "admin"}, "callers: got 'admin'; expected a list"),
+        ({"calls": {"fee": 8080}}, "calls: got 'fee'; expected other services"),
+        ({"calls": {"Admin": 8080}}, "calls: got 'Admin'; expected service names"),
+        ({"calls": {"admin": 0}}, "calls['admin']: got 0; expected the callee's port"),
+        ({"calls": ["admin"]}, "calls: got ['admin']; expected a mapping"),
         (
             {"egress": (EgressRule(cidr="10.0.0.0/8", ports=()),)},
             "egress[0].ports: got (); expected a tuple of at least one port",

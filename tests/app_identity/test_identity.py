@@ -44,6 +44,7 @@ SQS = f"arn:aws:sqs:{REGION}:{ACCOUNT}:"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
 SES_IDENTITY = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/springfield.edu"
+SES_CONFIGURATION_SET = f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/osp-prod-email"
 DATA_KEY, STORAGE_KEY, SECRETS_KEY = KMS + "data-key", KMS + "storage-key", KMS + "secrets-key"
 TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/"
 
@@ -289,7 +290,7 @@ def notification():
         service="notification",
         service_account="notification",
         role_name="osp-prod-notification",
-        grants=Grants(email_identity_arns=[SES_IDENTITY], sms=True),
+        grants=Grants(email_identity_arns=[SES_IDENTITY, SES_CONFIGURATION_SET], sms=True),
     )
 
 
@@ -297,8 +298,8 @@ def test_notification_sends_email_and_sms_only(notification):
     by_sid = policy_of(notification, "osp-t-notification")
     assert set(by_sid) == {"SendEmail", "SendSms"}
     assert resources_by_action(by_sid) == {
-        "ses:SendEmail": {SES_IDENTITY},
-        "ses:SendRawEmail": {SES_IDENTITY},
+        "ses:SendEmail": {SES_IDENTITY, SES_CONFIGURATION_SET},
+        "ses:SendRawEmail": {SES_IDENTITY, SES_CONFIGURATION_SET},
         "sns:Publish": {"not:arn:aws:sns:*:*:*"},
     }
     actions = {a for s in by_sid.values() for a in as_list(s["Action"])}
@@ -600,6 +601,15 @@ def test_nothing_is_created_when_args_are_wrong():
             {"grants": Grants(email_identity_arns=[f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/*"])},
             "grants.email_identity_arns[0]: got 'arn:aws:ses:us-east-1:123456789012:identity/*'; "
             "expected an SES identity ARN",
+        ),
+        (
+            {
+                "grants": Grants(
+                    email_identity_arns=[f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/*"]
+                )
+            },
+            "grants.email_identity_arns[0]: got "
+            "'arn:aws:ses:us-east-1:123456789012:configuration-set/*'; expected an SES identity",
         ),
         (
             {"grants": Grants(buckets=[BucketGrant("arn:aws:s3:::media/*", "read")])},
