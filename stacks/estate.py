@@ -15,6 +15,7 @@ from osp.platform.catalogue import Catalogue, Transport, load_catalogue
 from osp.platform.spec import EnvironmentSpec
 from osp.stacks import edge as edge_layer
 from osp.stacks import foundation, monitoring, shared
+from osp.stacks import services as service_layer
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
 from osp.stacks.foundation import Foundation
@@ -31,6 +32,7 @@ class Estate:
     edge: Edge
     events: EventBus | None
     monitoring: monitoring.Monitoring
+    services: service_layer.Services
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -81,10 +83,13 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
                 tags=ctx.tags("events"),
             ),
         )
+    apps = service_layer.build(ctx, base, common, edge, events)
     alarms = monitoring.build(
         ctx, base, edge, events.dead_letter_queue_names if events is not None else []
     )
     _export(ctx, base, common, edge, events, alarms)
+    for name, value in service_layer.exports(apps).items():
+        pulumi.export(name, value)
     return Estate(
         context=ctx,
         base=base,
@@ -92,6 +97,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         edge=edge,
         events=events,
         monitoring=alarms,
+        services=apps,
     )
 
 
