@@ -223,18 +223,20 @@ def test_routed_services_are_bound_to_their_own_target_group(case):
         assert binding["targetType"] == "ip"
         assert re.search(r":targetgroup/[^/]+/", binding["targetGroupARN"])
         ingress = one(plan, POLICY, service.name).inputs["spec"]["ingress"]
-        assert ingress[0]["from"] == [{"ipBlock": {"cidr": c}} for c in _public_cidrs(plan, spec)]
+        assert ingress[0]["from"] == [
+            {"ipBlock": {"cidr": c}} for c in _subnet_cidrs(plan, spec, "public")
+        ]
     for service in catalogue.services:
         if service.name not in routed:
             ingress = one(plan, POLICY, service.name).inputs["spec"]["ingress"]
             assert all("ipBlock" not in peer for rule in ingress for peer in rule["from"])
 
 
-def _public_cidrs(plan, spec):
+def _subnet_cidrs(plan, spec, tier):
     return [
         s.inputs["cidrBlock"]
         for s in plan.of_type("aws:ec2/subnet:Subnet")
-        if s.name.startswith(f"osp-{spec.name}-network-public-")
+        if s.name.startswith(f"osp-{spec.name}-network-{tier}-")
     ]
 
 
@@ -266,7 +268,7 @@ def test_callers_and_callees_agree(case):
 
 
 def test_egress_reaches_only_the_data_stores_each_service_uses(case):
-    catalogue, _, plan = case
+    catalogue, spec, plan = case
     for service in catalogue.services:
         egress = one(plan, POLICY, service.name).inputs["spec"]["egress"]
         store_ports = {
@@ -291,7 +293,20 @@ def test_egress_reaches_only_the_data_stores_each_service_uses(case):
             for peer in rule["to"]
             if "ipBlock" in peer and rule["ports"] == [{"protocol": "TCP", "port": 443}]
         }
-        assert https, service.name
+        assert https == _expected_https(catalogue, spec, plan, service), service.name
+
+
+def _expected_https(catalogue, spec, plan, service):
+    """Anywhere for S3, SNS, SES and third-party APIs (which have no endpoint in the VPC);
+    otherwise the private subnets, where the interface endpoints are (or anywhere without)."""
+    uses = service.uses
+    placeholder = any(catalogue.secret_map[s].kind == "placeholder" for s in uses.secrets)
+    sns = catalogue.transport == "sns-sqs" and bool(uses.publishes)
+    if uses.buckets or uses.sms or uses.email or sns or placeholder:
+        return {"0.0.0.0/0"}
+    if not spec.network.interface_endpoints:
+        return {"0.0.0.0/0"}
+    return set(_subnet_cidrs(plan, spec, "private"))
 
 
 # --- events --------------------------------------------------------------------------------
