@@ -491,8 +491,8 @@ class ServiceWorkload(pulumi.ComponentResource):
       of the requests; PodDisruptionBudget of one pod at a time.
     - NetworkPolicy: ingress only from the load balancer's subnets (when routed) and the
       declared callers, on the port; egress only to CoreDNS, the pods of the services it
-      calls (on their ports) and the rules given. Together
-      with the namespace's default deny, nothing else gets in or out.
+      calls (on their ports) and the rules given. Together with the namespace's default
+      deny, nothing else gets in or out.
     - TargetGroupBinding (IP targets) when the service has a target group.
     """
 

@@ -8,6 +8,7 @@ before anything is kept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from osp.platform.engine.cloud import OfflineCloud
 from osp.platform.errors import EngineError, OspError
@@ -128,6 +129,16 @@ class _Diagnostics(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _without_orphaned_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # When a program fails, every Output downstream of the failure holds the same exception
+    # and nothing awaits it any more; when those futures are collected, asyncio would print
+    # each one's traceback ("Future exception was never retrieved"), long after `run` has
+    # reported the failure once, as an EngineError.
+    if context.get("message") == "Future exception was never retrieved":
+        return
+    loop.default_exception_handler(context)
+
+
 def run(spec: EnvironmentSpec, program: Program | None = None, *, project: str = "osp") -> Plan:
     """Run `program` (default: the estate) for `spec` and return everything it declared."""
     if program is None:
@@ -154,6 +165,7 @@ def run(spec: EnvironmentSpec, program: Program | None = None, *, project: str =
             )
         )
         settings.ROOT.set(None)
+        _ensure_event_loop().set_exception_handler(_without_orphaned_failures)
         try:
             _sync_await(run_in_stack(lambda: program(spec)))
         except OspError:
