@@ -428,3 +428,25 @@ def test_every_kubernetes_object_is_valid_for_the_clusters_version(case):
     k8s.validate_all(plan, spec.cluster.kubernetes_version)
     kinds = Counter(m["kind"] for m in k8s.manifests(plan))
     assert kinds["Deployment"] >= len(load_catalogue(spec.blueprint).services)
+
+
+def test_stack_outputs_name_every_services_role_and_address(case):
+    catalogue, spec, plan = case
+    outputs = plan.outputs
+    assert outputs["servicesNamespace"] == NAMESPACE
+    assert (
+        set(outputs["serviceRoleArns"])
+        == set(outputs["serviceUrls"])
+        == {s.name for s in catalogue.services}
+    )
+    for service in catalogue.services:
+        role = outputs["serviceRoleArns"][service.name]
+        assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/osp-{spec.name}-{service.name}", role)
+        assert outputs["serviceUrls"][service.name] == (
+            f"http://{service.name}.{NAMESPACE}.svc.cluster.local:{service.port}"
+        )
+    assert outputs["loadBalancerControllerRoleArn"].endswith(f":role/osp-{spec.name}-lb-controller")
+    senders = any(s.uses.email for s in catalogue.services)
+    assert ("emailIdentityArn" in outputs) == senders
+    if senders:
+        assert outputs["emailIdentityArn"].endswith(f":identity/{spec.domain}")
