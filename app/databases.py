@@ -54,7 +54,7 @@ IAM_ROLE = "rds_iam"
 SCRIPT_ERROR_EXIT_CODE = 3
 
 #: Retries of a pod that failed for any other reason (the instance restarting, a throttled API).
-BACKOFF_LIMIT = 2
+BACKOFF_LIMIT = 4
 
 #: Keys of the ConfigMap, mounted at CONFIG_DIR.
 SCRIPT_KEY = "setup.sql"
@@ -738,8 +738,8 @@ class ServiceDatabases(pulumi.ComponentResource):
       for it to complete (a failure fails the update). The hash is of the ConfigMap's content,
       so a changed script — a service added — is a new Job, run again; any other change to the
       pod replaces the Job too (delete first: the name may stay). A Job that failed is
-      replaced, so re-run, on the next update (`pulumi.com/replaceUnready`). Two retries for
-      transient failures; a failed statement fails the Job at once; a deadline bounds it all.
+      replaced, so re-run, on the next update (`pulumi.com/replaceUnready`). Four retries for
+      transient failures (a role IAM has not yet propagated); a failed statement fails the Job at once; a deadline bounds it all.
       No TTL: Pulumi owns the finished Job.
     - The master password never enters a manifest, Pulumi's state or a log: an init container
       (AWS CLI, pinned) reads the secret with the Job's own IAM role into a memory-backed

@@ -999,7 +999,13 @@ class RabbitMqTopology(pulumi.ComponentResource):
 
         job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata=metadata(object_name),
+            # A failed Job (a broker not yet serving its API, a policy IAM has not yet
+            # propagated) is replaced, so re-run, by the next update instead of being awaited
+            # again for ever.
+            metadata={
+                **metadata(object_name),
+                "annotations": {"pulumi.com/replaceUnready": "true"},
+            },
             spec={
                 "backoffLimit": BACKOFF_LIMIT,
                 "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
@@ -1038,6 +1044,7 @@ class RabbitMqTopology(pulumi.ComponentResource):
                 depends_on=[*inherited, account, network_policy, config, identity, store_policy],
                 # A Job's pod template cannot be changed: any change replaces it, and the old
                 # (finished) one goes first, as a Job of the same name cannot exist twice.
+                replace_on_changes=["spec"],
                 delete_before_replace=True,
                 # Outlasts the Job's own deadline, so the Job's failure is what is reported.
                 custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),

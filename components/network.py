@@ -21,7 +21,16 @@ TOKEN = "osp:network:Network"
 TIER_TAG = "osp:subnet-tier"
 
 #: AWS services reached through interface endpoints when `interface_endpoints` is on.
-INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "sqs")
+#: SNS is among them so that publishing events and sending SMS stay inside the VPC too.
+INTERFACE_ENDPOINT_SERVICES = (
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+    "secretsmanager",
+    "logs",
+    "sqs",
+    "sns",
+)
 
 
 # Which load balancers the AWS Load Balancer Controller may place in a tier.
@@ -59,7 +68,7 @@ class NetworkArgs:
     """Days the VPC flow logs (all traffic) are kept. Default: a year."""
 
     interface_endpoints: bool = True
-    """Interface endpoints for ECR (api, dkr), STS, Secrets Manager, CloudWatch Logs and SQS in
+    """Interface endpoints for ECR (api, dkr), STS, Secrets Manager, CloudWatch Logs, SQS and SNS in
     the private subnets, so that traffic to them never leaves the VPC. The S3 gateway endpoint
     is always created (it is free)."""
 

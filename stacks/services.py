@@ -123,7 +123,7 @@ def build(
     on_cluster = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[addons])
 
     subnets = network.subnet_cidrs
-    # STS (IRSA), Secrets Manager, SQS, ECR and CloudWatch Logs have interface endpoints in the
+    # STS (IRSA), Secrets Manager, SQS, SNS, ECR and Logs have interface endpoints in the
     # private subnets when the spec asks for them; otherwise they are reached through NAT.
     endpoints = list(subnets["private"]) if spec.network.interface_endpoints else [ANYWHERE]
 
@@ -204,9 +204,9 @@ def build(
                 **oidc,
             ),
         )
-        # A service starts once its database and its broker user exist: before, it would
-        # only crash-loop.
-        ready = [addons]
+        # A service starts once its role's policy, its database and its broker user exist:
+        # before, it would only crash-loop on access denied.
+        ready = [addons, identity]
         if databases is not None and service.uses.database_access:
             ready.append(databases)
         if broker is not None and service.name in broker.credentials_secret_arns:
@@ -405,16 +405,16 @@ class _Wiring:
             EgressRule(cidr=cidr, ports=tuple(stores))
             for cidr in (self.base.network.subnet_cidrs["isolated"] if stores else ())
         ]
-        # S3 (gateway endpoint: S3's public addresses), SNS and SES have no endpoint inside
-        # the VPC, and a third-party credential (a placeholder secret) means a third party's
-        # API: those services need 443 to the internet. Everyone else reaches only the
-        # endpoints (STS for IRSA, Secrets Manager, SQS).
+        # S3 (through the gateway endpoint, at S3's public addresses, which a NetworkPolicy
+        # cannot name by prefix list) and the SES API have no address inside the VPC, and a
+        # third-party credential (a placeholder secret) means a third party's API: those
+        # services need 443 to the internet. Everyone else reaches only the interface
+        # endpoints (STS for IRSA, Secrets Manager, SQS, SNS for events and SMS).
         catalogue = self.ctx.catalogue
         third_party = any(
             catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets
         )
-        sns = self.events is not None and bool(uses.publishes)
-        public = bool(uses.buckets) or sns or uses.sms or uses.email or third_party
+        public = bool(uses.buckets) or uses.email or third_party
         for cidr in [ANYWHERE] if public else self.endpoints:
             rules.append(EgressRule(cidr=cidr, ports=(HTTPS,)))
         return rules

@@ -369,7 +369,7 @@ def test_job_runs_once_bounded_and_is_kept(prod):
     assert inputs["metadata"]["name"] == config_name
     assert inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
     spec = inputs["spec"]
-    assert spec["backoffLimit"] == 2
+    assert spec["backoffLimit"] == 4
     assert spec["activeDeadlineSeconds"] == 300
     # Pulumi owns the finished Job: a TTL would delete it and show drift.
     assert "ttlSecondsAfterFinished" not in spec

@@ -1110,6 +1110,8 @@ def test_job_runs_once_per_change_as_pulumi_owns_it(plan):
         "name": name,
         "namespace": NAMESPACE,
         "labels": {**LABELS, "app.kubernetes.io/name": "rabbitmq-topology"},
+        # A failed Job is replaced (re-run) by the next update, not awaited again.
+        "annotations": {"pulumi.com/replaceUnready": "true"},
     }
     config = one(plan, CONFIG_MAP).inputs
     assert config["metadata"]["name"] == name

@@ -69,7 +69,7 @@ def test_children_per_az(per_az):
         "iam/role": 1,
         "iam/rolePolicy": 1,
         "ec2/flowLog": 1,
-        "ec2/vpcEndpoint": 7,  # S3 gateway + six interface endpoints
+        "ec2/vpcEndpoint": 8,  # S3 gateway + seven interface endpoints
         "ec2/securityGroup": 1,
         "vpc/securityGroupIngressRule": 1,
         "rds/subnetGroup": 1,
@@ -245,7 +245,7 @@ def test_endpoints_stay_inside_the_vpc(per_az):
     interface = {n: e for n, e in endpoints.items() if e["vpcEndpointType"] == "Interface"}
     assert sorted(e["serviceName"].rsplit(".", 1)[-1] if "ecr" not in e["serviceName"]
                   else e["serviceName"].split("us-east-1.")[1] for e in interface.values()) == [
-        "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts",
+        "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sns", "sqs", "sts",
     ]  # fmt: skip
     assert all(e["privateDnsEnabled"] and len(e["subnetIds"]) == 3 for e in interface.values())
     (rule,) = per_az.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")

@@ -297,12 +297,12 @@ def test_egress_reaches_only_the_data_stores_each_service_uses(case):
 
 
 def _expected_https(catalogue, spec, plan, service):
-    """Anywhere for S3, SNS, SES and third-party APIs (which have no endpoint in the VPC);
-    otherwise the private subnets, where the interface endpoints are (or anywhere without)."""
+    """Anywhere only for what has no address in the VPC — S3's public addresses, the SES API,
+    a third party's API (placeholder secret) — and where the VPC has no endpoints (dev);
+    otherwise the private subnets, where the interface endpoints (SNS included) are."""
     uses = service.uses
     placeholder = any(catalogue.secret_map[s].kind == "placeholder" for s in uses.secrets)
-    sns = catalogue.transport == "sns-sqs" and bool(uses.publishes)
-    if uses.buckets or uses.sms or uses.email or sns or placeholder:
+    if uses.buckets or uses.email or placeholder:
         return {"0.0.0.0/0"}
     if not spec.network.interface_endpoints:
         return {"0.0.0.0/0"}
@@ -379,6 +379,57 @@ def test_each_policy_names_only_the_services_own_resources(case):
         assert any(s["Sid"] == "SendSms" for s in statements) == uses.sms
 
 
+def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
+    """Derived from the catalogue alone: which statements, how many secrets, which keys."""
+    catalogue, spec, plan = case
+    sns_sqs = catalogue.transport == "sns-sqs"
+    for service in catalogue.services:
+        uses = service.uses
+        statements = policy_of(plan, spec, service.name)
+        broker_user = not sns_sqs and bool(uses.publishes or uses.consumes)
+        secrets = len(uses.secrets) + uses.cache + broker_user
+        writes = Access.READ_WRITE in uses.buckets.values()
+        expected = {
+            "PublishEvents": sns_sqs and bool(uses.publishes),
+            "ConsumeEvents": sns_sqs and bool(uses.consumes),
+            "ListBuckets": bool(uses.buckets),
+            "ReadObjects": bool(uses.buckets),
+            "WriteObjects": writes,
+            "ReadSecrets": bool(secrets),
+            "ConnectDatabase": uses.database_access,
+            "SendEmail": uses.email,
+            "SendSms": uses.sms,
+        }
+        vias = [
+            ("sns", expected["PublishEvents"]),
+            ("sqs", expected["ConsumeEvents"]),
+            ("s3", bool(uses.buckets)),
+            ("secretsmanager", bool(secrets)),
+        ]
+        keys = {f"UseKey{i}" for i in range(sum(wanted for _, wanted in vias))}
+        sids = {s["Sid"] for s in statements}
+        assert sids == {sid for sid, wanted in expected.items() if wanted} | keys, service.name
+        assert len(resources(statements, "ReadSecrets")) == secrets, service.name
+        through = sorted(
+            s["Condition"]["StringEquals"]["kms:ViaService"][0].split(".")[0]
+            for s in statements
+            if s["Sid"].startswith("UseKey")
+        )
+        assert through == sorted(via for via, wanted in vias if wanted), service.name
+        for statement in statements:
+            if statement["Sid"] == "SendSms":
+                assert statement["NotResource"] == ["arn:aws:sns:*:*:*"]
+                assert statement["Action"] == ["sns:Publish"]
+            else:
+                assert "NotResource" not in statement and "NotAction" not in statement
+        emails = resources(statements, "SendEmail")
+        if uses.email:
+            assert sorted(e.split(":")[-1] for e in emails) == [
+                f"configuration-set/osp-{spec.name}-email",
+                f"identity/{spec.domain}",
+            ]
+
+
 def test_configuration_points_at_exactly_what_the_policy_grants(case):
     catalogue, spec, plan = case
     for service in catalogue.services:
@@ -450,3 +501,73 @@ def test_stack_outputs_name_every_services_role_and_address(case):
     assert ("emailIdentityArn" in outputs) == senders
     if senders:
         assert outputs["emailIdentityArn"].endswith(f":identity/{spec.domain}")
+
+
+def test_a_service_waits_for_its_policy_its_database_and_its_broker_user(case):
+    """Pulumi records a dependency on a component as one on each of its resources."""
+    catalogue, spec, plan = case
+    prefix = f"osp-{spec.name}"
+
+    def resources_of(name):
+        found = [r for r in plan.resources if r.name == name]
+        return {r.urn for c in found for r in plan.descendants(c.urn) if r.custom}
+
+    addons, databases = resources_of(f"{prefix}-addons"), resources_of(f"{prefix}-databases")
+    topology = resources_of(f"{prefix}-broker-topology")
+    for service in catalogue.services:
+        waits = set(plan.named(f"{prefix}-{service.name}-workload").dependencies)
+        assert addons <= waits
+        policy = {
+            r.urn
+            for r in plan.of_type(ROLE_POLICY)
+            if r.name == f"{prefix}-{service.name}-identity-policy"
+        }
+        assert policy <= waits
+        assert (databases <= waits) == service.uses.database_access, service.name
+        events = bool(service.uses.publishes or service.uses.consumes)
+        uses_broker = catalogue.transport == "rabbitmq" and events
+        assert bool(topology) == (catalogue.transport == "rabbitmq")
+        assert (bool(topology) and topology <= waits) == uses_broker, service.name
+
+
+def test_the_database_job_creates_exactly_the_users_of_services_with_a_database(case):
+    catalogue, _, plan = case
+    (config,) = [
+        c
+        for c in plan.of_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"].startswith("osp-database-setup-")
+    ]
+    script = "\n".join(config.inputs["data"].values())
+    users = set(re.findall(r"^-- ([a-z0-9_]+): its login role", script, re.M))
+    assert users == {s.name.replace("-", "_") for s in catalogue.services if s.uses.database_access}
+    for user in users:
+        assert f"GRANT rds_iam TO %I', '{user}'" in script
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_rabbitmq_fan_out_gives_every_consumer_its_queue_and_dead_letter_queue(environment):
+    catalogue = load_catalogue("learning-hub")
+    plan = plan_for("learning-hub", environment)
+    (config,) = [
+        c
+        for c in plan.of_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"].startswith("rabbitmq-topology-")
+    ]
+    topology = json.loads(config.inputs["data"]["topology.json"])
+    queues = {q["name"] for q in topology["queues"]}
+    bound = {(b["source"], b["destination"]) for b in topology["bindings"]}
+    expected = set()
+    for event in catalogue.events.values():
+        for consumer in event.consumers:
+            queue = f"{consumer}.{event.name}"
+            expected |= {queue, f"{queue}.dlq"}
+            assert (event.name, queue) in bound
+    assert queues == expected
+    users = {u["name"]: u for u in topology["users"]}
+    assert set(users) == {s.name for s in catalogue.services if s.uses.publishes or s.uses.consumes}
+    assert all(u["configure"] == "^$" for u in users.values())
+    for service in catalogue.services:
+        env = env_of(one(plan, DEPLOYMENT, service.name))
+        for subscription in service.uses.consumes:
+            key = f"QUEUE_{subscription.event.upper().replace('-', '_')}_NAME"
+            assert env[key] == f"{service.name}.{subscription.event}"
