@@ -739,8 +739,8 @@ class ServiceDatabases(pulumi.ComponentResource):
       so a changed script — a service added — is a new Job, run again; any other change to the
       pod replaces the Job too (delete first: the name may stay). A Job that failed is
       replaced, so re-run, on the next update (`pulumi.com/replaceUnready`). Four retries for
-      transient failures (a role IAM has not yet propagated); a failed statement fails the Job at once; a deadline bounds it all.
-      No TTL: Pulumi owns the finished Job.
+      transient failures (a role IAM has not yet propagated); a failed statement fails the Job
+      at once; a deadline bounds it all. No TTL: Pulumi owns the finished Job.
     - The master password never enters a manifest, Pulumi's state or a log: an init container
       (AWS CLI, pinned) reads the secret with the Job's own IAM role into a memory-backed
       emptyDir; the main container (psql, pinned) writes it as a 0600 password file there,
