@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from osp.app.workload import is_dns_label, label_problems
+from osp.app.workload import label_problems, namespace_problem
 from osp.components._checks import is_int
 from osp.components.cluster import POOL_LABEL
 
@@ -54,7 +54,6 @@ _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 _VPC_ID = re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})")
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 _ROLE_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
-_SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,12 +99,9 @@ def problems(name: str, args: ClusterAddonsArgs) -> list[str]:
     def bad(arg: str, value: object, expected: str) -> None:
         out.append(f"ClusterAddons {name}: {arg}: got {value!r}; expected {expected}")
 
-    if not is_dns_label(args.namespace):
-        bad("namespace", args.namespace, "a DNS-1123 label (lower-case letters, digits and "
-            "'-', at most 63 characters) such as osp-services")  # fmt: skip
-    elif args.namespace in _SYSTEM_NAMESPACES:
-        bad("namespace", args.namespace, "a namespace of the estate's own, not default or "
-            "a kube-* namespace")  # fmt: skip
+    expected = namespace_problem(args.namespace)
+    if expected:
+        bad("namespace", args.namespace, expected)
     if isinstance(args.cluster_name, str) and not _CLUSTER_NAME.fullmatch(args.cluster_name):
         bad("cluster_name", args.cluster_name, "an EKS cluster name")
     if not isinstance(args.region, str) or not _REGION.fullmatch(args.region):

@@ -31,6 +31,7 @@ from osp.app.workload import (
     image_problem,
     is_dns_label,
     label_problems,
+    namespace_problem,
     pod_security_context,
 )
 from osp.components._checks import is_int
@@ -112,7 +113,6 @@ _R = r"[a-z]{2}(?:-[a-z]+)+-\d"
 _SECRET_ARN = re.compile(rf"{_P}:secretsmanager:{_R}:\d{{12}}:secret:[A-Za-z0-9/_+=.@!-]+")
 _KEY_ARN = re.compile(rf"{_P}:kms:{_R}:\d{{12}}:key/[A-Za-z0-9-]+")
 _OIDC_ARN = re.compile(rf"{_P}:iam::\d{{12}}:oidc-provider/[A-Za-z0-9./_-]+")
-_SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 #: Arguments that may be Outputs, checked here when they are literals: (arg, pattern, expected).
 _LITERAL_ARNS = (
     (
@@ -430,11 +430,9 @@ def problems(name: str, args: ServiceDatabasesArgs) -> list[str]:
     def bad(arg: str, value: object, expected: str) -> None:
         out.append(f"ServiceDatabases {name}: {arg}: got {value!r}; expected {expected}")
 
-    if not is_dns_label(args.namespace):
-        bad("namespace", args.namespace, "a DNS-1123 label such as osp-services")
-    elif args.namespace in _SYSTEM_NAMESPACES:
-        bad("namespace", args.namespace, "the estate's services namespace, not default or a "
-            "kube-* namespace (they do not enforce Pod Security restricted)")  # fmt: skip
+    expected_namespace = namespace_problem(args.namespace)
+    if expected_namespace:
+        bad("namespace", args.namespace, expected_namespace)
 
     users = args.users
     if isinstance(users, str) or not isinstance(users, Sequence):

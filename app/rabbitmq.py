@@ -37,8 +37,8 @@ from osp.app.workload import (
     container_security_context,
     dns_egress,
     image_problem,
-    is_dns_label,
     label_problems,
+    namespace_problem,
     pod_security_context,
 )
 from osp.components import _checks
@@ -107,7 +107,6 @@ DEAD_LETTER_RETENTION_RANGE = (1, 365)
 
 _MS_PER_DAY = 24 * 60 * 60 * 1000
 _HASH_LENGTH = 10
-_SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 # Catalogue names (services, events) as DNS-1035 labels: they name users, exchanges, queues,
 # secrets and appear in a shell `read` loop, so nothing beyond [a-z0-9-].
 _NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -656,11 +655,9 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
     def bad(arg: str, value: object, expected: str) -> None:
         out.append(f"RabbitMqTopology {name}: {arg}: got {value!r}; expected {expected}")
 
-    if not is_dns_label(args.namespace):
-        bad("namespace", args.namespace, "a DNS-1123 label such as osp-services")
-    elif args.namespace in _SYSTEM_NAMESPACES:
-        bad("namespace", args.namespace, "the estate's services namespace, not default or a "
-            "kube-* namespace (they do not enforce Pod Security restricted)")  # fmt: skip
+    expected_namespace = namespace_problem(args.namespace)
+    if expected_namespace:
+        bad("namespace", args.namespace, expected_namespace)
 
     _event_problems(bad, args.events)
 

@@ -221,6 +221,19 @@ def label_problems(where: str, labels: Mapping[str, str]) -> list[tuple[str, obj
     return out
 
 
+def namespace_problem(namespace: object) -> str | None:
+    """What the services' namespace should have been, or None: a DNS-1123 label of the estate's
+    own — default and kube-* do not enforce Pod Security `restricted`."""
+    if not is_dns_label(namespace):
+        return "a DNS-1123 label such as osp-services"
+    if namespace in _SYSTEM_NAMESPACES:
+        return (
+            "the estate's services namespace, not default or a kube-* namespace (they do not "
+            "enforce Pod Security restricted)"
+        )
+    return None
+
+
 def is_dns_label(value: object) -> bool:
     """Whether `value` is a DNS-1123 label: a namespace or most object names."""
     return isinstance(value, str) and _DNS_1123.fullmatch(value) is not None
@@ -272,11 +285,9 @@ def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
     if not isinstance(args.service, str) or not _DNS_1035.fullmatch(args.service):
         bad("service", args.service, "a DNS-1035 label: lower-case letters, digits and '-', "
             "starting with a letter, at most 63 characters")  # fmt: skip
-    if not is_dns_label(args.namespace):
-        bad("namespace", args.namespace, "a DNS-1123 label such as osp-services")
-    elif args.namespace in _SYSTEM_NAMESPACES:
-        bad("namespace", args.namespace, "the estate's services namespace, not default or a "
-            "kube-* namespace (they do not enforce Pod Security restricted)")  # fmt: skip
+    expected = namespace_problem(args.namespace)
+    if expected:
+        bad("namespace", args.namespace, expected)
 
     if isinstance(args.image, str):
         expected = image_problem(args.image)

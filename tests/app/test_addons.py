@@ -241,7 +241,7 @@ def test_namespace_and_policy_validate_strictly(prod, version):
         ({"namespace": "x" * 64}, "namespace: got 'xxxx"),
         (
             {"namespace": "kube-system"},
-            "namespace: got 'kube-system'; expected a namespace of the estate's own",
+            "namespace: got 'kube-system'; expected the estate's services namespace",
         ),
         ({"namespace": "default"}, "namespace: got 'default'"),
         ({"cluster_name": "-osp"}, "cluster_name: got '-osp'; expected an EKS cluster name"),
