@@ -89,7 +89,7 @@ def build(
     ctx: Context, base: Foundation, shared: Shared, edge: Edge, events: EventBus | None
 ) -> Services:
     spec, catalogue, cluster, network = ctx.spec, ctx.catalogue, base.cluster, base.network
-    # Pods are not in a hurry to be two of each in dev; elsewhere the add-ons survive a node.
+    # One pod of each add-on in dev; elsewhere two, so each survives the loss of a node.
     addon_replicas = 1 if spec.profile is Profile.DEV else 2
     labels = {"app.kubernetes.io/part-of": catalogue.name}
     oidc = {
