@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from osp.app.identity import Grants, KeyGrant, ServiceIdentity, ServiceIdentityArgs
+from osp.app.identity import (
+    Grants,
+    KeyGrant,
+    ServiceIdentity,
+    ServiceIdentityArgs,
+    arn_problem,
+    trust_problems,
+)
 from osp.app.images import AWS_CLI_IMAGE, POSTGRES_IMAGE
 from osp.app.workload import (
     NAME_LABEL,
@@ -106,32 +113,12 @@ RESERVED_PREFIXES = ("pg_", "rds")
 _USER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
-_ISSUER = re.compile(r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*")
-_P = r"arn:aws(?:-[a-z]+)*"
-_R = r"[a-z]{2}(?:-[a-z]+)+-\d"
-_SECRET_ARN = re.compile(rf"{_P}:secretsmanager:{_R}:\d{{12}}:secret:[A-Za-z0-9/_+=.@!-]+")
-_KEY_ARN = re.compile(rf"{_P}:kms:{_R}:\d{{12}}:key/[A-Za-z0-9-]+")
-_OIDC_ARN = re.compile(rf"{_P}:iam::\d{{12}}:oidc-provider/[A-Za-z0-9./_-]+")
-#: Arguments that may be Outputs, checked here when they are literals: (arg, pattern, expected).
-_LITERAL_ARNS = (
-    (
-        "master_secret_arn",
-        _SECRET_ARN,
-        "a Secrets Manager secret ARN (Postgres.master_user_secret_arn)",
-    ),
-    (
-        "master_secret_kms_key_arn",
-        _KEY_ARN,
-        "a KMS key ARN, not an alias (an alias ARN in a policy grants nothing)",
-    ),
-    ("oidc_provider_arn", _OIDC_ARN, "an IAM OIDC provider ARN (Cluster.oidc_provider_arn)"),
-    (
-        "oidc_provider_url",
-        _ISSUER,
-        "the issuer without https://, such as oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE "
-        "(Cluster.oidc_provider_url)",
-    ),
+#: Arguments that may be Outputs: (arg, ARN kind checked when a literal, or None).
+_OUTPUT_ARGS = (
+    ("master_secret_arn", "secret"),
+    ("master_secret_kms_key_arn", "key"),
+    ("oidc_provider_arn", None),
+    ("oidc_provider_url", None),
 )
 #: Labels the Job controller sets on its pods; a user-given one would be refused or confusing.
 _JOB_LABEL_PREFIX = "batch.kubernetes.io/"
@@ -458,17 +445,20 @@ def problems(name: str, args: ServiceDatabasesArgs) -> list[str]:
     elif not isinstance(args.host, pulumi.Output):
         bad("host", args.host, "a str or Output[str] (Postgres.address)")
 
-    for arg, pattern, expected in _LITERAL_ARNS:
+    for arg, kind in _OUTPUT_ARGS:
         value = getattr(args, arg)
-        if isinstance(value, str):
-            if not pattern.fullmatch(value):
+        if not isinstance(value, str | pulumi.Output):
+            bad(arg, value, "a str or Output[str]")
+        elif kind is not None and isinstance(value, str):
+            expected = arn_problem(kind, value)
+            if expected:
                 bad(arg, value, expected)
-        elif not isinstance(value, pulumi.Output):
-            bad(arg, value, f"a str or Output[str]: {expected}")
-
-    if not isinstance(args.role_name, str) or not _ROLE_NAME.fullmatch(args.role_name):
-        bad("role_name", args.role_name, "an IAM role name: letters, digits and +=,.@_- "
-            "(longer than 64 is shortened with a hash)")  # fmt: skip
+    for arg, value, expected in trust_problems(
+        role_name=args.role_name,
+        oidc_provider_arn=args.oidc_provider_arn,
+        oidc_provider_url=args.oidc_provider_url,
+    ):
+        bad(arg, value, expected)
     if not isinstance(args.region, str) or not _REGION.fullmatch(args.region):
         bad("region", args.region, "an AWS region such as us-east-1")
 

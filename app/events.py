@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from osp.components import Queue, QueueArgs, Topic, TopicArgs
+from osp.platform.catalogue import Catalogue
 from osp.platform.naming import NameKind, fit
 
 TOKEN = "osp:app:EventBus"
@@ -25,6 +26,14 @@ class EventRoute:
     event: str
     publisher: str
     consumers: tuple[str, ...]
+
+
+def routes(catalogue: Catalogue) -> list[EventRoute]:
+    """The catalogue's events, as the event components take them."""
+    return [
+        EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
+        for e in catalogue.events.values()
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -256,17 +256,48 @@ def with_key_grants(
 # -- policies ----------------------------------------------------------------------------
 
 
-def _arn_problem(kind: str, value: str) -> str | None:
-    """What `value` should have been, if it is not a `kind` ARN (or id) without wildcards."""
+def arn_problem(kind: str, value: str) -> str | None:
+    """What `value` should have been, if it is not a `kind` ARN (or id) without wildcards:
+    kinds topic, queue, bucket, secret, key, email, target_group, resource_id, security_group,
+    oidc_provider."""
     pattern, expected = _ARN[kind]
     return None if pattern.fullmatch(value) else expected
+
+
+def trust_problems(
+    *, role_name: object, oidc_provider_arn: object, oidc_provider_url: object
+) -> list[tuple[str, object, str]]:
+    """(arg, value, expected) for each malformed part of an IRSA role's name and trust; the
+    provider's ARN and issuer are checked when they are literals (Outputs resolve later)."""
+    out: list[tuple[str, object, str]] = []
+    if not isinstance(role_name, str) or not _ROLE_NAME.fullmatch(role_name):
+        out.append(
+            (
+                "role_name",
+                role_name,
+                "an IAM role name: letters, digits and +=,.@_- (longer than 64 is "
+                "shortened with a hash)",
+            )
+        )
+    if isinstance(oidc_provider_arn, str) and arn_problem("oidc_provider", oidc_provider_arn):
+        out.append(("oidc_provider_arn", oidc_provider_arn, _ARN["oidc_provider"][1]))
+    if isinstance(oidc_provider_url, str) and not _ISSUER.fullmatch(oidc_provider_url):
+        out.append(
+            (
+                "oidc_provider_url",
+                oidc_provider_url,
+                "the issuer without https://, such as "
+                "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)",
+            )
+        )
+    return out
 
 
 def _check_resolved(kind: str, where: str, values: Iterable[str]) -> None:
     # Values that came from other resources are only known here; a malformed or wildcard
     # ARN must fail the deployment rather than widen the policy.
     for value in values:
-        expected = _arn_problem(kind, value)
+        expected = arn_problem(kind, value)
         if expected:
             raise ValueError(f"{where}: got {value!r}; expected {expected}")
 
@@ -486,7 +517,7 @@ class _Problems:
         for index, value in enumerate(values):  # type: ignore[arg-type]
             if not isinstance(value, str):
                 continue  # an Output: checked when it resolves
-            expected = _arn_problem(kind, value)
+            expected = arn_problem(kind, value)
             if expected:
                 self.bad(f"{arg}[{index}]", value, expected)
             elif value in seen:
@@ -503,24 +534,12 @@ class _Problems:
                 account,
                 "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
             )
-        if not isinstance(args.role_name, str) or not _ROLE_NAME.fullmatch(args.role_name):
-            self.bad(
-                "role_name",
-                args.role_name,
-                "an IAM role name: letters, digits and +=,.@_- (longer than 64 is "
-                "shortened with a hash)",
-            )
-        arn = args.oidc_provider_arn
-        if isinstance(arn, str) and _arn_problem("oidc_provider", arn):
-            self.bad("oidc_provider_arn", arn, _ARN["oidc_provider"][1])
-        url = args.oidc_provider_url
-        if isinstance(url, str) and not _ISSUER.fullmatch(url):
-            self.bad(
-                "oidc_provider_url",
-                url,
-                "the issuer without https://, such as "
-                "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)",
-            )
+        for arg, value, expected in trust_problems(
+            role_name=args.role_name,
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_provider_url=args.oidc_provider_url,
+        ):
+            self.bad(arg, value, expected)
 
 
 def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
@@ -543,7 +562,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         for index, bucket in enumerate(grants.buckets):
             where = f"grants.buckets[{index}]"
             if isinstance(bucket.arn, str):
-                if _arn_problem("bucket", bucket.arn):
+                if arn_problem("bucket", bucket.arn):
                     check.bad(f"{where}.arn", bucket.arn, _ARN["bucket"][1])
                 elif bucket.arn in seen_buckets:
                     check.bad(f"{where}.arn", bucket.arn, "each bucket once, with one access")
@@ -555,7 +574,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         seen_keys: set[tuple[str, str]] = set()
         for index, key in enumerate(grants.keys):
             where = f"grants.keys[{index}]"
-            if isinstance(key.key_arn, str) and _arn_problem("key", key.key_arn):
+            if isinstance(key.key_arn, str) and arn_problem("key", key.key_arn):
                 check.bad(f"{where}.key_arn", key.key_arn, _ARN["key"][1])
             via = key.via_services
             if isinstance(via, str) or not via or not set(via) <= set(KEY_VIA_SERVICES):
@@ -586,9 +605,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         seen_users: set[tuple[str, str]] = set()
         for index, grant in enumerate(grants.database_users):
             where = f"grants.database_users[{index}]"
-            if isinstance(grant.resource_id, str) and _arn_problem(
-                "resource_id", grant.resource_id
-            ):
+            if isinstance(grant.resource_id, str) and arn_problem("resource_id", grant.resource_id):
                 check.bad(f"{where}.resource_id", grant.resource_id, _ARN["resource_id"][1])
             user = grant.user
             if not isinstance(user, str) or not _DB_USER.fullmatch(user):
@@ -631,7 +648,7 @@ def controller_problems(name: str, args: LoadBalancerControllerIdentityArgs) -> 
     if check.sequence("security_group_ids", args.security_group_ids):
         literal = [g for g in args.security_group_ids if isinstance(g, str)]
         for index, group in enumerate(args.security_group_ids):
-            if isinstance(group, str) and _arn_problem("security_group", group):
+            if isinstance(group, str) and arn_problem("security_group", group):
                 check.bad(f"security_group_ids[{index}]", group, _ARN["security_group"][1])
         if len(set(literal)) != len(literal):
             check.bad("security_group_ids", list(args.security_group_ids), "each group once")

@@ -29,7 +29,15 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from osp.app.events import EventRoute
-from osp.app.identity import KEY_ACTIONS, Grants, KeyGrant, ServiceIdentity, ServiceIdentityArgs
+from osp.app.identity import (
+    KEY_ACTIONS,
+    Grants,
+    KeyGrant,
+    ServiceIdentity,
+    ServiceIdentityArgs,
+    arn_problem,
+    trust_problems,
+)
 from osp.app.images import AWS_CLI_IMAGE, PYTHON_IMAGE
 from osp.app.workload import (
     NAME_LABEL,
@@ -115,13 +123,6 @@ _RESERVED_PREFIX = "amq"
 _SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 _PREFIX = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 _MAX_SECRET_NAME = 512
-_P = r"arn:aws(?:-[a-z]+)*"
-_R = r"[a-z]{2}(?:-[a-z]+)+-\d"
-_SECRET_ARN = re.compile(rf"{_P}:secretsmanager:{_R}:\d{{12}}:secret:[A-Za-z0-9/_+=.@!-]+")
-_KEY_ARN = re.compile(rf"{_P}:kms:{_R}:\d{{12}}:key/[A-Za-z0-9-]+")
-_OIDC_ARN = re.compile(rf"{_P}:iam::\d{{12}}:oidc-provider/[A-Za-z0-9./_-]+")
-_ISSUER = re.compile(r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 _MANAGEMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?/?")
 _AMQPS_ENDPOINT = re.compile(r"amqps://[A-Za-z0-9.-]+(?::\d{1,5})?")
 
@@ -661,14 +662,11 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
 
     _event_problems(bad, args.events)
 
-    arn = args.admin_secret_arn
-    if isinstance(arn, str) and not _SECRET_ARN.fullmatch(arn):
-        bad("admin_secret_arn", arn, "a Secrets Manager secret ARN such as arn:aws:"
-            "secretsmanager:us-east-1:123456789012:secret:osp-prod-rabbitmq-AbCdEf")  # fmt: skip
-    key = args.secrets_kms_key_arn
-    if isinstance(key, str) and not _KEY_ARN.fullmatch(key):
-        bad("secrets_kms_key_arn", key, "a KMS key ARN (not an alias) such as "
-            "arn:aws:kms:us-east-1:123456789012:key/<id>")  # fmt: skip
+    for arg, kind in (("admin_secret_arn", "secret"), ("secrets_kms_key_arn", "key")):
+        value = getattr(args, arg)
+        expected = arn_problem(kind, value) if isinstance(value, str) else None
+        if expected:
+            bad(arg, value, expected)
 
     prefix = args.secret_name_prefix
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
@@ -694,17 +692,12 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
         bad("amqps_endpoint", endpoint, "an endpoint amqps://<host>:5671 "
             "(RabbitMq.amqps_endpoints[0])")  # fmt: skip
 
-    oidc = args.oidc_provider_arn
-    if isinstance(oidc, str) and not _OIDC_ARN.fullmatch(oidc):
-        bad("oidc_provider_arn", oidc, "an IAM OIDC provider ARN such as arn:aws:iam::"
-            "123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE")  # fmt: skip
-    issuer = args.oidc_provider_url
-    if isinstance(issuer, str) and not _ISSUER.fullmatch(issuer):
-        bad("oidc_provider_url", issuer, "the issuer without https://, such as "
-            "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)")  # fmt: skip
-    if not isinstance(args.role_name, str) or not _ROLE_NAME.fullmatch(args.role_name):
-        bad("role_name", args.role_name, "an IAM role name: letters, digits and +=,.@_- "
-            "(longer than 64 is shortened with a hash)")  # fmt: skip
+    for arg, value, expected in trust_problems(
+        role_name=args.role_name,
+        oidc_provider_arn=args.oidc_provider_arn,
+        oidc_provider_url=args.oidc_provider_url,
+    ):
+        bad(arg, value, expected)
 
     _cidrs(bad, "broker_cidrs", args.broker_cidrs, anywhere=False)
     _cidrs(bad, "endpoint_cidrs", args.endpoint_cidrs, anywhere=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from osp.app.events import EventBus, EventBusArgs, EventRoute
+from osp.app.events import EventBus, EventBusArgs, routes
 from osp.platform.catalogue import Catalogue, Transport, load_catalogue
 from osp.platform.spec import EnvironmentSpec
 from osp.stacks import edge as edge_layer
@@ -75,10 +75,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
             ctx.name("events"),
             EventBusArgs(
                 prefix=ctx.prefix,
-                events=[
-                    EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
-                    for e in ctx.catalogue.events.values()
-                ],
+                events=routes(ctx.catalogue),
                 kms_key_arn=base.keys.data_key_arn,
                 tags=ctx.tags("events"),
             ),

@@ -20,7 +20,6 @@ from osp.app import (
     DbUserGrant,
     EgressRule,
     EventBus,
-    EventRoute,
     Grants,
     LoadBalancerControllerIdentity,
     LoadBalancerControllerIdentityArgs,
@@ -35,6 +34,7 @@ from osp.app import (
     postgres_name,
     with_key_grants,
 )
+from osp.app.events import routes
 from osp.components import EmailDomain, EmailDomainArgs
 from osp.components.broker import AMQPS_PORT
 from osp.components.cache import PORT as REDIS_PORT
@@ -167,10 +167,7 @@ def build(
             ctx.name("broker-topology"),
             RabbitMqTopologyArgs(
                 namespace=NAMESPACE,
-                events=[
-                    EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
-                    for e in catalogue.events.values()
-                ],
+                events=routes(catalogue),
                 admin_secret_arn=base.broker.credentials_secret_arn,
                 secrets_kms_key_arn=base.keys.secrets_key_arn,
                 secret_name_prefix=ctx.name("broker"),

@@ -819,7 +819,7 @@ def test_shell_commands_parse():
         (
             {"master_secret_kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp"},
             f"master_secret_kms_key_arn: got 'arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp'; "
-            "expected a KMS key ARN, not an alias",
+            "expected a KMS key ARN (not an alias)",
         ),
         (
             {"master_secret_kms_key_arn": None},
