@@ -16,8 +16,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from osp.app.workload import label_problems, namespace_problem
-from osp.components._checks import is_int
 from osp.components.cluster import POOL_LABEL
+from osp.platform.limits import is_int
 
 TOKEN = "osp:app:ClusterAddons"
 

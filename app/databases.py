@@ -41,9 +41,9 @@ from osp.app.workload import (
     namespace_problem,
     pod_security_context,
 )
-from osp.components._checks import is_int
 from osp.components.cluster import POOL_LABEL
 from osp.components.database import PORT
+from osp.platform.limits import is_int
 
 TOKEN = "osp:app:ServiceDatabases"
 

@@ -17,9 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from osp.components._iam import policy
 from osp.components.cluster import irsa_trust_policy
 from osp.platform.catalogue import Access
+from osp.platform.iam import policy
 from osp.platform.naming import NameKind, fit
 
 TOKEN = "osp:app:ServiceIdentity"

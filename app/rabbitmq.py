@@ -49,11 +49,11 @@ from osp.app.workload import (
     namespace_problem,
     pod_security_context,
 )
-from osp.components import _checks
-from osp.components._iam import policy
 from osp.components.broker import CONSOLE_PORT
 from osp.components.cluster import POOL_LABEL
 from osp.components.secrets import TAG_KEYS, TAG_SOURCE
+from osp.platform import limits
+from osp.platform.iam import policy
 
 TOKEN = "osp:app:RabbitMqTopology"
 
@@ -702,7 +702,7 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
     _cidrs(bad, "broker_cidrs", args.broker_cidrs, anywhere=False)
     _cidrs(bad, "endpoint_cidrs", args.endpoint_cidrs, anywhere=True)
 
-    expected = _checks.recovery_window(args.recovery_window_days)
+    expected = limits.SECRET_RECOVERY_WINDOW.problem(args.recovery_window_days)
     if expected:
         bad("recovery_window_days", args.recovery_window_days, expected)
     for arg, (low, high) in (
@@ -710,7 +710,7 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
         ("dead_letter_retention_days", DEAD_LETTER_RETENTION_RANGE),
     ):
         value = getattr(args, arg)
-        if not _checks.is_int(value) or not low <= value <= high:
+        if not limits.is_int(value) or not low <= value <= high:
             bad(arg, value, f"an integer from {low} to {high}")
 
     for arg in ("aws_cli_image", "python_image"):

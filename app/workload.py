@@ -20,9 +20,9 @@ from enum import StrEnum
 import pulumi
 import pulumi_kubernetes as k8s
 
-from osp.components._checks import is_int
 from osp.components.cluster import POOL_LABEL
 from osp.platform.catalogue import Probe, Probes, Replicas, Resources
+from osp.platform.limits import is_int
 
 TOKEN = "osp:app:ServiceWorkload"
 

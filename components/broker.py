@@ -13,8 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.components import _checks, _iam
+from osp.components import _checks
 from osp.components._secrets import stored_secret
+from osp.platform import iam
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
 
@@ -342,7 +343,7 @@ class RabbitMq(pulumi.ComponentResource):
             f"{name}-logs-policy",
             policy_name=fit(f"{broker_name}-amazonmq-logs"),
             policy_document=pulumi.Output.all(partition, region, account).apply(
-                lambda v: _iam.policy(
+                lambda v: iam.policy(
                     {
                         "Sid": "AmazonMqPublishesBrokerLogs",
                         "Effect": "Allow",
@@ -513,7 +514,7 @@ class RabbitMq(pulumi.ComponentResource):
             role_name,
             name=fit(role_name, NameKind.IAM),
             description=f"{function_name}: claims the broker's CloudWatch log groups",
-            assume_role_policy=_iam.service_trust("lambda.amazonaws.com"),
+            assume_role_policy=iam.service_trust("lambda.amazonaws.com"),
             tags=tags(role_name),
             opts=child,
         )
@@ -521,7 +522,7 @@ class RabbitMq(pulumi.ComponentResource):
             role_name,
             role=role.id,
             policy=pulumi.Output.all(partition, region, account, broker.id, own_logs.arn).apply(
-                lambda v: _iam.policy(
+                lambda v: iam.policy(
                     {
                         "Sid": "ClaimThisBrokersLogGroups",
                         "Effect": "Allow",

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _iam, _windows
+from osp.components import _windows
+from osp.platform import iam
 from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 
@@ -224,7 +225,7 @@ def parameters(slow_query_ms: int) -> list[dict[str, str]]:
 def monitoring_trust(*, partition: str, account: str, region: str, identifiers: list[str]) -> str:
     """Trust policy of the Enhanced Monitoring role: RDS may assume it for these instances of
     this account only (the confused-deputy guard AWS recommends)."""
-    return _iam.policy(
+    return iam.policy(
         {
             "Effect": "Allow",
             "Principal": {"Service": "monitoring.rds.amazonaws.com"},

@@ -10,7 +10,8 @@ from enum import StrEnum
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks, _iam
+from osp.components import _checks
+from osp.platform import iam
 from osp.platform.naming import fit
 
 TOKEN = "osp:firewall:WebAcl"
@@ -185,7 +186,7 @@ def delivery_policy(log_group_arn: str) -> str:
     logging to CloudWatch Logs; the confused-deputy conditions of log delivery)."""
     arn = log_group_arn.removesuffix(":*")
     _, partition, _, region, account = arn.split(":")[:5]
-    return _iam.policy(
+    return iam.policy(
         {
             "Sid": "WafLogDelivery",
             "Effect": "Allow",

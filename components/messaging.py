@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components import _checks
-from osp.components._iam import policy
+from osp.platform.iam import policy
 
 TOPIC_TOKEN = "osp:messaging:Topic"
 QUEUE_TOKEN = "osp:messaging:Queue"

@@ -9,8 +9,8 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _iam
 from osp.platform import cidr as addressing
+from osp.platform import iam
 from osp.platform.limits import LOG_RETENTION_DAYS
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import NatStrategy, SubnetPlan
@@ -332,7 +332,7 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs",
             name=fit(f"{name}-flow-logs", NameKind.IAM),
-            assume_role_policy=_iam.service_trust("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=iam.service_trust("vpc-flow-logs.amazonaws.com"),
             tags=tags(f"{name}-flow-logs"),
             opts=child,
         )
@@ -340,7 +340,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs",
             role=role.id,
             policy=group.arn.apply(
-                lambda arn: _iam.policy(
+                lambda arn: iam.policy(
                     {
                         "Sid": "WriteFlowLogs",
                         "Effect": "Allow",

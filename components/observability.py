@@ -11,7 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks, _iam
+from osp.components import _checks
+from osp.platform import iam
 from osp.platform.naming import fit
 
 TOKEN = "osp:observability:Monitoring"
@@ -144,7 +145,7 @@ def topic_policy(
 ) -> str:
     """The alarm topic's policy: the account manages it, and CloudWatch may publish to it on
     behalf of this environment's alarms only (the confused-deputy conditions)."""
-    return _iam.policy(
+    return iam.policy(
         {
             "Sid": "AccountManages",
             "Effect": "Allow",

@@ -14,6 +14,7 @@ import pulumi_random as random
 
 from osp.components import _checks
 from osp.components._secrets import stored_secret
+from osp.platform import limits
 
 TOKEN = "osp:secrets:ServiceSecrets"
 
@@ -189,7 +190,7 @@ def problems(name: str, args: ServiceSecretsArgs) -> list[str]:
                 bad(f"{where}.description", secret.description, "a description that, with "
                     f"the keys appended, fits {_MAX_DESCRIPTION} characters")  # fmt: skip
 
-    expected = _checks.recovery_window(args.recovery_window_days)
+    expected = limits.SECRET_RECOVERY_WINDOW.problem(args.recovery_window_days)
     if expected:
         bad("recovery_window_days", args.recovery_window_days, expected)
 

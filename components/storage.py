@@ -11,7 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks, _iam
+from osp.components import _checks
+from osp.platform import iam
 
 TOKEN = "osp:storage:Bucket"
 LOG_BUCKET_TOKEN = "osp:storage:LogBucket"
@@ -144,7 +145,7 @@ def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
 
 def bucket_policy(bucket_arn: str, *statements: Mapping[str, Any]) -> str:
     """The policy of the bucket `bucket_arn`: the TLS-only deny, then `statements`."""
-    return _iam.policy(tls_only_statement(bucket_arn), *(dict(s) for s in statements))
+    return iam.policy(tls_only_statement(bucket_arn), *(dict(s) for s in statements))
 
 
 def alb_log_delivery_statement(

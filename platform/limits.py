@@ -1,7 +1,222 @@
-"""Closed sets of values AWS accepts, shared by the spec's validation and the components."""
+"""What AWS and Kubernetes accept, each rule once: the spec's validation and the components'
+argument checks both ask here, so the two can never disagree.
+
+A rule is a `Constraint`: `constraint.problem(value)` is None when the value is accepted and
+otherwise says what is allowed, in the words a message shows after "expected".
+tests/platform/test_limits.py feeds the same samples to the spec and to the components.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+
+def is_int(value: object) -> bool:
+    """An int that is not a bool (YAML's `true` must not pass for 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One rule on one kind of value, and how to say what it allows."""
+
+    expected: str
+    """What is allowed, as a message puts it after "expected"."""
+
+    accepts: Callable[[object], bool]
+
+    def problem(self, value: object) -> str | None:
+        """None when `value` meets the rule, otherwise what is allowed."""
+        return None if self.accepts(value) else self.expected
+
+
+def pattern(regex: str, expected: str, *, flags: int = 0) -> Constraint:
+    """Strings matching `regex` as a whole."""
+    compiled = re.compile(regex, flags)
+    return Constraint(expected, lambda v: isinstance(v, str) and bool(compiled.fullmatch(v)))
+
+
+def whole_range(low: int, high: int, expected: str | None = None) -> Constraint:
+    """Integers from `low` to `high`, both included."""
+    return Constraint(
+        expected or f"an integer from {low} to {high}",
+        lambda v: is_int(v) and low <= v <= high,  # type: ignore[operator]
+    )
+
+
+def one_of(values: Collection[int | str], expected: str | None = None) -> Constraint:
+    """One of `values` (integers are never matched by booleans)."""
+    shown = ", ".join(map(str, values))
+    return Constraint(
+        expected or f"one of {shown}",
+        lambda v: (is_int(v) or isinstance(v, str)) and v in values,
+    )
+
+
+# --- Names -------------------------------------------------------------------------------
+
+#: An RFC 1123 DNS label as DNS, Kubernetes (DNS-1123 label) and AWS accept it.
+DNS_LABEL = pattern(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a DNS label (1-63 lower-case letters, digits and hyphens, not starting or ending with "
+    "a hyphen)",
+)
+
+#: A Kubernetes DNS-1035 label (Service names): a DNS label that starts with a letter.
+DNS_1035_LABEL = pattern(
+    r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a DNS-1035 label (1-63 lower-case letters, digits and hyphens, starting with a letter)",
+)
+
+
+def _is_domain(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > 253:
+        return False
+    labels = value.split(".")
+    return (
+        len(labels) >= 2
+        and all(DNS_LABEL.accepts(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
+#: A public DNS name: two labels at least, lower case, a top-level label that is no number.
+DOMAIN_NAME = Constraint(
+    "a lower-case DNS name with at least two labels, such as school.example.com", _is_domain
+)
+
+#: An e-mail address CloudWatch/SNS subscriptions and SES accept.
+EMAIL_ADDRESS = pattern(
+    r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}",
+    "an e-mail address such as platform@school.example.com",
+)
+
+#: Kubernetes label keys and values (a qualified name with an optional DNS-subdomain prefix).
+_K8S_LABEL_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_K8S_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+K8S_LABEL_KEY = pattern(
+    rf"({_K8S_LABEL_PREFIX}/)?{_K8S_LABEL_NAME}",
+    "a Kubernetes label key: [prefix/]name, the name 1-63 letters, digits, '-', '_' or '.'",
+)
+K8S_LABEL_VALUE = pattern(
+    rf"({_K8S_LABEL_NAME})?",
+    "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', alphanumeric "
+    "at both ends",
+)
+
+# --- Account-wide ------------------------------------------------------------------------
+
+#: A commercial, GovCloud or ISO region name.
+AWS_REGION = pattern(
+    r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as us-east-1 or eu-west-2"
+)
+
+ACCOUNT_ID = pattern(r"\d{12}", "a 12-digit AWS account id, quoted, such as '123456789012'")
+
+#: An IAM role ARN, path included (`role/path/name`), in any partition.
+IAM_ROLE_ARN = pattern(
+    r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
+)
+
+#: A KMS key ARN (not an alias): what services that encrypt on our behalf take.
+KMS_KEY_ARN = pattern(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+",
+    "a KMS key ARN such as arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-"
+    "1234567890ab",
+)
+
+#: Route 53 hosted zone ids: Z and up to 31 more upper-case letters and digits.
+HOSTED_ZONE_ID = pattern(
+    r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"
+)
+
+# --- CloudWatch Logs, Secrets Manager ----------------------------------------------------
 
 #: The retention periods (days) CloudWatch Logs accepts for a log group.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
+LOG_RETENTION = one_of(
+    LOG_RETENTION_DAYS,
+    "a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+)
+
+#: Days a deleted secret stays recoverable: 0 deletes at once (ForceDeleteWithoutRecovery).
+SECRET_RECOVERY_WINDOW = Constraint(
+    "0 (delete at once) or 7 to 30",
+    lambda v: is_int(v) and (v == 0 or 7 <= v <= 30),  # type: ignore[operator]
+)
+
+# --- RDS for PostgreSQL ------------------------------------------------------------------
+
+#: PostgreSQL majors osp deploys (those RDS keeps in standard support).
+POSTGRES_MAJOR_VERSIONS = ("14", "15", "16", "17")
+POSTGRES_VERSION = pattern(
+    rf"({'|'.join(POSTGRES_MAJOR_VERSIONS)})(\.\d+)?",
+    f"a PostgreSQL version of major {', '.join(POSTGRES_MAJOR_VERSIONS)}, such as 16 or 16.4",
+)
+
+#: `db.<family>.<size>`: the family has a generation digit (db.serverless is Aurora's only),
+#: sizes include metal (db.m6i.metal, db.r7i.metal-48xl).
+RDS_INSTANCE_CLASS = pattern(
+    r"db\.[a-z]+\d+[a-z-]*\.(micro|small|medium|large|\d*xlarge|metal(-\d+xl)?)",
+    "an RDS instance class such as db.r6g.large",
+)
+
+#: gp3 storage of RDS for PostgreSQL, GiB.
+RDS_STORAGE_GIB = whole_range(20, 65536)
+RDS_BACKUP_RETENTION_DAYS = whole_range(1, 35)
+RDS_MAX_READ_REPLICAS = 5
+RDS_READ_REPLICAS = whole_range(0, RDS_MAX_READ_REPLICAS)
+#: Enhanced Monitoring granularities RDS accepts; 0 turns it off.
+RDS_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+RDS_MONITORING_INTERVAL = one_of(
+    RDS_MONITORING_INTERVALS,
+    f"one of {', '.join(map(str, RDS_MONITORING_INTERVALS))} (0 turns it off)",
+)
+
+# --- ElastiCache -------------------------------------------------------------------------
+
+CACHE_NODE_TYPE = pattern(
+    r"cache\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|\d*xlarge)",
+    "an ElastiCache node type such as cache.t4g.small or cache.r7g.large",
+)
+#: Replicas of the one shard (a primary and up to five replicas).
+CACHE_REPLICAS = whole_range(0, 5)
+CACHE_SNAPSHOT_RETENTION_DAYS = whole_range(1, 35)
+#: The engine versions osp deploys, per engine.
+CACHE_ENGINE_VERSIONS = {
+    "redis": pattern(r"7\.\d+", "a redis 7 version such as 7.1"),
+    "valkey": pattern(r"7\.2|8\.\d+", "a valkey version: 7.2 or 8.0"),
+}
+
+# --- Amazon MQ for RabbitMQ --------------------------------------------------------------
+
+MQ_INSTANCE_TYPE = pattern(
+    r"mq\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|\d*xlarge)",
+    "an Amazon MQ instance type such as mq.m5.large",
+)
+#: Oldest engine osp deploys: from 3.13 on, Amazon MQ takes `major.minor` and requires
+#: automatic minor version upgrades, which is how osp runs every broker.
+RABBITMQ_MIN_VERSION = (3, 13)
+
+
+def _rabbitmq_version(value: object) -> bool:
+    match = isinstance(value, str) and re.fullmatch(r"(\d+)\.(\d+)", value)
+    return bool(match) and (int(match[1]), int(match[2])) >= RABBITMQ_MIN_VERSION  # type: ignore[index]
+
+
+RABBITMQ_VERSION = Constraint(
+    "a RabbitMQ major.minor version, 3.13 or later, such as 3.13", _rabbitmq_version
+)
+
+# --- EC2, EKS ----------------------------------------------------------------------------
+
+EC2_INSTANCE_TYPE = pattern(
+    r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal(-\d+xl)?)",
+    "an EC2 instance type such as m6i.large",
+)
+#: Graviton families carry a "g" right after the generation digit: m7g, c6gn, r8gd, t4g.
+ARM_INSTANCE_FAMILY = re.compile(r"[a-z]+\d+g[a-z]*(-[a-z]+)?\.")

@@ -19,7 +19,7 @@ from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
 from tests.app import k8s as manifests_of
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 ROLE = "arn:aws:iam::123456789012:role/osp-t-load-balancer-controller"
 VPC = "vpc-0123456789abcdef0"

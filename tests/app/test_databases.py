@@ -44,7 +44,7 @@ from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
 from tests.app import k8s as manifests_of
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 NAME = "osp-t-databases"
 NAMESPACE = "osp-services"

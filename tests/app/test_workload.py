@@ -36,7 +36,7 @@ from osp.platform.catalogue import (
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
 from tests.app import k8s as manifests_of
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 NAMESPACE = "osp-services"
 ACCOUNT = "123456789012"

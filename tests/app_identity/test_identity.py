@@ -31,7 +31,7 @@ from osp.app.identity import (
 )
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "prod", "osp:component": "app", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

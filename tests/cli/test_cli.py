@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osp.cli.main import app
-from tests.conftest import REPO, plan_of
+from tests.support import REPO, plan_of
 
 runner = CliRunner()
 

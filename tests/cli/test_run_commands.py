@@ -33,7 +33,6 @@ from typer.testing import CliRunner
 from osp.cli import progress as display
 from osp.cli.main import app
 from osp.platform.automation import stack as stacks
-from tests.conftest import REPO
 from tests.platform.test_automation_events import (
     BUCKET,
     BUCKET_URN,
@@ -52,6 +51,7 @@ from tests.platform.test_automation_events import (
     summary,
 )
 from tests.platform.test_automation_layer import standin
+from tests.support import REPO
 
 runner = CliRunner()
 INSTALL = "curl -fsSL https://get.pulumi.com | sh"

@@ -11,7 +11,7 @@ import pytest
 from osp.components.database import Postgres, PostgresArgs, problems
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "database", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from osp.components.dns import AMAZON_CAS, Zone, ZoneArgs, _check_adopted, problems
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "dns", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

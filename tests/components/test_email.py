@@ -20,7 +20,7 @@ from osp.components.email import (
 )
 from osp.platform.engine import cloud, offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "services", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from osp.components import KeyRing, KeyRingArgs
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 ACCOUNT = "123456789012"
 

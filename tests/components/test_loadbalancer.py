@@ -20,7 +20,7 @@ from osp.components.loadbalancer import (
 )
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "loadbalancer", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from osp.components import Network, NetworkArgs
 from osp.platform.engine import offline
 from osp.platform.spec import NatStrategy
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 ZONES3 = ("us-east-1a", "us-east-1b", "us-east-1c")
 LOGS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"

@@ -19,7 +19,7 @@ from osp.components.observability import (
 )
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "observability", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

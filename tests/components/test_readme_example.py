@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from osp.platform.engine import offline
-from tests.conftest import REPO, spec_of
+from tests.support import REPO, spec_of
 
 
 def test_readme_component_example_plans():

@@ -12,7 +12,7 @@ import pytest
 from osp.components.registry import Registry, RegistryArgs, lifecycle_policy, problems
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "registry", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

@@ -21,7 +21,7 @@ from osp.components.secrets import (
 )
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "secrets", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip

@@ -28,7 +28,7 @@ from osp.platform.automation.progress import (
     plain_text,
 )
 from osp.platform.plan import Plan
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 SECRET_VALUE = {

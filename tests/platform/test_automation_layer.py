@@ -29,8 +29,8 @@ from osp.platform.automation import stack as stacks
 from osp.platform.automation.changes import ChangeRecorder
 from osp.platform.automation.interrupt import Stop
 from osp.platform.automation.progress import event_to_json
-from tests.conftest import REPO, spec_of
 from tests.platform.test_automation_events import BUCKET_URN, DB_URN, cancel, preview_events
+from tests.support import REPO, spec_of
 
 _STANDIN = """#!{python}
 import json, os, signal, sys, time

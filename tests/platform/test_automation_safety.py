@@ -11,7 +11,7 @@ import pytest
 
 from osp.platform.automation import confirmation, locks
 from osp.platform.automation.interrupt import Interrupts, Stop
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 # --- confirmation --------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from osp.cli.main import app
 from osp.platform import bootstrap as setup
 from osp.platform.spec import parse_stack_file
-from tests.conftest import REPO
+from tests.support import REPO
 
 ACCOUNT = "123456789012"  # moto's account
 BUCKET = f"osp-pulumi-state-{ACCOUNT}-us-east-1"

@@ -15,8 +15,8 @@ from osp.platform import doctor
 from osp.platform.automation import backend as backends
 from osp.platform.doctor import Status
 from osp.platform.project import find_project
-from tests.conftest import REPO, spec_of
 from tests.platform.test_automation_layer import standin
+from tests.support import REPO, spec_of
 
 ACCOUNT = "123456789012"
 

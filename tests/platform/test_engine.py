@@ -14,7 +14,7 @@ from osp.platform.engine import offline
 from osp.platform.engine.cloud import EXAMPLE_ACCOUNT_ID
 from osp.platform.errors import EngineError
 from osp.platform.plan import STACK_TYPE
-from tests.conftest import ENVIRONMENTS, REPO, plan_of, spec_of
+from tests.support import ENVIRONMENTS, REPO, plan_of, spec_of
 
 
 class _Box(pulumi.ComponentResource):

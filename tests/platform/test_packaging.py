@@ -6,7 +6,7 @@ import tomllib
 
 import yaml
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 LAYERS = {
     "platform": "osp.platform",
@@ -16,6 +16,11 @@ LAYERS = {
     "cli": "osp.cli",
     "blueprints": "osp.blueprints",
 }
+
+
+#: Folders of programs that run elsewhere (Lambda, a Job's container): package data, not
+#: packages of osp.
+PROGRAM_FOLDERS = {"components": "handlers", "app": "jobs"}
 
 
 def _pyproject() -> dict:
@@ -30,8 +35,16 @@ def test_every_folder_with_python_code_is_a_listed_package():
             if "__pycache__" in path.parts:
                 continue
             relative = path.parent.relative_to(REPO / folder).parts
+            if relative[:1] == (PROGRAM_FOLDERS.get(folder),):
+                continue
             found.add(".".join((package, *relative)))
     assert found == listed
+
+
+def test_program_folders_ship_as_package_data():
+    data = _pyproject()["tool"]["setuptools"]["package-data"]
+    for folder, programs in PROGRAM_FOLDERS.items():
+        assert data[LAYERS[folder]] == [f"{programs}/*"]
 
 
 def test_layer_folders_map_to_osp_subpackages():

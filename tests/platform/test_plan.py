@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, plan_of
+from tests.support import ENVIRONMENTS, plan_of
 
 RESOURCE_KEYS = [
     "urn", "type", "name", "parent", "custom", "provider",

@@ -9,7 +9,7 @@ import pytest
 
 from osp.platform.errors import SpecError
 from osp.platform.spec import NatStrategy, Profile, parse_stack_file
-from tests.conftest import spec_of
+from tests.support import spec_of
 
 SOURCE = "stacks/Pulumi.prod.yaml"
 

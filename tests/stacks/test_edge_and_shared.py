@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import plan_of, spec_of
+from tests.support import plan_of, spec_of
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"

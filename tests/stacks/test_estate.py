@@ -10,7 +10,7 @@ import keyword
 import pytest
 
 from osp.platform.naming import REQUIRED_TAG_KEYS
-from tests.conftest import plan_of, spec_of
+from tests.support import plan_of, spec_of
 
 
 @functools.cache

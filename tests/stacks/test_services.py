@@ -22,7 +22,7 @@ from osp.platform.project import find_project
 from osp.platform.spec import load_environment
 from osp.stacks.services import NAMESPACE
 from tests.app import k8s
-from tests.conftest import REPO
+from tests.support import REPO
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"

@@ -1,0 +1,72 @@
+"""What the tests share: the repository's specs and plans, and planning one building block.
+
+    plan = plan_component(Postgres, PostgresArgs(**PROD), exports=("identifier",))
+
+`spec_of` / `plan_of` compute once per test run; `plan_component` runs the offline engine
+over a program that builds one component (or app block) and exports what a test names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pulumi
+
+from osp.platform.plan import Plan
+from osp.platform.project import find_project
+from osp.platform.spec import EnvironmentSpec, load_environment
+
+REPO = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+@functools.cache
+def spec_of(environment: str) -> EnvironmentSpec:
+    """The spec of one of the repository's own environments."""
+    return load_environment(find_project(REPO), environment)
+
+
+@functools.cache
+def plan_of(environment: str) -> Plan:
+    """The offline plan of one of the repository's environments (computed once per run)."""
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    return offline.run(spec_of(environment), build)
+
+
+def plan_component(
+    factory: Callable[..., pulumi.Resource],
+    args: object,
+    *,
+    name: str = "t",
+    exports: Iterable[str] = (),
+    opts: pulumi.ResourceOptions | None = None,
+    environment: str = "prod",
+    spec: EnvironmentSpec | None = None,
+) -> Plan:
+    """The offline plan of `factory(name, args, opts)`, exporting each attribute in `exports`.
+
+    The plan is never empty: a factory that registers nothing fails here rather than
+    letting a test pass on no resources.
+    """
+    exports = tuple(exports)
+
+    def program(_spec: EnvironmentSpec) -> None:
+        built = factory(name, args, opts)
+        for attribute in exports:
+            pulumi.export(attribute, getattr(built, attribute))
+
+    from osp.platform.engine import offline
+
+    plan = offline.run(spec or spec_of(environment), program)
+    assert plan.resources, f"{factory.__name__} {name} registered no resource"
+    return plan
+
+
+def custom_counts(plan: Plan) -> Counter[str]:
+    """How many cloud resources of each module (`rds`, `ec2` …) the plan holds."""
+    return Counter(r.type.split(":")[1] for r in plan.resources if r.custom)
