@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from osp.platform import limits
 from osp.platform.errors import OspError, SpecError
 from osp.platform.naming import PROJECT, TAG_COMPONENT, TAG_MANAGED_BY
 
@@ -28,7 +29,6 @@ NONCURRENT_DAYS = 90
 ABORT_MULTIPART_DAYS = 7
 LIFECYCLE_RULE_ID = "osp-expire-noncurrent-state"
 POLICY_SID = "DenyInsecureTransport"
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
 
@@ -73,8 +73,9 @@ def default_bucket(account: str, region: str) -> str:
 
 def problems(region: str, bucket: str | None, key_alias: str) -> list[str]:
     found = []
-    if not _REGION.match(region):
-        found.append(f"--region: got {region!r}; expected an AWS region such as us-east-1")
+    expected = limits.AWS_REGION.problem(region)
+    if expected:
+        found.append(f"--region: got {region!r}; expected {expected}")
     if bucket is not None and (not _BUCKET.match(bucket) or ".." in bucket):
         found.append(
             f"--bucket: got {bucket!r}; expected an S3 bucket name: 3-63 lower-case letters, "

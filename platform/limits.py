@@ -220,3 +220,20 @@ EC2_INSTANCE_TYPE = pattern(
 )
 #: Graviton families carry a "g" right after the generation digit: m7g, c6gn, r8gd, t4g.
 ARM_INSTANCE_FAMILY = re.compile(r"[a-z]+\d+g[a-z]*(-[a-z]+)?\.")
+
+#: Kubernetes minors EKS runs in standard or extended support that osp deploys and tests.
+KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
+KUBERNETES_VERSION = one_of(KUBERNETES_VERSIONS)
+
+# --- KMS ---------------------------------------------------------------------------------
+
+#: Days a key scheduled for deletion waits, and can be cancelled, before it is gone.
+KMS_DELETION_WINDOW_DAYS = whole_range(7, 30)
+
+# --- Container images (the OCI distribution spec) ----------------------------------------
+
+IMAGE_TAG = pattern(
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+    "an image tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+)
+IMAGE_DIGEST = pattern(r"sha256:[0-9a-f]{64}", "a digest of the form sha256:<64 hex digits>")

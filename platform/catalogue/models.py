@@ -38,6 +38,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
+from osp.platform import limits
+
 Loc = tuple[str | int, ...]
 
 # One shape for every name in a catalogue: a letter first, then lower-case letters, digits and
@@ -53,7 +55,6 @@ _CONSUMES = re.compile(r"\s*(\S+)\s+from\s+(\S+)\s*")
 # Docker distribution's grammar for repository path components and tags.
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*")
 _REGISTRY_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _CPU = re.compile(r"(\d+(\.\d+)?|\.\d+)(m?)")
 _MEMORY = re.compile(r"(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)")
 _MEMORY_UNITS = {
@@ -263,7 +264,7 @@ class Image(_Model):
         if rest and ("." in first or ":" in first or first == "localhost"):
             registry, repository = first, rest
         if (
-            not _TAG.fullmatch(tag)
+            not limits.IMAGE_TAG.accepts(tag)
             or (registry is not None and not _REGISTRY_HOST.fullmatch(registry))
             or not all(_PATH_COMPONENT.fullmatch(part) for part in repository.split("/"))
             or len(repository) > 256

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from ipaddress import IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from osp.platform import cidr as addressing
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.platform import limits
 from osp.platform.naming import REQUIRED_TAG_KEYS
 
 #: Problems found across fields are raised under this error type; its context carries a list
@@ -31,9 +31,6 @@ from osp.platform.naming import REQUIRED_TAG_KEYS
 CROSS_FIELD_ERROR = "osp_cross_field"
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 MAX_SPEC_TAGS = 40  # AWS allows 50 per resource; osp's own tags and Name take the rest.
 
 
@@ -55,44 +52,16 @@ class NatStrategy(StrEnum):
     PER_AZ = "per-az"
 
 
-def _region(value: str) -> str:
-    if not _REGION.match(value):
-        raise ValueError("expected an AWS region such as us-east-1 or eu-west-2")
-    return value
+def _limit(constraint: limits.Constraint) -> AfterValidator:
+    """A pydantic check by one of osp.platform.limits' rules (the components ask the same)."""
 
+    def check(value: Any) -> Any:
+        expected = constraint.problem(value)
+        if expected is not None:
+            raise ValueError(f"expected {expected}")
+        return value
 
-def _domain(value: str) -> str:
-    labels = value.split(".")
-    if (
-        len(value) > 253
-        or len(labels) < 2
-        or not all(_DNS_LABEL.match(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise ValueError(
-            "expected a lower-case DNS name with at least two labels, such as school.example.com"
-        )
-    return value
-
-
-def _account_id(value: str) -> str:
-    if not _ACCOUNT_ID.match(value):
-        raise ValueError("expected a 12-digit AWS account id, quoted, such as '123456789012'")
-    return value
-
-
-Region = Annotated[str, AfterValidator(_region)]
-DomainName = Annotated[str, AfterValidator(_domain)]
-AccountId = Annotated[str, AfterValidator(_account_id)]
-
-
-def _log_retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(
-            "expected a CloudWatch Logs retention period: "
-            + ", ".join(str(v) for v in LOG_RETENTION_DAYS)
-        )
-    return value
+    return AfterValidator(check)
 
 
 def _pattern(regex: str, expected: str):
@@ -106,28 +75,16 @@ def _pattern(regex: str, expected: str):
     return AfterValidator(check)
 
 
-LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
-RdsInstanceClass = Annotated[
-    str, _pattern(r"db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)",
-                  "expected an RDS instance class such as db.r6g.large")
-]  # fmt: skip
-CacheNodeType = Annotated[
-    str, _pattern(r"cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)",
-                  "expected an ElastiCache node type such as cache.r7g.large")
-]  # fmt: skip
-MqInstanceType = Annotated[
-    str, _pattern(r"mq\.[a-z][a-z0-9]*\.(micro|small|medium|large|\d*xlarge)",
-                  "expected an Amazon MQ instance type such as mq.m5.large")
-]  # fmt: skip
-Ec2InstanceType = Annotated[
-    str, _pattern(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)",
-                  "expected an EC2 instance type such as m6i.large")
-]  # fmt: skip
-IamRoleArn = Annotated[
-    str, _pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
-                  "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
-]  # fmt: skip
-RecoveryWindowDays = Annotated[int, Field(ge=0, le=30)]
+Region = Annotated[str, _limit(limits.AWS_REGION)]
+DomainName = Annotated[str, _limit(limits.DOMAIN_NAME)]
+AccountId = Annotated[str, _limit(limits.ACCOUNT_ID)]
+LogRetentionDays = Annotated[int, _limit(limits.LOG_RETENTION)]
+RdsInstanceClass = Annotated[str, _limit(limits.RDS_INSTANCE_CLASS)]
+CacheNodeType = Annotated[str, _limit(limits.CACHE_NODE_TYPE)]
+MqInstanceType = Annotated[str, _limit(limits.MQ_INSTANCE_TYPE)]
+Ec2InstanceType = Annotated[str, _limit(limits.EC2_INSTANCE_TYPE)]
+IamRoleArn = Annotated[str, _limit(limits.IAM_ROLE_ARN)]
+RecoveryWindowDays = Annotated[int, _limit(limits.SECRET_RECOVERY_WINDOW)]
 # Where Pulumi keeps state: its own file and S3 backends, or Pulumi Cloud.
 BackendUrl = Annotated[
     str, _pattern(r"(file://\S*|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?(\?\S*)?|https://\S+)",
@@ -243,7 +200,9 @@ class NetworkSpec(_Model):
 class KeysSpec(_Model):
     """The customer KMS keys (one per data domain)."""
 
-    deletion_window_days: int = Field(30, ge=7, le=30, description="Waiting period on delete.")
+    deletion_window_days: Annotated[int, _limit(limits.KMS_DELETION_WINDOW_DAYS)] = Field(
+        30, description="Waiting period on delete."
+    )
 
 
 class CapacityType(StrEnum):
@@ -278,7 +237,7 @@ class NodePoolSpec(_Model):
 class ClusterSpec(_Model):
     """The EKS cluster."""
 
-    kubernetes_version: str = Field("1.33", pattern=r"^1\.(3[0-4])$")
+    kubernetes_version: Annotated[str, _limit(limits.KUBERNETES_VERSION)] = "1.33"
     admin_role_arns: tuple[IamRoleArn, ...] = ()
     public_access_cidrs: tuple[IPv4Network, ...] = ()
     log_retention_days: LogRetentionDays = 90
@@ -305,19 +264,17 @@ class ClusterSpec(_Model):
 class DatabaseSpec(_Model):
     """The shared PostgreSQL (RDS)."""
 
-    engine_version: str = Field(
-        "16",
-        pattern=r"^(14|15|16|17)(\.\d+)?$",
-        description="A major (minor upgrades are automatic) or a major.minor.",
+    engine_version: Annotated[str, _limit(limits.POSTGRES_VERSION)] = Field(
+        "16", description="A major (minor upgrades are automatic) or a major.minor."
     )
     instance_class: RdsInstanceClass = "db.r6g.large"
-    allocated_storage_gib: int = Field(100, ge=20, le=65536)
-    max_allocated_storage_gib: int = Field(1000, ge=20, le=65536)
+    allocated_storage_gib: Annotated[int, _limit(limits.RDS_STORAGE_GIB)] = 100
+    max_allocated_storage_gib: Annotated[int, _limit(limits.RDS_STORAGE_GIB)] = 1000
     multi_az: bool = True
-    backup_retention_days: int = Field(35, ge=1, le=35)
+    backup_retention_days: Annotated[int, _limit(limits.RDS_BACKUP_RETENTION_DAYS)] = 35
     performance_insights: bool = True
-    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
-    read_replicas: int = Field(0, ge=0, le=5)
+    monitoring_interval_seconds: Annotated[int, _limit(limits.RDS_MONITORING_INTERVAL)] = 60
+    read_replicas: Annotated[int, _limit(limits.RDS_READ_REPLICAS)] = 0
     log_retention_days: LogRetentionDays = 365
 
     @model_validator(mode="after")
@@ -339,14 +296,22 @@ class CacheSpec(_Model):
     """The shared Redis (ElastiCache replication group)."""
 
     engine: CacheEngine = CacheEngine.REDIS
-    engine_version: str | None = Field(
-        None, pattern=r"^\d+\.\d+$", description="Default: 7.1 for redis, 8.0 for valkey."
-    )
+    engine_version: str | None = Field(None, description="Default: 7.1 for redis, 8.0 for valkey.")
     node_type: CacheNodeType = "cache.r7g.large"
-    replicas: int = Field(1, ge=0, le=5)
+    replicas: Annotated[int, _limit(limits.CACHE_REPLICAS)] = 1
     multi_az: bool = True
-    snapshot_retention_days: int = Field(7, ge=1, le=35)
+    snapshot_retention_days: Annotated[int, _limit(limits.CACHE_SNAPSHOT_RETENTION_DAYS)] = 7
     log_retention_days: LogRetentionDays = 365
+
+    @field_validator("engine_version")
+    @classmethod
+    def _version_of_engine(cls, value: str | None, info: ValidationInfo) -> str | None:
+        engine = info.data.get("engine")  # absent when the engine itself was refused
+        if value is not None and engine is not None:
+            expected = limits.CACHE_ENGINE_VERSIONS[engine.value].problem(value)
+            if expected is not None:
+                raise ValueError(f"expected {expected}")
+        return value
 
     @model_validator(mode="after")
     def _replicas(self) -> CacheSpec:
@@ -366,7 +331,7 @@ class BrokerDeploymentMode(StrEnum):
 class BrokerSpec(_Model):
     """The shared RabbitMQ (Amazon MQ)."""
 
-    engine_version: str = Field("3.13", pattern=r"^3\.\d+$")
+    engine_version: Annotated[str, _limit(limits.RABBITMQ_VERSION)] = "3.13"
     instance_type: MqInstanceType = "mq.m5.large"
     deployment_mode: BrokerDeploymentMode = BrokerDeploymentMode.CLUSTER_MULTI_AZ
     log_retention_days: LogRetentionDays = 365
@@ -391,21 +356,8 @@ class SecretsSpec(_Model):
         30, description="0 deletes at once (dev); 7-30 keeps a deleted secret recoverable."
     )
 
-    @field_validator("recovery_window_days")
-    @classmethod
-    def _window(cls, value: int) -> int:
-        if 0 < value < 7:
-            raise ValueError("expected 0 (delete at once) or 7 to 30 days")
-        return value
 
-
-_HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
-_EMAIL = r"[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
-
-
-HostedZoneId = Annotated[
-    str, _pattern(_HOSTED_ZONE_ID, "expected a Route 53 hosted zone id such as Z0123456789ABC")
-]
+HostedZoneId = Annotated[str, _limit(limits.HOSTED_ZONE_ID)]
 
 
 class DnsSpec(_Model):
@@ -490,7 +442,7 @@ class MonitoringSpec(_Model):
     """CloudWatch alarms, the alarm topic and the dashboard."""
 
     alarm_emails: tuple[
-        Annotated[str, _pattern(_EMAIL, "expected an email address such as ops@example.com")],
+        Annotated[str, _limit(limits.EMAIL_ADDRESS)],
         ...,
     ] = Field((), description="Who the alarm topic emails (each confirms once by email).")
 

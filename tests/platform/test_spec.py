@@ -290,13 +290,13 @@ def test_blueprint_override_for_one_load():
         pytest.param(
             MINIMAL + "  osp:secrets:\n    recovery_window_days: 3\n",
             f"{SOURCE}:6: osp:secrets.recovery_window_days: got 3; expected 0 (delete at once) "
-            "or 7 to 30 days",
+            "or 7 to 30",
             id="bad-recovery-window",
         ),
         pytest.param(
             MINIMAL + "  osp:dns: {zone_id: abc}\n",
             f"{SOURCE}:5: osp:dns.zone_id: got 'abc'; expected a Route 53 hosted zone id such "
-            "as Z0123456789ABC",
+            "as Z0123456789ABCDEFGHIJ",
             id="bad-zone-id",
         ),
         pytest.param(
@@ -328,8 +328,8 @@ def test_blueprint_override_for_one_load():
         ),
         pytest.param(
             MINIMAL + "  osp:monitoring: {alarm_emails: [nobody]}\n",
-            f"{SOURCE}:5: osp:monitoring.alarm_emails[0]: got 'nobody'; expected an email "
-            "address such as ops@example.com",
+            f"{SOURCE}:5: osp:monitoring.alarm_emails[0]: got 'nobody'; expected an e-mail "
+            "address such as platform@school.example.com",
             id="bad-alarm-email",
         ),
         pytest.param(

@@ -1,0 +1,132 @@
+"""The AWS and Kubernetes rules of osp.platform.limits, each with what it must accept and refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from osp.platform import limits
+
+ACCEPTS = {
+    "DNS_LABEL": ["a", "school-1", "x" * 63, "0abc"],
+    "DNS_1035_LABEL": ["a", "fee", "course-review", "a" + "b" * 62],
+    "DOMAIN_NAME": ["school.example.com", "osp.example.co.uk", "a.io"],
+    "EMAIL_ADDRESS": ["platform@school.example.com", "o'neil+ops@example.org"],
+    "K8S_LABEL_KEY": ["app", "osp.io/pool", "app.kubernetes.io/name", "a_b.c"],
+    "K8S_LABEL_VALUE": ["", "system", "v1.2_3"],
+    "AWS_REGION": ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-4"],
+    "ACCOUNT_ID": ["123456789012"],
+    "IAM_ROLE_ARN": [
+        "arn:aws:iam::123456789012:role/platform-admin",
+        "arn:aws:iam::123456789012:role/teams/platform/admin",
+        "arn:aws-us-gov:iam::123456789012:role/x",
+    ],
+    "KMS_KEY_ARN": ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    "HOSTED_ZONE_ID": ["Z0123456789ABCDEFGHIJ", "Z1"],
+    "LOG_RETENTION": [1, 30, 365, 3653],
+    "SECRET_RECOVERY_WINDOW": [0, 7, 30],
+    "POSTGRES_VERSION": ["14", "16", "16.4", "17.2"],
+    "RDS_INSTANCE_CLASS": [
+        "db.t4g.micro",
+        "db.r6g.large",
+        "db.r6g.16xlarge",
+        "db.m6i.metal",
+        "db.r7i.metal-48xl",
+        "db.x2iedn.xlarge",
+    ],
+    "RDS_STORAGE_GIB": [20, 65536],
+    "RDS_BACKUP_RETENTION_DAYS": [1, 35],
+    "RDS_READ_REPLICAS": [0, 5],
+    "RDS_MONITORING_INTERVAL": [0, 1, 60],
+    "CACHE_NODE_TYPE": ["cache.t4g.small", "cache.r7g.large", "cache.m6gd.2xlarge"],
+    "CACHE_REPLICAS": [0, 5],
+    "CACHE_SNAPSHOT_RETENTION_DAYS": [1, 35],
+    "MQ_INSTANCE_TYPE": ["mq.m5.large", "mq.t3.micro", "mq.m7g.xlarge"],
+    "RABBITMQ_VERSION": ["3.13", "4.0", "3.20"],
+    "EC2_INSTANCE_TYPE": ["m6i.large", "t4g.medium", "c7gn.16xlarge", "m7i.metal-24xl"],
+    "KUBERNETES_VERSION": ["1.30", "1.34"],
+    "KMS_DELETION_WINDOW_DAYS": [7, 30],
+    "IMAGE_TAG": ["1.0.0", "v2_rc.1", "a" * 128],
+    "IMAGE_DIGEST": ["sha256:" + "a" * 64],
+}
+
+REFUSES = {
+    "DNS_LABEL": ["", "-a", "a-", "A", "a.b", "x" * 64, "a_b"],
+    "DNS_1035_LABEL": ["1abc", "a-", "Fee", ""],
+    "DOMAIN_NAME": [
+        "example",
+        "School.example.com",
+        "a..b",
+        "example.123",
+        "-a.com",
+        "a." + "b" * 63 + ".com" * 60,
+        42,
+    ],
+    "EMAIL_ADDRESS": ["nobody", "a@b", "a b@example.com"],
+    "K8S_LABEL_KEY": ["", "-a", "Osp.io/pool", "a/b/c"],
+    "K8S_LABEL_VALUE": ["-a", "a" * 64, "a b"],
+    "AWS_REGION": ["us-east", "US-EAST-1", "useast1", "eu-west-2a"],
+    "ACCOUNT_ID": ["12345678901", "12345678901a", 123456789012],
+    "IAM_ROLE_ARN": [
+        "arn:aws:iam::123456789012:user/x",
+        "arn:aws:iam::1234:role/x",
+        "role/x",
+    ],
+    "KMS_KEY_ARN": ["arn:aws:kms:eu-west-2:123456789012:alias/x", "key/1234"],
+    "HOSTED_ZONE_ID": ["abc", "Z", "z123"],
+    "LOG_RETENTION": [0, 2, 45, 3654, True, "30"],
+    "SECRET_RECOVERY_WINDOW": [1, 6, 31, -1, False],
+    "POSTGRES_VERSION": ["13", "18", "16.4.1", "sixteen", 16],
+    # db.serverless is Aurora Serverless v2 only; RDS for PostgreSQL has no such class.
+    "RDS_INSTANCE_CLASS": ["db.serverless.large", "db.t3.tiny", "r6g.large", "db.r6g"],
+    "RDS_STORAGE_GIB": [19, 65537, 20.5],
+    "RDS_BACKUP_RETENTION_DAYS": [0, 36],
+    "RDS_READ_REPLICAS": [-1, 6],
+    "RDS_MONITORING_INTERVAL": [2, 120, True],
+    "CACHE_NODE_TYPE": ["cache.r7g", "r7g.large", "cache.r7g.huge"],
+    "CACHE_REPLICAS": [-1, 6],
+    "CACHE_SNAPSHOT_RETENTION_DAYS": [0, 36],
+    "MQ_INSTANCE_TYPE": ["m5.large", "mq.m5"],
+    # Before 3.13 Amazon MQ wants major.minor.patch and no automatic minor upgrades.
+    "RABBITMQ_VERSION": ["3.12", "3.11.20", "3", "latest"],
+    "EC2_INSTANCE_TYPE": ["m6i", "M6I.large", "m6i.huge"],
+    "KUBERNETES_VERSION": ["1.29", "1.35", "2.0"],
+    "KMS_DELETION_WINDOW_DAYS": [6, 31],
+    "IMAGE_TAG": ["", ".hidden", "-x", "a" * 129, "a:b"],
+    "IMAGE_DIGEST": ["sha256:abc", "md5:" + "a" * 32],
+}
+
+
+def _cases(table):
+    return [
+        pytest.param(name, value, id=f"{name}-{value!r}"[:60])
+        for name, values in table.items()
+        for value in values
+    ]
+
+
+@pytest.mark.parametrize(("rule", "value"), _cases(ACCEPTS))
+def test_accepts(rule, value):
+    assert getattr(limits, rule).problem(value) is None
+
+
+@pytest.mark.parametrize(("rule", "value"), _cases(REFUSES))
+def test_refuses_and_says_what_is_allowed(rule, value):
+    constraint = getattr(limits, rule)
+    assert constraint.problem(value) == constraint.expected
+    assert constraint.expected and not constraint.expected.startswith("expected")
+
+
+def test_every_constraint_has_samples_both_ways():
+    constraints = {n for n, v in vars(limits).items() if isinstance(v, limits.Constraint)}
+    assert constraints == set(ACCEPTS) == set(REFUSES)
+
+
+@pytest.mark.parametrize("engine", sorted(limits.CACHE_ENGINE_VERSIONS))
+def test_cache_engine_versions(engine):
+    rule = limits.CACHE_ENGINE_VERSIONS[engine]
+    assert rule.problem({"redis": "7.1", "valkey": "8.0"}[engine]) is None
+    assert rule.problem("6.2") == rule.expected
+
+
+def test_booleans_are_not_integers():
+    assert limits.is_int(3) and not limits.is_int(True) and not limits.is_int("3")
