@@ -24,7 +24,7 @@ from osp.components.messaging import (
     topic_problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "messaging", "osp:blueprint": "osp",
@@ -219,7 +219,7 @@ def test_topic_policy_function_other_partition():
     ],
 )
 def test_topic_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Topic osp-t-events: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Topic osp-t-events: {re.escape(message)}"):
         plan_topic(**overrides)
 
 
@@ -490,7 +490,7 @@ def test_policy_functions():
     ],
 )
 def test_queue_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Queue osp-t-fee: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Queue osp-t-fee: {re.escape(message)}"):
         plan_queue(**overrides)
 
 

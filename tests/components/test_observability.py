@@ -18,7 +18,7 @@ from osp.components.observability import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "observability", "osp:blueprint": "osp",
@@ -678,7 +678,7 @@ def test_outputs():
         ({"alarm_emails": "ops@example.com"}, "alarm_emails: got 'ops@example.com'; expected a "
          "list of e-mail addresses, not one string"),
         ({"alarm_emails": ("ops@example",)}, "alarm_emails[0]: got 'ops@example'; expected an "
-         "e-mail address such as ops@example.com"),
+         "e-mail address such as platform@school.example.com"),
         ({"alarm_emails": ("ops example.com",)}, "alarm_emails[0]: got 'ops example.com'"),
         ({"alarm_emails": ("a@x.io", "A@X.io")},
          "alarm_emails[1]: got 'A@X.io'; expected each address at most once"),
@@ -691,7 +691,8 @@ def test_outputs():
         ({"target_groups": {"identity": TARGET_GROUPS["identity"]}},
          "target_groups: need load_balancer_arn_suffix"),
         ({"load_balancer_arn_suffix": LB, "target_groups": {"Identity": TARGET_GROUPS["identity"]}},
-         "target_groups key: got 'Identity'; expected a name of lower-case letters"),
+         "target_groups key: got 'Identity'; expected a DNS label (1-63 lower-case letters, "
+         "digits and hyphens, not starting or ending with a hyphen): it goes into alarm names"),
         ({"load_balancer_arn_suffix": LB,
           "target_groups": {"a": TARGET_GROUPS["identity"], "b": TARGET_GROUPS["identity"]}},
          "target_groups: got 'targetgroup/osp-t-identity/73e2d6bc24d8a067'; expected each "
@@ -702,7 +703,9 @@ def test_outputs():
          "database_instance_ids: got 'osp-t-database'; expected a list of instance ids, "
          "not one string"),
         ({"database_instance_ids": DATABASES, "database_allocated_storage_gib": 0},
-         "database_allocated_storage_gib: got 0; expected an integer from 1 to 65536, or None"),
+         "database_allocated_storage_gib: got 0; expected an integer from 20 to 65536, or None"),
+        ({"database_instance_ids": DATABASES, "database_allocated_storage_gib": 19},
+         "database_allocated_storage_gib: got 19; expected an integer from 20 to 65536, or None"),
         ({"database_instance_ids": DATABASES, "database_max_connections": 10.5},
          "database_max_connections: got 10.5; expected an integer from 1 to 262143"),
         ({"database_max_connections": 100},
@@ -737,12 +740,12 @@ def test_outputs():
     ],
 )  # fmt: skip
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Monitoring {NAME}: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Monitoring {NAME}: {re.escape(message)}"):
         plan_monitoring(**overrides)
 
 
 def test_edge_provider_with_distributions_needs_a_key_in_us_east_1():
-    with pytest.raises(EngineError, match=re.escape(
+    with pytest.raises(InvalidArguments, match=re.escape(
         "edge_kms_key_arn: got None; expected a KMS key in us-east-1 for the edge alarm topic"
     )):  # fmt: skip
         plan_monitoring(edge=True, edge_kms_key_arn=None, distributions=DISTRIBUTIONS)

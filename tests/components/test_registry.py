@@ -11,7 +11,7 @@ import pytest
 
 from osp.components.registry import Registry, RegistryArgs, lifecycle_policy, problems
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "registry", "osp:blueprint": "osp",
@@ -247,7 +247,7 @@ def test_nested_prefix():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Registry osp-t-registry: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Registry osp-t-registry: {re.escape(message)}"):
         plan_registry(**overrides)
 
 

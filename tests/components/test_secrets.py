@@ -20,7 +20,7 @@ from osp.components.secrets import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "secrets", "osp:blueprint": "osp",
@@ -318,7 +318,7 @@ def generated(**overrides) -> GeneratedSecret:
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ServiceSecrets osp-t-secrets: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ServiceSecrets osp-t-secrets: {re.escape(message)}"):
         plan_secrets(**overrides)
 
 
