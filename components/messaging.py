@@ -271,14 +271,17 @@ def redrive_allow_policy(*, source_queue_arn: str) -> str:
     )
 
 
-#: The bounds of each numeric `QueueArgs` field.
+#: The rule of each numeric `QueueArgs` field.
 _QUEUE_RANGES = {
-    "max_receive_count": MAX_RECEIVE_RANGE,
-    "visibility_timeout_seconds": VISIBILITY_TIMEOUT_RANGE,
-    "message_retention_seconds": RETENTION_RANGE,
-    "dlq_message_retention_seconds": RETENTION_RANGE,
-    "receive_wait_time_seconds": RECEIVE_WAIT_RANGE,
-    "kms_data_key_reuse_period_seconds": DATA_KEY_REUSE_RANGE,
+    arg: whole_range(low, high)
+    for arg, (low, high) in {
+        "max_receive_count": MAX_RECEIVE_RANGE,
+        "visibility_timeout_seconds": VISIBILITY_TIMEOUT_RANGE,
+        "message_retention_seconds": RETENTION_RANGE,
+        "dlq_message_retention_seconds": RETENTION_RANGE,
+        "receive_wait_time_seconds": RECEIVE_WAIT_RANGE,
+        "kms_data_key_reuse_period_seconds": DATA_KEY_REUSE_RANGE,
+    }.items()
 }
 
 
@@ -287,9 +290,7 @@ def queue_problems(name: str, args: QueueArgs) -> list[str]:
     check = Problems("Queue", name)
     check.against(_QUEUE_NAME, "name", args.name)
     valid = {
-        arg
-        for arg, (low, high) in _QUEUE_RANGES.items()
-        if check.against(whole_range(low, high), arg, getattr(args, arg))
+        arg for arg, rule in _QUEUE_RANGES.items() if check.against(rule, arg, getattr(args, arg))
     }
     if {"message_retention_seconds", "dlq_message_retention_seconds"} <= valid:
         check.check(

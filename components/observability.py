@@ -361,13 +361,11 @@ def _services(args: MonitoringArgs) -> list[_Watched]:
 
 
 def _database_instances(args: MonitoringArgs) -> list[_Watched]:
-    roles = [
-        "primary" if i == 0 else f"replica-{i}" for i in range(len(args.database_instance_ids))
-    ]
-    return [
-        _Watched(f"db-{role}", {"DBInstanceIdentifier": instance}, {"role": role})
-        for role, instance in zip(roles, args.database_instance_ids, strict=True)
-    ]
+    watched = []
+    for index, instance in enumerate(args.database_instance_ids):
+        role = "primary" if index == 0 else f"replica-{index}"
+        watched.append(_Watched(f"db-{role}", {"DBInstanceIdentifier": instance}, {"role": role}))
+    return watched
 
 
 def _cache_nodes(args: MonitoringArgs) -> list[_Watched]:
@@ -708,27 +706,26 @@ def _alarms(args: MonitoringArgs) -> list[_Alarm]:
     """Every alarm `args` asks for, in the catalogue's order."""
     thresholds = _thresholds(args)
     numbers = _numbers(args, thresholds)
+
+    def threshold_of(kind: _AlarmKind) -> float | None:
+        return thresholds[kind.threshold] if isinstance(kind.threshold, str) else kind.threshold
+
     found: list[_Alarm] = []
     for watches in dict.fromkeys(kind.watches for kind in ALARM_CATALOGUE):
-        kinds = [kind for kind in ALARM_CATALOGUE if kind.watches is watches]
+        rows = [kind for kind in ALARM_CATALOGUE if kind.watches is watches]
         for watched in watches(args):
             fields = {**numbers, **watched.fields}
-            for kind in kinds:
-                threshold = (
-                    thresholds[kind.threshold]
-                    if isinstance(kind.threshold, str)
-                    else kind.threshold
+            found += [
+                _Alarm(
+                    kind,
+                    watched,
+                    threshold,
+                    description=_fill(kind.description, fields),
+                    label=kind.label.format(**fields),
                 )
-                if threshold is not None:
-                    found.append(
-                        _Alarm(
-                            kind,
-                            watched,
-                            threshold,
-                            _fill(kind.description, fields),
-                            kind.label.format(**fields),
-                        )
-                    )
+                for kind in rows
+                if (threshold := threshold_of(kind)) is not None
+            ]
     return found
 
 
@@ -876,7 +873,13 @@ class Monitoring(pulumi.ComponentResource):
         edge_topic = topic
         if args.edge_provider is not None and args.distributions:
             edge_topic = self._alarm_topic(
-                name, args, account, "edge-alarms", args.edge_kms_key_arn, CLOUDFRONT_REGION
+                name,
+                args,
+                account,
+                "edge-alarms",
+                args.edge_kms_key_arn,
+                CLOUDFRONT_REGION,
+                args.edge_provider,
             )
         created = [
             self._metric_alarm(name, args, alarm, edge_topic if alarm.kind.edge else topic)
@@ -901,11 +904,11 @@ class Monitoring(pulumi.ComponentResource):
         role: str,
         key: pulumi.Input[str] | None,
         topic_region: pulumi.Input[str],
+        provider: pulumi.ProviderResource | None = None,
     ) -> aws.sns.Topic:
-        """The topic `role` (`alarms`, or `edge-alarms` through the edge provider), its policy
-        and an e-mail subscription per address."""
+        """The alarm topic `role` in `topic_region`, its policy and an e-mail subscription per
+        address."""
         env = args.environment
-        provider = args.edge_provider if role == "edge-alarms" else None
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         topic = aws.sns.Topic(
             f"{name}-{role}",

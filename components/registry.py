@@ -32,6 +32,8 @@ _MAX_NAME = 256
 #: Bounds of `keep_tagged_images` and `untagged_expiry_days`.
 KEEP_TAGGED_RANGE = (1, 1000)
 UNTAGGED_EXPIRY_RANGE = (1, 365)
+_KEEP_TAGGED = whole_range(*KEEP_TAGGED_RANGE)
+_UNTAGGED_EXPIRY = whole_range(*UNTAGGED_EXPIRY_RANGE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,10 +107,8 @@ def problems(name: str, args: RegistryArgs) -> list[str]:
     check = Problems("Registry", name)
     prefix_ok = check.against(_PREFIX, "prefix", args.prefix)
     _check_services(check, args, prefix_ok)
-    check.against(whole_range(*KEEP_TAGGED_RANGE), "keep_tagged_images", args.keep_tagged_images)
-    check.against(
-        whole_range(*UNTAGGED_EXPIRY_RANGE), "untagged_expiry_days", args.untagged_expiry_days
-    )
+    check.against(_KEEP_TAGGED, "keep_tagged_images", args.keep_tagged_images)
+    check.against(_UNTAGGED_EXPIRY, "untagged_expiry_days", args.untagged_expiry_days)
     return check.found
 
 

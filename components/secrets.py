@@ -30,6 +30,7 @@ GENERATED_KEY = "value"
 #: Bounds of `GeneratedSecret.length`: 32 letters and digits are ~190 bits; 4096 is far
 #: beyond any signing key and well inside Secrets Manager's 64 KiB.
 LENGTH_RANGE = (32, 4096)
+_LENGTH = whole_range(*LENGTH_RANGE)
 
 _SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 _NAME = pattern(
@@ -139,7 +140,7 @@ def problems(name: str, args: ServiceSecretsArgs) -> list[str]:
     prefix_ok = check.against(_PREFIX, "prefix", args.prefix)
     _check_names(check, args, prefix_ok)
     for index, secret in enumerate(args.generated):
-        check.against(whole_range(*LENGTH_RANGE), f"generated[{index}].length", secret.length)
+        check.against(_LENGTH, f"generated[{index}].length", secret.length)
     for index, secret in enumerate(args.placeholders):
         _check_placeholder_keys(check, f"placeholders[{index}]", secret)
     check.against(limits.SECRET_RECOVERY_WINDOW, "recovery_window_days", args.recovery_window_days)
@@ -217,6 +218,8 @@ def _check_placeholder_keys(check: Problems, where: str, secret: PlaceholderSecr
         return
     for key in keys:
         check.against(_KEY, f"{where}.keys", key)
+    if not all(isinstance(key, str) for key in keys):
+        return  # reported above
     if len(set(keys)) != len(keys):
         check.add(f"{where}.keys", list(keys), "each key at most once")
     elif len(" ".join(keys)) > _MAX_TAG_VALUE:

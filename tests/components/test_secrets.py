@@ -299,6 +299,10 @@ def generated(**overrides) -> GeneratedSecret:
             "placeholders[0].keys: got 'secret-key'; expected JSON keys of letters",
         ),
         (
+            {"placeholders": (placeholder(keys=("a", 1)),)},
+            "placeholders[0].keys: got 1; expected JSON keys of letters",
+        ),
+        (
             {"placeholders": (placeholder(keys=("a", "a")),)},
             "placeholders[0].keys: got ['a', 'a']; expected each key at most once",
         ),
