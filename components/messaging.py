@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks
 from osp.platform.iam import policy
+from osp.platform.limits import pattern, whole_range
+from osp.platform.validation import InvalidArguments, Problems
 
 TOPIC_TOKEN = "osp:messaging:Topic"
 QUEUE_TOKEN = "osp:messaging:Queue"
@@ -21,11 +21,23 @@ _DAY = 24 * 60 * 60
 #: Suffix of every dead-letter queue's name.
 DLQ_SUFFIX = "-dlq"
 
-_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TOPIC_NAME = pattern(
+    r"[A-Za-z0-9_-]{1,256}", "1-256 letters, digits, '-' or '_' (a standard topic)"
+)
 # SQS allows 80 characters; the dead-letter queue's name adds DLQ_SUFFIX within them.
-_QUEUE_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{80 - len(DLQ_SUFFIX)}}}")
-_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com")
-_SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
+_QUEUE_NAME = pattern(
+    rf"[A-Za-z0-9_-]{{1,{80 - len(DLQ_SUFFIX)}}}",
+    f"1-{80 - len(DLQ_SUFFIX)} letters, digits, '-' or '_' (the dead-letter queue adds "
+    f"{DLQ_SUFFIX!r} within SQS's 80)",
+)
+_SERVICE_PRINCIPAL = pattern(
+    r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com",
+    "AWS service principals such as cloudwatch.amazonaws.com",
+)
+_SNS_ARN = pattern(
+    r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}",
+    "SNS topic ARNs such as arn:aws:sns:us-east-1:123456789012:osp-prod-events",
+)
 
 # Every action a topic policy accepts: SNS refuses "sns:*" in a topic policy, so the
 # TLS-only deny names them all (the list of SNS's own default topic policy).
@@ -117,24 +129,24 @@ def topic_policy(
 
 def topic_problems(name: str, args: TopicArgs) -> list[str]:
     """Everything wrong with the `Topic` args, one message per problem."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Topic {name}: {arg}: got {value!r}; expected {expected}")
-
-    if not isinstance(args.name, str) or not _TOPIC_NAME.fullmatch(args.name):
-        bad("name", args.name, "1-256 letters, digits, '-' or '_' (a standard topic)")
+    check = Problems("Topic", name)
+    check.against(_TOPIC_NAME, "name", args.name)
     services = args.publisher_services
-    if isinstance(services, str):
-        bad("publisher_services", services, "a list of service principals, not one string")
-    else:
+    if check.check(
+        not isinstance(services, str),
+        "publisher_services",
+        services,
+        "a list of service principals, not one string",
+    ):
         for service in services:
-            if not isinstance(service, str) or not _SERVICE_PRINCIPAL.fullmatch(service):
-                bad("publisher_services", service,
-                    "AWS service principals such as cloudwatch.amazonaws.com")  # fmt: skip
-        if len(set(services)) != len(services):
-            bad("publisher_services", list(services), "each service at most once")
-    return out
+            check.against(_SERVICE_PRINCIPAL, "publisher_services", service)
+        check.check(
+            len(set(services)) == len(services),
+            "publisher_services",
+            list(services),
+            "each service at most once",
+        )
+    return check.found
 
 
 class Topic(pulumi.ComponentResource):
@@ -155,7 +167,7 @@ class Topic(pulumi.ComponentResource):
         super().__init__(TOPIC_TOKEN, name, None, opts)
         found = topic_problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
             f"{name}-topic",
@@ -259,53 +271,48 @@ def redrive_allow_policy(*, source_queue_arn: str) -> str:
     )
 
 
+#: The rule of each numeric `QueueArgs` field.
+_QUEUE_RANGES = {
+    arg: whole_range(low, high)
+    for arg, (low, high) in {
+        "max_receive_count": MAX_RECEIVE_RANGE,
+        "visibility_timeout_seconds": VISIBILITY_TIMEOUT_RANGE,
+        "message_retention_seconds": RETENTION_RANGE,
+        "dlq_message_retention_seconds": RETENTION_RANGE,
+        "receive_wait_time_seconds": RECEIVE_WAIT_RANGE,
+        "kms_data_key_reuse_period_seconds": DATA_KEY_REUSE_RANGE,
+    }.items()
+}
+
+
 def queue_problems(name: str, args: QueueArgs) -> list[str]:
     """Everything wrong with the `Queue` args, one message per problem."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Queue {name}: {arg}: got {value!r}; expected {expected}")
-
-    if not isinstance(args.name, str) or not _QUEUE_NAME.fullmatch(args.name):
-        bad("name", args.name, f"1-{80 - len(DLQ_SUFFIX)} letters, digits, '-' or '_' (the "
-            f"dead-letter queue adds {DLQ_SUFFIX!r} within SQS's 80)")  # fmt: skip
-
-    ranges = (
-        ("max_receive_count", MAX_RECEIVE_RANGE),
-        ("visibility_timeout_seconds", VISIBILITY_TIMEOUT_RANGE),
-        ("message_retention_seconds", RETENTION_RANGE),
-        ("dlq_message_retention_seconds", RETENTION_RANGE),
-        ("receive_wait_time_seconds", RECEIVE_WAIT_RANGE),
-        ("kms_data_key_reuse_period_seconds", DATA_KEY_REUSE_RANGE),
-    )
-    valid: set[str] = set()
-    for arg, (low, high) in ranges:
-        value = getattr(args, arg)
-        if _checks.is_int(value) and low <= value <= high:
-            valid.add(arg)
-        else:
-            bad(arg, value, f"an integer from {low} to {high}")
-    if {
-        "message_retention_seconds",
-        "dlq_message_retention_seconds",
-    } <= valid and args.dlq_message_retention_seconds < args.message_retention_seconds:
-        bad("dlq_message_retention_seconds", args.dlq_message_retention_seconds,
+    check = Problems("Queue", name)
+    check.against(_QUEUE_NAME, "name", args.name)
+    valid = {
+        arg for arg, rule in _QUEUE_RANGES.items() if check.against(rule, arg, getattr(args, arg))
+    }
+    if {"message_retention_seconds", "dlq_message_retention_seconds"} <= valid:
+        check.check(
+            args.dlq_message_retention_seconds >= args.message_retention_seconds,
+            "dlq_message_retention_seconds",
+            args.dlq_message_retention_seconds,
             f"at least message_retention_seconds ({args.message_retention_seconds}): a "
-            "message's age counts from its first enqueue, so a shorter dead-letter "
-            "retention loses failed messages on arrival")  # fmt: skip
-
+            "message's age counts from its first enqueue, so a shorter dead-letter retention "
+            "loses failed messages on arrival",
+        )
     topics = args.subscribe_to
-    if isinstance(topics, str):
-        bad("subscribe_to", topics, "a list of topic ARNs, not one string")
-    else:
+    if check.check(
+        not isinstance(topics, str), "subscribe_to", topics, "a list of topic ARNs, not one string"
+    ):
+        # Topics of the same program are Outputs; only literal ARNs can be checked.
         literal = [t for t in topics if isinstance(t, str)]
         for topic in literal:
-            if not _SNS_ARN.fullmatch(topic):
-                bad("subscribe_to", topic, "SNS topic ARNs such as "
-                    "arn:aws:sns:us-east-1:123456789012:osp-prod-events")  # fmt: skip
-        if len(set(literal)) != len(literal):
-            bad("subscribe_to", literal, "each topic at most once")
-    return out
+            check.against(_SNS_ARN, "subscribe_to", topic)
+        check.check(
+            len(set(literal)) == len(literal), "subscribe_to", literal, "each topic at most once"
+        )
+    return check.found
 
 
 class Queue(pulumi.ComponentResource):
@@ -332,37 +339,19 @@ class Queue(pulumi.ComponentResource):
         super().__init__(QUEUE_TOKEN, name, None, opts)
         found = queue_problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
-        child = pulumi.ResourceOptions(parent=self)
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{args.name}{DLQ_SUFFIX}",
-            kms_master_key_id=args.kms_key_arn,
-            kms_data_key_reuse_period_seconds=args.kms_data_key_reuse_period_seconds,
-            message_retention_seconds=args.dlq_message_retention_seconds,
-            visibility_timeout_seconds=args.visibility_timeout_seconds,
-            receive_wait_time_seconds=args.receive_wait_time_seconds,
-            tags=tags(f"{name}-dlq"),
-            opts=child,
+            raise InvalidArguments(found)
+        dlq = self._sqs_queue(
+            f"{name}-dlq", args, f"{args.name}{DLQ_SUFFIX}", args.dlq_message_retention_seconds
         )
         max_receive_count = args.max_receive_count
-        queue = aws.sqs.Queue(
+        queue = self._sqs_queue(
             f"{name}-queue",
-            name=args.name,
-            kms_master_key_id=args.kms_key_arn,
-            kms_data_key_reuse_period_seconds=args.kms_data_key_reuse_period_seconds,
-            message_retention_seconds=args.message_retention_seconds,
-            visibility_timeout_seconds=args.visibility_timeout_seconds,
-            receive_wait_time_seconds=args.receive_wait_time_seconds,
+            args,
+            args.name,
+            args.message_retention_seconds,
             redrive_policy=dlq.arn.apply(
                 lambda arn: redrive_policy(dlq_arn=arn, max_receive_count=max_receive_count)
             ),
-            tags=tags(f"{name}-queue"),
-            opts=child,
         )
         # A separate resource, after the queue: the queue's redrive policy needs the DLQ's
         # ARN, and this needs the queue's. Until it exists the DLQ allows any source.
@@ -372,10 +361,58 @@ class Queue(pulumi.ComponentResource):
             redrive_allow_policy=queue.arn.apply(
                 lambda arn: redrive_allow_policy(source_queue_arn=arn)
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._access(name, list(args.subscribe_to), queue, dlq)
+
+        self.url = queue.url
+        self.arn = queue.arn
+        self.name = queue.name
+        self.dlq_url = dlq.url
+        self.dlq_arn = dlq.arn
+        self.dlq_name = dlq.name
+        self.register_outputs(
+            {
+                "url": self.url,
+                "arn": self.arn,
+                "name": self.name,
+                "dlqUrl": self.dlq_url,
+                "dlqArn": self.dlq_arn,
+                "dlqName": self.dlq_name,
+            }
         )
 
-        topics = list(args.subscribe_to)
+    def _sqs_queue(
+        self,
+        resource_name: str,
+        args: QueueArgs,
+        queue_name: str,
+        retention_seconds: int,
+        redrive_policy: pulumi.Input[str] | None = None,
+    ) -> aws.sqs.Queue:
+        """The queue or its dead-letter queue: both share the key, timings and tags."""
+        return aws.sqs.Queue(
+            resource_name,
+            name=queue_name,
+            kms_master_key_id=args.kms_key_arn,
+            kms_data_key_reuse_period_seconds=args.kms_data_key_reuse_period_seconds,
+            message_retention_seconds=retention_seconds,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            receive_wait_time_seconds=args.receive_wait_time_seconds,
+            redrive_policy=redrive_policy,
+            tags={"Name": resource_name, **args.tags},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _access(
+        self,
+        name: str,
+        topics: list[pulumi.Input[str]],
+        queue: aws.sqs.Queue,
+        dlq: aws.sqs.Queue,
+    ) -> None:
+        """Both queue policies, then a subscription to each topic once SNS may send."""
+        child = pulumi.ResourceOptions(parent=self)
         queue_access = aws.sqs.QueuePolicy(
             f"{name}-policy",
             queue_url=queue.url,
@@ -401,20 +438,3 @@ class Queue(pulumi.ComponentResource):
                 # would be dropped.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_access]),
             )
-
-        self.url = queue.url
-        self.arn = queue.arn
-        self.name = queue.name
-        self.dlq_url = dlq.url
-        self.dlq_arn = dlq.arn
-        self.dlq_name = dlq.name
-        self.register_outputs(
-            {
-                "url": self.url,
-                "arn": self.arn,
-                "name": self.name,
-                "dlqUrl": self.dlq_url,
-                "dlqArn": self.dlq_arn,
-                "dlqName": self.dlq_name,
-            }
-        )

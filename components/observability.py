@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks
-from osp.platform import iam
+from osp.platform import iam, limits
+from osp.platform.limits import Constraint, pattern, whole_range
 from osp.platform.naming import fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:observability:Monitoring"
 
@@ -25,19 +26,35 @@ CLOUDFRONT_REGION = "us-east-1"
 #: encrypted topic means generating and reading its data keys.
 KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
-_ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# A thing's name inside an alarm name: a DNS-label-like slug.
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}")
+_ENVIRONMENT = pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}",
+    "1-64 letters, digits, '-' or '_', starting with a letter or digit",
+)
 # The dimension values CloudWatch expects, which are not whole ARNs.
-_LOAD_BALANCER_SUFFIX = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]+")
-_TARGET_GROUP_SUFFIX = re.compile(r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+")
-_DISTRIBUTION_ID = re.compile(r"E[A-Z0-9]{5,}")
+_LOAD_BALANCER_SUFFIX = pattern(
+    r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
+    "an application load balancer's ARN suffix app/<name>/<id>, not its whole ARN",
+)
+_TARGET_GROUP_SUFFIX = pattern(
+    r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
+    "a target group's ARN suffix targetgroup/<name>/<id>, not its whole ARN",
+)
+_DISTRIBUTION_ID = pattern(r"E[A-Z0-9]{5,}", "a CloudFront distribution id such as E2QWRUHAPOMQZL")
 
 _GIB = 1024**3
-_MAX_STORAGE_GIB = 65536
+_ALLOCATED_STORAGE_GIB = Constraint(
+    f"{limits.RDS_STORAGE_GIB.expected}, or None", limits.RDS_STORAGE_GIB.accepts
+)
 # PostgreSQL's own ceiling for max_connections.
-_MAX_CONNECTIONS = 262143
+_MAX_CONNECTIONS = whole_range(1, 262143, "an integer from 1 to 262143, or None")
+_PERCENTAGE = Constraint(
+    "a percentage above 0 and below 100",
+    lambda v: _is_number(v) and 0 < v < 100,  # type: ignore[operator]
+)
+_DISK_FREE_MARGIN = Constraint(
+    "a factor above 1 and at most 10",
+    lambda v: _is_number(v) and 1 < v <= 10,  # type: ignore[operator]
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,99 +199,12 @@ def topic_policy(
 
 def problems(name: str, args: MonitoringArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Monitoring {name}: {arg}: got {value!r}; expected {expected}")
-
-    if not isinstance(args.environment, str) or not _ENVIRONMENT.fullmatch(args.environment):
-        bad("environment", args.environment,
-            "1-64 letters, digits, '-' or '_', starting with a letter or digit")  # fmt: skip
-
-    if isinstance(args.alarm_emails, str):
-        bad("alarm_emails", args.alarm_emails, "a list of e-mail addresses, not one string")
-    else:
-        seen: set[str] = set()
-        for index, email in enumerate(args.alarm_emails):
-            if not isinstance(email, str) or not _EMAIL.fullmatch(email):
-                bad(f"alarm_emails[{index}]", email, "an e-mail address such as ops@example.com")
-            elif email.lower() in seen:
-                bad(f"alarm_emails[{index}]", email, "each address at most once")
-            else:
-                seen.add(email.lower())
-
-    def labels(arg: str, names: Mapping[str, object]) -> None:
-        for key in names:
-            if not isinstance(key, str) or not _LABEL.fullmatch(key):
-                bad(f"{arg} key", key, "a name of lower-case letters, digits and '-' "
-                    "(it goes into alarm names)")  # fmt: skip
-
-    def literal(arg: str, value: object, pattern: re.Pattern[str], expected: str) -> None:
-        # Values from other resources are Outputs; only literal strings can be checked.
-        if isinstance(value, str) and not pattern.fullmatch(value):
-            bad(arg, value, expected)
-
-    def once_each(arg: str, values: Sequence[object], what: str) -> None:
-        if isinstance(values, str):
-            bad(arg, values, f"a list of {what}, not one string")
-            return
-        literals = [v for v in values if isinstance(v, str)]
-        for value in sorted({v for v in literals if literals.count(v) > 1}):
-            bad(arg, value, f"each {what.rstrip('s')} at most once")
-        for index, value in enumerate(values):
-            if isinstance(value, str) and not value:
-                bad(f"{arg}[{index}]", value, f"a non-empty {what.rstrip('s')}")
-
-    literal(
-        "load_balancer_arn_suffix",
-        args.load_balancer_arn_suffix,
-        _LOAD_BALANCER_SUFFIX,
-        "an application load balancer's ARN suffix app/<name>/<id>, not its whole ARN",
-    )
-    labels("target_groups", args.target_groups)
-    for service, suffix in args.target_groups.items():
-        literal(
-            f"target_groups[{service!r}]",
-            suffix,
-            _TARGET_GROUP_SUFFIX,
-            "a target group's ARN suffix targetgroup/<name>/<id>, not its whole ARN",
-        )
-    once_each("target_groups", list(args.target_groups.values()), "target groups")
-    if args.target_groups and args.load_balancer_arn_suffix is None:
-        out.append(
-            f"Monitoring {name}: target_groups: need load_balancer_arn_suffix (the "
-            "healthy-hosts metric is per target group and load balancer); got none"
-        )
-
-    once_each("database_instance_ids", args.database_instance_ids, "instance ids")
-    for arg, value, high in (
-        ("database_allocated_storage_gib", args.database_allocated_storage_gib, _MAX_STORAGE_GIB),
-        ("database_max_connections", args.database_max_connections, _MAX_CONNECTIONS),
-    ):
-        if value is None:
-            continue
-        if not _checks.is_int(value) or not 1 <= value <= high:
-            bad(arg, value, f"an integer from 1 to {high}, or None")
-        elif not args.database_instance_ids:
-            bad(arg, value, "None when there are no database_instance_ids")
-
-    once_each("cache_cluster_ids", args.cache_cluster_ids, "cluster ids")
-    if isinstance(args.broker_name, str) and not args.broker_name:
-        bad("broker_name", args.broker_name, "a broker name, or None")
-    once_each("dead_letter_queue_names", args.dead_letter_queue_names, "queue names")
-
-    labels("distributions", args.distributions)
-    for key, ident in args.distributions.items():
-        literal(f"distributions[{key!r}]", ident, _DISTRIBUTION_ID,
-                "a CloudFront distribution id such as E2QWRUHAPOMQZL")  # fmt: skip
-    once_each("distributions", list(args.distributions.values()), "distribution ids")
-    if args.edge_provider is None and args.edge_kms_key_arn is not None:
-        bad("edge_kms_key_arn", args.edge_kms_key_arn, "None without edge_provider (the "
-            "CloudFront alarms then use the main topic)")  # fmt: skip
-    if args.edge_provider is not None and args.distributions and args.edge_kms_key_arn is None:
-        bad("edge_kms_key_arn", None, "a KMS key in us-east-1 for the edge alarm topic "
-            "(required with edge_provider and distributions)")  # fmt: skip
-
+    check = Problems("Monitoring", name)
+    check.against(_ENVIRONMENT, "environment", args.environment)
+    _check_emails(check, args.alarm_emails)
+    _check_load_balancer(check, args)
+    _check_data_stores(check, args)
+    _check_distributions(check, args)
     for arg in (
         "error_rate_percent",
         "cpu_percent",
@@ -282,350 +212,520 @@ def problems(name: str, args: MonitoringArgs) -> list[str]:
         "database_connections_percent",
         "database_free_storage_percent",
     ):
+        check.against(_PERCENTAGE, arg, getattr(args, arg))
+    check.against(_DISK_FREE_MARGIN, "broker_disk_free_margin", args.broker_disk_free_margin)
+    return check.found
+
+
+def _check_emails(check: Problems, emails: Sequence[str]) -> None:
+    if not check.check(
+        not isinstance(emails, str),
+        "alarm_emails",
+        emails,
+        "a list of e-mail addresses, not one string",
+    ):
+        return
+    seen: set[str] = set()
+    for index, email in enumerate(emails):
+        arg = f"alarm_emails[{index}]"
+        if check.against(limits.EMAIL_ADDRESS, arg, email):
+            check.check(email.lower() not in seen, arg, email, "each address at most once")
+            seen.add(email.lower())
+
+
+def _check_keys(check: Problems, arg: str, names: Mapping[str, object]) -> None:
+    """The keys of `names` go into alarm names."""
+    for key in names:
+        check.check(
+            limits.DNS_LABEL.accepts(key),
+            f"{arg} key",
+            key,
+            f"{limits.DNS_LABEL.expected}: it goes into alarm names",
+        )
+
+
+def _check_literal(check: Problems, rule: Constraint, arg: str, value: object) -> None:
+    # Values from other resources are Outputs; only literal strings can be checked.
+    if isinstance(value, str):
+        check.against(rule, arg, value)
+
+
+def _check_once_each(check: Problems, arg: str, values: Sequence[object], what: str) -> None:
+    """`values` is a list of `what` (a plural), each given once and none empty."""
+    if not check.check(
+        not isinstance(values, str), arg, values, f"a list of {what}, not one string"
+    ):
+        return
+    one = what.rstrip("s")
+    literals = [v for v in values if isinstance(v, str)]
+    for value in sorted({v for v in literals if literals.count(v) > 1}):
+        check.add(arg, value, f"each {one} at most once")
+    for index, value in enumerate(values):
+        if isinstance(value, str) and not value:
+            check.add(f"{arg}[{index}]", value, f"a non-empty {one}")
+
+
+def _check_load_balancer(check: Problems, args: MonitoringArgs) -> None:
+    _check_literal(
+        check, _LOAD_BALANCER_SUFFIX, "load_balancer_arn_suffix", args.load_balancer_arn_suffix
+    )
+    _check_keys(check, "target_groups", args.target_groups)
+    for service, suffix in args.target_groups.items():
+        _check_literal(check, _TARGET_GROUP_SUFFIX, f"target_groups[{service!r}]", suffix)
+    _check_once_each(check, "target_groups", list(args.target_groups.values()), "target groups")
+    if args.target_groups and args.load_balancer_arn_suffix is None:
+        check.note(
+            "target_groups",
+            "need load_balancer_arn_suffix (the healthy-hosts metric "
+            "is per target group and load balancer); got none",
+        )
+
+
+def _check_data_stores(check: Problems, args: MonitoringArgs) -> None:
+    _check_once_each(check, "database_instance_ids", args.database_instance_ids, "instance ids")
+    for arg, rule in (
+        ("database_allocated_storage_gib", _ALLOCATED_STORAGE_GIB),
+        ("database_max_connections", _MAX_CONNECTIONS),
+    ):
         value = getattr(args, arg)
-        if not _is_number(value) or not 0 < value < 100:
-            bad(arg, value, "a percentage above 0 and below 100")
-    margin = args.broker_disk_free_margin
-    if not _is_number(margin) or not 1 < margin <= 10:
-        bad("broker_disk_free_margin", margin, "a factor above 1 and at most 10")
-    return out
+        if value is not None and check.against(rule, arg, value):
+            check.check(
+                bool(args.database_instance_ids),
+                arg,
+                value,
+                "None when there are no database_instance_ids",
+            )
+    _check_once_each(check, "cache_cluster_ids", args.cache_cluster_ids, "cluster ids")
+    if isinstance(args.broker_name, str) and not args.broker_name:
+        check.add("broker_name", args.broker_name, "a broker name, or None")
+    _check_once_each(check, "dead_letter_queue_names", args.dead_letter_queue_names, "queue names")
+
+
+def _check_distributions(check: Problems, args: MonitoringArgs) -> None:
+    _check_keys(check, "distributions", args.distributions)
+    for key, ident in args.distributions.items():
+        _check_literal(check, _DISTRIBUTION_ID, f"distributions[{key!r}]", ident)
+    _check_once_each(check, "distributions", list(args.distributions.values()), "distribution ids")
+    if args.edge_provider is None and args.edge_kms_key_arn is not None:
+        check.add(
+            "edge_kms_key_arn",
+            args.edge_kms_key_arn,
+            "None without edge_provider (the CloudFront alarms then use the main topic)",
+        )
+    if args.edge_provider is not None and args.distributions and args.edge_kms_key_arn is None:
+        check.add(
+            "edge_kms_key_arn",
+            None,
+            "a KMS key in us-east-1 for the edge alarm topic "
+            "(required with edge_provider and distributions)",
+        )
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _g(value: float) -> str:
+def _format_number(value: float) -> str:
     """A threshold as people write it: 80, 2.5, 10737418240."""
     return f"{value:g}" if value < 1e6 else str(int(value))
 
 
+# --- the alarm catalogue -----------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class _Metric:
-    """One CloudWatch metric of an alarm (math alarms have several, each with an id)."""
+class _Watched:
+    """One thing alarms watch (an instance, a node, a queue): its part of the alarm names,
+    its CloudWatch dimensions and what the descriptions say about it."""
+
+    name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
+def _load_balancer(args: MonitoringArgs) -> list[_Watched]:
+    if args.load_balancer_arn_suffix is None:
+        return []
+    return [_Watched("api", {"LoadBalancer": args.load_balancer_arn_suffix})]
+
+
+def _services(args: MonitoringArgs) -> list[_Watched]:
+    return [
+        _Watched(
+            f"service-{service}",
+            {"TargetGroup": suffix, "LoadBalancer": args.load_balancer_arn_suffix},  # type: ignore[dict-item]
+            {"service": service},
+        )
+        for service, suffix in args.target_groups.items()
+    ]
+
+
+def _database_instances(args: MonitoringArgs) -> list[_Watched]:
+    watched = []
+    for index, instance in enumerate(args.database_instance_ids):
+        role = "primary" if index == 0 else f"replica-{index}"
+        watched.append(_Watched(f"db-{role}", {"DBInstanceIdentifier": instance}, {"role": role}))
+    return watched
+
+
+def _cache_nodes(args: MonitoringArgs) -> list[_Watched]:
+    return [
+        _Watched(f"redis-{index}", {"CacheClusterId": cluster}, {"index": index})
+        for index, cluster in enumerate(args.cache_cluster_ids, start=1)
+    ]
+
+
+def _broker(args: MonitoringArgs) -> list[_Watched]:
+    # Broker-level series (dimension Broker): on a cluster they are the sum over its three
+    # nodes; node-level series name nodes by host, which no one knows before they run.
+    if args.broker_name is None:
+        return []
+    return [_Watched("broker", {"Broker": args.broker_name})]
+
+
+def _dead_letter_queues(args: MonitoringArgs) -> list[_Watched]:
+    return [
+        _Watched(f"dlq-{index}", {"QueueName": queue}, {"index": index, "queue": queue})
+        for index, queue in enumerate(args.dead_letter_queue_names, start=1)
+    ]
+
+
+def _distributions(args: MonitoringArgs) -> list[_Watched]:
+    return [
+        _Watched(f"cdn-{key}", {"DistributionId": distribution, "Region": "Global"}, {"key": key})
+        for key, distribution in args.distributions.items()
+    ]
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One CloudWatch metric an alarm reads (math alarms read several, each with an id)."""
 
     namespace: str
-    metric_name: str
-    dimensions: Mapping[str, pulumi.Input[str]]
+    name: str
     stat: str
     id: str = "m1"
 
 
-@dataclass(frozen=True)
-class _Alarm:
-    """What one alarm watches and when it fires; both the alarm and the dashboard use it."""
+@dataclass(frozen=True, kw_only=True)
+class _AlarmKind:
+    """One row of the alarm catalogue: an alarm on each thing `watches` finds in the args."""
 
-    thing: str
+    watches: Callable[[MonitoringArgs], list[_Watched]]
     metric: str
-    widget: str
-    label: str
-    metrics: tuple[_Metric, ...]
-    comparison: str
-    threshold: float
-    period: int
-    evaluation_periods: int
-    treat_missing_data: str
-    description: pulumi.Input[str]
+    """The last part of the alarm's name: `<environment>-<thing>-<metric>`."""
+    series: tuple[_Series, ...]
     expression: str | None = None
+    """Metric math over the series' ids; None for an alarm on its one series."""
+    comparison: str
+    threshold: str | float
+    """A number, or the name of one of `_thresholds` (an alarm of this kind needs it)."""
+    period: int = 60
+    evaluation_periods: int
+    """Periods in a row that must all breach ("for N minutes")."""
+    treat_missing_data: str
+    description: str
+    """What happened and what to do, naming `_Watched.fields` and `_numbers` as {fields}."""
+    widget: str
+    """The title of the dashboard graph that shows the alarm's metric."""
+    label: str
+    """Its line's label on that graph (a template like `description`)."""
     edge: bool = False
-
-    def name(self, environment: str) -> str:
-        return f"{environment}-{self.thing}-{self.metric}"
+    """CloudFront's: in us-east-1, through `edge_provider`."""
 
 
-def _alarms(args: MonitoringArgs) -> list[_Alarm]:
-    """Every alarm `args` asks for, in a stable order."""
-    found: list[_Alarm] = []
-    rate, cpu, memory = args.error_rate_percent, args.cpu_percent, args.memory_percent
-    elb = "AWS/ApplicationELB"
+_ELB = "AWS/ApplicationELB"
+_RDS = "AWS/RDS"
+_ELASTICACHE = "AWS/ElastiCache"
+_MQ = "AWS/AmazonMQ"
 
-    if args.load_balancer_arn_suffix is not None:
-        lb = {"LoadBalancer": args.load_balancer_arn_suffix}
-        found.append(
-            _Alarm(
-                thing="api",
-                metric="5xx-rate",
-                widget="API 5xx error rate (%)",
-                label="5xx / requests",
-                metrics=(
-                    _Metric(elb, "HTTPCode_Target_5XX_Count", lb, "Sum", "target5xx"),
-                    _Metric(elb, "HTTPCode_ELB_5XX_Count", lb, "Sum", "elb5xx"),
-                    _Metric(elb, "RequestCount", lb, "Sum", "requests"),
-                ),
-                # The 5xx counts are not published for minutes without any: FILL makes them 0
-                # so that one missing series does not blank the sum. No requests → no data.
-                expression="100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests",
-                comparison="GreaterThanThreshold",
-                threshold=rate,
-                period=60,
-                evaluation_periods=5,
-                treat_missing_data="notBreaching",
-                description=(
-                    f"More than {_g(rate)}% of the API load balancer's requests ended in a 5xx "
-                    "for 5 minutes in a row (target 5xx + load-balancer 5xx over requests). "
-                    "Check the healthy-hosts alarms, the services' logs and the last deploy; "
-                    "load-balancer 5xx without target 5xx means no healthy target or timeouts."
-                ),
-            )
-        )
-    for service, suffix in args.target_groups.items():
-        found.append(
-            _Alarm(
-                thing=f"service-{service}",
-                metric="healthy-hosts",
-                widget="Healthy hosts per service",
-                label=service,
-                metrics=(
-                    _Metric(
-                        elb,
-                        "HealthyHostCount",
-                        {"TargetGroup": suffix, "LoadBalancer": args.load_balancer_arn_suffix},
-                        "Minimum",
-                    ),
-                ),
-                comparison="LessThanThreshold",
-                threshold=1,
-                period=60,
-                evaluation_periods=2,
-                # No data means the target group left the load balancer: as bad as no host.
-                treat_missing_data="breaching",
-                description=(
-                    f"Service {service} has had no healthy target for 2 minutes: every API "
-                    "request routed to it gets a 503. Check its pods (kubectl get pods, "
-                    "events, readiness probe) and its TargetGroupBinding."
-                ),
-            )
-        )
+#: Every alarm `Monitoring` knows, in the order they are created: per kind of thing watched,
+#: each thing in turn with every row that watches it.
+ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
+    _AlarmKind(
+        watches=_load_balancer,
+        metric="5xx-rate",
+        series=(
+            _Series(_ELB, "HTTPCode_Target_5XX_Count", "Sum", "target5xx"),
+            _Series(_ELB, "HTTPCode_ELB_5XX_Count", "Sum", "elb5xx"),
+            _Series(_ELB, "RequestCount", "Sum", "requests"),
+        ),
+        # The 5xx counts are not published for minutes without any: FILL makes them 0 so
+        # that one missing series does not blank the sum. No requests → no data.
+        expression="100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests",
+        comparison="GreaterThanThreshold",
+        threshold="error_rate_percent",
+        evaluation_periods=5,
+        treat_missing_data="notBreaching",
+        description=(
+            "More than {error_rate_percent}% of the API load balancer's requests ended in a "
+            "5xx for 5 minutes in a row (target 5xx + load-balancer 5xx over requests). "
+            "Check the healthy-hosts alarms, the services' logs and the last deploy; "
+            "load-balancer 5xx without target 5xx means no healthy target or timeouts."
+        ),
+        widget="API 5xx error rate (%)",
+        label="5xx / requests",
+    ),
+    _AlarmKind(
+        watches=_services,
+        metric="healthy-hosts",
+        series=(_Series(_ELB, "HealthyHostCount", "Minimum"),),
+        comparison="LessThanThreshold",
+        threshold=1,
+        evaluation_periods=2,
+        # No data means the target group left the load balancer: as bad as no host.
+        treat_missing_data="breaching",
+        description=(
+            "Service {service} has had no healthy target for 2 minutes: every API request "
+            "routed to it gets a 503. Check its pods (kubectl get pods, events, readiness "
+            "probe) and its TargetGroupBinding."
+        ),
+        widget="Healthy hosts per service",
+        label="{service}",
+    ),
+    _AlarmKind(
+        watches=_database_instances,
+        metric="cpu",
+        series=(_Series(_RDS, "CPUUtilization", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="cpu_percent",
+        evaluation_periods=10,
+        treat_missing_data="missing",
+        description=(
+            "Database {role}: CPU above {cpu_percent}% for 10 minutes. Find the top SQL in "
+            "Performance Insights (missing indexes, runaway reports); move reads to a "
+            "replica, or scale the instance class if the load is real."
+        ),
+        widget="Database CPU (%)",
+        label="{role}",
+    ),
+    _AlarmKind(
+        watches=_database_instances,
+        metric="connections",
+        series=(_Series(_RDS, "DatabaseConnections", "Maximum"),),
+        comparison="GreaterThanThreshold",
+        threshold="connections",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "Database {role}: more than {connections} connections "
+            "({database_connections_percent}% of max_connections {database_max_connections}) "
+            "for 5 minutes; new ones are refused at the limit. Look for leaking or oversized "
+            "pools (pool size x pods); pool through RDS Proxy or PgBouncer, or scale the class."
+        ),
+        widget="Database connections",
+        label="{role}",
+    ),
+    _AlarmKind(
+        watches=_database_instances,
+        metric="free-storage",
+        series=(_Series(_RDS, "FreeStorageSpace", "Minimum"),),
+        comparison="LessThanThreshold",
+        threshold="free_storage_bytes",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "Database {role}: free storage below {database_free_storage_percent}% of the "
+            "{database_allocated_storage_gib} GiB allocated. Storage autoscaling grows the "
+            "volume up to max_allocated_storage_gib: if it is there, raise it. Find what grew "
+            "(table bloat, temp files, logs)."
+        ),
+        widget="Database free storage (bytes)",
+        label="{role}",
+    ),
+    _AlarmKind(
+        watches=_cache_nodes,
+        metric="memory",
+        series=(_Series(_ELASTICACHE, "DatabaseMemoryUsagePercentage", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="memory_percent",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "Redis node {index}: memory above {memory_percent}% of maxmemory for 5 minutes; "
+            "next come evictions (sessions, rate-limit counters and locks lost). Look for "
+            "keys without a TTL and big keys; scale the node type."
+        ),
+        widget="Redis memory (% of maxmemory)",
+        label="node {index}",
+    ),
+    _AlarmKind(
+        watches=_cache_nodes,
+        metric="engine-cpu",
+        series=(_Series(_ELASTICACHE, "EngineCPUUtilization", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="cpu_percent",
+        evaluation_periods=10,
+        treat_missing_data="missing",
+        description=(
+            "Redis node {index}: the engine thread above {cpu_percent}% CPU for 10 minutes; "
+            "commands queue up and latency climbs. Read the slow-log (KEYS, big SCANs, Lua), "
+            "look for hot keys; scale the node type up."
+        ),
+        widget="Redis engine CPU (%)",
+        label="node {index}",
+    ),
+    _AlarmKind(
+        watches=_broker,
+        metric="memory",
+        series=(
+            _Series(_MQ, "RabbitMQMemUsed", "Maximum", "used"),
+            _Series(_MQ, "RabbitMQMemLimit", "Maximum", "limit"),
+        ),
+        expression="100 * used / limit",
+        comparison="GreaterThanThreshold",
+        threshold="memory_percent",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "RabbitMQ memory above {memory_percent}% of its high watermark for 5 minutes; at "
+            "the watermark the broker blocks every publisher. Find the queues that grow "
+            "(consumers down or slow) and drain them; too many connections or channels also "
+            "cost memory; scale the instance type."
+        ),
+        widget="RabbitMQ memory (% of high watermark)",
+        label="used / limit",
+    ),
+    _AlarmKind(
+        watches=_broker,
+        metric="disk-free",
+        series=(
+            _Series(_MQ, "RabbitMQDiskFree", "Minimum", "free"),
+            _Series(_MQ, "RabbitMQDiskFreeLimit", "Maximum", "limit"),
+        ),
+        expression="free / limit",
+        comparison="LessThanThreshold",
+        threshold="broker_disk_free_margin",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "RabbitMQ free disk below {broker_disk_free_margin}x its disk limit for 5 "
+            "minutes; at the limit the broker blocks every publisher. Find the queues holding "
+            "messages (consumers down or slow) and drain or purge them; a large backlog that "
+            "is normal needs a bigger instance type."
+        ),
+        widget="RabbitMQ free disk (x disk limit)",
+        label="free / limit",
+    ),
+    _AlarmKind(
+        watches=_dead_letter_queues,
+        metric="messages",
+        series=(_Series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),),
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        period=300,
+        evaluation_periods=1,
+        # SQS stops publishing for a queue idle for hours: an empty queue.
+        treat_missing_data="notBreaching",
+        description=(
+            "Messages in dead-letter queue {queue}: a consumer failed them through all their "
+            "retries. Read one to learn why, fix the consumer, then redrive them to the "
+            "source queue (SQS: start DLQ redrive) or delete them."
+        ),
+        widget="Messages in dead-letter queues",
+        label="dlq {index}",
+    ),
+    _AlarmKind(
+        watches=_distributions,
+        metric="5xx-rate",
+        series=(_Series("AWS/CloudFront", "5xxErrorRate", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="error_rate_percent",
+        evaluation_periods=5,
+        treat_missing_data="notBreaching",
+        description=(
+            "CloudFront {key}: more than {error_rate_percent}% of responses were 5xx for 5 "
+            "minutes in a row. Check its origin: the bucket policy and origin access control "
+            "for a portal, the API alarms for the API; then the distribution's last change."
+        ),
+        widget="CloudFront 5xx error rate (%)",
+        label="{key}",
+        edge=True,
+    ),
+    # Workload CPU > 80 % for 10 minutes (seed 000) is not here: pod and container metrics
+    # need Container Insights on the cluster, which the app layer turns on and alarms on.
+)
 
-    storage_bytes = None
+
+def _thresholds(args: MonitoringArgs) -> dict[str, float | None]:
+    """The thresholds catalogue rows name; None where the args leave one unknown, and the
+    rows that need it then give no alarm."""
+    connections = storage_bytes = None
+    if args.database_max_connections is not None:
+        connections = args.database_max_connections * args.database_connections_percent / 100
     if args.database_allocated_storage_gib is not None:
         storage_bytes = round(
             args.database_allocated_storage_gib * _GIB * args.database_free_storage_percent / 100
         )
-    for index, instance in enumerate(args.database_instance_ids):
-        role = "primary" if index == 0 else f"replica-{index}"
-        db = {"DBInstanceIdentifier": instance}
-        found.append(
-            _Alarm(
-                thing=f"db-{role}",
-                metric="cpu",
-                widget="Database CPU (%)",
-                label=role,
-                metrics=(_Metric("AWS/RDS", "CPUUtilization", db, "Average"),),
-                comparison="GreaterThanThreshold",
-                threshold=cpu,
-                period=60,
-                evaluation_periods=10,
-                treat_missing_data="missing",
-                description=(
-                    f"Database {role}: CPU above {_g(cpu)}% for 10 minutes. Find the top SQL "
-                    "in Performance Insights (missing indexes, runaway reports); move reads "
-                    "to a replica, or scale the instance class if the load is real."
-                ),
-            )
-        )
-        if args.database_max_connections is not None:
-            limit = args.database_max_connections * args.database_connections_percent / 100
-            found.append(
+    return {
+        "error_rate_percent": args.error_rate_percent,
+        "cpu_percent": args.cpu_percent,
+        "memory_percent": args.memory_percent,
+        "broker_disk_free_margin": args.broker_disk_free_margin,
+        "connections": connections,
+        "free_storage_bytes": storage_bytes,
+    }
+
+
+def _numbers(args: MonitoringArgs, thresholds: Mapping[str, float | None]) -> dict[str, str]:
+    """The numbers descriptions quote, as people write them."""
+    return {
+        **{key: _format_number(value) for key, value in thresholds.items() if value is not None},
+        "database_connections_percent": _format_number(args.database_connections_percent),
+        "database_free_storage_percent": _format_number(args.database_free_storage_percent),
+        "database_max_connections": str(args.database_max_connections),
+        "database_allocated_storage_gib": str(args.database_allocated_storage_gib),
+    }
+
+
+def _fill(template: str, fields: Mapping[str, object]) -> pulumi.Input[str]:
+    """`template` with its {fields}; an Output when one of them is (a queue's name)."""
+    used = {name: fields[name] for _, name, _, _ in Formatter().parse(template) if name}
+    if not any(isinstance(value, pulumi.Output) for value in used.values()):
+        return template.format(**used)
+    return pulumi.Output.all(**used).apply(lambda known: template.format(**known))
+
+
+@dataclass(frozen=True)
+class _Alarm:
+    """One alarm to create: a catalogue row applied to one watched thing."""
+
+    kind: _AlarmKind
+    watched: _Watched
+    threshold: float
+    description: pulumi.Input[str]
+    label: str
+
+    @property
+    def suffix(self) -> str:
+        """`<thing>-<metric>`, after the environment (alarm) or component (resource) name."""
+        return f"{self.watched.name}-{self.kind.metric}"
+
+
+def _alarms(args: MonitoringArgs) -> list[_Alarm]:
+    """Every alarm `args` asks for, in the catalogue's order."""
+    thresholds = _thresholds(args)
+    numbers = _numbers(args, thresholds)
+
+    def threshold_of(kind: _AlarmKind) -> float | None:
+        return thresholds[kind.threshold] if isinstance(kind.threshold, str) else kind.threshold
+
+    found: list[_Alarm] = []
+    for watches in dict.fromkeys(kind.watches for kind in ALARM_CATALOGUE):
+        rows = [kind for kind in ALARM_CATALOGUE if kind.watches is watches]
+        for watched in watches(args):
+            fields = {**numbers, **watched.fields}
+            found += [
                 _Alarm(
-                    thing=f"db-{role}",
-                    metric="connections",
-                    widget="Database connections",
-                    label=role,
-                    metrics=(_Metric("AWS/RDS", "DatabaseConnections", db, "Maximum"),),
-                    comparison="GreaterThanThreshold",
-                    threshold=limit,
-                    period=60,
-                    evaluation_periods=5,
-                    treat_missing_data="missing",
-                    description=(
-                        f"Database {role}: more than {_g(limit)} connections "
-                        f"({_g(args.database_connections_percent)}% of max_connections "
-                        f"{args.database_max_connections}) for 5 minutes; new ones are "
-                        "refused at the limit. Look for leaking or oversized pools (pool size "
-                        "x pods); pool through RDS Proxy or PgBouncer, or scale the class."
-                    ),
+                    kind,
+                    watched,
+                    threshold,
+                    description=_fill(kind.description, fields),
+                    label=kind.label.format(**fields),
                 )
-            )
-        if storage_bytes is not None:
-            found.append(
-                _Alarm(
-                    thing=f"db-{role}",
-                    metric="free-storage",
-                    widget="Database free storage (bytes)",
-                    label=role,
-                    metrics=(_Metric("AWS/RDS", "FreeStorageSpace", db, "Minimum"),),
-                    comparison="LessThanThreshold",
-                    threshold=storage_bytes,
-                    period=60,
-                    evaluation_periods=5,
-                    treat_missing_data="missing",
-                    description=(
-                        f"Database {role}: free storage below "
-                        f"{_g(args.database_free_storage_percent)}% of the "
-                        f"{args.database_allocated_storage_gib} GiB allocated. Storage "
-                        "autoscaling grows the volume up to max_allocated_storage_gib: if it "
-                        "is there, raise it. Find what grew (table bloat, temp files, logs)."
-                    ),
-                )
-            )
-
-    for index, cluster in enumerate(args.cache_cluster_ids, start=1):
-        node = {"CacheClusterId": cluster}
-        found += [
-            _Alarm(
-                thing=f"redis-{index}",
-                metric="memory",
-                widget="Redis memory (% of maxmemory)",
-                label=f"node {index}",
-                metrics=(
-                    _Metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", node, "Average"),
-                ),
-                comparison="GreaterThanThreshold",
-                threshold=memory,
-                period=60,
-                evaluation_periods=5,
-                treat_missing_data="missing",
-                description=(
-                    f"Redis node {index}: memory above {_g(memory)}% of maxmemory for 5 "
-                    "minutes; next come evictions (sessions, rate-limit counters and locks "
-                    "lost). Look for keys without a TTL and big keys; scale the node type."
-                ),
-            ),
-            _Alarm(
-                thing=f"redis-{index}",
-                metric="engine-cpu",
-                widget="Redis engine CPU (%)",
-                label=f"node {index}",
-                metrics=(_Metric("AWS/ElastiCache", "EngineCPUUtilization", node, "Average"),),
-                comparison="GreaterThanThreshold",
-                threshold=cpu,
-                period=60,
-                evaluation_periods=10,
-                treat_missing_data="missing",
-                description=(
-                    f"Redis node {index}: the engine thread above {_g(cpu)}% CPU for 10 "
-                    "minutes; commands queue up and latency climbs. Read the slow-log (KEYS, "
-                    "big SCANs, Lua), look for hot keys; scale the node type up."
-                ),
-            ),
-        ]
-
-    if args.broker_name is not None:
-        # Broker-level series (dimension Broker): on a cluster they are the sum over its three
-        # nodes; node-level series name nodes by host, which no one knows before they run.
-        broker = {"Broker": args.broker_name}
-        mq = "AWS/AmazonMQ"
-        margin = args.broker_disk_free_margin
-        found += [
-            _Alarm(
-                thing="broker",
-                metric="memory",
-                widget="RabbitMQ memory (% of high watermark)",
-                label="used / limit",
-                metrics=(
-                    _Metric(mq, "RabbitMQMemUsed", broker, "Maximum", "used"),
-                    _Metric(mq, "RabbitMQMemLimit", broker, "Maximum", "limit"),
-                ),
-                expression="100 * used / limit",
-                comparison="GreaterThanThreshold",
-                threshold=memory,
-                period=60,
-                evaluation_periods=5,
-                treat_missing_data="missing",
-                description=(
-                    f"RabbitMQ memory above {_g(memory)}% of its high watermark for 5 "
-                    "minutes; at the watermark the broker blocks every publisher. Find the "
-                    "queues that grow (consumers down or slow) and drain them; too many "
-                    "connections or channels also cost memory; scale the instance type."
-                ),
-            ),
-            _Alarm(
-                thing="broker",
-                metric="disk-free",
-                widget="RabbitMQ free disk (x disk limit)",
-                label="free / limit",
-                metrics=(
-                    _Metric(mq, "RabbitMQDiskFree", broker, "Minimum", "free"),
-                    _Metric(mq, "RabbitMQDiskFreeLimit", broker, "Maximum", "limit"),
-                ),
-                expression="free / limit",
-                comparison="LessThanThreshold",
-                threshold=margin,
-                period=60,
-                evaluation_periods=5,
-                treat_missing_data="missing",
-                description=(
-                    f"RabbitMQ free disk below {_g(margin)}x its disk limit for 5 minutes; "
-                    "at the limit the broker blocks every publisher. Find the queues holding "
-                    "messages (consumers down or slow) and drain or purge them; a large "
-                    "backlog that is normal needs a bigger instance type."
-                ),
-            ),
-        ]
-
-    for index, queue in enumerate(args.dead_letter_queue_names, start=1):
-        found.append(
-            _Alarm(
-                thing=f"dlq-{index}",
-                metric="messages",
-                widget="Messages in dead-letter queues",
-                label=f"dlq {index}",
-                metrics=(
-                    _Metric(
-                        "AWS/SQS",
-                        "ApproximateNumberOfMessagesVisible",
-                        {"QueueName": queue},
-                        "Maximum",
-                    ),
-                ),
-                comparison="GreaterThanThreshold",
-                threshold=0,
-                period=300,
-                evaluation_periods=1,
-                # SQS stops publishing for a queue idle for hours: an empty queue.
-                treat_missing_data="notBreaching",
-                description=pulumi.Output.concat(
-                    "Messages in dead-letter queue ",
-                    queue,
-                    ": a consumer failed them through all their retries. Read one to learn "
-                    "why, fix the consumer, then redrive them to the source queue (SQS: "
-                    "start DLQ redrive) or delete them.",
-                ),
-            )
-        )
-
-    for key, distribution in args.distributions.items():
-        found.append(
-            _Alarm(
-                thing=f"cdn-{key}",
-                metric="5xx-rate",
-                widget="CloudFront 5xx error rate (%)",
-                label=key,
-                metrics=(
-                    _Metric(
-                        "AWS/CloudFront",
-                        "5xxErrorRate",
-                        {"DistributionId": distribution, "Region": "Global"},
-                        "Average",
-                    ),
-                ),
-                comparison="GreaterThanThreshold",
-                threshold=rate,
-                period=60,
-                evaluation_periods=5,
-                treat_missing_data="notBreaching",
-                description=(
-                    f"CloudFront {key}: more than {_g(rate)}% of responses were 5xx for 5 "
-                    "minutes in a row. Check its origin: the bucket policy and origin access "
-                    "control for a portal, the API alarms for the API; then the "
-                    "distribution's last change."
-                ),
-                edge=True,
-            )
-        )
-    # Workload CPU > 80 % for 10 minutes (seed 000) is not here: pod and container metrics
-    # need Container Insights on the cluster, which the app layer turns on and alarms on.
+                for kind in rows
+                if (threshold := threshold_of(kind)) is not None
+            ]
     return found
 
 
@@ -636,17 +736,20 @@ def _position(index: int, width: int = 12, height: int = 6) -> dict[str, int]:
 def _metric_rows(alarms: Sequence[_Alarm]) -> list[list[Any]]:
     """The `metrics` of a dashboard graph showing what `alarms` watch."""
 
-    def row(metric: _Metric, options: dict[str, Any]) -> list[Any]:
-        dims = [part for key in sorted(metric.dimensions) for part in (key, metric.dimensions[key])]
-        return [metric.namespace, metric.metric_name, *dims, {"stat": metric.stat, **options}]
+    def row(series: _Series, dimensions: Mapping[str, Any], options: dict[str, Any]) -> list[Any]:
+        dims = [part for key in sorted(dimensions) for part in (key, dimensions[key])]
+        return [series.namespace, series.name, *dims, {"stat": series.stat, **options}]
 
     rows: list[list[Any]] = []
     for alarm in alarms:
-        if alarm.expression is None:
-            rows += [row(metric, {"label": alarm.label}) for metric in alarm.metrics]
+        kind, dimensions = alarm.kind, alarm.watched.dimensions
+        if kind.expression is None:
+            rows += [row(series, dimensions, {"label": alarm.label}) for series in kind.series]
             continue
-        rows += [row(metric, {"id": metric.id, "visible": False}) for metric in alarm.metrics]
-        rows.append([{"expression": alarm.expression, "label": alarm.label, "id": "e1"}])
+        rows += [
+            row(series, dimensions, {"id": series.id, "visible": False}) for series in kind.series
+        ]
+        rows.append([{"expression": kind.expression, "label": alarm.label, "id": "e1"}])
     return rows
 
 
@@ -663,7 +766,7 @@ def _widgets(alarms: Sequence[_Alarm], region: pulumi.Input[str]) -> list[dict[s
     widgets: list[dict[str, Any]] = []
     y = 0
     for section, titles in sections:
-        graphs = [(t, [a for a in alarms if a.widget == t]) for t in titles]
+        graphs = [(t, [a for a in alarms if a.kind.widget == t]) for t in titles]
         graphs = [(t, group) for t, group in graphs if group]
         if not graphs:
             continue
@@ -679,7 +782,7 @@ def _widgets(alarms: Sequence[_Alarm], region: pulumi.Input[str]) -> list[dict[s
         )
         y += 1
         for index, (title, group) in enumerate(graphs):
-            edge = group[0].edge
+            edge = group[0].kind.edge
             widgets.append(
                 {
                     "type": "metric",
@@ -689,7 +792,7 @@ def _widgets(alarms: Sequence[_Alarm], region: pulumi.Input[str]) -> list[dict[s
                         "title": title,
                         "view": "timeSeries",
                         "region": CLOUDFRONT_REGION if edge else region,
-                        "period": group[0].period,
+                        "period": group[0].kind.period,
                         "metrics": _metric_rows(group),
                         "annotations": {
                             "horizontal": [
@@ -758,100 +861,124 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
-        env = args.environment
+            raise InvalidArguments(found)
         alarms = _alarms(args)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke).partition
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        def alarm_topic(
-            role: str, key: pulumi.Input[str], topic_region: pulumi.Input[str], provider=None
-        ) -> aws.sns.Topic:
-            child = pulumi.ResourceOptions(parent=self, provider=provider)
-            topic = aws.sns.Topic(
-                f"{name}-{role}",
-                name=fit(f"{env}-{role}"),
-                display_name=f"{env} alarms",
-                kms_master_key_id=key,
-                tags=tags(f"{name}-{role}"),
-                opts=child,
-            )
-            aws.sns.TopicPolicy(
-                f"{name}-{role}-policy",
-                arn=topic.arn,
-                policy=pulumi.Output.all(topic.arn, partition, account, topic_region).apply(
-                    lambda v: topic_policy(
-                        topic_arn=v[0], partition=v[1], account=v[2], region=v[3], environment=env
-                    )
-                ),
-                opts=child,
-            )
-            for email in args.alarm_emails:
-                # Named by the address, not its position: reordering the list must not
-                # replace subscriptions (each replacement asks its owner to confirm again).
-                aws.sns.TopicSubscription(
-                    f"{name}-{role}-{email.lower()}",
-                    topic=topic.arn,
-                    protocol="email",
-                    endpoint=email,
-                    opts=child,
-                )
-            return topic
-
-        topic = alarm_topic("alarms", args.kms_key_arn, region)
+        account = _Account(
+            partition=aws.get_partition_output(opts=invoke).partition,
+            id=aws.get_caller_identity_output(opts=invoke).account_id,
+            region=aws.get_region_output(opts=invoke).region,
+        )
+        topic = self._alarm_topic(name, args, account, "alarms", args.kms_key_arn, account.region)
         edge_topic = topic
         if args.edge_provider is not None and args.distributions:
-            edge_topic = alarm_topic(
-                "edge-alarms", args.edge_kms_key_arn, CLOUDFRONT_REGION, args.edge_provider
+            edge_topic = self._alarm_topic(
+                name,
+                args,
+                account,
+                "edge-alarms",
+                args.edge_kms_key_arn,
+                CLOUDFRONT_REGION,
+                args.edge_provider,
             )
-
-        created: list[aws.cloudwatch.MetricAlarm] = []
-        for spec in alarms:
-            alarm_name = spec.name(env)
-            target = edge_topic if spec.edge else topic
-            provider = args.edge_provider if spec.edge else None
-            single = spec.expression is None
-            metric = spec.metrics[0]
-            created.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-{spec.thing}-{spec.metric}",
-                    name=alarm_name,
-                    alarm_description=spec.description,
-                    namespace=metric.namespace if single else None,
-                    metric_name=metric.metric_name if single else None,
-                    dimensions=dict(metric.dimensions) if single else None,
-                    statistic=metric.stat if single else None,
-                    period=spec.period if single else None,
-                    metric_queries=None if single else _queries(spec),
-                    comparison_operator=spec.comparison,
-                    threshold=spec.threshold,
-                    evaluation_periods=spec.evaluation_periods,
-                    # "For N minutes": every one of the evaluated periods must breach.
-                    datapoints_to_alarm=spec.evaluation_periods,
-                    treat_missing_data=spec.treat_missing_data,
-                    actions_enabled=True,
-                    alarm_actions=[target.arn],
-                    ok_actions=[target.arn],
-                    tags=tags(f"{name}-{spec.thing}-{spec.metric}"),
-                    opts=pulumi.ResourceOptions(parent=self, provider=provider),
-                )
-            )
-
-        widgets = _widgets(alarms, region)
+        created = [
+            self._metric_alarm(name, args, alarm, edge_topic if alarm.kind.edge else topic)
+            for alarm in alarms
+        ]
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=env,
+            dashboard_name=args.environment,
             dashboard_body=pulumi.Output.all(
-                pulumi.Output.all(*widgets), pulumi.Output.all(*(a.arn for a in created))
+                pulumi.Output.all(*_widgets(alarms, account.region)),
+                pulumi.Output.all(*(a.arn for a in created)),
             ).apply(lambda v: dashboard_body(v[0], v[1])),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self._publish(topic, edge_topic, dashboard, created)
 
+    def _alarm_topic(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        account: _Account,
+        role: str,
+        key: pulumi.Input[str] | None,
+        topic_region: pulumi.Input[str],
+        provider: pulumi.ProviderResource | None = None,
+    ) -> aws.sns.Topic:
+        """The alarm topic `role` in `topic_region`, its policy and an e-mail subscription per
+        address."""
+        env = args.environment
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        topic = aws.sns.Topic(
+            f"{name}-{role}",
+            name=fit(f"{env}-{role}"),
+            display_name=f"{env} alarms",
+            kms_master_key_id=key,
+            tags={"Name": f"{name}-{role}", **args.tags},
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-{role}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account.partition, account.id, topic_region).apply(
+                lambda v: topic_policy(
+                    topic_arn=v[0], partition=v[1], account=v[2], region=v[3], environment=env
+                )
+            ),
+            opts=child,
+        )
+        for email in args.alarm_emails:
+            # Named by the address, not its position: reordering the list must not replace
+            # subscriptions (each replacement asks its owner to confirm again).
+            aws.sns.TopicSubscription(
+                f"{name}-{role}-{email.lower()}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+        return topic
+
+    def _metric_alarm(
+        self, name: str, args: MonitoringArgs, alarm: _Alarm, topic: aws.sns.Topic
+    ) -> aws.cloudwatch.MetricAlarm:
+        """The CloudWatch alarm of `alarm`, notifying `topic` on ALARM and on OK."""
+        kind = alarm.kind
+        single = kind.expression is None
+        series = kind.series[0]
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{alarm.suffix}",
+            name=f"{args.environment}-{alarm.suffix}",
+            alarm_description=alarm.description,
+            namespace=series.namespace if single else None,
+            metric_name=series.name if single else None,
+            dimensions=dict(alarm.watched.dimensions) if single else None,
+            statistic=series.stat if single else None,
+            period=kind.period if single else None,
+            metric_queries=None if single else _queries(alarm),
+            comparison_operator=kind.comparison,
+            threshold=alarm.threshold,
+            evaluation_periods=kind.evaluation_periods,
+            # "For N minutes": every one of the evaluated periods must breach.
+            datapoints_to_alarm=kind.evaluation_periods,
+            treat_missing_data=kind.treat_missing_data,
+            actions_enabled=True,
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            tags={"Name": f"{name}-{alarm.suffix}", **args.tags},
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.edge_provider if kind.edge else None
+            ),
+        )
+
+    def _publish(
+        self,
+        topic: aws.sns.Topic,
+        edge_topic: aws.sns.Topic,
+        dashboard: aws.cloudwatch.Dashboard,
+        created: Sequence[aws.cloudwatch.MetricAlarm],
+    ) -> None:
         self.alarm_topic_arn = topic.arn
         self.edge_alarm_topic_arn = edge_topic.arn if edge_topic is not topic else None
         self.dashboard_name = dashboard.dashboard_name
@@ -866,25 +993,35 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
 
-def _queries(spec: _Alarm) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+@dataclass(frozen=True)
+class _Account:
+    """Where the stack runs, as the alarm topics' policies name it."""
+
+    partition: pulumi.Output[str]
+    id: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+
+def _queries(alarm: _Alarm) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
     """The metric-math queries of a math alarm: its metrics (hidden), then the expression."""
+    kind = alarm.kind
     queries = [
         aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=metric.id,
+            id=series.id,
             return_data=False,
             metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                namespace=metric.namespace,
-                metric_name=metric.metric_name,
-                dimensions=dict(metric.dimensions),
-                stat=metric.stat,
-                period=spec.period,
+                namespace=series.namespace,
+                metric_name=series.name,
+                dimensions=dict(alarm.watched.dimensions),
+                stat=series.stat,
+                period=kind.period,
             ),
         )
-        for metric in spec.metrics
+        for series in kind.series
     ]
     queries.append(
         aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id="e1", expression=spec.expression, label=spec.label, return_data=True
+            id="e1", expression=kind.expression, label=alarm.label, return_data=True
         )
     )
     return queries

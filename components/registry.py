@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks
+from osp.platform.limits import pattern, whole_range
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:registry:Registry"
 
 # ECR's own repository name grammar: path segments of lower-case alphanumerics joined by
 # single separators (., _ or -), 2-256 characters in all.
 _SEGMENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
-_SERVICE = re.compile(_SEGMENT)
-_PREFIX = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
+_SERVICE = pattern(
+    _SEGMENT,
+    "a repository name such as identity or fee-management: lower-case letters and digits, "
+    "with single '.', '_' or '-' between them",
+)
+_PREFIX = pattern(
+    rf"{_SEGMENT}(?:/{_SEGMENT})*",
+    "an ECR namespace such as osp-prod: lower-case letters and digits, with single '.', '_' "
+    "or '-' between them and '/' between levels",
+)
 _MAX_NAME = 256
 
 #: Bounds of `keep_tagged_images` and `untagged_expiry_days`.
 KEEP_TAGGED_RANGE = (1, 1000)
 UNTAGGED_EXPIRY_RANGE = (1, 365)
+_KEEP_TAGGED = whole_range(*KEEP_TAGGED_RANGE)
+_UNTAGGED_EXPIRY = whole_range(*UNTAGGED_EXPIRY_RANGE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,44 +104,39 @@ def lifecycle_policy(*, untagged_expiry_days: int, keep_tagged_images: int) -> s
 
 def problems(name: str, args: RegistryArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
+    check = Problems("Registry", name)
+    prefix_ok = check.against(_PREFIX, "prefix", args.prefix)
+    _check_services(check, args, prefix_ok)
+    check.against(_KEEP_TAGGED, "keep_tagged_images", args.keep_tagged_images)
+    check.against(_UNTAGGED_EXPIRY, "untagged_expiry_days", args.untagged_expiry_days)
+    return check.found
 
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Registry {name}: {arg}: got {value!r}; expected {expected}")
 
-    prefix_ok = isinstance(args.prefix, str) and _PREFIX.fullmatch(args.prefix)
-    if not prefix_ok:
-        bad("prefix", args.prefix, "an ECR namespace such as osp-prod: lower-case letters and "
-            "digits, with single '.', '_' or '-' between them and '/' between levels")  # fmt: skip
-
-    if isinstance(args.services, str):
-        bad("services", args.services, "a list of service names, not one string")
-        return out
+def _check_services(check: Problems, args: RegistryArgs, prefix_ok: bool) -> None:
+    if not check.check(
+        not isinstance(args.services, str),
+        "services",
+        args.services,
+        "a list of service names, not one string",
+    ):
+        return
     services = list(args.services)
-    if not services:
-        bad("services", services, "at least one service")
+    check.check(bool(services), "services", services, "at least one service")
     seen: set[str] = set()
     for index, service in enumerate(services):
-        if not isinstance(service, str) or not _SERVICE.fullmatch(service):
-            bad(f"services[{index}]", service, "a repository name such as identity or "
-                "fee-management: lower-case letters and digits, with single '.', '_' or '-' "
-                "between them")  # fmt: skip
+        where = f"services[{index}]"
+        if not check.against(_SERVICE, where, service):
             continue
-        if service in seen:
-            bad(f"services[{index}]", service, "each service at most once")
+        check.check(service not in seen, where, service, "each service at most once")
         seen.add(service)
         full = f"{args.prefix}/{service}"
-        if prefix_ok and len(full) > _MAX_NAME:
-            bad(f"services[{index}]", service, f"a repository name {full!r} of at most "
-                f"{_MAX_NAME} characters")  # fmt: skip
-
-    for arg, value, (low, high) in (
-        ("keep_tagged_images", args.keep_tagged_images, KEEP_TAGGED_RANGE),
-        ("untagged_expiry_days", args.untagged_expiry_days, UNTAGGED_EXPIRY_RANGE),
-    ):
-        if not _checks.is_int(value) or not low <= value <= high:
-            bad(arg, value, f"an integer from {low} to {high}")
-    return out
+        if prefix_ok:
+            check.check(
+                len(full) <= _MAX_NAME,
+                where,
+                service,
+                f"a repository name {full!r} of at most {_MAX_NAME} characters",
+            )
 
 
 class Registry(pulumi.ComponentResource):
@@ -155,7 +160,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         if args.kms_key_arn is None:
             encryption = aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
         else:

@@ -12,9 +12,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.components import _checks
 from osp.components._secrets import stored_secret
 from osp.platform import limits
+from osp.platform.limits import pattern, whole_range
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:secrets:ServiceSecrets"
 
@@ -29,11 +30,20 @@ GENERATED_KEY = "value"
 #: Bounds of `GeneratedSecret.length`: 32 letters and digits are ~190 bits; 4096 is far
 #: beyond any signing key and well inside Secrets Manager's 64 KiB.
 LENGTH_RANGE = (32, 4096)
+_LENGTH = whole_range(*LENGTH_RANGE)
 
 _SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
-_NAME = re.compile(_SEGMENT)
-_PREFIX = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = pattern(
+    _SEGMENT,
+    "a name such as jwt-signing-key: lower-case letters and digits, with single '-' or '_' "
+    "between them",
+)
+_PREFIX = pattern(
+    rf"{_SEGMENT}(?:/{_SEGMENT})*",
+    "a namespace such as osp-prod: lower-case letters and digits, with single '-' or '_' "
+    "between them and '/' between levels",
+)
+_KEY = pattern(r"[A-Za-z_][A-Za-z0-9_]*", "JSON keys of letters, digits and '_' such as secret_key")
 # Secrets Manager appends "-" and six characters to every ARN; a name that already ends
 # that way makes partial-ARN look-ups ambiguous, and AWS tells users not to.
 _ARN_SUFFIX_LIKE = re.compile(r".*-[A-Za-z0-9]{6}")
@@ -126,84 +136,105 @@ def _resource_names(name: str, args: ServiceSecretsArgs) -> list[str]:
 
 def problems(name: str, args: ServiceSecretsArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"ServiceSecrets {name}: {arg}: got {value!r}; expected {expected}")
-
-    prefix_ok = isinstance(args.prefix, str) and _PREFIX.fullmatch(args.prefix)
-    if not prefix_ok:
-        bad("prefix", args.prefix, "a namespace such as osp-prod: lower-case letters and "
-            "digits, with single '-' or '_' between them and '/' between levels")  # fmt: skip
-
-    expected_name = ("a name such as jwt-signing-key: lower-case letters and digits, with "
-                     "single '-' or '_' between them")  # fmt: skip
-    entries: list[tuple[str, GeneratedSecret | PlaceholderSecret]] = [
-        *((f"generated[{i}]", s) for i, s in enumerate(args.generated)),
-        *((f"placeholders[{i}]", s) for i, s in enumerate(args.placeholders)),
-    ]
-    if not entries:
-        bad("generated/placeholders", [], "at least one secret, generated or placeholder")
-    names = Counter(s.name for _, s in entries)
-    for where, secret in entries:
-        if not isinstance(secret.name, str) or not _NAME.fullmatch(secret.name):
-            bad(f"{where}.name", secret.name, expected_name)
-            continue
-        full = f"{args.prefix}/{secret.name}"
-        if names[secret.name] > 1:
-            bad(f"{where}.name", secret.name, "each name once across generated and placeholders")
-        if _ARN_SUFFIX_LIKE.fullmatch(secret.name):
-            bad(f"{where}.name", secret.name, "a name that does not end in '-' and six "
-                "characters (Secrets Manager's own ARN suffix looks like that)")  # fmt: skip
-        if prefix_ok and len(full) > _MAX_NAME:
-            bad(f"{where}.name", secret.name, f"a secret name {full!r} of at most {_MAX_NAME} "
-                "characters")  # fmt: skip
-        if not isinstance(secret.description, str) or not secret.description.strip():
-            bad(f"{where}.description", secret.description, "a description of what it is for")
-        elif len(secret.description) > _MAX_DESCRIPTION:
-            bad(f"{where}.description", secret.description,
-                f"a description of at most {_MAX_DESCRIPTION} characters")  # fmt: skip
-
+    check = Problems("ServiceSecrets", name)
+    prefix_ok = check.against(_PREFIX, "prefix", args.prefix)
+    _check_names(check, args, prefix_ok)
     for index, secret in enumerate(args.generated):
-        low, high = LENGTH_RANGE
-        if not _checks.is_int(secret.length) or not low <= secret.length <= high:
-            bad(f"generated[{index}].length", secret.length, f"an integer from {low} to {high}")
-
+        check.against(_LENGTH, f"generated[{index}].length", secret.length)
     for index, secret in enumerate(args.placeholders):
-        where = f"placeholders[{index}]"
-        keys = secret.keys
-        if isinstance(keys, str) or not keys:
-            bad(f"{where}.keys", keys, "a tuple of at least one JSON key the operator fills")
-            continue
-        for key in keys:
-            if not isinstance(key, str) or not _KEY.fullmatch(key):
-                bad(f"{where}.keys", key, "JSON keys of letters, digits and '_' such as "
-                    "secret_key")  # fmt: skip
-        if len(set(keys)) != len(keys):
-            bad(f"{where}.keys", list(keys), "each key at most once")
-        elif len(" ".join(keys)) > _MAX_TAG_VALUE:
-            bad(f"{where}.keys", list(keys), f"keys that fit a tag: {_MAX_TAG_VALUE} "
-                "characters, spaces included")  # fmt: skip
-        elif isinstance(secret.description, str):
-            text = placeholder_description(secret)
-            if len(text) > _MAX_DESCRIPTION:
-                bad(f"{where}.description", secret.description, "a description that, with "
-                    f"the keys appended, fits {_MAX_DESCRIPTION} characters")  # fmt: skip
-
-    expected = limits.SECRET_RECOVERY_WINDOW.problem(args.recovery_window_days)
-    if expected:
-        bad("recovery_window_days", args.recovery_window_days, expected)
-
-    if not out:
+        _check_placeholder_keys(check, f"placeholders[{index}]", secret)
+    check.against(limits.SECRET_RECOVERY_WINDOW, "recovery_window_days", args.recovery_window_days)
+    if not check:
         # Names may be valid one by one and still give two children the same logical name
         # ("a-version" beside the version of "a").
         clashes = [n for n, count in Counter(_resource_names(name, args)).items() if count > 1]
         for clash in clashes:
-            out.append(
-                f"ServiceSecrets {name}: two children would both be named {clash!r}; "
-                "rename one of the secrets"
+            check.note(
+                "generated/placeholders",
+                f"two children would both be named {clash!r}; rename one of the secrets",
             )
-    return out
+    return check.found
+
+
+def _check_names(check: Problems, args: ServiceSecretsArgs, prefix_ok: bool) -> None:
+    """The name and description of every secret, generated or placeholder."""
+    entries: list[tuple[str, GeneratedSecret | PlaceholderSecret]] = [
+        *((f"generated[{i}]", s) for i, s in enumerate(args.generated)),
+        *((f"placeholders[{i}]", s) for i, s in enumerate(args.placeholders)),
+    ]
+    check.check(
+        bool(entries), "generated/placeholders", [], "at least one secret, generated or placeholder"
+    )
+    names = Counter(s.name for _, s in entries)
+    for where, secret in entries:
+        arg = f"{where}.name"
+        if not check.against(_NAME, arg, secret.name):
+            continue
+        full = f"{args.prefix}/{secret.name}"
+        check.check(
+            names[secret.name] == 1,
+            arg,
+            secret.name,
+            "each name once across generated and placeholders",
+        )
+        check.check(
+            not _ARN_SUFFIX_LIKE.fullmatch(secret.name),
+            arg,
+            secret.name,
+            "a name that does not end in '-' and six characters (Secrets Manager's own "
+            "ARN suffix looks like that)",
+        )
+        if prefix_ok:
+            check.check(
+                len(full) <= _MAX_NAME,
+                arg,
+                secret.name,
+                f"a secret name {full!r} of at most {_MAX_NAME} characters",
+            )
+        description = secret.description
+        if check.check(
+            isinstance(description, str) and bool(description.strip()),
+            f"{where}.description",
+            description,
+            "a description of what it is for",
+        ):
+            check.check(
+                len(description) <= _MAX_DESCRIPTION,
+                f"{where}.description",
+                description,
+                f"a description of at most {_MAX_DESCRIPTION} characters",
+            )
+
+
+def _check_placeholder_keys(check: Problems, where: str, secret: PlaceholderSecret) -> None:
+    """The JSON keys a placeholder names: they go into its tag and its description."""
+    keys = secret.keys
+    if not check.check(
+        not isinstance(keys, str) and bool(keys),
+        f"{where}.keys",
+        keys,
+        "a tuple of at least one JSON key the operator fills",
+    ):
+        return
+    for key in keys:
+        check.against(_KEY, f"{where}.keys", key)
+    if not all(isinstance(key, str) for key in keys):
+        return  # reported above
+    if len(set(keys)) != len(keys):
+        check.add(f"{where}.keys", list(keys), "each key at most once")
+    elif len(" ".join(keys)) > _MAX_TAG_VALUE:
+        check.add(
+            f"{where}.keys",
+            list(keys),
+            f"keys that fit a tag: {_MAX_TAG_VALUE} characters, spaces included",
+        )
+    elif isinstance(secret.description, str):
+        check.check(
+            len(placeholder_description(secret)) <= _MAX_DESCRIPTION,
+            f"{where}.description",
+            secret.description,
+            f"a description that, with the keys appended, fits {_MAX_DESCRIPTION} characters",
+        )
 
 
 def generated_document(value: str) -> str:
@@ -232,7 +263,7 @@ class ServiceSecrets(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
 
         def tags(resource_name: str, keys: Sequence[str], source: str) -> dict[str, str]:
             # The key list and source describe this secret and must not be overridden.

@@ -7,7 +7,6 @@ import json
 import re
 from collections import Counter
 
-import pulumi
 import pytest
 
 from osp.components.messaging import (
@@ -24,8 +23,8 @@ from osp.components.messaging import (
     topic_problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "messaging", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -64,25 +63,18 @@ def queue_args(**overrides) -> QueueArgs:
 
 
 def plan_topic(resource_name: str = "osp-t-events", **overrides):
-    args = topic_args(**overrides)
-
-    def program(spec):
-        topic = Topic(resource_name, args)
-        pulumi.export("arn", topic.arn)
-        pulumi.export("name", topic.name)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        Topic, topic_args(**overrides), name=resource_name, exports=("arn", "name")
+    )
 
 
 def plan_queue(resource_name: str = "osp-t-fee", **overrides):
-    args = queue_args(**overrides)
-
-    def program(spec):
-        queue = Queue(resource_name, args)
-        for output in ("url", "arn", "name", "dlq_url", "dlq_arn", "dlq_name"):
-            pulumi.export(output, getattr(queue, output))
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        Queue,
+        queue_args(**overrides),
+        name=resource_name,
+        exports=("url", "arn", "name", "dlq_url", "dlq_arn", "dlq_name"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +211,7 @@ def test_topic_policy_function_other_partition():
     ],
 )
 def test_topic_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Topic osp-t-events: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Topic osp-t-events: {re.escape(message)}"):
         plan_topic(**overrides)
 
 
@@ -411,17 +403,23 @@ def test_queues_are_tagged(queue):
 
 def test_nothing_is_protected(queue, subscribed, topic):
     for plan in (queue, subscribed, topic):
+        assert plan.resources
         assert not any(r.options.protect for r in plan.resources)
 
 
 def test_nothing_is_open_to_other_accounts(subscribed):
-    for resource in subscribed.resources:
-        for key in ("policy",):
-            if key in resource.inputs:
-                for statement in json.loads(resource.inputs[key])["Statement"]:
-                    if statement["Effect"] == "Allow":
-                        assert statement["Principal"] not in ("*", {"AWS": "*"})
-                        assert statement.get("Condition") or "root" in str(statement["Principal"])
+    allows = [
+        statement
+        for resource in subscribed.resources
+        if "policy" in resource.inputs
+        for statement in json.loads(resource.inputs["policy"])["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    # The topic's account statement and the queue's statement for SNS.
+    assert len(allows) == 2
+    for statement in allows:
+        assert statement["Principal"] not in ("*", {"AWS": "*"})
+        assert statement.get("Condition") or "root" in str(statement["Principal"])
 
 
 def test_policy_functions():
@@ -490,7 +488,7 @@ def test_policy_functions():
     ],
 )
 def test_queue_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Queue osp-t-fee: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Queue osp-t-fee: {re.escape(message)}"):
         plan_queue(**overrides)
 
 

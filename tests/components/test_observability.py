@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -10,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from osp.components import observability
 from osp.components.observability import (
     Monitoring,
     MonitoringArgs,
@@ -18,8 +20,8 @@ from osp.components.observability import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "observability", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -90,15 +92,15 @@ def plan_monitoring(region: str | None = None, edge: bool = False, **overrides):
     spec = spec_of("prod")
     if region:
         spec = spec.model_copy(update={"region": region})
+    if edge:
+        overrides.setdefault("edge_kms_key_arn", EDGE_KEY)
 
-    def program(_spec):
-        if edge:
-            provider = aws.Provider("edge", region="us-east-1")
-            overrides.setdefault("edge_provider", provider)
-            overrides.setdefault("edge_kms_key_arn", EDGE_KEY)
-        Monitoring(NAME, monitoring_args(**overrides))
+    def build(name, args, opts):
+        if edge:  # a provider is a resource: created inside the program
+            args = dataclasses.replace(args, edge_provider=aws.Provider("edge", region="us-east-1"))
+        return Monitoring(name, args, opts)
 
-    return offline.run(spec, program)
+    return plan_component(build, monitoring_args(**overrides), name=NAME, spec=spec)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,13 @@ def edge():
 def alarms(plan) -> dict[str, dict]:
     """Each alarm's inputs by its (physical) alarm name."""
     return {r.inputs["name"]: r.inputs for r in plan.of_type(ALARM)}
+
+
+def full_alarms(plan) -> dict[str, dict]:
+    """`alarms` of a plan built from FULL (so that no test passes on no alarm)."""
+    found = alarms(plan)
+    assert set(found) == FULL_ALARMS
+    return found
 
 
 def topic_arn(region: str, name: str = "osp-t-alarms") -> str:
@@ -348,7 +357,7 @@ def test_cpu_is_eighty_percent_for_ten_minutes(full):
 def test_every_alarm_notifies_on_alarm_and_ok(fixture, request):
     plan = request.getfixturevalue(fixture)
     region = "us-east-1" if fixture == "full" else "eu-west-2"
-    for name, alarm in alarms(plan).items():
+    for name, alarm in full_alarms(plan).items():
         expected = topic_arn(region)
         if fixture == "edge" and "-cdn-" in name:
             expected = topic_arn("us-east-1", "osp-t-edge-alarms")
@@ -360,12 +369,12 @@ def test_every_alarm_notifies_on_alarm_and_ok(fixture, request):
 
 def test_names_are_readable_and_unique(full):
     names = [r.inputs["name"] for r in full.of_type(ALARM)]
-    assert len(names) == len(set(names))
+    assert len(names) == len(set(names)) == len(FULL_ALARMS)
     assert all(re.fullmatch(r"osp-t-[a-z0-9-]+-[a-z0-9-]+", n) for n in names)
 
 
 def test_descriptions_say_what_to_do(full):
-    for name, alarm in alarms(full).items():
+    for name, alarm in full_alarms(full).items():
         text = alarm["alarmDescription"]
         assert 80 < len(text) <= 1024, name
         assert re.search(r"\b(Check|Find|Look|Read)\b", text), name
@@ -388,6 +397,7 @@ def test_descriptions_carry_the_numbers(full):
 
 
 def test_alarms_are_tagged(full):
+    assert len(full.of_type(ALARM)) == len(FULL_ALARMS)
     for alarm in full.of_type(ALARM):
         assert alarm.inputs["tags"] == {"Name": alarm.name, **TAGS}
 
@@ -678,7 +688,7 @@ def test_outputs():
         ({"alarm_emails": "ops@example.com"}, "alarm_emails: got 'ops@example.com'; expected a "
          "list of e-mail addresses, not one string"),
         ({"alarm_emails": ("ops@example",)}, "alarm_emails[0]: got 'ops@example'; expected an "
-         "e-mail address such as ops@example.com"),
+         "e-mail address such as platform@school.example.com"),
         ({"alarm_emails": ("ops example.com",)}, "alarm_emails[0]: got 'ops example.com'"),
         ({"alarm_emails": ("a@x.io", "A@X.io")},
          "alarm_emails[1]: got 'A@X.io'; expected each address at most once"),
@@ -691,7 +701,8 @@ def test_outputs():
         ({"target_groups": {"identity": TARGET_GROUPS["identity"]}},
          "target_groups: need load_balancer_arn_suffix"),
         ({"load_balancer_arn_suffix": LB, "target_groups": {"Identity": TARGET_GROUPS["identity"]}},
-         "target_groups key: got 'Identity'; expected a name of lower-case letters"),
+         "target_groups key: got 'Identity'; expected a DNS label (1-63 lower-case letters, "
+         "digits and hyphens, not starting or ending with a hyphen): it goes into alarm names"),
         ({"load_balancer_arn_suffix": LB,
           "target_groups": {"a": TARGET_GROUPS["identity"], "b": TARGET_GROUPS["identity"]}},
          "target_groups: got 'targetgroup/osp-t-identity/73e2d6bc24d8a067'; expected each "
@@ -702,7 +713,9 @@ def test_outputs():
          "database_instance_ids: got 'osp-t-database'; expected a list of instance ids, "
          "not one string"),
         ({"database_instance_ids": DATABASES, "database_allocated_storage_gib": 0},
-         "database_allocated_storage_gib: got 0; expected an integer from 1 to 65536, or None"),
+         "database_allocated_storage_gib: got 0; expected an integer from 20 to 65536, or None"),
+        ({"database_instance_ids": DATABASES, "database_allocated_storage_gib": 19},
+         "database_allocated_storage_gib: got 19; expected an integer from 20 to 65536, or None"),
         ({"database_instance_ids": DATABASES, "database_max_connections": 10.5},
          "database_max_connections: got 10.5; expected an integer from 1 to 262143"),
         ({"database_max_connections": 100},
@@ -737,12 +750,12 @@ def test_outputs():
     ],
 )  # fmt: skip
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Monitoring {NAME}: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Monitoring {NAME}: {re.escape(message)}"):
         plan_monitoring(**overrides)
 
 
 def test_edge_provider_with_distributions_needs_a_key_in_us_east_1():
-    with pytest.raises(EngineError, match=re.escape(
+    with pytest.raises(InvalidArguments, match=re.escape(
         "edge_kms_key_arn: got None; expected a KMS key in us-east-1 for the edge alarm topic"
     )):  # fmt: skip
         plan_monitoring(edge=True, edge_kms_key_arn=None, distributions=DISTRIBUTIONS)
@@ -775,3 +788,65 @@ def test_reports_every_problem_at_once():
 
 def test_full_args_are_valid():
     assert problems("m", monitoring_args(**FULL)) == []
+
+
+# -- the alarm catalogue ----------------------------------------------------------------
+
+
+def test_catalogue_order_is_the_creation_order():
+    # Per kind of thing watched, each thing with every row that watches it: the order the
+    # alarms are registered in, which must not change.
+    assert [alarm.suffix for alarm in observability._alarms(monitoring_args(**FULL))] == [
+        "api-5xx-rate",
+        "service-identity-healthy-hosts",
+        "service-payment-healthy-hosts",
+        "db-primary-cpu",
+        "db-primary-connections",
+        "db-primary-free-storage",
+        "db-replica-1-cpu",
+        "db-replica-1-connections",
+        "db-replica-1-free-storage",
+        "redis-1-memory",
+        "redis-1-engine-cpu",
+        "redis-2-memory",
+        "redis-2-engine-cpu",
+        "broker-memory",
+        "broker-disk-free",
+        "dlq-1-messages",
+        "dlq-2-messages",
+        "cdn-student-5xx-rate",
+        "cdn-api-5xx-rate",
+    ]
+
+
+def test_every_row_gives_alarms_with_filled_texts():
+    found = observability._alarms(monitoring_args(**FULL))
+    assert {alarm.kind for alarm in found} == set(observability.ALARM_CATALOGUE)
+    for alarm in found:
+        assert "{" not in alarm.description and "}" not in alarm.description, alarm.suffix
+        assert "{" not in alarm.label, alarm.suffix
+
+
+def test_adding_an_alarm_is_adding_a_row(monkeypatch):
+    (cpu,) = [k for k in observability.ALARM_CATALOGUE if k.widget == "Database CPU (%)"]
+    latency = dataclasses.replace(
+        cpu, metric="read-latency", threshold=0.02, description="Database {role}: slow reads."
+    )
+    monkeypatch.setattr(observability, "ALARM_CATALOGUE", (*observability.ALARM_CATALOGUE, latency))
+    found = observability._alarms(monitoring_args(database_instance_ids=DATABASES))
+    # The new row's alarms come right after their thing's other alarms.
+    assert [(a.suffix, a.threshold) for a in found] == [
+        ("db-primary-cpu", 80.0),
+        ("db-primary-read-latency", 0.02),
+        ("db-replica-1-cpu", 80.0),
+        ("db-replica-1-read-latency", 0.02),
+    ]
+    assert found[3].description == "Database replica-1: slow reads."
+    assert found[3].watched.dimensions == {"DBInstanceIdentifier": DATABASES[1]}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(80.0, "80"), (2.5, "2.5"), (400.0, "400"), (10 * 1024**3, "10737418240")]
+)
+def test_thresholds_are_written_as_people_write_them(value, text):
+    assert observability._format_number(value) == text

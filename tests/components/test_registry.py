@@ -6,13 +6,12 @@ import json
 import re
 from collections import Counter
 
-import pulumi
 import pytest
 
 from osp.components.registry import Registry, RegistryArgs, lifecycle_policy, problems
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "registry", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -36,14 +35,12 @@ def registry_args(**overrides) -> RegistryArgs:
 
 
 def plan_registry(name: str = "osp-t-registry", **overrides):
-    args = registry_args(**overrides)
-
-    def program(spec):
-        registry = Registry(name, args)
-        pulumi.export("urls", registry.repository_urls)
-        pulumi.export("arns", registry.repository_arns)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        Registry,
+        registry_args(**overrides),
+        name=name,
+        exports=("repository_urls", "repository_arns"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +56,9 @@ def prod():
 
 
 def repositories(plan):
-    return {r.inputs["name"]: r for r in plan.of_type(REPOSITORY)}
+    found = {r.inputs["name"]: r for r in plan.of_type(REPOSITORY)}
+    assert found, "no repository in the plan"
+    return found
 
 
 def rules(plan, service):
@@ -183,8 +182,8 @@ def test_lifecycle_rules_follow_ecr_rules():
 
 def test_outputs_map_each_service(dev):
     region = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
-    assert dev.outputs["urls"] == {s: f"{region}/osp-t/{s}" for s in SERVICES}
-    assert dev.outputs["arns"] == {
+    assert dev.outputs["repository_urls"] == {s: f"{region}/osp-t/{s}" for s in SERVICES}
+    assert dev.outputs["repository_arns"] == {
         s: f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/osp-t/{s}" for s in SERVICES
     }
 
@@ -201,7 +200,7 @@ def test_prod_protects_the_repositories_only(prod):
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
 def test_every_repository_is_tagged(fixture, request):
-    for repo in request.getfixturevalue(fixture).of_type(REPOSITORY):
+    for repo in repositories(request.getfixturevalue(fixture)).values():
         assert repo.inputs["tags"] == {"Name": repo.name, **TAGS}
 
 
@@ -247,7 +246,7 @@ def test_nested_prefix():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Registry osp-t-registry: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Registry osp-t-registry: {re.escape(message)}"):
         plan_registry(**overrides)
 
 
@@ -271,6 +270,9 @@ def test_reports_every_problem_at_once():
         "keep_tagged_images",
         "untagged_expiry_days",
     ]
+    # A services string does not hide the problems after it.
+    found = problems("r", registry_args(services="identity", untagged_expiry_days=0))
+    assert [p.split(":")[1].strip() for p in found] == ["services", "untagged_expiry_days"]
 
 
 def test_valid_args_have_no_problems():

@@ -7,7 +7,6 @@ import json
 import re
 from collections import Counter
 
-import pulumi
 import pytest
 
 from osp.components.secrets import (
@@ -20,8 +19,8 @@ from osp.components.secrets import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "secrets", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -54,13 +53,16 @@ def secrets_args(**overrides) -> ServiceSecretsArgs:
 
 
 def plan_secrets(name: str = "osp-t-secrets", **overrides):
-    args = secrets_args(**overrides)
+    return plan_component(
+        ServiceSecrets, secrets_args(**overrides), name=name, exports=("secret_arns",)
+    )
 
-    def program(spec):
-        secrets = ServiceSecrets(name, args)
-        pulumi.export("arns", secrets.secret_arns)
 
-    return offline.run(spec_of("prod"), program)
+def secrets_of(plan):
+    """The plan's secrets (never none, so that no test passes on an empty plan)."""
+    found = plan.of_type(SECRET)
+    assert found, "no secret in the plan"
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,7 @@ def test_names_are_under_the_prefix(dev):
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
 def test_every_secret_is_encrypted_with_the_secrets_key(fixture, request):
-    for secret in request.getfixturevalue(fixture).of_type(SECRET):
+    for secret in secrets_of(request.getfixturevalue(fixture)):
         assert secret.inputs["kmsKeyId"] == KEY
 
 
@@ -209,7 +211,7 @@ def test_placeholders_only():
 
 
 def test_secret_arns_by_name(dev):
-    arns = dev.outputs["arns"]
+    arns = dev.outputs["secret_arns"]
     assert sorted(arns) == ["jwt-signing-key", "payment-gateway"]
     prefix = "arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-t/"
     assert arns["jwt-signing-key"].startswith(prefix + "jwt-signing-key-")
@@ -230,7 +232,7 @@ def test_prod_protects_every_secret_but_not_versions_or_values(prod):
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
 def test_every_secret_is_tagged(fixture, request):
-    for secret in request.getfixturevalue(fixture).of_type(SECRET):
+    for secret in secrets_of(request.getfixturevalue(fixture)):
         tags = secret.inputs["tags"]
         assert tags["Name"] == secret.name
         assert tags.items() >= TAGS.items()
@@ -297,6 +299,10 @@ def generated(**overrides) -> GeneratedSecret:
             "placeholders[0].keys: got 'secret-key'; expected JSON keys of letters",
         ),
         (
+            {"placeholders": (placeholder(keys=("a", 1)),)},
+            "placeholders[0].keys: got 1; expected JSON keys of letters",
+        ),
+        (
             {"placeholders": (placeholder(keys=("a", "a")),)},
             "placeholders[0].keys: got ['a', 'a']; expected each key at most once",
         ),
@@ -318,7 +324,9 @@ def generated(**overrides) -> GeneratedSecret:
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ServiceSecrets osp-t-secrets: {re.escape(message)}"):
+    with pytest.raises(
+        InvalidArguments, match=f"ServiceSecrets osp-t-secrets: {re.escape(message)}"
+    ):
         plan_secrets(**overrides)
 
 
@@ -327,8 +335,8 @@ def test_refuses_names_whose_children_would_clash():
         generated=(generated(name="jwt"),), placeholders=(placeholder(name="jwt-version"),)
     )
     assert problems("s", args) == [
-        "ServiceSecrets s: two children would both be named 's-jwt-version'; "
-        "rename one of the secrets"
+        "ServiceSecrets s: generated/placeholders: two children would both be named "
+        "'s-jwt-version'; rename one of the secrets"
     ]
 
 
