@@ -32,22 +32,11 @@ GENERATED_KEY = "value"
 LENGTH_RANGE = (32, 4096)
 _LENGTH = whole_range(*LENGTH_RANGE)
 
-_SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
-_NAME = pattern(
-    _SEGMENT,
-    "a name such as jwt-signing-key: lower-case letters and digits, with single '-' or '_' "
-    "between them",
-)
-_PREFIX = pattern(
-    rf"{_SEGMENT}(?:/{_SEGMENT})*",
-    "a namespace such as osp-prod: lower-case letters and digits, with single '-' or '_' "
-    "between them and '/' between levels",
-)
 _KEY = pattern(r"[A-Za-z_][A-Za-z0-9_]*", "JSON keys of letters, digits and '_' such as secret_key")
 # Secrets Manager appends "-" and six characters to every ARN; a name that already ends
 # that way makes partial-ARN look-ups ambiguous, and AWS tells users not to.
 _ARN_SUFFIX_LIKE = re.compile(r".*-[A-Za-z0-9]{6}")
-_MAX_NAME = 512
+
 _MAX_DESCRIPTION = 2048
 _MAX_TAG_VALUE = 256
 
@@ -137,7 +126,7 @@ def _resource_names(name: str, args: ServiceSecretsArgs) -> list[str]:
 def problems(name: str, args: ServiceSecretsArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
     check = Problems("ServiceSecrets", name)
-    prefix_ok = check.against(_PREFIX, "prefix", args.prefix)
+    prefix_ok = check.against(limits.SECRET_NAME_PREFIX, "prefix", args.prefix)
     _check_names(check, args, prefix_ok)
     for index, secret in enumerate(args.generated):
         check.against(_LENGTH, f"generated[{index}].length", secret.length)
@@ -168,7 +157,7 @@ def _check_names(check: Problems, args: ServiceSecretsArgs, prefix_ok: bool) -> 
     names = Counter(s.name for _, s in entries)
     for where, secret in entries:
         arg = f"{where}.name"
-        if not check.against(_NAME, arg, secret.name):
+        if not check.against(limits.SECRET_NAME, arg, secret.name):
             continue
         full = f"{args.prefix}/{secret.name}"
         check.check(
@@ -186,10 +175,10 @@ def _check_names(check: Problems, args: ServiceSecretsArgs, prefix_ok: bool) -> 
         )
         if prefix_ok:
             check.check(
-                len(full) <= _MAX_NAME,
+                len(full) <= limits.SECRET_NAME_MAX_LENGTH,
                 arg,
                 secret.name,
-                f"a secret name {full!r} of at most {_MAX_NAME} characters",
+                f"a secret name {full!r} of at most {limits.SECRET_NAME_MAX_LENGTH} characters",
             )
         description = secret.description
         if check.check(

@@ -237,3 +237,22 @@ IMAGE_TAG = pattern(
     "an image tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
 )
 IMAGE_DIGEST = pattern(r"sha256:[0-9a-f]{64}", "a digest of the form sha256:<64 hex digits>")
+
+# --- Secrets Manager names ---------------------------------------------------------------
+
+#: Secrets Manager's longest secret name.
+SECRET_NAME_MAX_LENGTH = 512
+_SECRET_SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
+#: One level of an osp secret name (Secrets Manager takes more; osp keeps names that are also
+#: safe in shell loops, IAM resource patterns and Kubernetes keys).
+SECRET_NAME = pattern(
+    _SECRET_SEGMENT,
+    "a name such as jwt-signing-key: lower-case letters and digits, with single '-' or '_' "
+    "between them",
+)
+#: The namespace osp's secrets live under, `osp-prod` or `osp-prod/broker`.
+SECRET_NAME_PREFIX = pattern(
+    rf"{_SECRET_SEGMENT}(?:/{_SECRET_SEGMENT})*",
+    "a namespace such as osp-prod: lower-case letters and digits, with single '-' or '_' "
+    "between them and '/' between levels",
+)
