@@ -65,24 +65,24 @@ def preview(
 
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
 
     changes = None
-    with output.reported_errors():
-        project = find_project(project_dir)
-        if offline:
-            from osp.platform.engine import offline as engine
+    project = find_project(project_dir)
+    if offline:
+        from osp.platform.engine import offline as engine
 
-            spec = load_environment(project, env, blueprint=blueprint)
-            plan = engine.run(spec)
-        else:
-            from osp.cli import progress
-            from osp.platform.automation import operations
+        spec = load_environment(project, env, blueprint=blueprint)
+        plan = engine.run(spec, build)
+    else:
+        from osp.cli import progress
+        from osp.platform.automation import operations
 
-            spec = load_environment(project, env)
-            # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
-            with progress.reporter(as_json=False, console=output.stderr()) as display:
-                outcome = operations.preview(project, spec, display)
-            plan, changes = outcome.plan, outcome.changes
+        spec = load_environment(project, env)
+        # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
+        with progress.reporter(as_json=False, console=output.stderr()) as display:
+            outcome = operations.preview(project, spec, build, display)
+        plan, changes = outcome.plan, outcome.changes
 
     text = plan.dumps()
     if out is not None:
