@@ -38,6 +38,21 @@ _EC2_ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
 }
 
+#: The resource part of IAM and Elastic Load Balancing ARNs, per resource class.
+_IAM_ARN_KINDS = {
+    "Role": "role",
+    "Policy": "policy",
+    "InstanceProfile": "instance-profile",
+    "User": "user",
+    "OpenIdConnectProvider": "oidc-provider",
+}
+_ELB_ARN_KINDS = {
+    "LoadBalancer": "loadbalancer/app",
+    "TargetGroup": "targetgroup",
+    "Listener": "listener/app",
+    "ListenerRule": "listener-rule/app",
+}
+
 
 def digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
@@ -118,13 +133,7 @@ class FakeAws(Mocks):
         if service == "s3":
             return f"arn:{p}:s3:::{ident}"
         if service == "iam":
-            kind = {
-                "Role": "role",
-                "Policy": "policy",
-                "InstanceProfile": "instance-profile",
-                "User": "user",
-                "OpenIdConnectProvider": "oidc-provider",
-            }.get(cls, resource)
+            kind = _IAM_ARN_KINDS.get(cls, resource)
             return f"arn:{p}:iam::{acct}:{kind}/{ident}"
         if service in ("sqs", "sns"):
             return f"arn:{p}:{service}:{region}:{acct}:{ident}"
@@ -143,12 +152,7 @@ class FakeAws(Mocks):
         if service == "acm":
             return f"arn:{p}:acm:{region}:{acct}:certificate/{uuid.UUID(digest(ident, length=32))}"
         if service == "lb":
-            kind = {
-                "LoadBalancer": "loadbalancer/app",
-                "TargetGroup": "targetgroup",
-                "Listener": "listener/app",
-                "ListenerRule": "listener-rule/app",
-            }.get(cls)
+            kind = _ELB_ARN_KINDS.get(cls)
             if kind:
                 return (
                     f"arn:{p}:elasticloadbalancing:{region}:{acct}:{kind}/{ident}/{digest(ident)}"

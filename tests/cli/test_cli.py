@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osp.cli.main import app
+from osp.platform.errors import OspError
 from tests.support import REPO, plan_of, spec_of
 
 runner = CliRunner()
@@ -294,3 +295,46 @@ def test_preview_blueprint_refuses_an_unknown_one_and_real_runs():
     real = osp("preview", "--env", "dev", "--blueprint", "learning-hub")
     assert real.exit_code == 2
     assert "--blueprint learning-hub: only with --offline" in real.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["envs"],
+        ["preview", "--env", "dev", "--offline"],
+        ["preview", "--env", "dev"],
+        ["up", "--env", "dev", "--yes"],
+        ["destroy", "--env", "dev", "--yes"],
+        ["refresh", "--env", "dev"],
+        ["outputs", "--env", "dev"],
+        ["doctor", "--env", "dev"],
+        ["bootstrap", "--region", "us-east-1", "--write", "--env", "dev"],
+    ],
+)
+def test_every_command_reports_an_osp_error_once_with_its_exit_code(command, monkeypatch):
+    from osp.platform import project as projects
+
+    class Refused(OspError):
+        exit_code = 7
+
+    def refuse(project_dir=None):
+        raise Refused("no project here\nsecond line")
+
+    monkeypatch.setattr(projects, "find_project", refuse)
+    result = osp(*command)
+    assert result.exit_code == 7, result.output
+    assert result.stdout == ""
+    assert result.stderr == "Error: no project here\nsecond line\n"
+
+
+def test_anything_else_is_a_bug_and_keeps_its_traceback(monkeypatch):
+    from osp.platform import project as projects
+
+    def broken(project_dir=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(projects, "find_project", broken)
+    result = osp("envs")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)
+    assert "Error:" not in result.stderr
