@@ -55,19 +55,18 @@ def bootstrap(
     from osp.platform import bootstrap as setup
     from osp.platform.project import find_project
 
-    with output.reported_errors():
-        project = find_project(project_dir) if env is not None else None
-        stack_file = project.require_environment(env) if project and env else None
-        result = setup.bootstrap(region, bucket=bucket, key_alias=key_alias)
-        edited = None
-        if project is not None and stack_file is not None and env is not None:
-            edited = setup.stack_file_with_backend(
-                stack_file.read_text(encoding="utf-8"),
-                environment=env,
-                source=project.relative(stack_file),
-                backend=result.backend_url,
-                secrets_provider=result.secrets_provider_url,
-            )
+    project = find_project(project_dir) if env is not None else None
+    stack_file = project.require_environment(env) if project and env else None
+    result = setup.bootstrap(region, bucket=bucket, key_alias=key_alias)
+    edited = None
+    if project is not None and stack_file is not None and env is not None:
+        edited = setup.stack_file_with_backend(
+            stack_file.read_text(encoding="utf-8"),
+            environment=env,
+            source=project.relative(stack_file),
+            backend=result.backend_url,
+            secrets_provider=result.secrets_provider_url,
+        )
 
     console = output.stdout()
     if result.unchanged:

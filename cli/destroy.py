@@ -35,13 +35,15 @@ def destroy(
     from osp.platform.automation import operations
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
 
-    with output.reported_errors(), progress.reporter(as_json=False) as display:
+    with progress.reporter(as_json=False) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
         outcome = operations.destroy(
             project,
             spec,
+            build,
             display,
             yes=yes,
             allow_prod=allow_prod,

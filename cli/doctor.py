@@ -31,12 +31,11 @@ def doctor(
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
 
-    with output.reported_errors():
-        project = spec = None
-        if env is not None:
-            project = find_project(project_dir)
-            spec = load_environment(project, env)
-        results = checks.run(project, spec)
+    project = spec = None
+    if env is not None:
+        project = find_project(project_dir)
+        spec = load_environment(project, env)
+    results = checks.run(project, spec)
 
     marks = {
         checks.Status.PASS: "[green]✓ pass[/]",

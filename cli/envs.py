@@ -18,9 +18,8 @@ def envs(project_dir: output.ProjectDirOption = None) -> None:
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
 
-    with output.reported_errors():
-        project = find_project(project_dir)
-        names = project.environments()
+    project = find_project(project_dir)
+    names = project.environments()
     if not names:
         output.error(
             f"no environments in {project.relative(project.stacks_dir)}: add a "

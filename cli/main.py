@@ -1,10 +1,12 @@
-"""`osp`: composes the commands; each lives in a module named after its noun or verb."""
+"""`osp`: composes the commands (each lives in a module named after its noun or verb) and
+reports their errors, once for all of them."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from osp.cli import bootstrap, destroy, doctor, envs, output, outputs, preview, refresh, up
 
@@ -20,8 +22,29 @@ Exit codes: 0 success; 1 error (bad input, failed run); 2 usage (unknown option,
 argument); 4 stack locked by another update; 130 interrupted (Ctrl-C).
 """
 
+
+class _Commands(TyperGroup):
+    """osp's commands, whose errors are reported here, once for all of them: an `OspError`
+    (a problem the user can fix) is `Error: …` on stderr and its exit code, no traceback;
+    Ctrl-C outside a running engine (which reports its own interruptions) exits 130.
+    Anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        from osp.platform.errors import OspError
+
+        try:
+            return super().invoke(ctx)
+        except OspError as exc:
+            output.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            output.error("interrupted")
+            raise typer.Exit(output.EXIT_INTERRUPTED) from None
+
+
 app = typer.Typer(
     name="osp",
+    cls=_Commands,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,

@@ -1,10 +1,8 @@
-"""Consoles, error reporting and options shared by every command."""
+"""Consoles, error messages and options shared by every command."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -41,22 +39,6 @@ def error(message: str) -> None:
     console = stderr()
     console.print("[bold red]Error:[/] ", end="")
     console.print(message, markup=False)
-
-
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn osp's own errors into `Error: …` on stderr and their exit code, no traceback;
-    Ctrl-C outside a running engine (which reports its own interruptions) exits 130."""
-    from osp.platform.errors import OspError
-
-    try:
-        yield
-    except OspError as exc:
-        error(str(exc))
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        error("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 ProjectDirOption = Annotated[

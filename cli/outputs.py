@@ -25,11 +25,11 @@ def outputs(
     from osp.platform.automation import operations
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
 
-    with output.reported_errors():
-        project = find_project(project_dir)
-        spec = load_environment(project, env)
-        values = operations.mask(operations.outputs(project, spec), show_secrets=show_secrets)
+    project = find_project(project_dir)
+    spec = load_environment(project, env)
+    values = operations.mask(operations.outputs(project, spec, build), show_secrets=show_secrets)
     if as_json:
         typer.echo(json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False))
         return

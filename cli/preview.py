@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from osp.cli import output
+
+if TYPE_CHECKING:
+    from osp.platform.automation.changes import ChangeSet
+    from osp.platform.plan import Plan
+    from osp.platform.spec import EnvironmentSpec
 
 
 def preview(
@@ -63,27 +68,7 @@ def preview(
         )
         raise typer.Exit(output.EXIT_USAGE)
 
-    from osp.platform.project import find_project
-    from osp.platform.spec import load_environment
-
-    changes = None
-    with output.reported_errors():
-        project = find_project(project_dir)
-        if offline:
-            from osp.platform.engine import offline as engine
-
-            spec = load_environment(project, env, blueprint=blueprint)
-            plan = engine.run(spec)
-        else:
-            from osp.cli import progress
-            from osp.platform.automation import operations
-
-            spec = load_environment(project, env)
-            # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
-            with progress.reporter(as_json=False, console=output.stderr()) as display:
-                outcome = operations.preview(project, spec, display)
-            plan, changes = outcome.plan, outcome.changes
-
+    spec, plan, changes = _plan(env, project_dir, offline=offline, blueprint=blueprint)
     text = plan.dumps()
     if out is not None:
         try:
@@ -107,3 +92,28 @@ def preview(
         console.print(f"Preview only: nothing was changed. Next: [bold]osp up --env {spec.name}[/]")
     if out is not None:
         console.print(f"Plan JSON written to {out}", soft_wrap=True)
+
+
+def _plan(
+    env: str, project_dir: Path | None, *, offline: bool, blueprint: str | None
+) -> tuple[EnvironmentSpec, Plan, ChangeSet | None]:
+    """The estate's plan from the offline engine, or a real preview's plan and changes."""
+    from osp.platform.project import find_project
+    from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
+
+    project = find_project(project_dir)
+    if offline:
+        from osp.platform.engine import offline as engine
+
+        spec = load_environment(project, env, blueprint=blueprint)
+        return spec, engine.run(spec, build), None
+
+    from osp.cli import progress
+    from osp.platform.automation import operations
+
+    spec = load_environment(project, env)
+    # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
+    with progress.reporter(as_json=False, console=output.stderr()) as display:
+        outcome = operations.preview(project, spec, build, display)
+    return spec, outcome.plan, outcome.changes

@@ -15,8 +15,9 @@ def refresh(env: output.EnvOption, project_dir: output.ProjectDirOption = None) 
     from osp.platform.automation import operations
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
 
-    with output.reported_errors(), progress.reporter(as_json=False) as display:
+    with progress.reporter(as_json=False) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
-        display.result(operations.refresh(project, spec, display))
+        display.result(operations.refresh(project, spec, build, display))

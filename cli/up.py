@@ -50,13 +50,15 @@ def up(
     from osp.platform.automation import operations
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.stacks.estate import build
 
-    with output.reported_errors(), progress.reporter(as_json=as_json) as display:
+    with progress.reporter(as_json=as_json) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
         outcome = operations.up(
             project,
             spec,
+            build,
             display,
             yes=yes,
             interactive=progress.interactive(),

@@ -1,7 +1,7 @@
 """The one exception hierarchy of osp.
 
-The CLI catches `OspError` once, prints its message to stderr and exits with `exit_code`;
-anything else is a bug and keeps its traceback.
+The CLI catches `OspError` once (in osp.cli.main), prints its message to stderr and exits
+with `exit_code`; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

@@ -1,19 +1,28 @@
 """The plan: every resource a program registers, as an object and as JSON (schema version 1).
 
-Both engines produce a `Plan`; the CLI, diffs, policy checks and reports consume it. The JSON
-form is a public interface (README, "Plan JSON"): the same spec gives byte-identical JSON.
+Both engines run a `Program` and produce a `Plan`; the CLI, diffs, policy checks and reports
+consume it. The JSON form is a public interface (README, "Plan JSON"): the same spec gives
+byte-identical JSON.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from osp.platform.spec import EnvironmentSpec
 
 SCHEMA_VERSION = 1
 STACK_TYPE = "pulumi:pulumi:Stack"
+
+#: What an engine runs: a function that declares an environment's resources from its spec
+#: (`osp.stacks.estate.build`, a tenant program, one component in a test). The caller passes
+#: it: `osp.platform` never imports the layers that define programs.
+Program = Callable[["EnvironmentSpec"], object]
 
 
 @dataclass(frozen=True)

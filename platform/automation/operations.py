@@ -1,8 +1,10 @@
 """The real-run commands: preview, up, destroy, refresh, outputs of one environment's stack.
 
-Each function takes the project and the spec, finds the `pulumi` CLI (or says how to get it),
-opens the stack through `stack.open_stack` and reports progress to a `Reporter` — the CLI's
-live, plain or JSON-lines display. Decisions (what to ask, what counts as dangerous, how a
+Each function takes the project, the spec and the program that declares the environment's
+resources (the caller's: the CLI passes `osp.stacks.estate.build`; `osp.platform` never imports
+the layers above it), finds the `pulumi` CLI (or says how to get it), opens the stack through
+`stack.open_stack` and reports progress to a `Reporter` — the CLI's live, plain or JSON-lines
+display. Decisions (what to ask, what counts as dangerous, how a
 failure or a lock or a Ctrl-C is reported and which exit code it gets) are made here; the
 CLI parses, calls one of these, and renders what comes back.
 """
@@ -23,7 +25,7 @@ from osp.platform.automation.interrupt import InterruptedRunError, Interrupts, S
 from osp.platform.automation.locks import StackLockedError, parse_conflict, read_lock_files
 from osp.platform.automation.progress import Notice, Progress, Summary, plain_text
 from osp.platform.errors import OspError
-from osp.platform.plan import STACK_TYPE, Plan
+from osp.platform.plan import STACK_TYPE, Plan, Program
 from osp.platform.project import Project
 from osp.platform.spec import EnvironmentSpec
 
@@ -93,10 +95,12 @@ class RunOutcome:
 
 @dataclass(frozen=True)
 class Environment:
-    """One environment, connected: its spec, project, backend and the stack target."""
+    """One environment, connected: its spec, project, program, backend and the stack target."""
 
     project: Project
     spec: EnvironmentSpec
+    #: What declares the environment's resources, run for `spec` by `inline_program`.
+    program: Program
     backend: backends.Backend
     target: stacks.StackTarget
 
@@ -104,13 +108,12 @@ class Environment:
     def name(self) -> str:
         return self.spec.name
 
-    def program(self) -> None:
-        from osp.stacks.estate import build
+    def inline_program(self) -> None:
+        """The Automation API's inline program: `program` for this environment's spec."""
+        self.program(self.spec)
 
-        build(self.spec)
 
-
-def connect(project: Project, spec: EnvironmentSpec) -> Environment:
+def connect(project: Project, spec: EnvironmentSpec, program: Program) -> Environment:
     """Find the CLI (exit 1 with how to install it when missing) and describe the stack."""
     cli = pulumi_cli.find()
     backend = backends.for_spec(spec)
@@ -123,19 +126,20 @@ def connect(project: Project, spec: EnvironmentSpec) -> Environment:
         env_vars=backend.env_vars,
         cli=cli,
     )
-    return Environment(project=project, spec=spec, backend=backend, target=target)
+    return Environment(project=project, spec=spec, program=program, backend=backend, target=target)
 
 
 def preview(
     project: Project,
     spec: EnvironmentSpec,
+    program: Program,
     reporter: Reporter,
     *,
     targets: Sequence[str] = (),
     refresh: bool = False,
 ) -> PreviewOutcome:
     """A real preview: what `osp up` would change, and the plan the program declares."""
-    env = connect(project, spec)
+    env = connect(project, spec, program)
     stack = _open(env, create=True)
     recorder = _preview(env, stack, reporter, targets=targets, refresh=refresh)
     plan = recorder.plan(
@@ -147,6 +151,7 @@ def preview(
 def up(
     project: Project,
     spec: EnvironmentSpec,
+    program: Program,
     reporter: Reporter,
     *,
     yes: bool,
@@ -155,7 +160,7 @@ def up(
     refresh: bool = False,
 ) -> RunOutcome:
     """Preview, show the changes, confirm, update; the outcome has counts and outputs."""
-    env = connect(project, spec)
+    env = connect(project, spec, program)
     question = confirmation.for_update(spec, yes=yes, interactive=interactive)
     stack = _open(env, create=True)
     changes = _preview(env, stack, reporter, targets=targets, refresh=refresh).change_set()
@@ -197,6 +202,7 @@ def up(
 def destroy(
     project: Project,
     spec: EnvironmentSpec,
+    program: Program,
     reporter: Reporter,
     *,
     yes: bool,
@@ -204,7 +210,7 @@ def destroy(
     interactive: bool,
 ) -> RunOutcome:
     """Destroy every resource of the stack, after listing protected ones up front."""
-    env = connect(project, spec)
+    env = connect(project, spec, program)
     question = confirmation.for_destroy(
         spec, yes=yes, allow_prod=allow_prod, interactive=interactive
     )
@@ -243,9 +249,11 @@ def destroy(
     )
 
 
-def refresh(project: Project, spec: EnvironmentSpec, reporter: Reporter) -> RunOutcome:
+def refresh(
+    project: Project, spec: EnvironmentSpec, program: Program, reporter: Reporter
+) -> RunOutcome:
     """Bring the stack's state in line with what exists in the cloud (changes no resource)."""
-    env = connect(project, spec)
+    env = connect(project, spec, program)
     stack = _open(env, create=False)
     progress = Progress()
     reporter.stage("refresh", spec.name)
@@ -262,9 +270,9 @@ def refresh(project: Project, spec: EnvironmentSpec, reporter: Reporter) -> RunO
     )
 
 
-def outputs(project: Project, spec: EnvironmentSpec) -> dict[str, Output]:
+def outputs(project: Project, spec: EnvironmentSpec, program: Program) -> dict[str, Output]:
     """The stack's outputs (secret values included; the caller masks them)."""
-    env = connect(project, spec)
+    env = connect(project, spec, program)
     return _read_outputs(env, _open(env, create=False))
 
 
@@ -294,7 +302,7 @@ _CHANGING = ("update", "destroy", "refresh")
 
 def _open(env: Environment, *, create: bool) -> Any:
     with _EngineRun(env, "open", Progress(), None):
-        return stacks.open_stack(env.target, env.program, create=create)
+        return stacks.open_stack(env.target, env.inline_program, create=create)
 
 
 def _read_outputs(env: Environment, stack: Any) -> dict[str, Output]:

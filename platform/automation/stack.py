@@ -3,16 +3,17 @@
 `open_stack(target, program, create=...)` is the seam: everything above it (operations, the
 CLI) works on the object it returns, and tests replace it with a fake stack.
 
-The program is inline (`lambda: estate.build(spec)`), run in this process by the Automation
-API's language server, rather than the local program `Pulumi.yaml` points at: it is the same
-Python, with the same spec object the offline engine plans, and no guessing which virtualenv
-`pulumi` would start for `stacks/__main__.py`. The workspace's work_dir is still the project
-root, so the `pulumi` CLI reads this project's own `Pulumi.yaml` (name, `stackConfigDir:
-stacks/`) and takes the stack's configuration from the very stack file the spec came from —
-`aws:region` (which the spec requires) and any provider keys (`aws:profile`, …) reach the
-providers exactly as with plain `pulumi`. osp sets no config; the only thing written to the
-stack file is what `pulumi stack init` itself adds for the secrets provider (`encryptionsalt`,
-or `secretsprovider` and `encryptedkey`), as with plain `pulumi`.
+The program is inline (the caller's program for the spec: `estate.build(spec)` from the CLI),
+run in this process by the Automation API's language server, rather than the local program
+`Pulumi.yaml` points at: it is the same Python, with the same spec object the offline engine
+plans, and no guessing which virtualenv `pulumi` would start for `stacks/__main__.py`. The
+workspace's work_dir is still the project root, so the `pulumi` CLI reads this project's own
+`Pulumi.yaml` (name, `stackConfigDir: stacks/`) and takes the stack's configuration from the
+very stack file the spec came from — `aws:region` (which the spec requires) and any provider
+keys (`aws:profile`, …) reach the providers exactly as with plain `pulumi`. osp sets no config;
+the only thing written to the stack file is what `pulumi stack init` itself adds for the
+secrets provider (`encryptionsalt`, or `secretsprovider` and `encryptedkey`), as with plain
+`pulumi`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The offline engine: runs the estate program in-process under Pulumi mocks.
+"""The offline engine: runs the caller's program for a spec in-process under Pulumi mocks.
 
 No Pulumi CLI, no plugins, no AWS. A recording resource monitor captures every registration
 as the Pulumi engine would receive it — URN, type, parent, provider, dependencies, options and
-inputs — and `OfflineCloud` answers for the cloud. Secret values are replaced by "<secret>"
-before anything is kept.
+inputs — and the fake AWS (`fake_aws.FakeAws`) answers for the cloud. Secret values are
+replaced by "<secret>" before anything is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
@@ -20,9 +19,9 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from osp.platform.engine.cloud import OfflineCloud
+from osp.platform.engine.fake_aws import FakeAws
 from osp.platform.errors import EngineError, OspError
-from osp.platform.plan import STACK_TYPE, Plan, PlannedResource, ResourceOptions
+from osp.platform.plan import STACK_TYPE, Plan, PlannedResource, Program, ResourceOptions
 from osp.platform.spec import EnvironmentSpec
 
 ENGINE = "offline"
@@ -31,8 +30,6 @@ UNKNOWN = "<unknown>"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 _ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
-
-Program = Callable[[EnvironmentSpec], Any]
 
 # One offline run at a time: the Pulumi runtime keeps its settings in process-wide state.
 _RUN_LOCK = threading.Lock()
@@ -72,7 +69,7 @@ def _provider_urn(reference: str) -> str | None:
 class _RecordingMonitor(mocks.MockMonitor):
     """A mock resource monitor that keeps every registration request it serves."""
 
-    def __init__(self, cloud: OfflineCloud):
+    def __init__(self, cloud: FakeAws):
         super().__init__(cloud)
         self.cloud = cloud
         self.records: dict[str, PlannedResource] = {}
@@ -139,12 +136,12 @@ def _without_orphaned_failures(loop: asyncio.AbstractEventLoop, context: dict[st
     loop.default_exception_handler(context)
 
 
-def run(spec: EnvironmentSpec, program: Program | None = None, *, project: str = "osp") -> Plan:
-    """Run `program` (default: the estate) for `spec` and return everything it declared."""
-    if program is None:
-        from osp.stacks.estate import build as program
+def run(spec: EnvironmentSpec, program: Program, *, project: str = "osp") -> Plan:
+    """Run `program` for `spec` and return everything it declared.
 
-    cloud = OfflineCloud(spec)
+    The CLI passes the estate (`osp.stacks.estate.build`); tests pass one component's program.
+    """
+    cloud = FakeAws(spec)
     monitor = _RecordingMonitor(cloud)
     logger = logging.getLogger(f"osp.engine.offline.{spec.name}")
     logger.propagate = False

@@ -1,4 +1,9 @@
-"""The `osp` CLI through typer's CliRunner: exit codes, messages, JSON on stdout."""
+"""The `osp` CLI through typer's CliRunner: exit codes, messages, JSON on stdout.
+
+The rendering tests take the offline engine's plan from `tests.support.plan_of` (`planned`):
+what they check is the CLI's rendering of a plan, and a whole estate takes seconds to plan.
+`test_preview_blueprint_previews_another_catalogue_for_one_run` runs the real engine end to end.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,46 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from osp.cli.main import app
-from tests.support import REPO, plan_of
+from osp.platform.errors import OspError
+from tests.support import REPO, plan_of, spec_of
 
 runner = CliRunner()
 
 
 def osp(*args: str, env: dict[str, str] | None = None):
     return runner.invoke(app, list(args), env={"OSP_PROJECT_DIR": None, **(env or {})})
+
+
+@pytest.fixture
+def planned(monkeypatch) -> Callable[[str], list[str]]:
+    """`planned(env)`: from then on the offline engine answers with the cached plan of `env`,
+    after checking that the CLI asked for the estate program and the repository's spec of
+    `env`. Returns the list of the environments the CLI asks for, in order."""
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    def answer_with(environment: str) -> list[str]:
+        cached = plan_of(environment)  # planned by the real engine, before it is replaced
+        asked: list[str] = []
+
+        def run(spec, program, **options):
+            assert program is build
+            assert not options
+            assert spec == spec_of(environment)
+            asked.append(spec.name)
+            return cached
+
+        monkeypatch.setattr(offline, "run", run)
+        return asked
+
+    return answer_with
 
 
 @pytest.fixture
@@ -70,9 +102,11 @@ def test_envs_flags_an_invalid_file_and_exits_1(project_copy):
     assert next(r for r in result.stdout.splitlines() if "us-east-1" in r).split()[1] == "dev"
 
 
-def test_preview_offline_prints_the_tree_counts_and_summary():
+def test_preview_offline_prints_the_tree_counts_and_summary(planned):
+    asked = planned("prod")
     result = osp("preview", "--env", "prod", "--offline", "--project-dir", str(REPO))
     assert result.exit_code == 0, result.output
+    assert asked == ["prod"]
     out = result.stdout
     assert "osp-prod-network osp:network:Network" in out
     assert "osp-prod-network-vpc aws:ec2/vpc:Vpc" in out
@@ -87,9 +121,11 @@ def test_preview_offline_prints_the_tree_counts_and_summary():
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_preview_json_is_the_plan_and_nothing_else(environment):
+def test_preview_json_is_the_plan_and_nothing_else(environment, planned):
+    asked = planned(environment)
     result = osp("preview", "-e", environment, "--offline", "--json", "--project-dir", str(REPO))
     assert result.exit_code == 0, result.stderr
+    assert asked == [environment]
     plan = json.loads(result.stdout)
     assert plan["environment"] == environment and plan["engine"] == "offline"
     by_urn = {r["urn"]: r for r in plan["resources"]}
@@ -97,22 +133,26 @@ def test_preview_json_is_the_plan_and_nothing_else(environment):
     assert by_urn[vpc["parent"]]["type"] == "osp:network:Network"
 
 
-def test_preview_out_writes_the_same_json(tmp_path):
+def test_preview_out_writes_the_same_json(tmp_path, planned):
     target = tmp_path / "plans" / "dev.json"
+    asked = planned("dev")
     printed = osp("preview", "-e", "dev", "--offline", "--json", "--project-dir", str(REPO))
     written = osp(
         "preview", "-e", "dev", "--offline", "--out", str(target), "--project-dir", str(REPO)
     )
     assert written.exit_code == 0
+    assert asked == ["dev", "dev"]
     assert f"Plan JSON written to {target}" in written.stdout
     assert target.read_text() == printed.stdout
     assert [p.name for p in target.parent.iterdir()] == ["dev.json"]  # no temporary left
 
 
-def test_project_is_found_from_a_subdirectory(monkeypatch):
+def test_project_is_found_from_a_subdirectory(monkeypatch, planned):
+    asked = planned("dev")
     monkeypatch.chdir(REPO / "stacks")
     result = osp("preview", "--env", "dev", "--offline", "--json")
     assert result.exit_code == 0, result.stderr
+    assert asked == ["dev"]
 
 
 def test_project_dir_from_the_environment(tmp_path, monkeypatch):
@@ -201,14 +241,16 @@ def test_unknown_option_is_a_usage_error():
     assert result.exit_code == 2
 
 
-def test_unwritable_out_is_reported(tmp_path):
+def test_unwritable_out_is_reported(tmp_path, planned):
     blocker = tmp_path / "file"
     blocker.write_text("")
+    asked = planned("dev")
     result = osp(
         "preview", "-e", "dev", "--offline", "--out", str(blocker / "plan.json"),
         "--project-dir", str(REPO),
     )  # fmt: skip
     assert result.exit_code == 1
+    assert asked == ["dev"]
     assert result.stderr.startswith(f"Error: --out: cannot write '{blocker / 'plan.json'}'")
 
 
@@ -253,3 +295,46 @@ def test_preview_blueprint_refuses_an_unknown_one_and_real_runs():
     real = osp("preview", "--env", "dev", "--blueprint", "learning-hub")
     assert real.exit_code == 2
     assert "--blueprint learning-hub: only with --offline" in real.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["envs"],
+        ["preview", "--env", "dev", "--offline"],
+        ["preview", "--env", "dev"],
+        ["up", "--env", "dev", "--yes"],
+        ["destroy", "--env", "dev", "--yes"],
+        ["refresh", "--env", "dev"],
+        ["outputs", "--env", "dev"],
+        ["doctor", "--env", "dev"],
+        ["bootstrap", "--region", "us-east-1", "--write", "--env", "dev"],
+    ],
+)
+def test_every_command_reports_an_osp_error_once_with_its_exit_code(command, monkeypatch):
+    from osp.platform import project as projects
+
+    class Refused(OspError):
+        exit_code = 7
+
+    def refuse(project_dir=None):
+        raise Refused("no project here\nsecond line")
+
+    monkeypatch.setattr(projects, "find_project", refuse)
+    result = osp(*command)
+    assert result.exit_code == 7, result.output
+    assert result.stdout == ""
+    assert result.stderr == "Error: no project here\nsecond line\n"
+
+
+def test_anything_else_is_a_bug_and_keeps_its_traceback(monkeypatch):
+    from osp.platform import project as projects
+
+    def broken(project_dir=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(projects, "find_project", broken)
+    result = osp("envs")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)
+    assert "Error:" not in result.stderr

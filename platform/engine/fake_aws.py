@@ -1,4 +1,4 @@
-"""The offline engine's stand-in for AWS: deterministic ids, ARNs and data-source answers.
+"""The fake AWS the offline engine answers with: deterministic ids, ARNs and data-source answers.
 
 Everything here is a pure function of the spec and of a resource's type and name, so the
 same spec always yields the same plan, and documents built from these values (IAM and
@@ -38,6 +38,21 @@ _EC2_ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
 }
 
+#: The resource part of IAM and Elastic Load Balancing ARNs, per resource class.
+_IAM_ARN_KINDS = {
+    "Role": "role",
+    "Policy": "policy",
+    "InstanceProfile": "instance-profile",
+    "User": "user",
+    "OpenIdConnectProvider": "oidc-provider",
+}
+_ELB_ARN_KINDS = {
+    "LoadBalancer": "loadbalancer/app",
+    "TargetGroup": "targetgroup",
+    "Listener": "listener/app",
+    "ListenerRule": "listener-rule/app",
+}
+
 
 def digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
@@ -52,8 +67,8 @@ def partition_of(region: str) -> tuple[str, str]:
     return "aws", "amazonaws.com"
 
 
-class OfflineCloud(Mocks):
-    """Pulumi mocks that answer like AWS would for the environment in `spec`."""
+class FakeAws(Mocks):
+    """A fake AWS: Pulumi mocks that answer like AWS would for the environment in `spec`."""
 
     def __init__(self, spec: EnvironmentSpec):
         self.spec = spec
@@ -118,13 +133,7 @@ class OfflineCloud(Mocks):
         if service == "s3":
             return f"arn:{p}:s3:::{ident}"
         if service == "iam":
-            kind = {
-                "Role": "role",
-                "Policy": "policy",
-                "InstanceProfile": "instance-profile",
-                "User": "user",
-                "OpenIdConnectProvider": "oidc-provider",
-            }.get(cls, resource)
+            kind = _IAM_ARN_KINDS.get(cls, resource)
             return f"arn:{p}:iam::{acct}:{kind}/{ident}"
         if service in ("sqs", "sns"):
             return f"arn:{p}:{service}:{region}:{acct}:{ident}"
@@ -143,12 +152,7 @@ class OfflineCloud(Mocks):
         if service == "acm":
             return f"arn:{p}:acm:{region}:{acct}:certificate/{uuid.UUID(digest(ident, length=32))}"
         if service == "lb":
-            kind = {
-                "LoadBalancer": "loadbalancer/app",
-                "TargetGroup": "targetgroup",
-                "Listener": "listener/app",
-                "ListenerRule": "listener-rule/app",
-            }.get(cls)
+            kind = _ELB_ARN_KINDS.get(cls)
             if kind:
                 return (
                     f"arn:{p}:elasticloadbalancing:{region}:{acct}:{kind}/{ident}/{digest(ident)}"
@@ -176,7 +180,7 @@ class OfflineCloud(Mocks):
         if answer is None:
             raise EngineError(
                 f"the offline engine has no answer for the data source {args.token}; "
-                "add one to osp.platform.engine.cloud"
+                "add one to osp.platform.engine.fake_aws"
             )
         arguments = dict(args.args)
         # A lookup through an explicit provider answers for that provider's region.
@@ -190,7 +194,7 @@ def _no_outputs(*_: Any) -> dict[str, Any]:
     return {}
 
 
-_OutputsFn = Callable[[OfflineCloud, str, Mapping[str, Any], str], dict[str, Any]]
+_OutputsFn = Callable[[FakeAws, str, Mapping[str, Any], str], dict[str, Any]]
 
 #: Outputs only the cloud knows, per resource type, beyond `id`, `arn` and the inputs.
 _OUTPUTS: dict[str, _OutputsFn] = {
@@ -337,7 +341,7 @@ def _certificate(ident: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"domainValidationOptions": options, "status": "PENDING_VALIDATION"}
 
 
-def _email_identity(c: OfflineCloud, identity: str, region: str) -> dict[str, Any]:
+def _email_identity(c: FakeAws, identity: str, region: str) -> dict[str, Any]:
     tokens = [digest("dkim", identity, str(n), length=32) for n in range(3)]
     return {
         "arn": f"arn:{c.partition}:ses:{region}:{c.account_id}:identity/{identity}",
@@ -360,7 +364,7 @@ def _cache_host(ident: str, region: str) -> str:
     )
 
 
-def _rds_instance(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+def _rds_instance(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
     address = f"{ident}.{digest(c.account_id, region, length=12)}.{region}.rds.{c.dns_suffix}"
     port = int(inputs.get("port", 5432))  # wire numbers arrive as floats
     resource_id = "db-" + digest("rds", ident, length=26).upper()
@@ -383,7 +387,7 @@ def _rds_instance(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region
     return out
 
 
-def _mq_broker(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+def _mq_broker(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
     broker_id = "b-" + str(uuid.UUID(digest("mq", ident, length=32)))
     host = f"{broker_id}.mq.{region}.{c.dns_suffix}"
     return {
@@ -398,7 +402,7 @@ def _mq_broker(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: s
     }
 
 
-def _eks_cluster(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+def _eks_cluster(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
     oidc = digest("oidc", ident, length=32).upper()
     vpc_config = dict(inputs.get("vpcConfig") or {})
     vpc_config.setdefault("clusterSecurityGroupId", f"sg-{digest(ident, 'cluster-sg')}")
@@ -418,7 +422,7 @@ def _eks_cluster(c: OfflineCloud, ident: str, inputs: Mapping[str, Any], region:
     }
 
 
-def _zones(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+def _zones(cloud: FakeAws, _args: dict[str, Any]) -> dict[str, Any]:
     names = list(cloud.spec.zones)
     prefix = {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}.get(
         cloud.spec.region, cloud.spec.region.replace("-", "")[:5]
@@ -432,7 +436,7 @@ def _zones(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _caller(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+def _caller(cloud: FakeAws, _args: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": cloud.account_id,
         "accountId": cloud.account_id,
@@ -441,7 +445,7 @@ def _caller(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _partition(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+def _partition(cloud: FakeAws, _args: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": cloud.partition,
         "partition": cloud.partition,
@@ -450,7 +454,7 @@ def _partition(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _region(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _region(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     region = args.get("region") or args.get("name") or cloud.spec.region
     return {
         "id": region,
@@ -461,12 +465,12 @@ def _region(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ami(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _ami(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     image = f"ami-{digest(cloud.spec.region, repr(sorted(args.items())))}"
     return {"id": image, "imageId": image, "name": f"osp-offline-{image}", "architecture": "x86_64"}
 
 
-def _ssm_parameter(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _ssm_parameter(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("name", ""))
     # Public SSM parameters osp reads are AMI ids (EKS-optimised images, for one).
     value = f"ami-{digest(cloud.spec.region, name)}"
@@ -480,7 +484,7 @@ def _ssm_parameter(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prefix_list(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _prefix_list(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("name") or "")
     # The CloudFront origin-facing list has a fixed id per region; us-east-1's is pl-3b927c52.
     ident = _CLOUDFRONT_PREFIX_LIST.get(cloud.spec.region) if "cloudfront" in name else None
@@ -512,7 +516,7 @@ _ELB_ACCOUNT = {
 }
 
 
-def _elb_account(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _elb_account(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     region = args.get("region") or cloud.spec.region
     account = _ELB_ACCOUNT.get(region, "")
     return {
@@ -533,7 +537,7 @@ _MANAGED_POLICIES = {
 }
 
 
-def _managed_policy(_cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _managed_policy(_cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("name") or "")
     ident = args.get("id") or _MANAGED_POLICIES.get(name)
     if ident is None:
@@ -544,7 +548,7 @@ def _managed_policy(_cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any
     return {"id": ident, "name": name, "etag": digest("etag", ident, length=14).upper()}
 
 
-def _hosted_zone(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
+def _hosted_zone(cloud: FakeAws, args: dict[str, Any]) -> dict[str, Any]:
     zone_id = str(args.get("zoneId") or "Z" + digest("zone", str(args.get("name")), length=20))
     name = str(args.get("name") or cloud.spec.domain).rstrip(".")
     return {
@@ -558,18 +562,18 @@ def _hosted_zone(cloud: OfflineCloud, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _log_delivery_user(_cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+def _log_delivery_user(_cloud: FakeAws, _args: dict[str, Any]) -> dict[str, Any]:
     # The awslogsdelivery account's canonical id: CloudFront standard logs are written by it.
     user = "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0"
     return {"id": user}
 
 
-def _canonical_user(cloud: OfflineCloud, _args: dict[str, Any]) -> dict[str, Any]:
+def _canonical_user(cloud: FakeAws, _args: dict[str, Any]) -> dict[str, Any]:
     # The account's S3 canonical user id (64 hex digits), stable per account.
     return {"id": digest("canonical-user", cloud.account_id, length=64), "displayName": ""}
 
 
-_CALLS: dict[str, Callable[[OfflineCloud, dict[str, Any]], dict[str, Any]]] = {
+_CALLS: dict[str, Callable[[FakeAws, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
     "aws:index/getPartition:getPartition": _partition,

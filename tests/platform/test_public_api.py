@@ -1,0 +1,131 @@
+"""Each package's public surface, pinned (httpx's habit): `__all__` is exactly the public
+names its __init__ holds, every name in it imports, and a package of modules (one that
+imports nothing in its __init__, so that importing it stays cheap) keeps importing nothing.
+
+A change here is a change of osp's public API: make it on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import tomllib
+import types
+
+import pytest
+
+from tests.support import REPO
+
+#: The packages whose __init__ states a surface, and that surface.
+EXPORTS = {
+    "osp.components": [
+        "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
+        "Bucket", "BucketArgs", "Cluster", "ClusterArgs", "EmailDomain", "EmailDomainArgs",
+        "GeneratedSecret", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
+        "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "ObjectOwnership",
+        "PlaceholderSecret", "Postgres", "PostgresArgs", "Queue", "QueueArgs", "RabbitMq",
+        "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
+        "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "Taint",
+        "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl", "WebAclArgs", "Zone",
+        "ZoneArgs",
+    ],
+    "osp.app": [
+        "BucketGrant", "ClusterAddons", "ClusterAddonsArgs", "DbUserGrant", "EgressRule",
+        "EventBus", "EventBusArgs", "EventRoute", "Grants", "KeyGrant",
+        "LoadBalancerControllerIdentity", "LoadBalancerControllerIdentityArgs",
+        "NetworkProtocol", "RabbitMqTopology", "RabbitMqTopologyArgs", "ServiceDatabases",
+        "ServiceDatabasesArgs", "ServiceIdentity", "ServiceIdentityArgs", "ServiceWorkload",
+        "ServiceWorkloadArgs", "postgres_name", "with_key_grants",
+    ],
+    "osp.platform.spec": [
+        "BrokerDeploymentMode", "CacheEngine", "CapacityType", "EnvironmentSpec", "NatStrategy",
+        "NetworkSpec", "Profile", "SubnetPlan", "SubnetTier", "load_environment",
+        "parse_stack_file",
+    ],
+    "osp.platform.catalogue": [
+        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "Database", "Event", "Image",
+        "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
+        "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",
+        "Transport", "UnknownBlueprintError", "Uses", "cpu_millicores", "load_catalogue",
+        "memory_bytes", "parse_catalogue", "parse_catalogue_text",
+    ],
+}  # fmt: skip
+
+#: Packages of modules: users import a module (`from osp.platform.engine import offline`,
+#: `osp.cli.main:main`, `osp.stacks.estate`); the package itself imports nothing and has no
+#: `__all__`, so importing it costs nothing (the CLI's `--help` depends on that).
+MODULE_PACKAGES = {
+    "osp.stacks": "stacks",
+    "osp.cli": "cli",
+    "osp.platform.engine": "platform/engine",
+    "osp.platform.automation": "platform/automation",
+}
+
+FOLDERS = {
+    "osp.components": "components",
+    "osp.app": "app",
+    "osp.platform.spec": "platform/spec",
+    "osp.platform.catalogue": "platform/catalogue",
+    **MODULE_PACKAGES,
+}
+
+
+def _init(package: str) -> ast.Module:
+    return ast.parse((REPO / FOLDERS[package] / "__init__.py").read_text(encoding="utf-8"))
+
+
+def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+    ]
+
+
+def test_every_package_is_pinned():
+    listed = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    # osp.platform is a namespace package (no __init__), osp.blueprints data.
+    assert set(listed) - {"osp.platform", "osp.blueprints"} == set(FOLDERS)
+
+
+@pytest.mark.parametrize("package", sorted(EXPORTS))
+def test_all_is_pinned_and_complete(package):
+    module = importlib.import_module(package)
+    assert module.__all__ == EXPORTS[package]  # in ruff's order (RUF022)
+    # Every public name the __init__ holds is exported; submodules are reached by path.
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and not (name == "annotations" and type(value).__name__ == "_Feature")
+    }
+    assert public == set(module.__all__)
+
+
+@pytest.mark.parametrize(
+    ("package", "name"), [(package, name) for package, names in EXPORTS.items() for name in names]
+)
+def test_every_exported_name_imports(package, name):
+    namespace: dict[str, object] = {}
+    exec(f"from {package} import {name}", namespace)
+    assert namespace[name] is getattr(importlib.import_module(package), name)
+
+
+@pytest.mark.parametrize("package", sorted(EXPORTS))
+def test_star_import_gives_exactly_all(package):
+    namespace: dict[str, object] = {}
+    exec(f"from {package} import *", namespace)
+    assert sorted(name for name in namespace if name != "__builtins__") == sorted(EXPORTS[package])
+
+
+@pytest.mark.parametrize("package", sorted(MODULE_PACKAGES))
+def test_a_package_of_modules_imports_nothing_and_exports_nothing(package):
+    tree = _init(package)
+    assert _imports(tree) == [], [ast.unparse(node) for node in _imports(tree)]
+    assert not any(
+        isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) for node in tree.body
+    ), "a package of modules defines no names (no __all__): users import its modules"
+    assert ast.get_docstring(tree), "its docstring says which module to import for what"
+    assert not hasattr(importlib.import_module(package), "__all__")
