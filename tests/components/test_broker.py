@@ -23,7 +23,7 @@ from osp.components.broker import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.engine.cloud import digest
+from osp.platform.engine.fake_aws import digest
 from osp.platform.errors import EngineError
 from tests.support import spec_of
 
