@@ -260,6 +260,30 @@ def _check_path_prefix(
     return True
 
 
+def _not_found() -> aws.lb.ListenerDefaultActionArgs:
+    """What the HTTPS listener answers when no service rule matches: a bare JSON 404."""
+    return aws.lb.ListenerDefaultActionArgs(
+        type="fixed-response",
+        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+            status_code="404",
+            content_type="application/json",
+            message_body=NOT_FOUND_BODY,
+        ),
+    )
+
+
+def _redirect_to_https() -> aws.lb.ListenerDefaultActionArgs:
+    """What the HTTP listener answers to everything: a permanent redirect to HTTPS."""
+    return aws.lb.ListenerDefaultActionArgs(
+        type="redirect",
+        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+            protocol="HTTPS",
+            port="443",
+            status_code="HTTP_301",
+        ),
+    )
+
+
 def _by_service(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
     """One output holding each service's value."""
     return pulumi.Output.all(**outputs).apply(dict)
@@ -440,47 +464,39 @@ class ApiLoadBalancer(pulumi.ComponentResource):
     def _listeners(self, lb: aws.lb.LoadBalancer) -> aws.lb.Listener:
         """The HTTPS listener (a bare 404 unless a service rule matches), which it returns,
         and the HTTP one, which only redirects to HTTPS."""
-        https = aws.lb.Listener(
-            f"{self._name}-https",
-            load_balancer_arn=lb.arn,
-            port=443,
-            protocol="HTTPS",
+        https = self._listener(
+            lb,
+            "https",
+            443,
+            _not_found(),
             ssl_policy=SSL_POLICY,
             certificate_arn=self._args.certificate_arn,
-            routing_http_response_server_enabled=False,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="fixed-response",
-                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                        status_code="404",
-                        content_type="application/json",
-                        message_body=NOT_FOUND_BODY,
-                    ),
-                )
-            ],
-            tags=self._tagged(f"{self._name}-https"),
-            opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.lb.Listener(
-            f"{self._name}-http",
-            load_balancer_arn=lb.arn,
-            port=80,
-            protocol="HTTP",
-            routing_http_response_server_enabled=False,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="redirect",
-                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                        protocol="HTTPS",
-                        port="443",
-                        status_code="HTTP_301",
-                    ),
-                )
-            ],
-            tags=self._tagged(f"{self._name}-http"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self._listener(lb, "http", 80, _redirect_to_https())
         return https
+
+    def _listener(
+        self,
+        lb: aws.lb.LoadBalancer,
+        scheme: str,
+        port: int,
+        default_action: aws.lb.ListenerDefaultActionArgs,
+        **tls: pulumi.Input[str],
+    ) -> aws.lb.Listener:
+        """A listener for `scheme` (http or https; its TLS settings in `tls`) on `port`, with
+        no Server header in the answers it makes itself."""
+        resource_name = f"{self._name}-{scheme}"
+        return aws.lb.Listener(
+            resource_name,
+            load_balancer_arn=lb.arn,
+            port=port,
+            protocol=scheme.upper(),
+            routing_http_response_server_enabled=False,
+            default_actions=[default_action],
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self),
+            **tls,
+        )
 
     def _route(
         self,
