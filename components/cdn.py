@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,10 @@ from osp.components.storage import (
     expected_bucket_name,
     expected_kms_key_arn,
 )
+from osp.platform import limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import PriceClass
+from osp.platform.validation import InvalidArguments, Problems
 
 SITE_TOKEN = "osp:cdn:StaticSite"
 API_TOKEN = "osp:cdn:ApiDistribution"
@@ -49,7 +51,6 @@ _MAX_CSP_LENGTH = 1783
 # digits, '-' and '_'; a DNS label (63, [a-z0-9-]) is valid for both.
 _CLOUDFRONT_NAME = NameKind.K8S_LABEL
 
-_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _ACM_US_EAST_1 = re.compile(r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+")
 _CLOUDFRONT_WEB_ACL = re.compile(r"arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/\S+")
 _S3_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\.s3(\.[a-z0-9-]+)?\.amazonaws\.com")
@@ -66,6 +67,11 @@ _FORBIDDEN_ORIGIN_HEADERS = frozenset(
 )  # fmt: skip
 _FORBIDDEN_ORIGIN_HEADER_PREFIXES = ("x-amz-", "x-edge-")
 _MIN_ORIGIN_SECRET_LENGTH = 16
+_PRICE_CLASS = limits.one_of(tuple(p.value for p in PriceClass))
+_API_DOMAIN_NAME = limits.Constraint(
+    f"{limits.DOMAIN_NAME.expected}, or None",
+    lambda v: v is None or limits.DOMAIN_NAME.accepts(v),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,93 +188,116 @@ def _literal_mismatch(value: object, pattern: re.Pattern[str]) -> bool:
     )
 
 
-def _domain_problem(value: object) -> bool:
-    return not isinstance(value, str) or not _DOMAIN.fullmatch(value)
-
-
 def problems(name: str, args: StaticSiteArgs | ApiDistributionArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    kind = "StaticSite" if isinstance(args, StaticSiteArgs) else "ApiDistribution"
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"{kind} {name}: {arg}: got {value!r}; expected {expected}")
-
-    domain = "a lower-case DNS name such as student.example.com"
-    if _domain_problem(args.domain_name):
-        bad("domain_name", args.domain_name, domain)
-    if args.certificate_arn is None or _literal_mismatch(args.certificate_arn, _ACM_US_EAST_1):
-        bad("certificate_arn", args.certificate_arn, "an ACM certificate ARN in us-east-1 "
-            "(CloudFront takes certificates from us-east-1 only)")  # fmt: skip
-    if args.web_acl_arn is None or _literal_mismatch(args.web_acl_arn, _CLOUDFRONT_WEB_ACL):
-        bad("web_acl_arn", args.web_acl_arn, "the ARN of a WAFv2 web ACL of CLOUDFRONT scope "
-            "(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)")  # fmt: skip
-    if args.log_bucket_domain_name is not None and _literal_mismatch(
-        args.log_bucket_domain_name, _S3_DOMAIN
-    ):
-        bad("log_bucket_domain_name", args.log_bucket_domain_name,
-            "a bucket domain name such as osp-prod-logs.s3.amazonaws.com, or None")  # fmt: skip
-    try:
-        PriceClass(args.price_class)
-    except ValueError:
-        bad("price_class", args.price_class, "one of " + ", ".join(p.value for p in PriceClass))
-
+    site = isinstance(args, StaticSiteArgs)
+    check = Problems("StaticSite" if site else "ApiDistribution", name)
+    _check_distribution(check, args)
     if isinstance(args, StaticSiteArgs):
-        expected = expected_bucket_name(args.bucket_name)
-        if expected:
-            bad("bucket_name", args.bucket_name, expected)
-        expected = expected_kms_key_arn(args.kms_key_arn)
-        if expected:
-            bad("kms_key_arn", args.kms_key_arn, expected)
-        if args.api_domain_name is not None and _domain_problem(args.api_domain_name):
-            bad("api_domain_name", args.api_domain_name, domain + ", or None")
-        csp = args.content_security_policy
-        if csp is not None and (not isinstance(csp, str) or not 0 < len(csp) <= _MAX_CSP_LENGTH):
-            bad("content_security_policy", csp,
-                f"a policy of 1 to {_MAX_CSP_LENGTH} characters, or None")  # fmt: skip
-        return out
+        _check_site(check, args)
+    else:
+        _check_api(check, args)
+    return check.found
 
-    if _domain_problem(args.origin_domain_name):
-        bad("origin_domain_name", args.origin_domain_name, "a lower-case DNS name such as "
-            "api-origin.example.com")  # fmt: skip
-    elif args.origin_domain_name == args.domain_name:
-        bad("origin_domain_name", args.origin_domain_name, "a name other than domain_name "
-            "(that one leads back to CloudFront)")  # fmt: skip
+
+def _check_distribution(check: Problems, args: _DistributionArgs) -> None:
+    """What every distribution's arguments must be."""
+    check.against(limits.DOMAIN_NAME, "domain_name", args.domain_name)
+    check.check(
+        args.certificate_arn is not None
+        and not _literal_mismatch(args.certificate_arn, _ACM_US_EAST_1),
+        "certificate_arn",
+        args.certificate_arn,
+        "an ACM certificate ARN in us-east-1 (CloudFront takes certificates from us-east-1 only)",
+    )
+    check.check(
+        args.web_acl_arn is not None
+        and not _literal_mismatch(args.web_acl_arn, _CLOUDFRONT_WEB_ACL),
+        "web_acl_arn",
+        args.web_acl_arn,
+        "the ARN of a WAFv2 web ACL of CLOUDFRONT scope "
+        "(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)",
+    )
+    if args.log_bucket_domain_name is not None:
+        check.check(
+            not _literal_mismatch(args.log_bucket_domain_name, _S3_DOMAIN),
+            "log_bucket_domain_name",
+            args.log_bucket_domain_name,
+            "a bucket domain name such as osp-prod-logs.s3.amazonaws.com, or None",
+        )
+    check.against(_PRICE_CLASS, "price_class", args.price_class)
+
+
+def _check_site(check: Problems, args: StaticSiteArgs) -> None:
+    expected = expected_bucket_name(args.bucket_name)
+    if expected:
+        check.add("bucket_name", args.bucket_name, expected)
+    expected = expected_kms_key_arn(args.kms_key_arn)
+    if expected:
+        check.add("kms_key_arn", args.kms_key_arn, expected)
+    check.against(_API_DOMAIN_NAME, "api_domain_name", args.api_domain_name)
+    csp = args.content_security_policy
+    if csp is not None:
+        check.check(
+            isinstance(csp, str) and 0 < len(csp) <= _MAX_CSP_LENGTH,
+            "content_security_policy",
+            csp,
+            f"a policy of 1 to {_MAX_CSP_LENGTH} characters, or None",
+        )
+
+
+def _check_api(check: Problems, args: ApiDistributionArgs) -> None:
+    if check.against(limits.DOMAIN_NAME, "origin_domain_name", args.origin_domain_name):
+        check.check(
+            args.origin_domain_name != args.domain_name,
+            "origin_domain_name",
+            args.origin_domain_name,
+            "a name other than domain_name (that one leads back to CloudFront)",
+        )
     headers = args.origin_custom_headers
     if not isinstance(headers, Mapping) or not headers:
-        out.append(
-            f"ApiDistribution {name}: origin_custom_headers: got none; expected at least one "
-            "header with a secret value that the load balancer requires (CloudFront's prefix "
-            "list admits every distribution in AWS)"
+        check.note(
+            "origin_custom_headers",
+            "got none; expected at least one header with a secret value that the load balancer "
+            "requires (CloudFront's prefix list admits every distribution in AWS)",
         )
-        return out
+    else:
+        _check_origin_headers(check, headers)
+
+
+def _check_origin_headers(check: Problems, headers: Mapping[str, pulumi.Input[str]]) -> None:
     seen: set[str] = set()
     for header, value in headers.items():
         lowered = header.lower() if isinstance(header, str) else ""
-        if (
-            not isinstance(header, str)
-            or not _HEADER_NAME.fullmatch(header)
-            or lowered in _FORBIDDEN_ORIGIN_HEADERS
-            or lowered.startswith(_FORBIDDEN_ORIGIN_HEADER_PREFIXES)
+        if check.check(
+            isinstance(header, str)
+            and bool(_HEADER_NAME.fullmatch(header))
+            and lowered not in _FORBIDDEN_ORIGIN_HEADERS
+            and not lowered.startswith(_FORBIDDEN_ORIGIN_HEADER_PREFIXES),
+            "origin_custom_headers",
+            header,
+            "header names CloudFront may add to origin requests, such as X-Origin-Verify (not "
+            "Host, Cookie, X-Amz-*, …)",
         ):
-            bad("origin_custom_headers", header, "header names CloudFront may add to origin "
-                "requests, such as X-Origin-Verify (not Host, Cookie, X-Amz-*, …)")  # fmt: skip
-        elif lowered in seen:
-            bad("origin_custom_headers", header, "each header once (names ignore case)")
+            check.check(
+                lowered not in seen,
+                "origin_custom_headers",
+                header,
+                "each header once (names ignore case)",
+            )
         seen.add(lowered)
         # The value is a secret: say how it is wrong, never what it is.
+        at = f"origin_custom_headers[{header!r}]"
         if isinstance(value, str) and len(value) < _MIN_ORIGIN_SECRET_LENGTH:
-            out.append(
-                f"ApiDistribution {name}: origin_custom_headers[{header!r}]: got a value of "
-                f"{len(value)} characters; expected a secret of at least "
-                f"{_MIN_ORIGIN_SECRET_LENGTH}"
+            check.note(
+                at,
+                f"got a value of {len(value)} characters; expected a secret of at "
+                f"least {_MIN_ORIGIN_SECRET_LENGTH}",
             )
         elif not isinstance(value, str | pulumi.Output):
-            out.append(
-                f"ApiDistribution {name}: origin_custom_headers[{header!r}]: got a "
-                f"{type(value).__name__}; expected a str or a pulumi.Output of one"
+            check.note(
+                at, f"got a {type(value).__name__}; expected a str or a pulumi.Output of one"
             )
-    return out
 
 
 def _security_headers_policy(
@@ -300,6 +329,29 @@ def _security_headers_policy(
             },
         },
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _cache_behavior(
+    origin_id: str,
+    *,
+    methods: Sequence[str],
+    cache_policy_id: pulumi.Input[str],
+    headers_policy: aws.cloudfront.ResponseHeadersPolicy,
+    compress: bool,
+    origin_request_policy_id: pulumi.Input[str] | None = None,
+) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
+    """The one behaviour of an osp distribution: HTTPS only (HTTP redirects), GET and HEAD
+    cached at most, the security headers on every response."""
+    return aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+        target_origin_id=origin_id,
+        viewer_protocol_policy="redirect-to-https",
+        allowed_methods=list(methods),
+        cached_methods=["GET", "HEAD"],
+        cache_policy_id=cache_policy_id,
+        origin_request_policy_id=origin_request_policy_id,
+        response_headers_policy_id=headers_policy.id,
+        compress=compress,
     )
 
 
@@ -350,6 +402,26 @@ def _distribution(
     )
 
 
+def _api_origin(origin_id: str, args: ApiDistributionArgs) -> aws.cloudfront.DistributionOriginArgs:
+    """The load balancer, over HTTPS with TLS 1.2, with the secret headers it requires."""
+    return aws.cloudfront.DistributionOriginArgs(
+        origin_id=origin_id,
+        domain_name=args.origin_domain_name,
+        custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        ),
+        custom_headers=[
+            aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                name=header, value=pulumi.Output.secret(value)
+            )
+            for header, value in sorted(args.origin_custom_headers.items())
+        ],
+    )
+
+
 class _Edge(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     distribution_arn: pulumi.Output[str]
@@ -392,10 +464,8 @@ class StaticSite(_Edge):
         self, name: str, args: StaticSiteArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(SITE_TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
-        child = pulumi.ResourceOptions(parent=self)
+        if found := problems(name, args):
+            raise InvalidArguments(found)
         content = Bucket(
             f"{name}-content",
             BucketArgs(
@@ -406,8 +476,26 @@ class StaticSite(_Edge):
                 manage_policy=False,
                 tags=args.tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        distribution = self._distribution(name, args, content)
+        aws.s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=content.bucket_name,
+            policy=pulumi.Output.all(content.arn, distribution.arn).apply(
+                lambda v: bucket_policy(v[0], origin_access_statement(v[0], v[1]))
+            ),
+            # After the bucket's public access block: S3 refuses concurrent access changes.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[content]),
+        )
+        self.bucket_name = content.bucket_name
+        self._expose(distribution, bucketName=self.bucket_name)
+
+    def _distribution(
+        self, name: str, args: StaticSiteArgs, content: Bucket
+    ) -> aws.cloudfront.Distribution:
+        """The distribution, reaching the bucket through an Origin Access Control, with the
+        SPA's routing and its Content-Security-Policy."""
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
             name=fit(f"{name}-oac", _CLOUDFRONT_NAME),
@@ -415,7 +503,7 @@ class StaticSite(_Edge):
             origin_access_control_origin_type="s3",
             signing_behavior="always",
             signing_protocol="sigv4",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         api = args.api_domain_name or default_api_domain_name(args.domain_name)
         headers = _security_headers_policy(
@@ -427,7 +515,7 @@ class StaticSite(_Edge):
         )
         caching = aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized")
         origin_id = "content"
-        distribution = _distribution(
+        return _distribution(
             f"{name}-distribution",
             args,
             comment=f"{args.domain_name}: portal",
@@ -436,13 +524,11 @@ class StaticSite(_Edge):
                 domain_name=content.regional_domain_name,
                 origin_access_control_id=oac.id,
             ),
-            behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id=origin_id,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=list(SITE_METHODS),
-                cached_methods=["GET", "HEAD"],
+            behavior=_cache_behavior(
+                origin_id,
+                methods=SITE_METHODS,
                 cache_policy_id=caching.id,
-                response_headers_policy_id=headers.id,
+                headers_policy=headers,
                 compress=True,
             ),
             default_root_object="index.html",
@@ -458,17 +544,6 @@ class StaticSite(_Edge):
             ],
             parent=self,
         )
-        aws.s3.BucketPolicy(
-            f"{name}-bucket-policy",
-            bucket=content.bucket_name,
-            policy=pulumi.Output.all(content.arn, distribution.arn).apply(
-                lambda v: bucket_policy(v[0], origin_access_statement(v[0], v[1]))
-            ),
-            # After the bucket's public access block: S3 refuses concurrent access changes.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[content]),
-        )
-        self.bucket_name = content.bucket_name
-        self._expose(distribution, bucketName=self.bucket_name)
 
 
 class ApiDistribution(_Edge):
@@ -491,9 +566,8 @@ class ApiDistribution(_Edge):
         self, name: str, args: ApiDistributionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(API_TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
+        if found := problems(name, args):
+            raise InvalidArguments(found)
         headers = _security_headers_policy(
             f"{name}-security-headers",
             domain_name=args.domain_name,
@@ -509,30 +583,13 @@ class ApiDistribution(_Edge):
             f"{name}-distribution",
             args,
             comment=f"{args.domain_name}: API",
-            origin=aws.cloudfront.DistributionOriginArgs(
-                origin_id=origin_id,
-                domain_name=args.origin_domain_name,
-                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                    http_port=80,
-                    https_port=443,
-                    origin_protocol_policy="https-only",
-                    origin_ssl_protocols=["TLSv1.2"],
-                ),
-                custom_headers=[
-                    aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                        name=header, value=pulumi.Output.secret(value)
-                    )
-                    for header, value in sorted(args.origin_custom_headers.items())
-                ],
-            ),
-            behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id=origin_id,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=list(API_METHODS),
-                cached_methods=["GET", "HEAD"],
+            origin=_api_origin(origin_id, args),
+            behavior=_cache_behavior(
+                origin_id,
+                methods=API_METHODS,
                 cache_policy_id=caching.id,
                 origin_request_policy_id=forwarding.id,
-                response_headers_policy_id=headers.id,
+                headers_policy=headers,
                 # CloudFront compresses only what its cache policy lets it; CachingDisabled
                 # does not, so the services compress their own responses.
                 compress=False,

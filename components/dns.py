@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from osp.platform import limits
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:dns:Zone"
 
@@ -21,8 +23,10 @@ AMAZON_CAS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 #: choice every viewer and both CloudFront and the load balancer accept.
 KEY_ALGORITHM = "RSA_2048"
 
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+_EXISTING_ZONE_ID = limits.Constraint(
+    f"{limits.HOSTED_ZONE_ID.expected}, or None to create a zone",
+    lambda v: v is None or limits.HOSTED_ZONE_ID.accepts(v),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,48 +55,33 @@ class ZoneArgs:
     """Tags on the hosted zone and the certificates (osp's tag set)."""
 
 
-def _is_domain(value: object) -> bool:
-    if not isinstance(value, str) or len(value) > 253:
-        return False
-    labels = value.split(".")
-    return (
-        len(labels) >= 2
-        and all(_LABEL.fullmatch(label) for label in labels)
-        and (not labels[-1].isdigit())
-    )
-
-
 def problems(name: str, args: ZoneArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Zone {name}: {arg}: got {value!r}; expected {expected}")
-
-    if not _is_domain(args.domain):
-        bad("domain", args.domain,
-            "a lower-case DNS name with at least two labels, such as osp.example.com")  # fmt: skip
-    if args.existing_zone_id is not None and not (
-        isinstance(args.existing_zone_id, str) and _ZONE_ID.fullmatch(args.existing_zone_id)
-    ):
-        bad("existing_zone_id", args.existing_zone_id,
-            "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, or None to create "
-            "a zone")  # fmt: skip
-    if not isinstance(args.edge_provider, pulumi.ProviderResource):
-        bad("edge_provider", args.edge_provider,
-            "an aws.Provider for us-east-1 (CloudFront certificates must live there)")  # fmt: skip
-    return out
+    check = Problems("Zone", name)
+    check.against(limits.DOMAIN_NAME, "domain", args.domain)
+    check.against(_EXISTING_ZONE_ID, "existing_zone_id", args.existing_zone_id)
+    check.check(
+        isinstance(args.edge_provider, pulumi.ProviderResource),
+        "edge_provider",
+        args.edge_provider,
+        "an aws.Provider for us-east-1 (CloudFront certificates must live there)",
+    )
+    return check.found
 
 
-def _check_adopted(zone: aws.route53.GetZoneResult, domain: str) -> str:
+def _check_adopted(name: str, zone: aws.route53.GetZoneResult, domain: str) -> str:
     """The adopted zone's id, once it is known to be a public zone `domain` lives in."""
     zone_name = zone.name.rstrip(".").lower()
     if zone.private_zone or not (domain == zone_name or domain.endswith(f".{zone_name}")):
         kind = "private" if zone.private_zone else "public"
-        raise ValueError(
-            f"existing_zone_id {zone.zone_id} is the {kind} zone {zone_name!r}; expected the "
-            f"public zone of {domain!r} or of a parent of it"
+        check = Problems("Zone", name)
+        check.add(
+            "existing_zone_id",
+            zone.zone_id,
+            f"the public zone of {domain!r} or of a parent of it, not the {kind} zone "
+            f"{zone_name!r}",
         )
+        check.raise_if_any()
     return zone.zone_id
 
 
@@ -116,106 +105,26 @@ class Zone(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ZoneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
+        if found := problems(name, args):
+            raise InvalidArguments(found)
         self._name = name
         self._domain = args.domain
+        self._tags = dict(args.tags)
         self._labels: set[str] = set()
-        domain = args.domain
         child = pulumi.ResourceOptions(parent=self)
         edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
 
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        if args.existing_zone_id is None:
-            zone = aws.route53.Zone(
-                f"{name}-zone",
-                name=domain,
-                comment=f"osp: {domain}",
-                # Never delete records osp did not create along with the zone.
-                force_destroy=False,
-                tags=tags(f"{name}-zone"),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
-            )
-            zone_id: pulumi.Output[str] = zone.zone_id
-            name_servers: pulumi.Output[list[str]] = zone.name_servers
-        else:
-            adopted = aws.route53.get_zone_output(
-                zone_id=args.existing_zone_id, opts=pulumi.InvokeOptions(parent=self)
-            )
-            # A zone of another domain would leave the certificates pending until ACM
-            # gives up (hours later); refuse it at once instead.
-            zone_id = adopted.apply(lambda z: _check_adopted(z, domain))
-            name_servers = adopted.name_servers
-
-        aws.route53.Record(
-            f"{name}-caa",
-            zone_id=zone_id,
-            name=domain,
-            type="CAA",
-            ttl=3600,
-            records=[f'0 {tag} "{ca}"' for tag in ("issue", "issuewild") for ca in AMAZON_CAS],
-            opts=child,
+        self.zone_id, self.name_servers = self._hosted_zone(args)
+        self._caa_record()
+        edge_certificate = self._certificate("edge", edge)
+        regional_certificate = self._certificate("regional", child)
+        validation_record = self._validation_record(edge_certificate)
+        self.edge_certificate_arn = self._validated(
+            "edge", edge_certificate, validation_record, edge
         )
-
-        def certificate(role: str, options: pulumi.ResourceOptions) -> aws.acm.Certificate:
-            return aws.acm.Certificate(
-                f"{name}-{role}-certificate",
-                domain_name=domain,
-                # Tenant subdomains and the portals (student., admin., school., api.).
-                subject_alternative_names=[f"*.{domain}"],
-                validation_method="DNS",
-                key_algorithm=KEY_ALGORITHM,
-                options=aws.acm.CertificateOptionsArgs(
-                    certificate_transparency_logging_preference="ENABLED"
-                ),
-                tags=tags(f"{name}-{role}-certificate"),
-                # Pulumi replaces by creating the new certificate first (the default,
-                # delete_before_replace=False), so listeners and distributions switch to
-                # it before the old one goes.
-                opts=options,
-            )
-
-        edge_certificate = certificate("edge", edge)
-        regional_certificate = certificate("regional", child)
-
-        # One validation record serves both certificates. ACM gives `<domain>` and
-        # `*.<domain>` the same CNAME, and the CNAME for a name is the same for every
-        # certificate of the account in every Region ("the CNAME validation token works
-        # for any AWS Region", ACM user guide, DNS validation): a second Record for the
-        # same name would only fight the first.
-        dvo = edge_certificate.domain_validation_options.apply(
-            lambda options: next(o for o in options if o.domain_name == domain)
+        self.regional_certificate_arn = self._validated(
+            "regional", regional_certificate, validation_record, child
         )
-        validation_record = aws.route53.Record(
-            f"{name}-validation",
-            zone_id=zone_id,
-            name=dvo.resource_record_name,
-            type=dvo.resource_record_type,
-            records=[dvo.resource_record_value],
-            ttl=300,
-            opts=child,
-        )
-
-        edge_validation = aws.acm.CertificateValidation(
-            f"{name}-edge-certificate-validation",
-            certificate_arn=edge_certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=edge,
-        )
-        regional_validation = aws.acm.CertificateValidation(
-            f"{name}-regional-certificate-validation",
-            certificate_arn=regional_certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=child,
-        )
-
-        self.zone_id = zone_id
-        self.name_servers = name_servers
-        self.edge_certificate_arn = edge_validation.certificate_arn
-        self.regional_certificate_arn = regional_validation.certificate_arn
         self.register_outputs(
             {
                 "zoneId": self.zone_id,
@@ -224,6 +133,98 @@ class Zone(pulumi.ComponentResource):
                 "regionalCertificateArn": self.regional_certificate_arn,
             }
         )
+
+    def _tagged(self, resource_name: str) -> dict[str, str]:
+        return {"Name": resource_name, **self._tags}
+
+    def _hosted_zone(self, args: ZoneArgs) -> tuple[pulumi.Output[str], pulumi.Output[list[str]]]:
+        """The id and name servers of the zone: a new public one, or the adopted one."""
+        if args.existing_zone_id is None:
+            zone = aws.route53.Zone(
+                f"{self._name}-zone",
+                name=self._domain,
+                comment=f"osp: {self._domain}",
+                # Never delete records osp did not create along with the zone.
+                force_destroy=False,
+                tags=self._tagged(f"{self._name}-zone"),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            )
+            return zone.zone_id, zone.name_servers
+        adopted = aws.route53.get_zone_output(
+            zone_id=args.existing_zone_id, opts=pulumi.InvokeOptions(parent=self)
+        )
+        # A zone of another domain would leave the certificates pending until ACM gives up
+        # (hours later); refuse it at once instead.
+        name, domain = self._name, self._domain
+        return adopted.apply(lambda z: _check_adopted(name, z, domain)), adopted.name_servers
+
+    def _caa_record(self) -> None:
+        aws.route53.Record(
+            f"{self._name}-caa",
+            zone_id=self.zone_id,
+            name=self._domain,
+            type="CAA",
+            ttl=3600,
+            records=[f'0 {tag} "{ca}"' for tag in ("issue", "issuewild") for ca in AMAZON_CAS],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _certificate(self, role: str, opts: pulumi.ResourceOptions) -> aws.acm.Certificate:
+        resource_name = f"{self._name}-{role}-certificate"
+        return aws.acm.Certificate(
+            resource_name,
+            domain_name=self._domain,
+            # Tenant subdomains and the portals (student., admin., school., api.).
+            subject_alternative_names=[f"*.{self._domain}"],
+            validation_method="DNS",
+            key_algorithm=KEY_ALGORITHM,
+            options=aws.acm.CertificateOptionsArgs(
+                certificate_transparency_logging_preference="ENABLED"
+            ),
+            tags=self._tagged(resource_name),
+            # Pulumi replaces by creating the new certificate first (the default,
+            # delete_before_replace=False), so listeners and distributions switch to it
+            # before the old one goes.
+            opts=opts,
+        )
+
+    def _validation_record(self, certificate: aws.acm.Certificate) -> aws.route53.Record:
+        """One validation record serves both certificates.
+
+        ACM gives `<domain>` and `*.<domain>` the same CNAME, and the CNAME for a name is the
+        same for every certificate of the account in every Region ("the CNAME validation
+        token works for any AWS Region", ACM user guide, DNS validation): a second Record for
+        the same name would only fight the first.
+        """
+        domain = self._domain
+        dvo = certificate.domain_validation_options.apply(
+            lambda options: next(o for o in options if o.domain_name == domain)
+        )
+        return aws.route53.Record(
+            f"{self._name}-validation",
+            zone_id=self.zone_id,
+            name=dvo.resource_record_name,
+            type=dvo.resource_record_type,
+            records=[dvo.resource_record_value],
+            ttl=300,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _validated(
+        self,
+        role: str,
+        certificate: aws.acm.Certificate,
+        record: aws.route53.Record,
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        """The certificate's ARN, known only once ACM has issued it."""
+        validation = aws.acm.CertificateValidation(
+            f"{self._name}-{role}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=opts,
+        )
+        return validation.certificate_arn
 
     def alias(
         self,
@@ -240,18 +241,21 @@ class Zone(pulumi.ComponentResource):
         and `hosted_zone_id`, or a load balancer's `dns_name` and `zone_id`. Turn on
         `evaluate_target_health` for load balancers only; CloudFront ignores it.
         """
-        if not isinstance(label, str) or not all(
-            _LABEL.fullmatch(part) for part in label.split(".")
+        check = Problems("Zone", self._name)
+        if check.check(
+            isinstance(label, str)
+            and all(limits.DNS_LABEL.accepts(part) for part in label.split(".")),
+            "alias label",
+            label,
+            "a DNS label such as 'api' or 'student', relative to the domain",
         ):
-            raise ValueError(
-                f"Zone {self._name}: alias label: got {label!r}; expected a DNS label such as "
-                "'api' or 'student', relative to the domain"
+            check.check(
+                label not in self._labels,
+                "alias label",
+                label,
+                f"each label once ({label}.{self._domain} already has its alias records)",
             )
-        if label in self._labels:
-            raise ValueError(
-                f"Zone {self._name}: alias label: got {label!r}; expected each label once "
-                f"({label}.{self._domain} already has its alias records)"
-            )
+        check.raise_if_any()
         self._labels.add(label)
         for record_type in ("A", "AAAA"):
             aws.route53.Record(

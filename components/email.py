@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from osp.platform import limits
 from osp.platform.naming import NameKind, fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:email:EmailDomain"
 
@@ -69,10 +70,6 @@ RECORD_TTL_SECONDS = 1800
 #: Priority of the MAIL FROM domain's one MX record, as SES documents it.
 MX_PRIORITY = 10
 
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-# Route 53 hosted zone ids: Z and up to 31 more upper-case letters and digits.
-_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
-
 
 @dataclass(frozen=True, kw_only=True)
 class EmailDomainArgs:
@@ -107,41 +104,21 @@ class EmailDomainArgs:
     """Tags on the identity and the configuration set (osp's tag set)."""
 
 
-def _is_domain(value: object) -> bool:
-    if not isinstance(value, str) or len(value) > 253:
-        return False
-    labels = value.split(".")
-    return (
-        len(labels) >= 2
-        and all(_LABEL.fullmatch(label) for label in labels)
-        and not labels[-1].isdigit()
-    )
-
-
 def problems(name: str, args: EmailDomainArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"EmailDomain {name}: {arg}: got {value!r}; expected {expected}")
-
-    domain_ok = _is_domain(args.domain)
-    if not domain_ok:
-        bad("domain", args.domain,
-            "a lower-case DNS name with at least two labels, such as osp.example.com")  # fmt: skip
+    check = Problems("EmailDomain", name)
+    domain_ok = check.against(limits.DOMAIN_NAME, "domain", args.domain)
     label = args.mail_from_label
-    if not (isinstance(label, str) and _LABEL.fullmatch(label)):
-        bad("mail_from_label", label,
-            "one lower-case DNS label (letters, digits, inner hyphens; at most 63), such as "
-            "'mail'")  # fmt: skip
-    elif domain_ok and len(f"{label}.{args.domain}") > 253:
-        bad("mail_from_label", label,
-            f"a label short enough that '<label>.{args.domain}' is at most 253 "
-            "characters")  # fmt: skip
-    if isinstance(args.zone_id, str) and not _ZONE_ID.fullmatch(args.zone_id):
-        bad("zone_id", args.zone_id,
-            "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")  # fmt: skip
-    return out
+    if check.against(limits.DNS_LABEL, "mail_from_label", label) and domain_ok:
+        check.check(
+            len(f"{label}.{args.domain}") <= 253,
+            "mail_from_label",
+            label,
+            f"a label short enough that '<label>.{args.domain}' is at most 253 characters",
+        )
+    if isinstance(args.zone_id, str):
+        check.against(limits.HOSTED_ZONE_ID, "zone_id", args.zone_id)
+    return check.found
 
 
 def dkim_domain(region: str) -> str:
@@ -153,11 +130,14 @@ def easy_dkim_tokens(name: str, domain: str, tokens: Sequence[str] | None) -> li
     """The identity's Easy DKIM tokens, once they are known to be the expected three."""
     found = list(tokens or ())
     if len(found) != DKIM_TOKEN_COUNT or not all(isinstance(t, str) and t for t in found):
-        raise ValueError(
-            f"EmailDomain {name}: SES returned {len(found)} Easy DKIM tokens for {domain} "
-            f"({found!r}); expected exactly {DKIM_TOKEN_COUNT}, one per DKIM CNAME record. "
-            "Check the identity in the SES console: it must use Easy DKIM, not BYODKIM"
+        check = Problems("EmailDomain", name)
+        check.note(
+            "domain",
+            f"SES returned {len(found)} Easy DKIM tokens for {domain} ({found!r}); expected "
+            f"exactly {DKIM_TOKEN_COUNT}, one per DKIM CNAME record. Check the identity in the "
+            "SES console: it must use Easy DKIM, not BYODKIM",
         )
+        check.raise_if_any()
     return found
 
 
@@ -197,98 +177,20 @@ class EmailDomain(pulumi.ComponentResource):
         self, name: str, args: EmailDomainArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__(TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
-        domain = args.domain
-        mail_from = f"{args.mail_from_label}.{domain}"
-        child = pulumi.ResourceOptions(parent=self)
+        if found := problems(name, args):
+            raise InvalidArguments(found)
+        self._name = name
+        self._args = args
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        configuration_set = aws.sesv2.ConfigurationSet(
-            f"{name}-configuration-set",
-            configuration_set_name=_configuration_set_name(name),
-            delivery_options=aws.sesv2.ConfigurationSetDeliveryOptionsArgs(
-                tls_policy="REQUIRE" if args.require_tls else "OPTIONAL",
-            ),
-            reputation_options=aws.sesv2.ConfigurationSetReputationOptionsArgs(
-                reputation_metrics_enabled=True,
-            ),
-            sending_options=aws.sesv2.ConfigurationSetSendingOptionsArgs(sending_enabled=True),
-            # Set here rather than inherited from the account-level list, whose reasons
-            # depend on when and how the account was set up.
-            suppression_options=aws.sesv2.ConfigurationSetSuppressionOptionsArgs(
-                suppressed_reasons=list(SUPPRESSED_REASONS),
-            ),
-            tags=tags(f"{name}-configuration-set"),
-            opts=child,
-        )
-
-        identity = aws.sesv2.EmailIdentity(
-            f"{name}-identity",
-            email_identity=domain,
-            dkim_signing_attributes=aws.sesv2.EmailIdentityDkimSigningAttributesArgs(
-                next_signing_key_length=DKIM_KEY_LENGTH,
-            ),
-            # The default configuration set applies to every message from the domain, even
-            # when a sender names no configuration set, so suppression and TLS cannot be
-            # skipped by leaving it out.
-            configuration_set_name=configuration_set.configuration_set_name,
-            tags=tags(f"{name}-identity"),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
-        )
-
-        tokens = identity.dkim_signing_attributes.apply(
-            lambda attributes: easy_dkim_tokens(
-                name, domain, attributes.tokens if attributes is not None else None
-            )
-        )
-        target_domain = region.apply(dkim_domain)
-        for index in range(DKIM_TOKEN_COUNT):
-            aws.route53.Record(
-                f"{name}-dkim-{index + 1}",
-                zone_id=args.zone_id,
-                name=tokens.apply(lambda t, i=index: f"{t[i]}._domainkey.{domain}"),
-                type="CNAME",
-                ttl=RECORD_TTL_SECONDS,
-                records=pulumi.Output.all(tokens, target_domain).apply(
-                    lambda values, i=index: [f"{values[0][i]}.{values[1]}"]
-                ),
-                opts=child,
-            )
-
-        mail_from_attributes = aws.sesv2.EmailIdentityMailFromAttributes(
-            f"{name}-mail-from",
-            email_identity=identity.email_identity,
-            mail_from_domain=mail_from,
-            behavior_on_mx_failure=BEHAVIOR_ON_MX_FAILURE,
-            opts=child,
-        )
-        aws.route53.Record(
-            f"{name}-mail-from-mx",
-            zone_id=args.zone_id,
-            name=mail_from,
-            type="MX",
-            ttl=RECORD_TTL_SECONDS,
-            records=[region.apply(lambda r: f"{MX_PRIORITY} feedback-smtp.{r}.amazonses.com")],
-            opts=child,
-        )
-        aws.route53.Record(
-            f"{name}-mail-from-spf",
-            zone_id=args.zone_id,
-            name=mail_from,
-            type="TXT",
-            ttl=RECORD_TTL_SECONDS,
-            records=[SPF_RECORD],
-            opts=child,
-        )
+        configuration_set = self._configuration_set()
+        identity = self._identity(configuration_set)
+        self._dkim_records(identity, region)
+        mail_from = self._mail_from(identity, region)
 
         self.identity_arn = identity.arn
         self.identity_name = identity.email_identity
-        self.mail_from_domain = mail_from_attributes.mail_from_domain
+        self.mail_from_domain = mail_from.mail_from_domain
         self.configuration_set_name = configuration_set.configuration_set_name
         self.configuration_set_arn = configuration_set.arn
         self.register_outputs(
@@ -299,4 +201,99 @@ class EmailDomain(pulumi.ComponentResource):
                 "configurationSetName": self.configuration_set_name,
                 "configurationSetArn": self.configuration_set_arn,
             }
+        )
+
+    def _tagged(self, resource_name: str) -> dict[str, str]:
+        return {"Name": resource_name, **self._args.tags}
+
+    def _configuration_set(self) -> aws.sesv2.ConfigurationSet:
+        resource_name = f"{self._name}-configuration-set"
+        return aws.sesv2.ConfigurationSet(
+            resource_name,
+            configuration_set_name=_configuration_set_name(self._name),
+            delivery_options=aws.sesv2.ConfigurationSetDeliveryOptionsArgs(
+                tls_policy="REQUIRE" if self._args.require_tls else "OPTIONAL",
+            ),
+            reputation_options=aws.sesv2.ConfigurationSetReputationOptionsArgs(
+                reputation_metrics_enabled=True,
+            ),
+            sending_options=aws.sesv2.ConfigurationSetSendingOptionsArgs(sending_enabled=True),
+            # Set here rather than inherited from the account-level list, whose reasons
+            # depend on when and how the account was set up.
+            suppression_options=aws.sesv2.ConfigurationSetSuppressionOptionsArgs(
+                suppressed_reasons=list(SUPPRESSED_REASONS),
+            ),
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _identity(self, configuration_set: aws.sesv2.ConfigurationSet) -> aws.sesv2.EmailIdentity:
+        resource_name = f"{self._name}-identity"
+        return aws.sesv2.EmailIdentity(
+            resource_name,
+            email_identity=self._args.domain,
+            dkim_signing_attributes=aws.sesv2.EmailIdentityDkimSigningAttributesArgs(
+                next_signing_key_length=DKIM_KEY_LENGTH,
+            ),
+            # The default configuration set applies to every message from the domain, even
+            # when a sender names no configuration set, so suppression and TLS cannot be
+            # skipped by leaving it out.
+            configuration_set_name=configuration_set.configuration_set_name,
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.deletion_protection),
+        )
+
+    def _dkim_records(self, identity: aws.sesv2.EmailIdentity, region: pulumi.Output[str]) -> None:
+        """One CNAME per Easy DKIM token, to the region's DKIM domain."""
+        name, domain = self._name, self._args.domain
+        tokens = identity.dkim_signing_attributes.apply(
+            lambda attributes: easy_dkim_tokens(
+                name, domain, attributes.tokens if attributes is not None else None
+            )
+        )
+        target_domain = region.apply(dkim_domain)
+        for index in range(DKIM_TOKEN_COUNT):
+            self._record(
+                f"dkim-{index + 1}",
+                "CNAME",
+                name=tokens.apply(lambda t, i=index: f"{t[i]}._domainkey.{domain}"),
+                records=pulumi.Output.all(tokens, target_domain).apply(
+                    lambda values, i=index: [f"{values[0][i]}.{values[1]}"]
+                ),
+            )
+
+    def _mail_from(
+        self, identity: aws.sesv2.EmailIdentity, region: pulumi.Output[str]
+    ) -> aws.sesv2.EmailIdentityMailFromAttributes:
+        """The custom MAIL FROM domain, with the MX record bounces use and its SPF policy."""
+        mail_from = f"{self._args.mail_from_label}.{self._args.domain}"
+        attributes = aws.sesv2.EmailIdentityMailFromAttributes(
+            f"{self._name}-mail-from",
+            email_identity=identity.email_identity,
+            mail_from_domain=mail_from,
+            behavior_on_mx_failure=BEHAVIOR_ON_MX_FAILURE,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        feedback = region.apply(lambda r: f"{MX_PRIORITY} feedback-smtp.{r}.amazonses.com")
+        self._record("mail-from-mx", "MX", name=mail_from, records=[feedback])
+        self._record("mail-from-spf", "TXT", name=mail_from, records=[SPF_RECORD])
+        return attributes
+
+    def _record(
+        self,
+        role: str,
+        record_type: str,
+        *,
+        name: pulumi.Input[str],
+        records: pulumi.Input[Sequence[pulumi.Input[str]]],
+    ) -> None:
+        """A record in the domain's zone, with the TTL every record of the domain has."""
+        aws.route53.Record(
+            f"{self._name}-{role}",
+            zone_id=self._args.zone_id,
+            name=name,
+            type=record_type,
+            ttl=RECORD_TTL_SECONDS,
+            records=records,
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -11,8 +11,9 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components import _checks
-from osp.platform import iam
+from osp.platform import iam, limits
 from osp.platform.naming import fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:firewall:WebAcl"
 
@@ -25,14 +26,6 @@ class WafScope(StrEnum):
     #: Regional resources: application load balancers, API Gateway stages, …
     REGIONAL = "REGIONAL"
 
-
-#: The AWS managed rule groups every ACL runs, in evaluation order after the rate rules.
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-)
 
 #: Headers whose values never reach the logs: bearer tokens and session cookies.
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -61,8 +54,9 @@ _MAX_SEARCH_BYTES = 200  # a byte-match statement's search string
 # Lower-case and already decoded, as the path is when it is compared.
 _PATH_PREFIX = re.compile(r"/[a-z0-9._~!$&'()*+,;=:@/-]*")
 _HEADER = re.compile(r"[A-Za-z0-9-]{1,255}")
-_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[A-Za-z0-9-]+")
 _EDGE_REGION = "us-east-1"
+_SCOPE = limits.one_of(tuple(s.value for s in WafScope))
+_RATE_LIMIT = limits.whole_range(RATE_LIMIT_MIN, RATE_LIMIT_MAX)
 
 # Applied to the URI path before the login prefixes are matched, so that the encodings and
 # spellings the identity service (ASP.NET Core: case-insensitive, decoding routing) treats
@@ -115,69 +109,81 @@ class WebAclArgs:
 
 def problems(name: str, args: WebAclArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"WebAcl {name}: {arg}: got {value!r}; expected {expected}")
-
-    if len(fit(name)) > _MAX_NAME:
-        bad("name", name, f"at most {_MAX_NAME} characters (the web ACL's name)")
-
-    scope: WafScope | None
-    try:
-        scope = WafScope(args.scope)
-    except ValueError:
-        scope = None
-        bad("scope", args.scope, "one of " + ", ".join(s.value for s in WafScope))
-
-    limits_ok = True
-    for arg in ("rate_limit_per_5min", "login_rate_limit_per_5min"):
-        value = getattr(args, arg)
-        if not _checks.is_int(value) or not RATE_LIMIT_MIN <= value <= RATE_LIMIT_MAX:
-            limits_ok = False
-            bad(arg, value, f"an integer from {RATE_LIMIT_MIN} to {RATE_LIMIT_MAX}")
-    if limits_ok and args.login_rate_limit_per_5min >= args.rate_limit_per_5min:
-        bad("login_rate_limit_per_5min", args.login_rate_limit_per_5min,
-            f"less than rate_limit_per_5min ({args.rate_limit_per_5min}): it is the "
-            "tighter limit")  # fmt: skip
-
-    prefixes = args.login_path_prefixes
-    if isinstance(prefixes, str) or not prefixes:
-        bad("login_path_prefixes", prefixes,
-            "a non-empty tuple of URI path prefixes such as ('/api/identity/login',)")  # fmt: skip
-    else:
-        for prefix in prefixes:
-            if (
-                not isinstance(prefix, str)
-                or not _PATH_PREFIX.fullmatch(prefix)
-                or len(prefix.encode()) > _MAX_SEARCH_BYTES
-            ):
-                bad("login_path_prefixes", prefix,
-                    f"lower-case URI path prefixes starting with '/', at most "
-                    f"{_MAX_SEARCH_BYTES} bytes each")  # fmt: skip
-        literal = [p for p in prefixes if isinstance(p, str)]
-        if len(set(literal)) != len(literal):
-            bad("login_path_prefixes", list(prefixes), "each prefix at most once")
-
+    check = Problems("WebAcl", name)
+    check.check(
+        len(fit(name)) <= _MAX_NAME,
+        "name",
+        name,
+        f"at most {_MAX_NAME} characters (the web ACL's name)",
+    )
+    scope = WafScope(args.scope) if check.against(_SCOPE, "scope", args.scope) else None
+    _check_rate_limits(check, args)
+    _check_login_paths(check, args.login_path_prefixes)
     header = args.forwarded_ip_header
-    if header is not None and (not isinstance(header, str) or not _HEADER.fullmatch(header)):
-        bad("forwarded_ip_header", header, "an HTTP header name such as X-Forwarded-For")
+    if header is not None:
+        check.check(
+            isinstance(header, str) and bool(_HEADER.fullmatch(header)),
+            "forwarded_ip_header",
+            header,
+            "an HTTP header name such as X-Forwarded-For",
+        )
+    _check_logs_key(check, args.logs_kms_key_arn, scope)
+    check.extend(_checks.common(args))
+    return check.found
 
-    key = args.logs_kms_key_arn
+
+def _check_rate_limits(check: Problems, args: WebAclArgs) -> None:
+    within = [
+        check.against(_RATE_LIMIT, arg, getattr(args, arg))
+        for arg in ("rate_limit_per_5min", "login_rate_limit_per_5min")
+    ]
+    if all(within):
+        check.check(
+            args.login_rate_limit_per_5min < args.rate_limit_per_5min,
+            "login_rate_limit_per_5min",
+            args.login_rate_limit_per_5min,
+            f"less than rate_limit_per_5min ({args.rate_limit_per_5min}): it is the tighter limit",
+        )
+
+
+def _check_login_paths(check: Problems, prefixes: Sequence[str]) -> None:
+    if isinstance(prefixes, str) or not prefixes:
+        check.add(
+            "login_path_prefixes",
+            prefixes,
+            "a non-empty tuple of URI path prefixes such as ('/api/identity/login',)",
+        )
+        return
+    for prefix in prefixes:
+        check.check(
+            isinstance(prefix, str)
+            and bool(_PATH_PREFIX.fullmatch(prefix))
+            and len(prefix.encode()) <= _MAX_SEARCH_BYTES,
+            "login_path_prefixes",
+            prefix,
+            f"lower-case URI path prefixes starting with '/', at most {_MAX_SEARCH_BYTES} bytes "
+            "each",
+        )
+    literal = [p for p in prefixes if isinstance(p, str)]
+    check.check(
+        len(set(literal)) == len(literal),
+        "login_path_prefixes",
+        list(prefixes),
+        "each prefix at most once",
+    )
+
+
+def _check_logs_key(check: Problems, key: pulumi.Input[str], scope: WafScope | None) -> None:
     if key is None:
-        bad("logs_kms_key_arn", key, "a KMS key ARN (the log group is always encrypted)")
-    elif isinstance(key, str):
-        match = _KMS_KEY_ARN.fullmatch(key)
-        if not match:
-            bad("logs_kms_key_arn", key, "a KMS key ARN such as "
-                "arn:aws:kms:us-east-1:123456789012:key/<id>")  # fmt: skip
-        elif scope is WafScope.CLOUDFRONT and match["region"] != _EDGE_REGION:
-            bad("logs_kms_key_arn", key,
-                f"a key in {_EDGE_REGION}: a CLOUDFRONT ACL logs to a log group there")  # fmt: skip
-
-    for arg, value, expected in _checks.common(args):
-        bad(arg, value, expected)
-    return out
+        check.add("logs_kms_key_arn", key, "a KMS key ARN (the log group is always encrypted)")
+    elif isinstance(key, str) and check.against(limits.KMS_KEY_ARN, "logs_kms_key_arn", key):
+        region = key.split(":")[3]
+        check.check(
+            scope is not WafScope.CLOUDFRONT or region == _EDGE_REGION,
+            "logs_kms_key_arn",
+            key,
+            f"a key in {_EDGE_REGION}: a CLOUDFRONT ACL logs to a log group there",
+        )
 
 
 def delivery_policy(log_group_arn: str) -> str:
@@ -308,9 +314,8 @@ class WebAcl(pulumi.ComponentResource):
         self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
+        if found := problems(name, args):
+            raise InvalidArguments(found)
         scope = WafScope(args.scope)
         acl_name = fit(name)
         child = pulumi.ResourceOptions(parent=self)

@@ -13,8 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from osp.components import _checks
+from osp.platform import limits
 from osp.platform.naming import NameKind, fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:loadbalancer:ApiLoadBalancer"
 
@@ -36,12 +37,13 @@ MAX_RULES = 100
 NOT_FOUND_BODY = json.dumps({"error": "not_found"}, separators=(",", ":"))
 
 _MAX_PRIORITY = 50_000
-_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # Segments of plain path characters: no ALB wildcards (* ?), no empty segment, no trailing "/".
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 # "<prefix>/*" must fit the 128 characters of a path-pattern value.
 _MAX_PATH_PREFIX = 126
 _HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
+_PORT = limits.whole_range(1, 65535)
+_IDLE_TIMEOUT = limits.whole_range(1, 4000)
 
 
 @dataclass(frozen=True)
@@ -139,94 +141,152 @@ def _segments(path: str) -> list[str]:
     return path.strip("/").split("/")
 
 
+def _overlap(path: str, other: str) -> bool:
+    """Whether one path lies under the other (or both are the same), segment by segment."""
+    shorter, longer = sorted((_segments(other), _segments(path)), key=len)
+    return longer[: len(shorter)] == shorter
+
+
 def problems(name: str, args: ApiLoadBalancerArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"ApiLoadBalancer {name}: {arg}: got {value!r}; expected {expected}")
-
-    try:
-        block = ipaddress.IPv4Network(args.vpc_cidr)
-    except (ValueError, TypeError):
-        block = None
-    if block is None or not 16 <= block.prefixlen <= 28:
-        bad("vpc_cidr", args.vpc_cidr, "the VPC's IPv4 block, /16 to /28, such as 10.30.0.0/16")
-
-    if isinstance(args.public_subnet_ids, str):
-        bad("public_subnet_ids", args.public_subnet_ids, "a list of subnet ids, not one string")
-    else:
-        subnets = list(args.public_subnet_ids)
-        literal = [s for s in subnets if isinstance(s, str)]
-        if len(set(literal)) != len(literal):
-            bad("public_subnet_ids", subnets, "each subnet at most once")
-        elif len(subnets) < 2:
-            bad("public_subnet_ids", subnets,
-                "at least 2 public subnets in different zones (an ALB needs two)")  # fmt: skip
-
-    timeout = args.idle_timeout_seconds
-    if not _checks.is_int(timeout) or not 1 <= timeout <= 4000:
-        bad("idle_timeout_seconds", timeout, "an integer from 1 to 4000")
-
+    check = Problems("ApiLoadBalancer", name)
+    _check_network(check, args)
+    check.against(_IDLE_TIMEOUT, "idle_timeout_seconds", args.idle_timeout_seconds)
     prefix = args.access_log_prefix
     if not isinstance(prefix, str) or prefix.startswith("/") or prefix.endswith("/"):
-        bad("access_log_prefix", prefix,
-            "a key prefix such as alb, without a leading or trailing '/'")  # fmt: skip
+        check.add(
+            "access_log_prefix",
+            prefix,
+            "a key prefix such as alb, without a leading or trailing '/'",
+        )
     elif "AWSLogs" in prefix:
-        bad("access_log_prefix", prefix,
-            "a key prefix without 'AWSLogs', which Elastic Load Balancing adds itself")  # fmt: skip
+        check.add(
+            "access_log_prefix",
+            prefix,
+            "a key prefix without 'AWSLogs', which Elastic Load Balancing adds itself",
+        )
+    _check_services(check, list(args.services))
+    return check.found
 
-    services = list(args.services)
+
+def _check_network(check: Problems, args: ApiLoadBalancerArgs) -> None:
+    try:
+        block: ipaddress.IPv4Network | None = ipaddress.IPv4Network(args.vpc_cidr)
+    except (ValueError, TypeError):
+        block = None
+    check.check(
+        block is not None and 16 <= block.prefixlen <= 28,
+        "vpc_cidr",
+        args.vpc_cidr,
+        "the VPC's IPv4 block, /16 to /28, such as 10.30.0.0/16",
+    )
+    if isinstance(args.public_subnet_ids, str):
+        check.add(
+            "public_subnet_ids", args.public_subnet_ids, "a list of subnet ids, not one string"
+        )
+        return
+    subnets = list(args.public_subnet_ids)
+    literal = [s for s in subnets if isinstance(s, str)]
+    if check.check(
+        len(set(literal)) == len(literal), "public_subnet_ids", subnets, "each subnet at most once"
+    ):
+        check.check(
+            len(subnets) >= 2,
+            "public_subnet_ids",
+            subnets,
+            "at least 2 public subnets in different zones (an ALB needs two)",
+        )
+
+
+def _check_services(check: Problems, services: list[ServiceRoute]) -> None:
     if not services:
-        bad("services", services, "at least one service")
+        check.add("services", services, "at least one service")
     elif len(services) > MAX_RULES:
-        bad("services", f"{len(services)} services",
-            f"at most {MAX_RULES}: an application load balancer holds {MAX_RULES} rules, "
-            "one per service")  # fmt: skip
-
+        check.add(
+            "services",
+            f"{len(services)} services",
+            f"at most {MAX_RULES}: an application load balancer holds {MAX_RULES} rules, one "
+            "per service",
+        )
     names: dict[str, int] = {}
     paths: list[tuple[int, str]] = []
     for index, service in enumerate(services):
         at = f"services[{index}]"
-        if not isinstance(service.name, str) or not _DNS_LABEL.fullmatch(service.name):
-            bad(f"{at}.name", service.name,
-                "a DNS label (lower-case letters, digits, hyphens) such as identity")  # fmt: skip
-        elif service.name in names:
-            bad(
-                f"{at}.name",
-                service.name,
-                f"a name no other service has (services[{names[service.name]}] has it)",
-            )
-        else:
-            names[service.name] = index
-        if not _checks.is_int(service.port) or not 1 <= service.port <= 65535:
-            bad(f"{at}.port", service.port, "an integer from 1 to 65535")
-        path = service.path_prefix
-        if (
-            not isinstance(path, str)
-            or not _PATH_PREFIX.fullmatch(path)
-            or len(path) > _MAX_PATH_PREFIX
-        ):
-            bad(f"{at}.path_prefix", path,
-                "a path such as /api/identity: starting with '/', not ending with '/', "
-                "segments of letters, digits, '.', '_', '~' or '-', at most "
-                f"{_MAX_PATH_PREFIX} characters")  # fmt: skip
-        else:
-            for other, taken in paths:
-                shorter, longer = sorted((_segments(taken), _segments(path)), key=len)
-                if longer[: len(shorter)] == shorter:
-                    bad(f"{at}.path_prefix", path,
-                        f"a path outside services[{other}].path_prefix {taken!r}: "
-                        "each request must belong to one service")  # fmt: skip
-                    break
+        if check.against(limits.DNS_LABEL, f"{at}.name", service.name):
+            if service.name in names:
+                check.add(
+                    f"{at}.name",
+                    service.name,
+                    f"a name no other service has (services[{names[service.name]}] has it)",
+                )
             else:
-                paths.append((index, path))
-        health = service.health_check_path
-        if not isinstance(health, str) or not _HEALTH_PATH.fullmatch(health):
-            bad(f"{at}.health_check_path", health,
-                "a path starting with '/', such as /health/ready (no spaces, at most 1024 "
-                "characters)")  # fmt: skip
-    return out
+                names[service.name] = index
+        check.against(_PORT, f"{at}.port", service.port)
+        if _check_path_prefix(check, at, service.path_prefix, paths):
+            paths.append((index, service.path_prefix))
+        check.check(
+            isinstance(service.health_check_path, str)
+            and bool(_HEALTH_PATH.fullmatch(service.health_check_path)),
+            f"{at}.health_check_path",
+            service.health_check_path,
+            "a path starting with '/', such as /health/ready (no spaces, at most 1024 characters)",
+        )
+
+
+def _check_path_prefix(
+    check: Problems, at: str, path: object, taken: list[tuple[int, str]]
+) -> bool:
+    """Check one service's path against the rule and the paths of the services before it;
+    returns whether it is valid and its own."""
+    if not (
+        isinstance(path, str) and _PATH_PREFIX.fullmatch(path) and len(path) <= _MAX_PATH_PREFIX
+    ):
+        check.add(
+            f"{at}.path_prefix",
+            path,
+            "a path such as /api/identity: starting with '/', not ending with '/', segments of "
+            f"letters, digits, '.', '_', '~' or '-', at most {_MAX_PATH_PREFIX} characters",
+        )
+        return False
+    for other, other_path in taken:
+        if _overlap(path, other_path):
+            check.add(
+                f"{at}.path_prefix",
+                path,
+                f"a path outside services[{other}].path_prefix {other_path!r}: each request must "
+                "belong to one service",
+            )
+            return False
+    return True
+
+
+def _not_found() -> aws.lb.ListenerDefaultActionArgs:
+    """What the HTTPS listener answers when no service rule matches: a bare JSON 404."""
+    return aws.lb.ListenerDefaultActionArgs(
+        type="fixed-response",
+        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+            status_code="404",
+            content_type="application/json",
+            message_body=NOT_FOUND_BODY,
+        ),
+    )
+
+
+def _redirect_to_https() -> aws.lb.ListenerDefaultActionArgs:
+    """What the HTTP listener answers to everything: a permanent redirect to HTTPS."""
+    return aws.lb.ListenerDefaultActionArgs(
+        type="redirect",
+        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+            protocol="HTTPS",
+            port="443",
+            status_code="HTTP_301",
+        ),
+    )
+
+
+def _by_service(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """One output holding each service's value."""
+    return pulumi.Output.all(**outputs).apply(dict)
 
 
 class ApiLoadBalancer(pulumi.ComponentResource):
@@ -265,74 +325,126 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         self, name: str, args: ApiLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
+        if found := problems(name, args):
+            raise InvalidArguments(found)
+        self._name = name
+        self._args = args
         services = list(args.services)
-        child = pulumi.ResourceOptions(parent=self)
 
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
+        https_sg, http_sg = self._security_groups(services)
+        lb = self._load_balancer(https_sg, http_sg)
+        https = self._listeners(lb)
+        verify = random.RandomPassword(
+            f"{name}-origin-verify",
+            length=48,
+            # Header values are matched literally, except * and ?; letters and digits alone
+            # need no escaping anywhere (CloudFront, the ALB API, logs).
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        verify_value = pulumi.Output.secret(verify.result)
+        priorities = rule_priorities(services)
+        target_groups = {
+            service.name: self._route(service, priorities[service.name], https, verify_value)
+            for service in services
+        }
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf",
+            resource_arn=lb.arn,
+            web_acl_arn=args.web_acl_arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._publish(lb, https_sg, target_groups, https, verify_value)
 
+    def _tagged(self, resource_name: str) -> dict[str, str]:
+        return {"Name": resource_name, **self._args.tags}
+
+    def _security_groups(
+        self, services: list[ServiceRoute]
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """The HTTPS group (with the egress rules) and the HTTP group, each admitting only
+        CloudFront's origin-facing servers.
+
+        CloudFront's list weighs 55 rules against the 60 a security group holds by default,
+        so 443 and 80 each need a group of their own. Neither has inline rules, so the
+        provider removes AWS's default allow-all egress.
+        """
+        name = self._name
         cloudfront = aws.ec2.get_managed_prefix_list_output(
             name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-
-        # CloudFront's list weighs 55 rules against the 60 a security group holds by default,
-        # so 443 and 80 each need a group of their own. Neither has inline rules, so the
-        # provider removes AWS's default allow-all egress.
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            name=fit(f"{name}-sg"),
-            description=f"ALB {name}: HTTPS from CloudFront, to the services in the VPC",
-            tags=tags(f"{name}-sg"),
-            opts=child,
+        https_sg = self._security_group(
+            f"{name}-sg", f"ALB {name}: HTTPS from CloudFront, to the services in the VPC"
         )
-        http_sg = aws.ec2.SecurityGroup(
-            f"{name}-http-sg",
-            vpc_id=args.vpc_id,
-            name=fit(f"{name}-http-sg"),
-            description=f"ALB {name}: HTTP from CloudFront, redirected to HTTPS",
-            tags=tags(f"{name}-http-sg"),
-            opts=child,
+        http_sg = self._security_group(
+            f"{name}-http-sg", f"ALB {name}: HTTP from CloudFront, redirected to HTTPS"
         )
-        for group, scheme, port in ((sg, "https", 443), (http_sg, "http", 80)):
-            rule_name = f"{name}-{scheme}-from-cloudfront"
-            aws.vpc.SecurityGroupIngressRule(
-                rule_name,
-                security_group_id=group.id,
+        for group, scheme, port in ((https_sg, "https", 443), (http_sg, "http", 80)):
+            self._port_rule(
+                aws.vpc.SecurityGroupIngressRule,
+                f"{name}-{scheme}-from-cloudfront",
+                group,
+                port,
+                f"{scheme.upper()} from CloudFront origin-facing servers",
                 prefix_list_id=cloudfront.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"{scheme.upper()} from CloudFront origin-facing servers",
-                tags=tags(rule_name),
-                opts=child,
             )
         for port in sorted({s.port for s in services}):
-            rule_name = f"{name}-to-services-{port}"
-            aws.vpc.SecurityGroupEgressRule(
-                rule_name,
-                security_group_id=sg.id,
-                cidr_ipv4=args.vpc_cidr,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"Service pods and their health checks on TCP {port}",
-                tags=tags(rule_name),
-                opts=child,
+            self._port_rule(
+                aws.vpc.SecurityGroupEgressRule,
+                f"{name}-to-services-{port}",
+                https_sg,
+                port,
+                f"Service pods and their health checks on TCP {port}",
+                cidr_ipv4=self._args.vpc_cidr,
             )
+        return https_sg, http_sg
 
-        lb = aws.lb.LoadBalancer(
-            f"{name}-alb",
-            name=fit(name, NameKind.LOAD_BALANCER),
+    def _security_group(self, resource_name: str, description: str) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(
+            resource_name,
+            vpc_id=self._args.vpc_id,
+            name=fit(resource_name),
+            description=description,
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _port_rule(
+        self,
+        kind: type[aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule],
+        resource_name: str,
+        group: aws.ec2.SecurityGroup,
+        port: int,
+        description: str,
+        **peer: pulumi.Input[str],
+    ) -> None:
+        """An ingress or egress rule of `group` for TCP `port`, to or from `peer` (a prefix
+        list or a CIDR block)."""
+        kind(
+            resource_name,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self),
+            **peer,
+        )
+
+    def _load_balancer(
+        self, https_sg: aws.ec2.SecurityGroup, http_sg: aws.ec2.SecurityGroup
+    ) -> aws.lb.LoadBalancer:
+        args = self._args
+        return aws.lb.LoadBalancer(
+            f"{self._name}-alb",
+            name=fit(self._name, NameKind.LOAD_BALANCER),
             load_balancer_type="application",
             internal=False,
             # CloudFront reaches custom origins over IPv4.
             ip_address_type="ipv4",
             subnets=list(args.public_subnet_ids),
-            security_groups=[sg.id, http_sg.id],
+            security_groups=[https_sg.id, http_sg.id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
             enable_http2=True,
@@ -345,128 +457,123 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 prefix=args.access_log_prefix,
                 enabled=True,
             ),
-            tags=tags(f"{name}-alb"),
+            tags=self._tagged(f"{self._name}-alb"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
         )
 
-        https = aws.lb.Listener(
-            f"{name}-https",
-            load_balancer_arn=lb.arn,
-            port=443,
-            protocol="HTTPS",
+    def _listeners(self, lb: aws.lb.LoadBalancer) -> aws.lb.Listener:
+        """The HTTPS listener (a bare 404 unless a service rule matches), which it returns,
+        and the HTTP one, which only redirects to HTTPS."""
+        https = self._listener(
+            lb,
+            "https",
+            443,
+            _not_found(),
             ssl_policy=SSL_POLICY,
-            certificate_arn=args.certificate_arn,
-            routing_http_response_server_enabled=False,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="fixed-response",
-                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                        status_code="404",
-                        content_type="application/json",
-                        message_body=NOT_FOUND_BODY,
-                    ),
-                )
-            ],
-            tags=tags(f"{name}-https"),
-            opts=child,
+            certificate_arn=self._args.certificate_arn,
         )
-        aws.lb.Listener(
-            f"{name}-http",
+        self._listener(lb, "http", 80, _redirect_to_https())
+        return https
+
+    def _listener(
+        self,
+        lb: aws.lb.LoadBalancer,
+        scheme: str,
+        port: int,
+        default_action: aws.lb.ListenerDefaultActionArgs,
+        **tls: pulumi.Input[str],
+    ) -> aws.lb.Listener:
+        """A listener for `scheme` (http or https; its TLS settings in `tls`) on `port`, with
+        no Server header in the answers it makes itself."""
+        resource_name = f"{self._name}-{scheme}"
+        return aws.lb.Listener(
+            resource_name,
             load_balancer_arn=lb.arn,
-            port=80,
-            protocol="HTTP",
+            port=port,
+            protocol=scheme.upper(),
             routing_http_response_server_enabled=False,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="redirect",
-                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                        protocol="HTTPS",
-                        port="443",
-                        status_code="HTTP_301",
-                    ),
-                )
-            ],
-            tags=tags(f"{name}-http"),
-            opts=child,
+            default_actions=[default_action],
+            tags=self._tagged(resource_name),
+            opts=pulumi.ResourceOptions(parent=self),
+            **tls,
         )
 
-        verify = random.RandomPassword(
-            f"{name}-origin-verify",
-            length=48,
-            # Header values are matched literally, except * and ?; letters and digits alone
-            # need no escaping anywhere (CloudFront, the ALB API, logs).
-            special=False,
-            opts=child,
-        )
-        verify_value = pulumi.Output.secret(verify.result)
-
-        priorities = rule_priorities(services)
-        arns: dict[str, pulumi.Output[str]] = {}
-        suffixes: dict[str, pulumi.Output[str]] = {}
-        for service in services:
-            tg_name = f"{name}-tg-{service.name}"
-            tg = aws.lb.TargetGroup(
-                tg_name,
-                name=target_group_name(name, service),
-                vpc_id=args.vpc_id,
-                target_type="ip",
+    def _route(
+        self,
+        service: ServiceRoute,
+        priority: int,
+        https: aws.lb.Listener,
+        verify_value: pulumi.Output[str],
+    ) -> aws.lb.TargetGroup:
+        """The service's target group, and the HTTPS listener's rule that forwards its paths
+        there when the request carries the origin-verify secret."""
+        tg_name = f"{self._name}-tg-{service.name}"
+        target_group = aws.lb.TargetGroup(
+            tg_name,
+            name=target_group_name(self._name, service),
+            vpc_id=self._args.vpc_id,
+            target_type="ip",
+            protocol="HTTP",
+            port=service.port,
+            ip_address_type="ipv4",
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
                 protocol="HTTP",
-                port=service.port,
-                ip_address_type="ipv4",
-                deregistration_delay=30,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True,
-                    protocol="HTTP",
-                    port="traffic-port",
-                    path=service.health_check_path,
-                    matcher="200-399",
-                    interval=15,
-                    timeout=5,
-                    healthy_threshold=2,
-                    unhealthy_threshold=3,
-                ),
-                tags=tags(tg_name),
-                opts=child,
-            )
-            rule_name = f"{name}-rule-{service.name}"
-            aws.lb.ListenerRule(
-                rule_name,
-                listener_arn=https.arn,
-                priority=priorities[service.name],
-                conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                            values=[service.path_prefix, f"{service.path_prefix}/*"]
-                        )
-                    ),
-                    aws.lb.ListenerRuleConditionArgs(
-                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                            http_header_name=ORIGIN_VERIFY_HEADER,
-                            values=[verify_value],
-                        )
-                    ),
-                ],
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
-                tags=tags(rule_name),
-                opts=child,
-            )
-            arns[service.name] = tg.arn
-            suffixes[service.name] = tg.arn_suffix
-
-        aws.wafv2.WebAclAssociation(
-            f"{name}-waf",
-            resource_arn=lb.arn,
-            web_acl_arn=args.web_acl_arn,
-            opts=child,
+                port="traffic-port",
+                path=service.health_check_path,
+                matcher="200-399",
+                interval=15,
+                timeout=5,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            tags=self._tagged(tg_name),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        rule_name = f"{self._name}-rule-{service.name}"
+        aws.lb.ListenerRule(
+            rule_name,
+            listener_arn=https.arn,
+            priority=priority,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                        values=[service.path_prefix, f"{service.path_prefix}/*"]
+                    )
+                ),
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_VERIFY_HEADER,
+                        values=[verify_value],
+                    )
+                ),
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
+            ],
+            tags=self._tagged(rule_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return target_group
 
+    def _publish(
+        self,
+        lb: aws.lb.LoadBalancer,
+        https_sg: aws.ec2.SecurityGroup,
+        target_groups: dict[str, aws.lb.TargetGroup],
+        https: aws.lb.Listener,
+        verify_value: pulumi.Output[str],
+    ) -> None:
         self.arn = lb.arn
         self.arn_suffix = lb.arn_suffix
         self.dns_name = lb.dns_name
         self.zone_id = lb.zone_id
-        self.security_group_id = sg.id
-        self.target_group_arns = pulumi.Output.all(**arns).apply(dict)
-        self.target_group_arn_suffixes = pulumi.Output.all(**suffixes).apply(dict)
+        self.security_group_id = https_sg.id
+        self.target_group_arns = _by_service({s: tg.arn for s, tg in target_groups.items()})
+        self.target_group_arn_suffixes = _by_service(
+            {s: tg.arn_suffix for s, tg in target_groups.items()}
+        )
         self.listener_arn = https.arn
         self.origin_verify_header_name = ORIGIN_VERIFY_HEADER
         self.origin_verify_value = verify_value

@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _checks
-from osp.platform import iam
+from osp.platform import iam, limits
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:storage:Bucket"
 LOG_BUCKET_TOKEN = "osp:storage:LogBucket"
@@ -35,8 +35,20 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # table buckets, multi-region access points, documentation examples).
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
-_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+")
+# S3 default encryption takes an alias ARN as well as a key ARN (AWS recommends the key
+# ARN: an alias is resolved in the account of whoever writes the object).
+_KMS_ALIAS_ARN = limits.pattern(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:alias/[A-Za-z0-9/_-]+", "a KMS alias ARN"
+)
+_KMS_KEY_OR_ALIAS_ARN = limits.Constraint(
+    "a KMS key or alias ARN such as arn:aws:kms:us-east-1:123456789012:key/<id>",
+    lambda v: limits.KMS_KEY_ARN.accepts(v) or _KMS_ALIAS_ARN.accepts(v),
+)
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]+")
+_DAYS = limits.Constraint(
+    "a whole number of days, at least 1",
+    lambda v: limits.is_int(v) and v >= 1,  # type: ignore[operator]
+)
 
 
 class ObjectOwnership(StrEnum):
@@ -47,6 +59,9 @@ class ObjectOwnership(StrEnum):
     #: ACLs are honoured (needed by log deliveries that write with ACLs, such as CloudFront
     #: standard logging); objects written with `bucket-owner-full-control` become the owner's.
     BUCKET_OWNER_PREFERRED = "BucketOwnerPreferred"
+
+
+_OBJECT_OWNERSHIP = limits.one_of(tuple(o.value for o in ObjectOwnership))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,85 +264,110 @@ def expected_bucket_name(value: object) -> str | None:
 def expected_kms_key_arn(value: object) -> str | None:
     """What a literal KMS key ARN must look like, or None when `value` is one (or an
     `Output`, which only the cloud can check)."""
-    if isinstance(value, pulumi.Output) or (
-        isinstance(value, str) and _KMS_KEY_ARN.fullmatch(value)
-    ):
+    if isinstance(value, pulumi.Output):
         return None
-    return "a KMS key or alias ARN such as arn:aws:kms:us-east-1:123456789012:key/<id>"
-
-
-def _positive(value: object) -> bool:
-    return _checks.is_int(value) and value >= 1  # type: ignore[operator]
+    return _KMS_KEY_OR_ALIAS_ARN.problem(value)
 
 
 def problems(name: str, args: BucketArgs | LogBucketArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    kind = "LogBucket" if isinstance(args, LogBucketArgs) else "Bucket"
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"{kind} {name}: {arg}: got {value!r}; expected {expected}")
-
+    log_bucket = isinstance(args, LogBucketArgs)
+    check = Problems("LogBucket" if log_bucket else "Bucket", name)
     expected = expected_bucket_name(args.bucket_name)
     if expected:
-        bad("bucket_name", args.bucket_name, expected)
-    if not _positive(args.noncurrent_version_expiry_days):
-        bad("noncurrent_version_expiry_days", args.noncurrent_version_expiry_days,
-            "a whole number of days, at least 1")  # fmt: skip
-
+        check.add("bucket_name", args.bucket_name, expected)
+    check.against(_DAYS, "noncurrent_version_expiry_days", args.noncurrent_version_expiry_days)
     if isinstance(args, LogBucketArgs):
-        if not _positive(args.retention_days):
-            bad("retention_days", args.retention_days, "a whole number of days, at least 1")
-        prefix = args.alb_log_prefix
-        if not isinstance(prefix, str) or (
-            prefix
-            and (
-                not _KEY_PREFIX.fullmatch(prefix)
-                or prefix.startswith("/")
-                or prefix.endswith("/")
-                or "AWSLogs" in prefix
-            )
-        ):
-            bad("alb_log_prefix", prefix, "a key prefix such as 'alb', without leading or "
-                "trailing '/' and without 'AWSLogs' (the load balancer adds it)")  # fmt: skip
-        return out
+        _check_log_bucket(check, args)
+    else:
+        _check_bucket(check, args)
+    return check.found
 
+
+def _check_log_bucket(check: Problems, args: LogBucketArgs) -> None:
+    check.against(_DAYS, "retention_days", args.retention_days)
+    prefix = args.alb_log_prefix
+    if not isinstance(prefix, str) or (
+        prefix
+        and (
+            not _KEY_PREFIX.fullmatch(prefix)
+            or prefix.startswith("/")
+            or prefix.endswith("/")
+            or "AWSLogs" in prefix
+        )
+    ):
+        check.add(
+            "alb_log_prefix",
+            prefix,
+            "a key prefix such as 'alb', without leading or "
+            "trailing '/' and without 'AWSLogs' (the load balancer adds it)",
+        )
+
+
+def _check_bucket(check: Problems, args: BucketArgs) -> None:
     if args.kms_key_arn is not None:
         expected = expected_kms_key_arn(args.kms_key_arn)
         if expected:
-            bad("kms_key_arn", args.kms_key_arn, expected)
-    try:
-        ObjectOwnership(args.object_ownership)
-    except ValueError:
-        bad("object_ownership", args.object_ownership,
-            "one of " + ", ".join(o.value for o in ObjectOwnership))  # fmt: skip
+            check.add("kms_key_arn", args.kms_key_arn, expected)
+    check.against(_OBJECT_OWNERSHIP, "object_ownership", args.object_ownership)
     expiry = args.expire_after_days
-    if expiry is not None:
-        if not _positive(expiry):
-            bad("expire_after_days", expiry, "a whole number of days, at least 1, or None")
-        elif args.archive and expiry <= ARCHIVE_TRANSITIONS[-1][0]:
-            bad("expire_after_days", expiry, "more than 365 with archive (objects reach "
-                "Glacier after 365 days); or archive=False")  # fmt: skip
+    if expiry is not None and check.check(
+        _DAYS.accepts(expiry),
+        "expire_after_days",
+        expiry,
+        "a whole number of days, at least 1, or None",
+    ):
+        check.check(
+            not args.archive or expiry > ARCHIVE_TRANSITIONS[-1][0],
+            "expire_after_days",
+            expiry,
+            "more than 365 with archive (objects reach Glacier after 365 days); or archive=False",
+        )
     prefix = args.access_log_prefix
     if prefix is not None:
         if args.access_log_bucket is None:
-            out.append(
-                f"Bucket {name}: access_log_prefix: got {prefix!r} without access_log_bucket; "
-                "give both or neither"
+            check.note(
+                "access_log_prefix",
+                f"got {prefix!r} without access_log_bucket; give both or neither",
             )
         elif not isinstance(prefix, str) or not _KEY_PREFIX.fullmatch(prefix) or prefix[0] == "/":
-            bad("access_log_prefix", prefix, "a key prefix such as 's3-access-logs/media/' "
-                "(not starting with '/')")  # fmt: skip
+            check.add(
+                "access_log_prefix",
+                prefix,
+                "a key prefix such as 's3-access-logs/media/' (not starting with '/')",
+            )
     if isinstance(args.policy_statements, Mapping | str):
-        bad("policy_statements", type(args.policy_statements).__name__,
-            "a sequence of policy statements (dicts), not one")  # fmt: skip
-    elif not args.manage_policy and args.policy_statements:
-        out.append(
-            f"Bucket {name}: policy_statements: got {len(args.policy_statements)} with "
-            "manage_policy=False; expected none: the caller attaches the policy (build it "
-            "with bucket_policy())"
+        check.add(
+            "policy_statements",
+            type(args.policy_statements).__name__,
+            "a sequence of policy statements (dicts), not one",
         )
-    return out
+    elif not args.manage_policy and args.policy_statements:
+        check.note(
+            "policy_statements",
+            f"got {len(args.policy_statements)} with manage_policy=False; expected none: the "
+            "caller attaches the policy (build it with bucket_policy())",
+        )
+
+
+def encryption_default(
+    kms_key_arn: pulumi.Input[str] | None,
+) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgs:
+    """The default encryption rule: SSE-KMS under `kms_key_arn` with an S3 Bucket Key (KMS is
+    called per bucket, not per object), or SSE-S3 (AES-256) without a key."""
+    by_default = (
+        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+    )
+    if kms_key_arn is None:
+        return aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=by_default(sse_algorithm="AES256"),
+        )
+    return aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=by_default(
+            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+        ),
+        bucket_key_enabled=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -337,70 +377,76 @@ class _Parts:
     public_access_block: aws.s3.BucketPublicAccessBlock
 
 
-def _provision(owner: pulumi.Resource, name: str, args: BucketArgs) -> _Parts:
-    """The bucket of `args` and its configuration, as children of `owner`."""
-    child = pulumi.ResourceOptions(parent=owner)
-    bucket = aws.s3.Bucket(
-        f"{name}-bucket",
-        bucket=args.bucket_name,
-        # Never: a bucket that still holds data must not vanish with an update.
-        force_destroy=False,
-        tags={"Name": f"{name}-bucket", **args.tags},
-        opts=pulumi.ResourceOptions(parent=owner, protect=args.deletion_protection),
-    )
-    ownership = aws.s3.BucketOwnershipControls(
-        f"{name}-ownership",
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(
-            object_ownership=ObjectOwnership(args.object_ownership).value
-        ),
-        opts=child,
-    )
-    public_access_block = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access-block",
-        bucket=bucket.id,
-        block_public_acls=True,
-        ignore_public_acls=True,
-        block_public_policy=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    by_default = (
-        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-    )
-    if args.kms_key_arn is not None:
-        default = by_default(sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn)
-        bucket_key: bool | None = True
-    else:
-        default = by_default(sse_algorithm="AES256")
-        bucket_key = None
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-encryption",
-        bucket=bucket.id,
-        rules=[
-            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=bucket_key,
-            )
-        ],
-        opts=child,
-    )
-    versioning = aws.s3.BucketVersioning(
-        f"{name}-versioning",
-        bucket=bucket.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled" if args.versioning else "Suspended"
-        ),
-        opts=child,
-    )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{name}-lifecycle",
-        bucket=bucket.id,
-        rules=lifecycle_rules(args),  # type: ignore[arg-type]
-        # Noncurrent-version rules only mean something once versioning is settled.
-        opts=pulumi.ResourceOptions(parent=owner, depends_on=[versioning]),
-    )
-    if args.access_log_bucket is not None:
+class _BucketComponent(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    regional_domain_name: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+
+    def _provision(self, name: str, args: BucketArgs) -> _Parts:
+        """The bucket of `args` and its configuration, as children of this component."""
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=args.bucket_name,
+            # Never: a bucket that still holds data must not vanish with an update.
+            force_destroy=False,
+            tags={"Name": f"{name}-bucket", **args.tags},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+        parts = _Parts(bucket, *self._access_controls(name, bucket, args.object_ownership))
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[encryption_default(args.kms_key_arn)],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled" if args.versioning else "Suspended"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=lifecycle_rules(args),  # type: ignore[arg-type]
+            # Noncurrent-version rules only mean something once versioning is settled.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        if args.access_log_bucket is not None:
+            self._access_logging(name, bucket, args)
+        if args.manage_policy:
+            self._policy(name, parts, args.policy_statements)
+        return parts
+
+    def _access_controls(
+        self, name: str, bucket: aws.s3.Bucket, object_ownership: ObjectOwnership
+    ) -> tuple[aws.s3.BucketOwnershipControls, aws.s3.BucketPublicAccessBlock]:
+        """Object Ownership (ACLs on or off) and Block Public Access with all four flags."""
+        child = pulumi.ResourceOptions(parent=self)
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(
+                object_ownership=ObjectOwnership(object_ownership).value
+            ),
+            opts=child,
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            ignore_public_acls=True,
+            block_public_policy=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        return ownership, public_access_block
+
+    def _access_logging(self, name: str, bucket: aws.s3.Bucket, args: BucketArgs) -> None:
         aws.s3.BucketLogging(
             f"{name}-access-logging",
             bucket=bucket.id,
@@ -412,26 +458,21 @@ def _provision(owner: pulumi.Resource, name: str, args: BucketArgs) -> _Parts:
                     partition_date_source="EventTime"
                 )
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-    if args.manage_policy:
+
+    def _policy(
+        self, name: str, parts: _Parts, statements: Sequence[pulumi.Input[dict[str, Any]]]
+    ) -> None:
         aws.s3.BucketPolicy(
             f"{name}-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, *args.policy_statements).apply(
+            bucket=parts.bucket.id,
+            policy=pulumi.Output.all(parts.bucket.arn, *statements).apply(
                 lambda v: bucket_policy(v[0], *v[1:])
             ),
             # S3 refuses concurrent changes to a bucket's access settings.
-            opts=pulumi.ResourceOptions(parent=owner, depends_on=[public_access_block]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[parts.public_access_block]),
         )
-    return _Parts(bucket, ownership, public_access_block)
-
-
-class _BucketComponent(pulumi.ComponentResource):
-    bucket_name: pulumi.Output[str]
-    arn: pulumi.Output[str]
-    regional_domain_name: pulumi.Output[str]
-    domain_name: pulumi.Output[str]
 
     def _expose(self, bucket: aws.s3.Bucket) -> None:
         self.bucket_name = bucket.id
@@ -467,10 +508,28 @@ class Bucket(_BucketComponent):
         self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
-        self._expose(_provision(self, name, args).bucket)
+        if found := problems(name, args):
+            raise InvalidArguments(found)
+        self._expose(self._provision(name, args).bucket)
+
+
+def _log_delivery_statements(args: LogBucketArgs) -> list[pulumi.Output[dict[str, Any]]]:
+    """The log bucket's Allow statements: the load balancer's and S3 server access logging's
+    deliveries, each under its own prefix."""
+    partition = aws.get_partition_output().partition
+    account = aws.get_caller_identity_output().account_id
+    elb_account_arn = aws.elb.get_service_account_output().arn
+    arn = partition.apply(lambda p: f"arn:{p}:s3:::{args.bucket_name}")
+    return [
+        pulumi.Output.all(arn, account, elb_account_arn).apply(
+            lambda v: alb_log_delivery_statement(
+                v[0], prefix=args.alb_log_prefix, account=v[1], elb_account_arn=v[2]
+            )
+        ),
+        pulumi.Output.all(arn, account).apply(
+            lambda v: s3_access_log_statement(v[0], account=v[1])
+        ),
+    ]
 
 
 class LogBucket(_BucketComponent):
@@ -493,25 +552,9 @@ class LogBucket(_BucketComponent):
         self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(LOG_BUCKET_TOKEN, name, None, opts)
-        found = problems(name, args)
-        if found:
-            raise ValueError("\n".join(found))
-        partition = aws.get_partition_output().partition
-        account = aws.get_caller_identity_output().account_id
-        elb_account_arn = aws.elb.get_service_account_output().arn
-        arn = partition.apply(lambda p: f"arn:{p}:s3:::{args.bucket_name}")
-        statements = [
-            pulumi.Output.all(arn, account, elb_account_arn).apply(
-                lambda v: alb_log_delivery_statement(
-                    v[0], prefix=args.alb_log_prefix, account=v[1], elb_account_arn=v[2]
-                )
-            ),
-            pulumi.Output.all(arn, account).apply(
-                lambda v: s3_access_log_statement(v[0], account=v[1])
-            ),
-        ]
-        parts = _provision(
-            self,
+        if found := problems(name, args):
+            raise InvalidArguments(found)
+        parts = self._provision(
             name,
             BucketArgs(
                 bucket_name=args.bucket_name,
@@ -520,10 +563,15 @@ class LogBucket(_BucketComponent):
                 versioning=True,
                 noncurrent_version_expiry_days=args.noncurrent_version_expiry_days,
                 expire_after_days=args.retention_days,
-                policy_statements=statements,
+                policy_statements=_log_delivery_statements(args),
                 tags=args.tags,
             ),
         )
+        self._acl(name, parts)
+        self._expose(parts.bucket)
+
+    def _acl(self, name: str, parts: _Parts) -> None:
+        """FULL_CONTROL for the bucket owner and CloudFront's log delivery account."""
         owner_id = aws.s3.get_canonical_user_id_output().id
         log_delivery_id = aws.cloudfront.get_log_delivery_canonical_user_id_output().id
         aws.s3.BucketAcl(
@@ -545,4 +593,3 @@ class LogBucket(_BucketComponent):
             # S3 refuses ACLs until Object Ownership allows them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[parts.ownership]),
         )
-        self._expose(parts.bucket)

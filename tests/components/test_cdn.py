@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 import pulumi
 import pytest
@@ -21,9 +20,9 @@ from osp.components.cdn import (
     spa_content_security_policy,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
 from osp.platform.spec.models import PriceClass
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f0e0d0c-0b0a-0908-0706-050403020100"
@@ -62,18 +61,14 @@ def site_args(**overrides) -> StaticSiteArgs:
     )
 
 
+#: What both distributions publish.
+OUTPUTS = ("distribution_id", "distribution_arn", "domain_name", "hosted_zone_id")
+
+
 def plan_site(name: str = "osp-t-student", **overrides):
-    args = site_args(**overrides)
-
-    def program(spec):
-        site = StaticSite(name, args)
-        pulumi.export("bucketName", site.bucket_name)
-        pulumi.export("distributionId", site.distribution_id)
-        pulumi.export("distributionArn", site.distribution_arn)
-        pulumi.export("domainName", site.domain_name)
-        pulumi.export("hostedZoneId", site.hosted_zone_id)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        StaticSite, site_args(**overrides), name=name, exports=("bucket_name", *OUTPUTS)
+    )
 
 
 def api_args(**overrides) -> ApiDistributionArgs:
@@ -91,16 +86,7 @@ def api_args(**overrides) -> ApiDistributionArgs:
 
 
 def plan_api(name: str = "osp-t-api", **overrides):
-    args = api_args(**overrides)
-
-    def program(spec):
-        api = ApiDistribution(name, args)
-        pulumi.export("distributionId", api.distribution_id)
-        pulumi.export("distributionArn", api.distribution_arn)
-        pulumi.export("domainName", api.domain_name)
-        pulumi.export("hostedZoneId", api.hosted_zone_id)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(ApiDistribution, api_args(**overrides), name=name, exports=OUTPUTS)
 
 
 #: A portal as dev has it: no standard logs, not protected.
@@ -125,10 +111,6 @@ def dev_api():
 @pytest.fixture(scope="module")
 def prod_api():
     return plan_api(log_bucket_domain_name=LOGS, price_class=PriceClass.MOST)
-
-
-def custom(plan):
-    return Counter(r.type for r in plan.resources if r.custom)
 
 
 def distribution(plan):
@@ -168,7 +150,9 @@ def test_site_children(fixture, request):
         "osp-t-student-content-versioning",
         "osp-t-student-content-lifecycle",
     }
-    assert custom(plan) == {
+    assert plan.type_counts() == {
+        "osp:cdn:StaticSite": 1,
+        "osp:storage:Bucket": 1,
         BUCKET: 1,
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
@@ -184,13 +168,13 @@ def test_site_children(fixture, request):
 
 def test_site_outputs(dev_site):
     outputs = dev_site.outputs
-    assert outputs["bucketName"] == "osp-t-student-portal"
-    assert re.fullmatch(r"E[0-9A-F]{13}", outputs["distributionId"])
-    assert outputs["distributionArn"] == (
-        f"arn:aws:cloudfront::{ACCOUNT}:distribution/{outputs['distributionId']}"
+    assert outputs["bucket_name"] == "osp-t-student-portal"
+    assert re.fullmatch(r"E[0-9A-F]{13}", outputs["distribution_id"])
+    assert outputs["distribution_arn"] == (
+        f"arn:aws:cloudfront::{ACCOUNT}:distribution/{outputs['distribution_id']}"
     )
-    assert outputs["domainName"].endswith(".cloudfront.net")
-    assert outputs["hostedZoneId"] == "Z2FDTNDATAQYW2"
+    assert outputs["domain_name"].endswith(".cloudfront.net")
+    assert outputs["hosted_zone_id"] == "Z2FDTNDATAQYW2"
 
 
 # -- StaticSite: the bucket and how CloudFront reaches it ------------------------------
@@ -259,7 +243,7 @@ def test_bucket_policy_admits_only_this_distribution_and_only_over_tls(fixture, 
         "Condition": {
             "StringEquals": {
                 "AWS:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/"
-                + plan.outputs["distributionId"]
+                + plan.outputs["distribution_id"]
             }
         },
     }
@@ -409,12 +393,16 @@ def test_prod_site_protects_the_bucket_only(prod_site):
     }
 
 
-@pytest.mark.parametrize("fixture", ["dev_site", "prod_site", "dev_api", "prod_api"])
-def test_taggable_resources_are_tagged(fixture, request):
+@pytest.mark.parametrize(
+    ("fixture", "taggable"),
+    [("dev_site", 2), ("prod_site", 2), ("dev_api", 1), ("prod_api", 1)],
+)
+def test_taggable_resources_are_tagged(fixture, taggable, request):
     plan = request.getfixturevalue(fixture)
-    for resource in plan.resources:
-        if resource.type in (BUCKET, DISTRIBUTION):
-            assert resource.inputs["tags"] == {"Name": resource.name, **TAGS}, resource.name
+    tagged = plan.of_type(BUCKET) + plan.of_type(DISTRIBUTION)
+    assert len(tagged) == taggable
+    for resource in tagged:
+        assert resource.inputs["tags"] == {"Name": resource.name, **TAGS}, resource.name
 
 
 # -- ApiDistribution -------------------------------------------------------------------
@@ -434,9 +422,8 @@ def test_api_children(fixture, request):
 
 
 def test_api_outputs(dev_api):
-    assert set(dev_api.outputs) == {"distributionId", "distributionArn", "domainName",
-                                    "hostedZoneId"}  # fmt: skip
-    assert dev_api.outputs["hostedZoneId"] == "Z2FDTNDATAQYW2"
+    assert set(dev_api.outputs) == set(OUTPUTS)
+    assert dev_api.outputs["hosted_zone_id"] == "Z2FDTNDATAQYW2"
 
 
 @pytest.mark.parametrize("fixture", ["dev_api", "prod_api"])
@@ -524,7 +511,8 @@ def test_distribution_settings_are_shared(dev_site, dev_api):
     [
         (
             {"domain_name": "Student.Example.com"},
-            "domain_name: got 'Student.Example.com'; expected a lower-case DNS name",
+            "domain_name: got 'Student.Example.com'; expected a lower-case DNS name with at least "
+            "two labels, such as school.example.com",
         ),
         ({"domain_name": "localhost"}, "domain_name: got 'localhost'"),
         (
@@ -553,7 +541,11 @@ def test_distribution_settings_are_shared(dev_site, dev_api):
         ),
         ({"bucket_name": "Portal"}, "bucket_name: got 'Portal'; expected 3-63 lower-case"),
         ({"kms_key_arn": "storage"}, "kms_key_arn: got 'storage'; expected a KMS key"),
-        ({"api_domain_name": "api"}, "api_domain_name: got 'api'; expected a lower-case DNS"),
+        (
+            {"api_domain_name": "api"},
+            "api_domain_name: got 'api'; expected a lower-case DNS name with at least two "
+            "labels, such as school.example.com, or None",
+        ),
         ({"content_security_policy": ""}, "content_security_policy: got ''; expected a policy"),
         (
             {"content_security_policy": "x" * 1784},
@@ -562,7 +554,7 @@ def test_distribution_settings_are_shared(dev_site, dev_api):
     ],
 )
 def test_site_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"StaticSite osp-t-student: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"StaticSite osp-t-student: {re.escape(message)}"):
         plan_site(**overrides)
 
 
@@ -598,7 +590,11 @@ def test_site_refuses_bad_args(overrides, message):
             {"origin_domain_name": "api.example.com"},
             "origin_domain_name: got 'api.example.com'; expected a name other than domain_name",
         ),
-        ({"origin_domain_name": "10.0.0.1:443"}, "origin_domain_name: got '10.0.0.1:443'"),
+        (
+            {"origin_domain_name": "10.0.0.1:443"},
+            "origin_domain_name: got '10.0.0.1:443'; expected a lower-case DNS name with at "
+            "least two labels, such as school.example.com",
+        ),
         (
             {"web_acl_arn": f"arn:aws:wafv2:eu-west-1:{ACCOUNT}:regional/webacl/x/1"},
             "web_acl_arn: got 'arn:aws:wafv2:eu-west-1",
@@ -606,7 +602,7 @@ def test_site_refuses_bad_args(overrides, message):
     ],
 )
 def test_api_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ApiDistribution osp-t-api: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ApiDistribution osp-t-api: {re.escape(message)}"):
         plan_api(**overrides)
 
 
@@ -638,7 +634,7 @@ def test_outputs_are_not_checked_as_literals():
 )
 def test_nothing_is_created_from_bad_args(make):
     def program(spec):
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidArguments):
             make()
 
     assert offline.run(spec_of("prod"), program).custom_count == 0

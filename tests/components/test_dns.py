@@ -12,7 +12,8 @@ import pytest
 
 from osp.components.dns import AMAZON_CAS, Zone, ZoneArgs, _check_adopted, problems
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.errors import OspError
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "dns", "osp:blueprint": "osp",
@@ -138,10 +139,12 @@ def test_adopted_zone_is_used_and_not_created(adopted):
 def test_adopted_zone_of_another_domain_is_refused():
     # The offline cloud's zone is the spec's domain (osp.example.com).
     message = (
-        f"existing_zone_id {ZONE_ID} is the public zone 'osp.example.com'; expected the public "
-        "zone of 'school.example.net' or of a parent of it"
+        f"Zone osp-t-dns: existing_zone_id: got '{ZONE_ID}'; expected the public zone of "
+        "'school.example.net' or of a parent of it, not the public zone 'osp.example.com'"
     )
-    with pytest.raises(EngineError, match=re.escape(message)):
+    # Raised inside an apply: the engine reports it as the InvalidArguments itself, or as an
+    # EngineError around Pulumi's message, whichever output fails first.
+    with pytest.raises(OspError, match=re.escape(message)):
         plan_zone(domain="school.example.net", existing_zone_id=ZONE_ID, aliases=False)
 
 
@@ -159,10 +162,15 @@ def test_adopted_zone_of_another_domain_is_refused():
 def test_check_adopted(zone_name, private, domain, ok):
     zone = SimpleNamespace(name=zone_name, private_zone=private, zone_id=ZONE_ID)
     if ok:
-        assert _check_adopted(zone, domain) == ZONE_ID
+        assert _check_adopted("z", zone, domain) == ZONE_ID
     else:
-        with pytest.raises(ValueError, match=f"existing_zone_id {ZONE_ID} is the"):
-            _check_adopted(zone, domain)
+        with pytest.raises(InvalidArguments) as raised:
+            _check_adopted("z", zone, domain)
+        kind = "private" if private else "public"
+        assert str(raised.value) == (
+            f"Zone z: existing_zone_id: got '{ZONE_ID}'; expected the public zone of {domain!r} "
+            f"or of a parent of it, not the {kind} zone {zone_name.rstrip('.').lower()!r}"
+        )
 
 
 # -- CAA -------------------------------------------------------------------------------
@@ -283,7 +291,11 @@ def test_alias_records(prod, record_type):
 @pytest.mark.parametrize(
     ("label", "message"),
     [
-        ("API", "alias label: got 'API'; expected a DNS label such as 'api'"),
+        (
+            "API",
+            "alias label: got 'API'; expected a DNS label such as 'api' or 'student', relative "
+            "to the domain",
+        ),
         ("api.osp.example.com.", "alias label: got 'api.osp.example.com.'"),
         ("-api", "alias label: got '-api'"),
         ("", "alias label: got ''"),
@@ -294,7 +306,7 @@ def test_alias_refuses_bad_labels(label, message):
         zone = Zone("z", ZoneArgs(domain=DOMAIN, edge_provider=aws.Provider("use1")))
         zone.alias(label, target_dns_name=CDN[0], target_zone_id=CDN[1])
 
-    with pytest.raises(EngineError, match=f"Zone z: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Zone z: {re.escape(message)}"):
         offline.run(SPEC, program)
 
 
@@ -304,8 +316,11 @@ def test_alias_refuses_a_label_twice():
         zone.alias("api", target_dns_name=CDN[0], target_zone_id=CDN[1])
         zone.alias("api", target_dns_name=ALB[0], target_zone_id=ALB[1])
 
-    with pytest.raises(EngineError, match="Zone z: alias label: got 'api'; expected each label "
-                       "once"):  # fmt: skip
+    message = (
+        "Zone z: alias label: got 'api'; expected each label once (api.osp.example.com already "
+        "has its alias records)"
+    )
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
         offline.run(SPEC, program)
 
 
@@ -353,7 +368,8 @@ def zone_args(**overrides) -> ZoneArgs:
     [
         (
             {"domain": "localhost"},
-            "domain: got 'localhost'; expected a lower-case DNS name with at least two labels",
+            "domain: got 'localhost'; expected a lower-case DNS name with at least two labels, "
+            "such as school.example.com",
         ),
         ({"domain": "OSP.example.com"}, "domain: got 'OSP.example.com'"),
         ({"domain": "osp.example.com."}, "domain: got 'osp.example.com.'"),
@@ -361,7 +377,8 @@ def zone_args(**overrides) -> ZoneArgs:
         ({"domain": "10.0.0.1"}, "domain: got '10.0.0.1'"),
         (
             {"existing_zone_id": "zone-1"},
-            "existing_zone_id: got 'zone-1'; expected a Route 53 hosted zone id",
+            "existing_zone_id: got 'zone-1'; expected a Route 53 hosted zone id such as "
+            "Z0123456789ABCDEFGHIJ, or None to create a zone",
         ),
         ({"existing_zone_id": ""}, "existing_zone_id: got ''"),
         (
@@ -375,7 +392,7 @@ def test_refuses_bad_args(overrides, message):
         provider = aws.Provider("use1", region="us-east-1")
         Zone("z", ZoneArgs(**{"domain": DOMAIN, "edge_provider": provider, **overrides}))
 
-    with pytest.raises(EngineError, match=f"Zone z: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Zone z: {re.escape(message)}"):
         offline.run(SPEC, program)
 
 
@@ -388,7 +405,7 @@ def test_reports_every_problem_at_once_and_creates_nothing():
     ]
 
     def program(_spec):
-        with pytest.raises(ValueError, match="Zone z: domain"):
+        with pytest.raises(InvalidArguments, match="Zone z: domain"):
             Zone("z", args)
 
     plan = offline.run(SPEC, program)

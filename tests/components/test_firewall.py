@@ -19,8 +19,8 @@ from osp.components.firewall import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "firewall", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -42,9 +42,17 @@ PATH_TRANSFORMATIONS = [
 ]
 
 
+def edge_acl(name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None) -> WebAcl:
+    """A WebAcl created through a us-east-1 provider, as the estate creates a CLOUDFRONT one."""
+    provider = aws.Provider("use1", region="us-east-1")
+    return WebAcl(
+        name, args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[provider]))
+    )
+
+
 def plan_acl(name: str = "osp-t-waf", *, edge: bool = False, **overrides):
-    """Plan a WebAcl; a CLOUDFRONT one (`edge`) through a us-east-1 provider, as the estate
-    creates it."""
+    """Plan a WebAcl: a CLOUDFRONT one (`edge`) through a us-east-1 provider, a REGIONAL one
+    in the stack's region."""
     scope = WafScope.CLOUDFRONT if edge else WafScope.REGIONAL
     args = WebAclArgs(
         **{
@@ -54,13 +62,7 @@ def plan_acl(name: str = "osp-t-waf", *, edge: bool = False, **overrides):
             **overrides,
         }
     )
-
-    def program(_spec):
-        provider = aws.Provider("use1", region="us-east-1")
-        opts = pulumi.ResourceOptions(providers=[provider]) if edge else None
-        WebAcl(name, args, opts)
-
-    return offline.run(SPEC, program)
+    return plan_component(edge_acl if edge else WebAcl, args, name=name, spec=SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -434,22 +436,30 @@ def test_every_taggable_resource_is_tagged(fixture, request):
         ),
         (
             {"logs_kms_key_arn": "alias/osp-logs"},
-            "logs_kms_key_arn: got 'alias/osp-logs'; expected a KMS key ARN such as",
+            "logs_kms_key_arn: got 'alias/osp-logs'; expected a KMS key ARN such as "
+            "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+        (
+            {"logs_kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp-logs"},
+            f"logs_kms_key_arn: got 'arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp-logs'; expected a "
+            "KMS key ARN such as",
         ),
         (
             {"log_retention_days": 10},
-            "log_retention_days: got 10; expected one of 1, 3, 5",
+            "log_retention_days: got 10; expected a CloudWatch Logs retention period: 1, 3, 5, "
+            "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, "
+            "3288, 3653",
         ),
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"WebAcl osp-t-waf: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"WebAcl osp-t-waf: {re.escape(message)}"):
         plan_acl(**overrides)
 
 
 def test_cloudfront_logs_key_must_be_in_us_east_1():
     with pytest.raises(
-        EngineError,
+        InvalidArguments,
         match=re.escape(
             f"WebAcl osp-t-waf: logs_kms_key_arn: got '{REGIONAL_KEY}'; expected a key in "
             "us-east-1: a CLOUDFRONT ACL logs to a log group there"
@@ -460,7 +470,7 @@ def test_cloudfront_logs_key_must_be_in_us_east_1():
 
 def test_refuses_names_too_long_for_waf():
     message = f"WebAcl {'x' * 129}: name: got '{'x' * 129}'; expected at most 128 characters"
-    with pytest.raises(EngineError, match=re.escape(message)):
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
         plan_acl("x" * 129)
 
 
@@ -480,7 +490,7 @@ def test_reports_every_problem_at_once_and_creates_nothing():
     ]
 
     def program(_spec):
-        with pytest.raises(ValueError, match="WebAcl w: scope"):
+        with pytest.raises(InvalidArguments, match="WebAcl w: scope"):
             WebAcl("w", args)
 
     plan = offline.run(SPEC, program)
@@ -488,19 +498,14 @@ def test_reports_every_problem_at_once_and_creates_nothing():
 
 
 def test_outputs_are_usable_by_cloudfront_and_the_load_balancer():
-    def program(_spec):
-        provider = aws.Provider("use1", region="us-east-1")
-        web_acl = WebAcl(
-            "w",
-            WebAclArgs(scope=WafScope.CLOUDFRONT, logs_kms_key_arn=EDGE_KEY),
-            pulumi.ResourceOptions(providers=[provider]),
-        )
-        pulumi.export("arn", web_acl.web_acl_arn)
-        pulumi.export("id", web_acl.web_acl_id)
-        pulumi.export("logGroup", web_acl.log_group_name)
-
-    outputs = offline.run(SPEC, program).outputs
+    outputs = plan_component(
+        edge_acl,
+        WebAclArgs(scope=WafScope.CLOUDFRONT, logs_kms_key_arn=EDGE_KEY),
+        name="w",
+        exports=("web_acl_arn", "web_acl_id", "log_group_name"),
+        spec=SPEC,
+    ).outputs
     assert re.fullmatch(r"arn:aws:wafv2:us-east-1:\d{12}:global/webacl/w/[0-9a-f-]{36}",
-                        outputs["arn"])  # fmt: skip
-    assert outputs["arn"].endswith("/" + outputs["id"])
-    assert outputs["logGroup"] == "aws-waf-logs-w"
+                        outputs["web_acl_arn"])  # fmt: skip
+    assert outputs["web_acl_arn"].endswith("/" + outputs["web_acl_id"])
+    assert outputs["log_group_name"] == "aws-waf-logs-w"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 import pulumi
 import pytest
@@ -19,8 +18,8 @@ from osp.components.loadbalancer import (
     target_group_name,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "t", "osp:component": "loadbalancer", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -65,32 +64,32 @@ def lb_args(**overrides) -> ApiLoadBalancerArgs:
     )
 
 
+OUTPUTS = (
+    "arn",
+    "arn_suffix",
+    "dns_name",
+    "zone_id",
+    "security_group_id",
+    "target_group_arns",
+    "target_group_arn_suffixes",
+    "listener_arn",
+    "origin_verify_header_name",
+    "origin_verify_value",
+)
+
+
+def exporting_the_clear_secret(name, args, opts=None) -> ApiLoadBalancer:
+    """An ApiLoadBalancer, and its origin-verify value in the clear, exported on purpose to
+    prove it appears nowhere else."""
+    lb = ApiLoadBalancer(name, args, opts)
+    pulumi.export("clear_origin_verify", pulumi.Output.unsecret(lb.origin_verify_value))
+    return lb
+
+
 def plan_lb(name: str = NAME, **overrides):
-    args = lb_args(**overrides)
-
-    def program(spec):
-        lb = ApiLoadBalancer(name, args)
-        for attr in (
-            "arn",
-            "arn_suffix",
-            "dns_name",
-            "zone_id",
-            "security_group_id",
-            "target_group_arns",
-            "target_group_arn_suffixes",
-            "listener_arn",
-            "origin_verify_header_name",
-            "origin_verify_value",
-        ):
-            pulumi.export(attr, getattr(lb, attr))
-        # The clear value, exported on purpose, to prove it appears nowhere else.
-        pulumi.export("clear_origin_verify", pulumi.Output.unsecret(lb.origin_verify_value))
-
-    return offline.run(spec_of("prod"), program)
-
-
-def custom_counts(plan):
-    return Counter(r.type for r in plan.resources if r.custom)
+    return plan_component(
+        exporting_the_clear_secret, lb_args(**overrides), name=name, exports=OUTPUTS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +113,8 @@ def alb(plan):
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
 def test_children(fixture, request):
     plan = request.getfixturevalue(fixture)
-    assert custom_counts(plan) == {
+    assert plan.type_counts() == {
+        "osp:loadbalancer:ApiLoadBalancer": 1,
         SG: 2,  # HTTPS (+ egress) and HTTP: CloudFront's list fills most of a group
         INGRESS: 2,
         EGRESS: 1,  # every seed service listens on 8080
@@ -473,8 +473,8 @@ def route(name="identity", port=8080, path=None, health="/health/ready") -> Serv
         ),
         (
             {"services": (route("Fee_Service"),)},
-            "services[0].name: got 'Fee_Service'; expected a DNS label (lower-case letters, "
-            "digits, hyphens) such as identity",
+            "services[0].name: got 'Fee_Service'; expected a DNS label (1-63 lower-case "
+            "letters, digits and hyphens, not starting or ending with a hyphen)",
         ),
         ({"services": (route("-fee"),)}, "services[0].name: got '-fee'"),
         ({"services": (route(port=0),)}, "services[0].port: got 0; expected an integer from 1"),
@@ -541,7 +541,7 @@ def route(name="identity", port=8080, path=None, health="/health/ready") -> Serv
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ApiLoadBalancer {NAME}: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ApiLoadBalancer {NAME}: {re.escape(message)}"):
         plan_lb(**overrides)
 
 
@@ -552,11 +552,14 @@ def test_bad_args_create_nothing():
     def program(spec):
         try:
             ApiLoadBalancer(NAME, args)
-        except ValueError as error:
+        except InvalidArguments as error:
             refused.append(str(error))
 
     plan = offline.run(spec_of("prod"), program)
-    assert refused and "services" in refused[0]
+    assert refused == [
+        f"ApiLoadBalancer {NAME}: idle_timeout_seconds: got 0; expected an integer from 1 to 4000\n"
+        f"ApiLoadBalancer {NAME}: services: got []; expected at least one service"
+    ]
     assert not any(r.custom for r in plan.resources)
 
 

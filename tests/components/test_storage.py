@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 import pulumi
 import pytest
@@ -22,8 +21,8 @@ from osp.components.storage import (
     problems,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f0e0d0c-0b0a-0908-0706-050403020100"
@@ -50,17 +49,11 @@ def bucket_args(**overrides) -> BucketArgs:
     )
 
 
+BUCKET_OUTPUTS = ("bucket_name", "arn", "regional_domain_name", "domain_name")
+
+
 def plan_bucket(name: str = "osp-t-media", **overrides):
-    args = bucket_args(**overrides)
-
-    def program(spec):
-        bucket = Bucket(name, args)
-        pulumi.export("bucketName", bucket.bucket_name)
-        pulumi.export("arn", bucket.arn)
-        pulumi.export("regionalDomainName", bucket.regional_domain_name)
-        pulumi.export("domainName", bucket.domain_name)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(Bucket, bucket_args(**overrides), name=name, exports=BUCKET_OUTPUTS)
 
 
 def log_args(**overrides) -> LogBucketArgs:
@@ -76,14 +69,9 @@ def log_args(**overrides) -> LogBucketArgs:
 
 
 def plan_logs(name: str = "osp-t-logs", **overrides):
-    args = log_args(**overrides)
-
-    def program(spec):
-        logs = LogBucket(name, args)
-        pulumi.export("domainName", logs.domain_name)
-        pulumi.export("bucketName", logs.bucket_name)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        LogBucket, log_args(**overrides), name=name, exports=("domain_name", "bucket_name")
+    )
 
 
 #: A plain bucket: every default.
@@ -119,10 +107,6 @@ def logs():
     return plan_logs()
 
 
-def custom(plan):
-    return Counter(r.type for r in plan.resources if r.custom)
-
-
 def policy_of(plan, name):
     return json.loads(plan.named(name).inputs["policy"])
 
@@ -139,7 +123,8 @@ def rules(plan, name):
 
 
 def test_plain_bucket_children(plain):
-    assert custom(plain) == {
+    assert plain.type_counts() == {
+        "osp:storage:Bucket": 1,
         BUCKET: 1,
         OWNERSHIP: 1,
         PUBLIC_ACCESS_BLOCK: 1,
@@ -162,7 +147,7 @@ def test_plain_bucket_children(plain):
 
 
 def test_documents_bucket_adds_access_logging(documents):
-    assert custom(documents)[LOGGING] == 1
+    assert documents.type_counts()[LOGGING] == 1
     component = documents.named("osp-t-documents")
     assert all(r.parent == component.urn for r in documents.resources if r.custom)
 
@@ -170,18 +155,19 @@ def test_documents_bucket_adds_access_logging(documents):
 def test_every_child_configures_this_bucket(documents):
     bucket = documents.named("osp-t-documents-bucket")
     assert bucket.inputs["bucket"] == "osp-t-documents"
-    for resource in documents.resources:
-        if resource.custom and resource.type != BUCKET:
-            assert resource.inputs["bucket"] == "osp-t-documents", resource.name
-            assert resource.property_dependencies["bucket"] == (bucket.urn,), resource.name
+    configuration = [r for r in documents.resources if r.custom and r.type != BUCKET]
+    assert len(configuration) == 7  # ownership … policy, access logging among them
+    for resource in configuration:
+        assert resource.inputs["bucket"] == "osp-t-documents", resource.name
+        assert resource.property_dependencies["bucket"] == (bucket.urn,), resource.name
 
 
 def test_outputs(plain):
     assert plain.outputs == {
-        "bucketName": "osp-t-media",
+        "bucket_name": "osp-t-media",
         "arn": "arn:aws:s3:::osp-t-media",
-        "regionalDomainName": "osp-t-media.s3.us-east-1.amazonaws.com",
-        "domainName": "osp-t-media.s3.amazonaws.com",
+        "regional_domain_name": "osp-t-media.s3.us-east-1.amazonaws.com",
+        "domain_name": "osp-t-media.s3.amazonaws.com",
     }
 
 
@@ -420,7 +406,8 @@ def test_the_bucket_is_tagged(fixture, request):
 
 
 def test_log_bucket_children(logs):
-    assert custom(logs) == {
+    assert logs.type_counts() == {
+        "osp:storage:LogBucket": 1,
         BUCKET: 1,
         OWNERSHIP: 1,
         PUBLIC_ACCESS_BLOCK: 1,
@@ -510,8 +497,8 @@ def test_log_bucket_is_sse_s3_and_expires_logs(logs):
 def test_log_bucket_protection_and_outputs(logs):
     assert {r.name for r in logs.resources if r.options.protect} == {"osp-t-logs-bucket"}
     assert logs.outputs == {
-        "domainName": "osp-t-logs.s3.amazonaws.com",
-        "bucketName": "osp-t-logs",
+        "domain_name": "osp-t-logs.s3.amazonaws.com",
+        "bucket_name": "osp-t-logs",
     }
 
 
@@ -588,7 +575,7 @@ NAME_RULES = "3-63 lower-case letters, digits and hyphens"
     ],
 )
 def test_bucket_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Bucket osp-t-media: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"Bucket osp-t-media: {re.escape(message)}"):
         plan_bucket(**overrides)
 
 
@@ -605,7 +592,7 @@ def test_bucket_refuses_bad_args(overrides, message):
     ],
 )
 def test_log_bucket_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"LogBucket osp-t-logs: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"LogBucket osp-t-logs: {re.escape(message)}"):
         plan_logs(**overrides)
 
 
@@ -634,7 +621,7 @@ def test_valid_args_have_no_problems():
 )
 def test_nothing_is_created_from_bad_args(make):
     def program(spec):
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidArguments):
             make()
 
     plan = offline.run(spec_of("prod"), program)
