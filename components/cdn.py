@@ -68,10 +68,7 @@ _FORBIDDEN_ORIGIN_HEADERS = frozenset(
 _FORBIDDEN_ORIGIN_HEADER_PREFIXES = ("x-amz-", "x-edge-")
 _MIN_ORIGIN_SECRET_LENGTH = 16
 _PRICE_CLASS = limits.one_of(tuple(p.value for p in PriceClass))
-_API_DOMAIN_NAME = limits.Constraint(
-    f"{limits.DOMAIN_NAME.expected}, or None",
-    lambda v: v is None or limits.DOMAIN_NAME.accepts(v),
-)
+_API_DOMAIN_NAME = limits.optional(limits.DOMAIN_NAME)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,10 +23,7 @@ AMAZON_CAS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 #: choice every viewer and both CloudFront and the load balancer accept.
 KEY_ALGORITHM = "RSA_2048"
 
-_EXISTING_ZONE_ID = limits.Constraint(
-    f"{limits.HOSTED_ZONE_ID.expected}, or None to create a zone",
-    lambda v: v is None or limits.HOSTED_ZONE_ID.accepts(v),
-)
+_EXISTING_ZONE_ID = limits.optional(limits.HOSTED_ZONE_ID, " to create a zone")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,6 +55,14 @@ def one_of(values: Collection[int | str], expected: str | None = None) -> Constr
     )
 
 
+def optional(constraint: Constraint, meaning: str = "") -> Constraint:
+    """`constraint`, or None (`meaning` says what None does, e.g. " to create a zone")."""
+    return Constraint(
+        f"{constraint.expected}, or None{meaning}",
+        lambda v: v is None or constraint.accepts(v),
+    )
+
+
 # --- Names -------------------------------------------------------------------------------
 
 #: An RFC 1123 DNS label as DNS, Kubernetes (DNS-1123 label) and AWS accept it.

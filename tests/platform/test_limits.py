@@ -132,5 +132,13 @@ def test_cache_engine_versions(engine):
     assert rule.problem("6.2") == rule.expected
 
 
+def test_optional_accepts_none_and_says_so():
+    rule = limits.optional(limits.HOSTED_ZONE_ID, " to create a zone")
+    assert rule.problem(None) is None and rule.problem("Z1") is None
+    assert rule.problem("abc") == (
+        "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, or None to create a zone"
+    )
+
+
 def test_booleans_are_not_integers():
     assert limits.is_int(3) and not limits.is_int(True) and not limits.is_int("3")
