@@ -12,7 +12,6 @@ import pytest
 
 from osp.components.dns import AMAZON_CAS, Zone, ZoneArgs, _check_adopted, problems
 from osp.platform.engine import offline
-from osp.platform.errors import OspError
 from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
@@ -144,7 +143,7 @@ def test_adopted_zone_of_another_domain_is_refused():
     )
     # Raised inside an apply: the engine reports it as the InvalidArguments itself, or as an
     # EngineError around Pulumi's message, whichever output fails first.
-    with pytest.raises(OspError, match=re.escape(message)):
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
         plan_zone(domain="school.example.net", existing_zone_id=ZONE_ID, aliases=False)
 
 

@@ -18,8 +18,7 @@ from osp.components.email import (
     easy_dkim_tokens,
     problems,
 )
-from osp.platform.engine import cloud, offline
-from osp.platform.errors import OspError
+from osp.platform.engine import fake_aws, offline
 from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
@@ -77,7 +76,7 @@ def children(plan, name: str = NAME):
 
 def expected_tokens(domain: str = DOMAIN) -> list[str]:
     """The Easy DKIM tokens the offline cloud issues for `domain`."""
-    return [cloud.digest("dkim", domain, str(n), length=32) for n in range(3)]
+    return [fake_aws.digest("dkim", domain, str(n), length=32) for n in range(3)]
 
 
 def dkim_records(plan):
@@ -203,18 +202,18 @@ def test_easy_dkim_tokens_keeps_three():
 
 
 def test_a_token_count_other_than_three_fails_the_deployment(monkeypatch):
-    real = cloud._OUTPUTS[IDENTITY]
+    real = fake_aws._OUTPUTS[IDENTITY]
 
     def two_tokens(c, i, inputs, r):
         state = real(c, i, inputs, r)
         state["dkimSigningAttributes"]["tokens"] = state["dkimSigningAttributes"]["tokens"][:2]
         return state
 
-    monkeypatch.setitem(cloud._OUTPUTS, IDENTITY, two_tokens)
+    monkeypatch.setitem(fake_aws._OUTPUTS, IDENTITY, two_tokens)
     message = f"EmailDomain {NAME}: domain: SES returned 2 Easy DKIM tokens for osp.example.com"
     # Raised inside an apply: the engine reports it as the InvalidArguments itself, or as an
     # EngineError around Pulumi's message, whichever output fails first.
-    with pytest.raises(OspError, match=re.escape(message)):
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
         plan_email()
 
 

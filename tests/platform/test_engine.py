@@ -14,6 +14,7 @@ from osp.platform.engine import offline
 from osp.platform.engine.fake_aws import EXAMPLE_ACCOUNT_ID
 from osp.platform.errors import EngineError
 from osp.platform.plan import STACK_TYPE
+from osp.platform.validation import InvalidArguments
 from osp.stacks.estate import build
 from tests.support import ENVIRONMENTS, REPO, plan_of, spec_of
 
@@ -143,6 +144,22 @@ def test_a_failing_program_is_an_engine_error_without_traceback():
         "the dev program failed under the offline engine: ValueError: zones exhausted "
         "(set OSP_DEBUG=1 for the traceback)"
     )
+
+
+def test_a_user_error_wrapped_by_the_sdk_comes_out_as_itself():
+    """Pulumi wraps an error raised while it resolves an input ("While processing input …")
+    or not, depending on timing; the user's error reaches the CLI as itself either way."""
+    refused = InvalidArguments(["Zone z: domain: got 'x'; expected a public zone"])
+
+    def program(spec):
+        try:
+            raise refused
+        except InvalidArguments as exc:
+            raise ValueError("While processing input 'vpcId' of 'aws:ec2/subnet:Subnet'") from exc
+
+    with pytest.raises(InvalidArguments) as caught:
+        offline.run(spec_of("dev"), program)
+    assert caught.value is refused
 
 
 def test_failed_runs_leave_no_orphaned_tracebacks():
