@@ -43,6 +43,7 @@ from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import spec_of
 
@@ -898,7 +899,7 @@ def test_shell_commands_parse():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=re.escape(f"ServiceDatabases {NAME}: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"ServiceDatabases {NAME}: {message}")):
         plan_databases(databases_args(**overrides))
 
 

@@ -48,7 +48,7 @@ from osp.components.broker import credentials_document
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import spec_of
 
@@ -1393,16 +1393,16 @@ def test_without_a_caller_dependency():
         ({"broker_cidrs": "10.0.64.0/20"}, "broker_cidrs: got '10.0.64.0/20'; expected a list"),
         (
             {"broker_cidrs": ("0.0.0.0/0",)},
-            "broker_cidrs: got '0.0.0.0/0'; expected the broker's subnets, not the whole",
+            "broker_cidrs[0]: got '0.0.0.0/0'; expected the broker's subnets, not the whole",
         ),
         (
             {"broker_cidrs": ("10.0.64.1/20",)},
-            "broker_cidrs: got '10.0.64.1/20'; expected an IPv4 CIDR block such as 10.0.0.0/24 "
+            "broker_cidrs[0]: got '10.0.64.1/20'; expected an IPv4 CIDR block such as 10.0.0.0/24 "
             "(no host bits set)",
         ),
         (
             {"endpoint_cidrs": ("fd00::/8",)},
-            "endpoint_cidrs: got 'fd00::/8'; expected an IPv4 CIDR block (the VPC is IPv4)",
+            "endpoint_cidrs[0]: got 'fd00::/8'; expected an IPv4 CIDR block (the VPC is IPv4)",
         ),
         (
             {"endpoint_cidrs": ("10.0.16.0/20", "10.0.16.0/20")},
@@ -1427,7 +1427,7 @@ def test_without_a_caller_dependency():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=re.escape(f"RabbitMqTopology {NAME}: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"RabbitMqTopology {NAME}: {message}")):
         plan_topology(args(**overrides))
 
 

@@ -34,7 +34,7 @@ from osp.platform.catalogue import (
     load_catalogue,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import spec_of
 
@@ -712,7 +712,7 @@ def test_every_service_of_a_blueprint(blueprint):
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ServiceWorkload osp-t-fee: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ServiceWorkload osp-t-fee: {re.escape(message)}"):
         plan_one(fee_args(**overrides))
 
 
@@ -733,7 +733,7 @@ def test_valid_args_have_no_problems():
 
 def refused_when_resolved(args: ServiceWorkloadArgs, message: str) -> None:
     """The plan fails with `message` once an Output resolves (not at construction)."""
-    with pytest.raises(EngineError, match=re.escape(f"ServiceWorkload osp-t-fee: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"ServiceWorkload osp-t-fee: {message}")):
         plan_one(args)
 
 
