@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from osp.app import pods
 from osp.app.identity import (
     Grants,
     KeyGrant,
@@ -29,24 +30,6 @@ from osp.app.identity import (
     trust_problems,
 )
 from osp.app.images import AWS_CLI_IMAGE, POSTGRES_IMAGE
-from osp.app.pods import (
-    NAME_LABEL,
-    cidr_egress,
-    cidr_list_problems,
-    config_map_volume,
-    container_security_context,
-    image_problem,
-    irsa_service_account,
-    job_file,
-    job_pod_spec,
-    label_problems,
-    memory_volume,
-    namespace_problem,
-    no_ingress_policy_spec,
-    run_once_job,
-    scratch_volume,
-    workload_pool,
-)
 from osp.components.database import PORT
 from osp.platform import limits
 from osp.platform.validation import InvalidArguments, Problems
@@ -135,7 +118,7 @@ _MAX_OBJECT_NAME = 63 - 1 - HASH_LENGTH
 #: Reads the RDS master user secret (JSON with `username` and `password`) and writes a libpq
 #: password file for it; prints only the user name. JSON::PP's error text quotes the input
 #: around the fault, so it is never printed: it could hold part of the password.
-PGPASS_PROGRAM = job_file("pgpass.pl")
+PGPASS_PROGRAM = pods.job_file("pgpass.pl")
 
 
 def postgres_name(service: str) -> str:
@@ -366,7 +349,7 @@ class ServiceDatabasesArgs:
     Pulumi waits two minutes longer for it, so the Job's own failure is what it reports.
     Default: 300."""
 
-    node_selector: Mapping[str, str] = field(default_factory=workload_pool)
+    node_selector: Mapping[str, str] = field(default_factory=pods.workload_pool)
     """Nodes the pod may run on. Default: the workload pool (`osp.io/pool: workload`), as the
     services."""
 
@@ -460,35 +443,35 @@ def _job_problems(check: Problems, args: ServiceDatabasesArgs) -> None:
         )
     for arg in ("aws_cli_image", "postgres_image"):
         image = getattr(args, arg)
-        expected = image_problem(image)
+        expected = pods.image_problem(image)
         if expected:
             check.add(arg, image, expected)
     check.against(_DEADLINE_SECONDS, "deadline_seconds", args.deadline_seconds)
-    check.extend(label_problems("labels", args.labels))
+    check.extend(pods.label_problems("labels", args.labels))
     for key in args.labels:
-        if key == NAME_LABEL:
-            check.add("labels", key, f"no {NAME_LABEL}: osp sets it to object_name")
+        if key == pods.NAME_LABEL:
+            check.add("labels", key, f"no {pods.NAME_LABEL}: osp sets it to object_name")
         elif isinstance(key, str) and (key.startswith(_JOB_LABEL_PREFIX) or key in _JOB_LABELS):
             check.add("labels", key, "none of the Job controller's own labels")
-    check.extend(label_problems("node_selector", args.node_selector))
+    check.extend(pods.label_problems("node_selector", args.node_selector))
 
 
 def problems(name: str, args: ServiceDatabasesArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
     check = Problems("ServiceDatabases", name)
-    expected = namespace_problem(args.namespace)
+    expected = pods.namespace_problem(args.namespace)
     if expected:
         check.add("namespace", args.namespace, expected)
     _users_problems(check, args.users)
     _instance_problems(check, args)
     check.extend(
-        cidr_list_problems(
+        pods.cidr_list_problems(
             "database_cidrs",
             args.database_cidrs,
             whole_space="the isolated subnets' CIDRs, not the whole address space",
         )
     )
-    check.extend(cidr_list_problems("endpoint_cidrs", args.endpoint_cidrs))
+    check.extend(pods.cidr_list_problems("endpoint_cidrs", args.endpoint_cidrs))
     check.against(_PORT, "port", args.port)
     _job_problems(check, args)
     return check.found
@@ -499,12 +482,12 @@ def problems(name: str, args: ServiceDatabasesArgs) -> list[str]:
 # The init container runs with the Job's own IAM role (IRSA): it can read this one secret and
 # nothing else. The secret only ever lands in the memory-backed volume, readable by this user
 # alone (umask 077).
-FETCH_COMMAND = job_file("fetch_master_secret.sh").format(secret_file=SECRET_FILE)
+FETCH_COMMAND = pods.job_file("fetch_master_secret.sh").format(secret_file=SECRET_FILE)
 
 # The secret becomes a password file (0600, as libpq requires) and is removed; psql reads the
 # password from the file, never from an argument or the environment, where `ps` and
 # /proc/<pid>/environ would show it. The file goes as soon as psql is done.
-SETUP_COMMAND = job_file("setup_databases.sh").format(
+SETUP_COMMAND = pods.job_file("setup_databases.sh").format(
     config_dir=CONFIG_DIR,
     pgpass_program=PGPASS_PROGRAM_KEY,
     secret_file=SECRET_FILE,
@@ -561,9 +544,12 @@ def connection_env(args: ServiceDatabasesArgs) -> list[dict[str, object]]:
 def network_policy_spec(args: ServiceDatabasesArgs, job_name: str) -> dict[str, object]:
     """The Job's pods: no ingress; egress to CoreDNS, the database and the AWS endpoints only."""
     # The Job controller labels its pods with the Job's name: exactly this Job's pods.
-    return no_ingress_policy_spec(
+    return pods.no_ingress_policy_spec(
         {"batch.kubernetes.io/job-name": job_name},
-        [cidr_egress(args.database_cidrs, [args.port]), cidr_egress(args.endpoint_cidrs, [443])],
+        [
+            pods.cidr_egress(args.database_cidrs, [args.port]),
+            pods.cidr_egress(args.endpoint_cidrs, [443]),
+        ],
     )
 
 
@@ -591,7 +577,7 @@ def _container(
             "requests": {"cpu": "50m", "memory": memory[0]},
             "limits": {"cpu": "500m", "memory": memory[1]},
         },
-        "securityContext": container_security_context(),
+        "securityContext": pods.container_security_context(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
     }
@@ -628,16 +614,16 @@ def pod_spec(
             ("tmp", TMP_DIR, False),
         ),
     )
-    return job_pod_spec(
+    return pods.job_pod_spec(
         service_account=args.object_name,
         node_selector=args.node_selector,
         init_containers=[fetch],
         containers=[setup],
         volumes=[
-            config_map_volume("config", config_map_name),
+            pods.config_map_volume("config", config_map_name),
             # tmpfs: the secret and the password file never touch a node's disk.
-            memory_volume("credentials", CREDENTIALS_SIZE_LIMIT),
-            scratch_volume("tmp", TMP_SIZE_LIMIT),
+            pods.memory_volume("credentials", CREDENTIALS_SIZE_LIMIT),
+            pods.scratch_volume("tmp", TMP_SIZE_LIMIT),
         ],
     )
 
@@ -727,7 +713,7 @@ class ServiceDatabases(pulumi.ComponentResource):
             raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
         namespace, object_name = args.namespace, args.object_name
-        labels = {**args.labels, NAME_LABEL: object_name}
+        labels = {**args.labels, pods.NAME_LABEL: object_name}
         data = config_data(args.users, args.ca_bundle_pem)
         versioned = f"{object_name}-{content_hash(data)}"
 
@@ -748,7 +734,7 @@ class ServiceDatabases(pulumi.ComponentResource):
             ),
             child,
         )
-        account = irsa_service_account(
+        account = pods.irsa_service_account(
             f"{name}-service-account",
             name=object_name,
             namespace=namespace,
@@ -769,7 +755,7 @@ class ServiceDatabases(pulumi.ComponentResource):
             spec=network_policy_spec(args, versioned),
             opts=child,
         )
-        job = run_once_job(
+        job = pods.run_once_job(
             f"{name}-job",
             metadata={"name": versioned, "namespace": namespace, "labels": labels},
             spec=job_spec(args, versioned, args.master_secret_arn, labels),

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from osp.app import pods
 from osp.app.events import EventRoute
 from osp.app.identity import (
     KEY_ACTIONS,
@@ -38,24 +39,6 @@ from osp.app.identity import (
     trust_problems,
 )
 from osp.app.images import AWS_CLI_IMAGE, PYTHON_IMAGE
-from osp.app.pods import (
-    NAME_LABEL,
-    cidr_egress,
-    cidr_list_problems,
-    config_map_volume,
-    container_security_context,
-    image_problem,
-    irsa_service_account,
-    job_file,
-    job_pod_spec,
-    label_problems,
-    memory_volume,
-    namespace_problem,
-    no_ingress_policy_spec,
-    run_once_job,
-    scratch_volume,
-    workload_pool,
-)
 from osp.components.broker import CONSOLE_PORT
 from osp.components.secrets import TAG_KEYS, TAG_SOURCE
 from osp.platform import limits
@@ -136,16 +119,16 @@ _AMQPS_ENDPOINT = re.compile(r"amqps://[A-Za-z0-9.-]+(?::\d{1,5})?")
 #: Init container 1 (AWS CLI): the admin credentials, and each service's stored credentials
 #: when its secret has a value. Secrets osp created have no version until this Job stores one;
 #: describe-secret tells "no value yet" apart from every real failure, which stops the pod.
-READ_SCRIPT = job_file("read_credentials.sh")
+READ_SCRIPT = pods.job_file("read_credentials.sh")
 
 #: Init container 2 (Python, standard library only): the broker made to match topology.json.
 #: Shipped in the ConfigMap; it holds no secret.
-PROGRAM = job_file("rabbitmq_topology.py")
+PROGRAM = pods.job_file("rabbitmq_topology.py")
 
 #: Main container (AWS CLI): stores what the program wrote for services whose credentials
 #: were missing (or out of date). Runs only after the broker already accepts them, so a stored
 #: password always works; a failure here re-runs the pod, which starts over.
-STORE_SCRIPT = job_file("store_credentials.sh")
+STORE_SCRIPT = pods.job_file("store_credentials.sh")
 
 
 # --- the topology ---------------------------------------------------------------------------
@@ -517,7 +500,7 @@ def _broker_problems(check: Problems, args: RabbitMqTopologyArgs) -> None:
 def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
     check = Problems("RabbitMqTopology", name)
-    expected = namespace_problem(args.namespace)
+    expected = pods.namespace_problem(args.namespace)
     if expected:
         check.add("namespace", args.namespace, expected)
     _event_problems(check, args.events)
@@ -530,13 +513,13 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
         )
     )
     check.extend(
-        cidr_list_problems(
+        pods.cidr_list_problems(
             "broker_cidrs",
             args.broker_cidrs,
             whole_space="the broker's subnets, not the whole address space",
         )
     )
-    check.extend(cidr_list_problems("endpoint_cidrs", args.endpoint_cidrs))
+    check.extend(pods.cidr_list_problems("endpoint_cidrs", args.endpoint_cidrs))
     check.against(limits.SECRET_RECOVERY_WINDOW, "recovery_window_days", args.recovery_window_days)
     check.against(_DELIVERY_LIMIT, "delivery_limit", args.delivery_limit)
     check.against(
@@ -544,12 +527,12 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
     )
     for arg in ("aws_cli_image", "python_image"):
         image = getattr(args, arg)
-        expected = image_problem(image)
+        expected = pods.image_problem(image)
         if expected:
             check.add(arg, image, expected)
-    check.extend(label_problems("labels", args.labels))
-    if NAME_LABEL in args.labels:
-        check.add("labels", NAME_LABEL, f"no {NAME_LABEL}: osp sets it to {APP_NAME}")
+    check.extend(pods.label_problems("labels", args.labels))
+    if pods.NAME_LABEL in args.labels:
+        check.add("labels", pods.NAME_LABEL, f"no {pods.NAME_LABEL}: osp sets it to {APP_NAME}")
     return check.found
 
 
@@ -558,13 +541,13 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
 
 def network_policy_spec(broker_cidrs: Sequence[str], endpoint_cidrs: Sequence[str]) -> dict:
     """The Job's pods: no ingress; egress to CoreDNS, the management API and AWS's APIs."""
-    return no_ingress_policy_spec(
-        {NAME_LABEL: APP_NAME},
+    return pods.no_ingress_policy_spec(
+        {pods.NAME_LABEL: APP_NAME},
         [
             # Only the management API: the Job never speaks AMQP.
-            cidr_egress(broker_cidrs, [CONSOLE_PORT]),
+            pods.cidr_egress(broker_cidrs, [CONSOLE_PORT]),
             # STS for IRSA, Secrets Manager for the credentials.
-            cidr_egress(endpoint_cidrs, [CONSOLE_PORT]),
+            pods.cidr_egress(endpoint_cidrs, [CONSOLE_PORT]),
         ],
     )
 
@@ -598,7 +581,7 @@ def _container(
         "command": command,
         "env": env,
         "resources": RESOURCES,
-        "securityContext": container_security_context(),
+        "securityContext": pods.container_security_context(),
         "volumeMounts": mounts,
     }
 
@@ -651,15 +634,15 @@ def job_spec(
         # would be created again by the next update.
         "template": {
             "metadata": {"labels": labels},
-            "spec": job_pod_spec(
+            "spec": pods.job_pod_spec(
                 service_account=APP_NAME,
-                node_selector=workload_pool(),
+                node_selector=pods.workload_pool(),
                 init_containers=init_containers,
                 containers=[main],
                 volumes=[
-                    scratch_volume("tmp", TMP_SIZE_LIMIT),
-                    memory_volume("credentials", CREDENTIALS_SIZE_LIMIT),
-                    config_map_volume("config", object_name),
+                    pods.scratch_volume("tmp", TMP_SIZE_LIMIT),
+                    pods.memory_volume("credentials", CREDENTIALS_SIZE_LIMIT),
+                    pods.config_map_volume("config", object_name),
                 ],
             ),
         },
@@ -670,7 +653,7 @@ def _metadata(args: RabbitMqTopologyArgs, object_name: str) -> dict[str, Any]:
     return {
         "name": object_name,
         "namespace": args.namespace,
-        "labels": {**args.labels, NAME_LABEL: APP_NAME},
+        "labels": {**args.labels, pods.NAME_LABEL: APP_NAME},
     }
 
 
@@ -845,8 +828,8 @@ class RabbitMqTopology(pulumi.ComponentResource):
         """The Job's ServiceAccount, NetworkPolicy and ConfigMap, then the Job."""
         identity, store_policy = role
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=inherited)
-        labels = {**args.labels, NAME_LABEL: APP_NAME}
-        account = irsa_service_account(
+        labels = {**args.labels, pods.NAME_LABEL: APP_NAME}
+        account = pods.irsa_service_account(
             f"{name}-service-account",
             name=APP_NAME,
             namespace=args.namespace,
@@ -874,7 +857,7 @@ class RabbitMqTopology(pulumi.ComponentResource):
             opts=on_cluster,
         )
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        return run_once_job(
+        return pods.run_once_job(
             f"{name}-job",
             metadata=_metadata(args, object_name),
             spec=job_spec(labels, object_name, job_containers(args, region, service_secrets)),

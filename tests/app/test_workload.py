@@ -36,7 +36,7 @@ from osp.platform.catalogue import (
 from osp.platform.engine import offline
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
-from tests.support import spec_of
+from tests.support import plan_component, spec_of
 
 NAMESPACE = "osp-services"
 ACCOUNT = "123456789012"
@@ -124,7 +124,9 @@ def plan_workloads(*workloads: tuple[str, ServiceWorkloadArgs], version: str = "
 
 
 def plan_one(args: ServiceWorkloadArgs, name: str = "osp-t-fee"):
-    return plan_workloads((name, args))
+    return plan_component(
+        manifests_of.on_cluster(ServiceWorkload), args, name=name, exports=("url",)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +185,9 @@ def test_every_object_goes_through_the_given_provider(routed):
 
 
 def test_every_object_is_named_after_the_service_in_the_namespace(routed):
-    for item in manifests_of.manifests(routed):
+    items = manifests_of.manifests(routed)
+    assert len(items) == 7
+    for item in items:
         assert item["metadata"]["name"] == "fee"
         assert item["metadata"]["namespace"] == NAMESPACE
         assert item["metadata"]["labels"] == {
@@ -314,7 +318,9 @@ def test_environment_points_at_things_and_holds_no_secret(routed):
             "value": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:redis-AbCdEf",
         },
     ]
-    for item in manifests_of.manifests(routed):
+    items = manifests_of.manifests(routed)
+    assert len(items) == 7
+    for item in items:
         assert manifests_of.secrets_in(item) == [], item["kind"]
 
 
@@ -532,7 +538,7 @@ def test_target_group_arn_from_an_output():
 
 
 def test_url_output(routed):
-    assert routed.outputs["osp-t-fee-url"] == "http://fee.osp-services.svc.cluster.local:8080"
+    assert routed.outputs["url"] == "http://fee.osp-services.svc.cluster.local:8080"
 
 
 # --- schema --------------------------------------------------------------------------------
