@@ -479,6 +479,9 @@ def problems(name: str, args: ServiceDatabasesArgs) -> list[str]:
 
 # --- what the pod runs ---------------------------------------------------------------------
 
+# Both containers run a shell script shipped under app/jobs/, its `{…}` fields filled from the
+# paths and status above.
+
 # The init container runs with the Job's own IAM role (IRSA): it can read this one secret and
 # nothing else. The secret only ever lands in the memory-backed volume, readable by this user
 # alone (umask 077).

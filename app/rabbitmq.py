@@ -391,7 +391,9 @@ def _consumers(route: EventRoute) -> tuple[str, ...] | None:
 
 
 def _service_problem(arg: str, service: object) -> str | None:
-    """What a publisher or consumer (`arg`) should have been called, or None."""
+    """What a publisher or consumer (`arg`) should have been called, or None. Catalogue names
+    (services, events) are DNS-1035 labels: they name users, exchanges, queues and secrets,
+    and appear in a shell `read` loop, so nothing beyond [a-z0-9-]."""
     if not limits.DNS_1035_LABEL.accepts(service):
         return "a service name (a DNS-1035 label)"
     if service == APP_NAME:
@@ -565,15 +567,21 @@ def _inherited_dependencies(opts: pulumi.ResourceOptions | None) -> list[Any]:
 
 
 def _container(
-    name: str, image: str, command: list[str], env: list[dict[str, Any]], *read_only: str
+    name: str,
+    image: str,
+    command: list[str],
+    env: list[dict[str, Any]],
+    *,
+    with_config: bool = False,
 ) -> dict[str, Any]:
-    """One of the Job's containers, with /tmp and the credentials volume, and `read_only`
-    volumes (the config) mounted at CONFIG_DIR."""
+    """One of the Job's containers, with /tmp and the credentials volume, and the ConfigMap
+    (read-only, at CONFIG_DIR) `with_config`."""
     mounts: list[dict[str, Any]] = [
         {"name": "tmp", "mountPath": "/tmp"},
         {"name": "credentials", "mountPath": CREDENTIALS_DIR},
     ]
-    mounts += [{"name": v, "mountPath": CONFIG_DIR, "readOnly": True} for v in read_only]
+    if with_config:
+        mounts.append({"name": "config", "mountPath": CONFIG_DIR, "readOnly": True})
     return {
         "name": name,
         "image": image,
@@ -616,7 +624,7 @@ def job_containers(
         _container(
             "read-credentials", args.aws_cli_image, [*shell, READ_SCRIPT], [*aws_env, admin]
         ),
-        _container("apply-topology", args.python_image, program, program_env, "config"),
+        _container("apply-topology", args.python_image, program, program_env, with_config=True),
         _container("store-credentials", args.aws_cli_image, [*shell, STORE_SCRIPT], aws_env),
     ]
 
@@ -735,7 +743,8 @@ class RabbitMqTopology(pulumi.ComponentResource):
             args,
             plan,
             service_secrets,
-            role=(identity, store_policy),
+            identity=identity,
+            store_policy=store_policy,
             inherited=_inherited_dependencies(opts),
         )
 
@@ -822,11 +831,13 @@ class RabbitMqTopology(pulumi.ComponentResource):
         plan: dict[str, Any],
         service_secrets: pulumi.Output[str],
         *,
-        role: tuple[ServiceIdentity, aws.iam.RolePolicy],
+        identity: ServiceIdentity,
+        store_policy: aws.iam.RolePolicy,
         inherited: list[Any],
     ) -> k8s.batch.v1.Job:
-        """The Job's ServiceAccount, NetworkPolicy and ConfigMap, then the Job."""
-        identity, store_policy = role
+        """The Job's ServiceAccount, NetworkPolicy and ConfigMap, then the Job, which waits
+        for them, for its role (`identity`, `store_policy`) and for the caller's dependencies
+        (`inherited`)."""
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=inherited)
         labels = {**args.labels, pods.NAME_LABEL: APP_NAME}
         account = pods.irsa_service_account(

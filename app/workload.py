@@ -400,10 +400,11 @@ def _without_secret(name: str, key: str, value: pulumi.Input[str]) -> pulumi.Inp
     def check(is_secret: bool) -> pulumi.Output[str]:
         if is_secret:
             refused = Problems("ServiceWorkload", name)
+            # Not `add`: the value is a secret, and is never shown.
             refused.note(
                 f"env[{key!r}]",
-                "got a secret Output; expected configuration that "
-                "points at the secret (its ARN), never its value",
+                "got a secret Output; expected configuration that points at the secret (its "
+                "ARN), never its value",
             )
             refused.raise_if_any()
         return value
@@ -416,11 +417,11 @@ def _checked_image(name: str, image: pulumi.Input[str]) -> pulumi.Input[str]:
         return image
 
     def check(reference: str) -> str:
+        refused = Problems("ServiceWorkload", name)
         expected = image_problem(reference)
         if expected:
-            raise InvalidArguments(
-                [f"ServiceWorkload {name}: image: got {reference!r}; expected {expected}"]
-            )
+            refused.add("image", reference, expected)
+        refused.raise_if_any()
         return reference
 
     return image.apply(check)

@@ -37,6 +37,17 @@ PROVIDER_TYPE = "pulumi:providers:kubernetes"
 #: Kubernetes "modules" of the type token that hold no manifests.
 _NOT_MANIFEST_MODULES = ("helm.sh/", "yaml/", "kustomize/")
 
+#: The NetworkPolicy egress rule to CoreDNS that every osp pod's policy starts with.
+DNS_EGRESS = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+
 #: Values the offline engine records in place of secrets and unknowns.
 SECRET = "<secret>"
 UNKNOWN = "<unknown>"

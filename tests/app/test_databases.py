@@ -37,7 +37,7 @@ from osp.app.databases import (
     setup_script,
     user_problem,
 )
-from osp.app.workload import image_problem
+from osp.app.pods import image_problem
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
 from osp.platform.errors import EngineError
@@ -456,17 +456,7 @@ def test_network_policy_admits_nothing_and_reaches_dns_the_database_and_aws(prod
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [],
         "egress": [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                        },
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            },
+            manifests_of.DNS_EGRESS,
             {
                 "to": [{"ipBlock": {"cidr": cidr}} for cidr in ISOLATED],
                 "ports": [{"protocol": "TCP", "port": 5432}],

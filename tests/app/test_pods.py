@@ -10,6 +10,7 @@ from osp.app import pods
 from osp.app.databases import FETCH_COMMAND, PGPASS_PROGRAM, SETUP_COMMAND
 from osp.app.rabbitmq import PROGRAM, READ_SCRIPT, STORE_SCRIPT
 from osp.platform import limits
+from tests.app.k8s import DNS_EGRESS
 
 # --- checks ---------------------------------------------------------------------------------
 
@@ -117,17 +118,7 @@ def test_no_ingress_policy_reaches_dns_first_and_then_only_its_rules():
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [],
         "egress": [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                        },
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            },
+            DNS_EGRESS,
             {
                 "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}, {"ipBlock": {"cidr": "10.0.1.0/24"}}],
                 "ports": [{"protocol": "UDP", "port": 443}, {"protocol": "UDP", "port": 8443}],

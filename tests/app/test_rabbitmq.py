@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from osp.app.events import EventRoute
+from osp.app.pods import image_problem
 from osp.app.rabbitmq import (
     AWS_CLI_IMAGE,
     DEAD_LETTER_EXCHANGE,
@@ -43,7 +44,6 @@ from osp.app.rabbitmq import (
     problems,
     topology,
 )
-from osp.app.workload import image_problem
 from osp.components.broker import credentials_document
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
@@ -1217,17 +1217,7 @@ def test_network_policy(plan):
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [],
         "egress": [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                        },
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            },
+            manifests_of.DNS_EGRESS,
             {"to": [{"ipBlock": {"cidr": c}} for c in ISOLATED], "ports": https},
             {"to": [{"ipBlock": {"cidr": c}} for c in PRIVATE], "ports": https},
         ],

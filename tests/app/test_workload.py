@@ -13,13 +13,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from osp.app.pods import image_problem
 from osp.app.workload import (
     NAME_LABEL,
     EgressRule,
     NetworkProtocol,
     ServiceWorkload,
     ServiceWorkloadArgs,
-    image_problem,
     problems,
 )
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
@@ -421,16 +421,6 @@ def test_disruption_budget_never_blocks_a_drain(plan_name, request):
 
 # --- network policy ------------------------------------------------------------------------
 
-DNS_EGRESS = {
-    "to": [
-        {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-        }
-    ],
-    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-}
-
 
 def test_network_policy_of_a_routed_service(routed):
     port = [{"protocol": "TCP", "port": 8080}]
@@ -448,7 +438,7 @@ def test_network_policy_of_a_routed_service(routed):
             },
         ],
         "egress": [
-            DNS_EGRESS,
+            manifests_of.DNS_EGRESS,
             {
                 "to": [{"ipBlock": {"cidr": ISOLATED}}],
                 "ports": [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 6379}],
@@ -463,7 +453,7 @@ def test_network_policy_of_an_internal_service_admits_nobody(internal):
     # Both types listed with no ingress rule: all ingress denied; egress only DNS.
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert spec["ingress"] == []
-    assert spec["egress"] == [DNS_EGRESS]
+    assert spec["egress"] == [manifests_of.DNS_EGRESS]
 
 
 def test_load_balancer_cidrs_are_ignored_without_a_target_group():
