@@ -441,11 +441,9 @@ def _job_problems(check: Problems, args: ServiceDatabasesArgs) -> None:
             f"a DNS-1123 label of at most {_MAX_OBJECT_NAME} characters (the Job's name adds "
             "-<hash>)",
         )
-    for arg in ("aws_cli_image", "postgres_image"):
-        image = getattr(args, arg)
-        expected = pods.image_problem(image)
-        if expected:
-            check.add(arg, image, expected)
+    check.extend(
+        pods.image_problems(aws_cli_image=args.aws_cli_image, postgres_image=args.postgres_image)
+    )
     check.against(_DEADLINE_SECONDS, "deadline_seconds", args.deadline_seconds)
     check.extend(pods.label_problems("labels", args.labels))
     for key in args.labels:

@@ -103,6 +103,15 @@ def image_problem(image: object) -> str | None:
     return None
 
 
+def image_problems(**images: object) -> Iterator[tuple[str, object, str]]:
+    """(arg, value, expected) for each image argument (`arg=value`) that `image_problem`
+    refuses."""
+    for arg, image in images.items():
+        expected = image_problem(image)
+        if expected:
+            yield arg, image, expected
+
+
 def cidr_problem(cidr: object, *, whole_space: str | None = None) -> str | None:
     """What an IPv4 CIDR block should have been, or None. `whole_space`, when given, is what
     to expect instead of 0.0.0.0/0 (which is then refused)."""

@@ -527,11 +527,9 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
     check.against(
         _DEAD_LETTER_RETENTION, "dead_letter_retention_days", args.dead_letter_retention_days
     )
-    for arg in ("aws_cli_image", "python_image"):
-        image = getattr(args, arg)
-        expected = pods.image_problem(image)
-        if expected:
-            check.add(arg, image, expected)
+    check.extend(
+        pods.image_problems(aws_cli_image=args.aws_cli_image, python_image=args.python_image)
+    )
     check.extend(pods.label_problems("labels", args.labels))
     if pods.NAME_LABEL in args.labels:
         check.add("labels", pods.NAME_LABEL, f"no {pods.NAME_LABEL}: osp sets it to {APP_NAME}")

@@ -79,6 +79,13 @@ def test_image(image, expected):
     assert pods.image_problem(image) == expected
 
 
+def test_image_arguments():
+    assert list(pods.image_problems(a="fee:1.0", b="fee:latest", c=None)) == [
+        ("b", "fee:latest", pods.image_problem("fee:latest")),
+        ("c", None, "an image reference"),
+    ]
+
+
 def test_cidr():
     assert pods.cidr_problem("10.0.0.0/16") is None
     assert pods.cidr_problem("0.0.0.0/0") is None
