@@ -17,7 +17,6 @@ creates empty: no password ever enters Pulumi's state, a plan or a manifest.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from osp.app import pods
 from osp.app.events import EventRoute
 from osp.app.identity import (
     KEY_ACTIONS,
@@ -39,21 +39,11 @@ from osp.app.identity import (
     trust_problems,
 )
 from osp.app.images import AWS_CLI_IMAGE, PYTHON_IMAGE
-from osp.app.workload import (
-    NAME_LABEL,
-    cidr_problem,
-    container_security_context,
-    dns_egress,
-    image_problem,
-    label_problems,
-    namespace_problem,
-    pod_security_context,
-)
 from osp.components.broker import CONSOLE_PORT
-from osp.components.cluster import POOL_LABEL
 from osp.components.secrets import TAG_KEYS, TAG_SOURCE
 from osp.platform import limits
 from osp.platform.iam import policy
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:app:RabbitMqTopology"
 
@@ -115,9 +105,6 @@ DEAD_LETTER_RETENTION_RANGE = (1, 365)
 
 _MS_PER_DAY = 24 * 60 * 60 * 1000
 _HASH_LENGTH = 10
-# Catalogue names (services, events) as DNS-1035 labels: they name users, exchanges, queues,
-# secrets and appear in a shell `read` loop, so nothing beyond [a-z0-9-].
-_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 # RabbitMQ reserves queue and exchange names starting with "amq.".
 _RESERVED_PREFIX = "amq"
 _SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
@@ -127,222 +114,21 @@ _MANAGEMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?/?")
 _AMQPS_ENDPOINT = re.compile(r"amqps://[A-Za-z0-9.-]+(?::\d{1,5})?")
 
 
-# --- what runs in the Job ------------------------------------------------------------------
+# --- what runs in the Job (app/jobs/) -------------------------------------------------------
 
 #: Init container 1 (AWS CLI): the admin credentials, and each service's stored credentials
 #: when its secret has a value. Secrets osp created have no version until this Job stores one;
 #: describe-secret tells "no value yet" apart from every real failure, which stops the pod.
-READ_SCRIPT = """\
-set -eu
-umask 077
-mkdir -p "$CREDENTIALS_DIR/stored"
-aws secretsmanager get-secret-value --secret-id "$ADMIN_SECRET_ARN" \\
-  --query SecretString --output text > "$CREDENTIALS_DIR/admin.json"
-while read -r service arn; do
-  [ -n "$service" ] || continue
-  stages=$(aws secretsmanager describe-secret --secret-id "$arn" \\
-    --query VersionIdsToStages --output json)
-  case "$stages" in
-    *AWSCURRENT*)
-      aws secretsmanager get-secret-value --secret-id "$arn" \\
-        --query SecretString --output text > "$CREDENTIALS_DIR/stored/$service.json"
-      echo "$service: credentials found" ;;
-    *)
-      echo "$service: no credentials yet" ;;
-  esac
-done <<EOF
-$SERVICE_SECRETS
-EOF
-"""
+READ_SCRIPT = pods.job_file("read_credentials.sh")
+
+#: Init container 2 (Python, standard library only): the broker made to match topology.json.
+#: Shipped in the ConfigMap; it holds no secret.
+PROGRAM = pods.job_file("rabbitmq_topology.py")
 
 #: Main container (AWS CLI): stores what the program wrote for services whose credentials
 #: were missing (or out of date). Runs only after the broker already accepts them, so a stored
 #: password always works; a failure here re-runs the pod, which starts over.
-STORE_SCRIPT = """\
-set -eu
-while read -r service arn; do
-  [ -n "$service" ] || continue
-  document="$CREDENTIALS_DIR/new/$service.json"
-  if [ -f "$document" ]; then
-    aws secretsmanager put-secret-value --secret-id "$arn" \\
-      --secret-string "file://$document" --query VersionId --output text
-    echo "$service: credentials stored"
-  fi
-done <<EOF
-$SERVICE_SECRETS
-EOF
-"""
-
-#: Init container 2 (Python, standard library only): the broker made to match topology.json.
-#: Shipped in the ConfigMap; it holds no secret.
-PROGRAM = '''\
-"""Applies osp's RabbitMQ topology through the management HTTP API (RabbitMqTopology).
-
-Reads TOPOLOGY_FILE (exchanges, queues, bindings, users and their permissions) and, from
-CREDENTIALS_DIR, admin.json and stored/<service>.json, then makes the broker match: every
-call is a PUT or an idempotent POST, so a second run changes nothing. A service whose stored
-credentials are missing gets a new password; whatever must be (re)stored is written to
-CREDENTIALS_DIR/new/<service>.json for the next container. Nothing is ever deleted.
-"""
-
-import base64
-import json
-import os
-import secrets
-import ssl
-import string
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-
-ALPHABET = string.ascii_letters + string.digits
-PASSWORD_LENGTH = 32  # letters and digits: ~190 bits, nothing to escape in a URL
-TIMEOUT_SECONDS = 30
-
-
-class Refused(Exception):
-    """The broker, or the input, said no: the message says what and why."""
-
-
-def new_password():
-    return "".join(secrets.choice(ALPHABET) for _ in range(PASSWORD_LENGTH))
-
-
-def read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-
-
-def quoted(name):
-    return urllib.parse.quote(name, safe="")
-
-
-class Broker:
-    def __init__(self, url, username, password):
-        if urllib.parse.urlsplit(url).scheme != "https":
-            raise Refused(f"MANAGEMENT_URL: got {url!r}; expected an https:// URL")
-        self.url = url.rstrip("/")
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
-        # The system CA bundle, certificate and host name verified (Amazon MQ presents a
-        # public certificate for *.mq.<region>.amazonaws.com).
-        self.tls = ssl.create_default_context()
-
-    def send(self, method, path, body, what):
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(), headers=self.headers, method=method
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=self.tls):
-                pass
-        except urllib.error.HTTPError as error:
-            raise Refused(f"{what}: HTTP {error.code}: {reason(error)}") from None
-        except urllib.error.URLError as error:
-            raise Refused(f"{what}: cannot reach {self.url}: {error.reason}") from None
-        print(f"{what}: ok", flush=True)
-
-
-def reason(error):
-    try:
-        detail = json.loads(error.read().decode("utf-8", "replace"))
-        text = str(detail.get("reason") or detail.get("error") or detail)
-    except Exception:
-        text = str(error.reason)
-    if "inequivalent" in text:
-        text += (
-            " (RabbitMQ cannot change an existing queue's or exchange's arguments and osp "
-            "never deletes one: delete it by hand, losing its messages, or keep its settings)"
-        )
-    return text[:1000]
-
-
-def apply(broker, topology, stored, endpoint):
-    """Make the broker match `topology`; returns {user: document} to (re)store."""
-    vhost = quoted(topology["vhost"])
-    for exchange in topology["exchanges"]:
-        name = exchange["name"]
-        broker.send(
-            "PUT",
-            f"/api/exchanges/{vhost}/{quoted(name)}",
-            {"type": exchange["type"], "durable": True, "auto_delete": False,
-             "internal": False, "arguments": {}},
-            f"exchange {name}",
-        )
-    for queue in topology["queues"]:
-        name = queue["name"]
-        broker.send(
-            "PUT",
-            f"/api/queues/{vhost}/{quoted(name)}",
-            {"durable": True, "auto_delete": False, "arguments": queue["arguments"]},
-            f"queue {name}",
-        )
-    for binding in topology["bindings"]:
-        source, destination = binding["source"], binding["destination"]
-        # Binding again what is already bound changes nothing.
-        broker.send(
-            "POST",
-            f"/api/bindings/{vhost}/e/{quoted(source)}/q/{quoted(destination)}",
-            {"routing_key": binding["routing_key"], "arguments": {}},
-            f"binding {source} -> {destination}",
-        )
-    to_store = {}
-    for user in topology["users"]:
-        name = user["name"]
-        previous = stored.get(name)
-        kept = previous.get("password") if isinstance(previous, dict) else None
-        password = kept if isinstance(kept, str) and kept else new_password()
-        # PUT sets the password: a user that exists gets the stored one back (a no-op when
-        # nobody changed it), one that does not is created with it.
-        broker.send("PUT", f"/api/users/{quoted(name)}",
-                    {"password": password, "tags": ""}, f"user {name}")
-        broker.send(
-            "PUT",
-            f"/api/permissions/{vhost}/{quoted(name)}",
-            {"configure": user["configure"], "write": user["write"], "read": user["read"]},
-            f"permissions of {name}",
-        )
-        document = {"username": name, "password": password, "endpoint": endpoint}
-        if document != previous:
-            to_store[name] = document
-    return to_store
-
-
-def write_private(path, document):
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, sort_keys=True)
-
-
-def main(environ):
-    credentials = environ["CREDENTIALS_DIR"]
-    topology = read_json(environ["TOPOLOGY_FILE"])
-    admin = read_json(os.path.join(credentials, "admin.json"))
-    if not isinstance(admin, dict) or not admin.get("username") or not admin.get("password"):
-        raise Refused("admin.json: expected the broker's admin credentials (username, password)")
-    stored = {
-        user["name"]: read_json(os.path.join(credentials, "stored", user["name"] + ".json"))
-        for user in topology["users"]
-    }
-    broker = Broker(environ["MANAGEMENT_URL"], admin["username"], admin["password"])
-    to_store = apply(broker, topology, stored, environ["AMQPS_ENDPOINT"])
-    os.makedirs(os.path.join(credentials, "new"), mode=0o700, exist_ok=True)
-    for name, document in to_store.items():
-        write_private(os.path.join(credentials, "new", name + ".json"), document)
-        print(f"credentials of {name}: to store", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main(os.environ))
-    except Refused as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-'''
+STORE_SCRIPT = pods.job_file("store_credentials.sh")
 
 
 # --- the topology ---------------------------------------------------------------------------
@@ -494,6 +280,19 @@ def secret_name(prefix: str, service: str) -> str:
     return f"{prefix}/{service}/credentials"
 
 
+def store_credentials_policy(secret_arns: Sequence[str]) -> str:
+    """The Job's second inline policy: PutSecretValue on exactly the services' secrets (never
+    the admin's)."""
+    return policy(
+        {
+            "Sid": "StoreServiceCredentials",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:PutSecretValue"],
+            "Resource": sorted(secret_arns),
+        }
+    )
+
+
 # --- arguments ------------------------------------------------------------------------------
 
 
@@ -579,27 +378,8 @@ class RabbitMqTopologyArgs:
     """Tags on the secrets and the role (osp's tag set, from osp.platform.naming.standard_tags)."""
 
 
-def _cidr_problem(cidr: object, *, anywhere: bool) -> str | None:
-    expected = cidr_problem(cidr)
-    if expected is not None:
-        return expected
-    if ipaddress.ip_network(cidr).prefixlen == 0 and not anywhere:
-        return "the broker's subnets, not the whole address space"
-    return None
-
-
-def _cidrs(bad, arg: str, value: object, *, anywhere: bool) -> None:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        bad(arg, value, "a list of CIDRs, not one string")
-        return
-    if not value:
-        bad(arg, [], "at least one CIDR")
-    for cidr in value:
-        expected = _cidr_problem(cidr, anywhere=anywhere)
-        if expected:
-            bad(arg, cidr, expected)
-    if len(set(value)) != len(value):
-        bad(arg, list(value), "each CIDR once")
+_DELIVERY_LIMIT = limits.whole_range(*DELIVERY_LIMIT_RANGE)
+_DEAD_LETTER_RETENTION = limits.whole_range(*DEAD_LETTER_RETENTION_RANGE)
 
 
 def _consumers(route: EventRoute) -> tuple[str, ...] | None:
@@ -610,120 +390,150 @@ def _consumers(route: EventRoute) -> tuple[str, ...] | None:
     return tuple(consumers)
 
 
-def _event_problems(bad, events: object) -> None:
+def _service_problem(arg: str, service: object) -> str | None:
+    """What a publisher or consumer (`arg`) should have been called, or None. Catalogue names
+    (services, events) are DNS-1035 labels: they name users, exchanges, queues and secrets,
+    and appear in a shell `read` loop, so nothing beyond [a-z0-9-]."""
+    if not limits.DNS_1035_LABEL.accepts(service):
+        return "a service name (a DNS-1035 label)"
+    if service == APP_NAME:
+        return f"a service not called {APP_NAME} (the topology Job's own pods carry that name)"
+    if arg == "consumers" and service == _RESERVED_PREFIX:
+        return "a service not called amq (RabbitMQ reserves queue names starting with 'amq.')"
+    return None
+
+
+def _route_problems(check: Problems, where: str, route: EventRoute) -> None:
+    """One event's publisher and consumers (the event's own name is checked by the caller)."""
+    consumers = _consumers(route)
+    if consumers is None:
+        check.add(f"{where}.consumers", route.consumers, "a tuple of service names")
+        consumers = ()
+    for arg, service in [("publisher", route.publisher)] + [("consumers", c) for c in consumers]:
+        expected = _service_problem(arg, service)
+        if expected:
+            check.add(f"{where}.{arg}", service, expected)
+    if len(set(consumers)) != len(consumers):
+        check.add(f"{where}.consumers", list(consumers), "each consumer once")
+    if route.publisher in consumers:
+        check.add(
+            f"{where}.consumers",
+            route.publisher,
+            "other services than the publisher (a service does not consume its own event)",
+        )
+
+
+def _event_problems(check: Problems, events: object) -> None:
     if isinstance(events, str) or not isinstance(events, Sequence):
-        bad("events", events, "a list of EventRoute")
+        check.add("events", events, "a list of EventRoute")
         return
     if not events:
-        bad("events", [], "at least one event (a blueprint without events needs no topology)")
+        check.add("events", [], "at least one event (a blueprint without events needs no topology)")
     seen: set[str] = set()
     for index, route in enumerate(events):
         where = f"events[{index}]"
         if not isinstance(route, EventRoute):
-            bad(where, route, "an EventRoute(event, publisher, consumers)")
+            check.add(where, route, "an EventRoute(event, publisher, consumers)")
             continue
-        if not isinstance(route.event, str) or not _NAME.fullmatch(route.event):
-            bad(f"{where}.event", route.event, "a DNS-1035 label such as enrollment-completed")
+        if not limits.DNS_1035_LABEL.accepts(route.event):
+            check.add(
+                f"{where}.event", route.event, "a DNS-1035 label such as enrollment-completed"
+            )
         elif route.event in seen:
-            bad(f"{where}.event", route.event, "each event once")
+            check.add(f"{where}.event", route.event, "each event once")
         seen.add(route.event)
-        consumers = _consumers(route)
-        if consumers is None:
-            bad(f"{where}.consumers", route.consumers, "a tuple of service names")
-            consumers = ()
-        for arg, service in [("publisher", route.publisher)] + [
-            ("consumers", c) for c in consumers
-        ]:
-            if not isinstance(service, str) or not _NAME.fullmatch(service):
-                bad(f"{where}.{arg}", service, "a service name (a DNS-1035 label)")
-            elif service == APP_NAME:
-                bad(f"{where}.{arg}", service, f"a service not called {APP_NAME} (the "
-                    "topology Job's own pods carry that name)")  # fmt: skip
-            elif arg == "consumers" and service == _RESERVED_PREFIX:
-                bad(f"{where}.consumers", service, "a service not called amq (RabbitMQ "
-                    "reserves queue names starting with 'amq.')")  # fmt: skip
-        if len(set(consumers)) != len(consumers):
-            bad(f"{where}.consumers", list(consumers), "each consumer once")
-        if route.publisher in consumers:
-            bad(f"{where}.consumers", route.publisher, "other services than the publisher "
-                "(a service does not consume its own event)")  # fmt: skip
+        _route_problems(check, where, route)
 
 
-def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
-    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
+def _secret_name_problems(check: Problems, prefix: object, events: object) -> None:
+    """The prefix, and the longest secret name it makes with the services' names."""
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        check.add(
+            "secret_name_prefix",
+            prefix,
+            "lower-case letters and digits with single '-', '_' or '/' between them, such as "
+            "osp-prod-broker",
+        )
+        return
+    if isinstance(events, str) or not isinstance(events, Sequence):
+        return
+    services = [
+        service
+        for route in events
+        if isinstance(route, EventRoute)
+        for service in (route.publisher, *(_consumers(route) or ()))
+        if isinstance(service, str)
+    ]
+    longest = max((secret_name(prefix, s) for s in services), key=len, default="")
+    if len(longest) > _MAX_SECRET_NAME:
+        check.add(
+            "secret_name_prefix",
+            prefix,
+            f"a prefix short enough for {longest[:40]!r}… to fit Secrets Manager's "
+            f"{_MAX_SECRET_NAME} characters",
+        )
 
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"RabbitMqTopology {name}: {arg}: got {value!r}; expected {expected}")
 
-    expected_namespace = namespace_problem(args.namespace)
-    if expected_namespace:
-        bad("namespace", args.namespace, expected_namespace)
-
-    _event_problems(bad, args.events)
-
+def _broker_problems(check: Problems, args: RabbitMqTopologyArgs) -> None:
+    """The broker's secrets, key and endpoints, as literals (Outputs are the broker's own)."""
     for arg, kind in (("admin_secret_arn", "secret"), ("secrets_kms_key_arn", "key")):
         value = getattr(args, arg)
         expected = arn_problem(kind, value) if isinstance(value, str) else None
         if expected:
-            bad(arg, value, expected)
-
-    prefix = args.secret_name_prefix
-    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        bad("secret_name_prefix", prefix, "lower-case letters and digits with single '-', '_' "
-            "or '/' between them, such as osp-prod-broker")  # fmt: skip
-    elif isinstance(args.events, Sequence) and not isinstance(args.events, str):
-        services = [
-            s for r in args.events if isinstance(r, EventRoute)
-            for s in (r.publisher, *(_consumers(r) or ()))
-            if isinstance(s, str)
-        ]  # fmt: skip
-        longest = max((secret_name(prefix, s) for s in services), key=len, default="")
-        if len(longest) > _MAX_SECRET_NAME:
-            bad("secret_name_prefix", prefix, f"a prefix short enough for {longest[:40]!r}… "
-                f"to fit Secrets Manager's {_MAX_SECRET_NAME} characters")  # fmt: skip
-
+            check.add(arg, value, expected)
+    _secret_name_problems(check, args.secret_name_prefix, args.events)
     url = args.management_url
     if isinstance(url, str) and not _MANAGEMENT_URL.fullmatch(url):
-        bad("management_url", url, "the broker's console URL https://<host> such as "
-            "https://b-1234.mq.us-east-1.amazonaws.com (RabbitMq.console_url)")  # fmt: skip
+        check.add(
+            "management_url",
+            url,
+            "the broker's console URL https://<host> such as "
+            "https://b-1234.mq.us-east-1.amazonaws.com (RabbitMq.console_url)",
+        )
     endpoint = args.amqps_endpoint
     if isinstance(endpoint, str) and not _AMQPS_ENDPOINT.fullmatch(endpoint):
-        bad("amqps_endpoint", endpoint, "an endpoint amqps://<host>:5671 "
-            "(RabbitMq.amqps_endpoints[0])")  # fmt: skip
+        check.add(
+            "amqps_endpoint",
+            endpoint,
+            "an endpoint amqps://<host>:5671 (RabbitMq.amqps_endpoints[0])",
+        )
 
-    for arg, value, expected in trust_problems(
-        role_name=args.role_name,
-        oidc_provider_arn=args.oidc_provider_arn,
-        oidc_provider_url=args.oidc_provider_url,
-    ):
-        bad(arg, value, expected)
 
-    _cidrs(bad, "broker_cidrs", args.broker_cidrs, anywhere=False)
-    _cidrs(bad, "endpoint_cidrs", args.endpoint_cidrs, anywhere=True)
-
-    expected = limits.SECRET_RECOVERY_WINDOW.problem(args.recovery_window_days)
+def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    check = Problems("RabbitMqTopology", name)
+    expected = pods.namespace_problem(args.namespace)
     if expected:
-        bad("recovery_window_days", args.recovery_window_days, expected)
-    for arg, (low, high) in (
-        ("delivery_limit", DELIVERY_LIMIT_RANGE),
-        ("dead_letter_retention_days", DEAD_LETTER_RETENTION_RANGE),
-    ):
-        value = getattr(args, arg)
-        if not limits.is_int(value) or not low <= value <= high:
-            bad(arg, value, f"an integer from {low} to {high}")
-
-    for arg in ("aws_cli_image", "python_image"):
-        image = getattr(args, arg)
-        expected = image_problem(image) if isinstance(image, str) else "an image reference"
-        if expected:
-            bad(arg, image, expected)
-
-    for arg, value, expected in label_problems("labels", args.labels):
-        bad(arg, value, expected)
-    if NAME_LABEL in args.labels:
-        bad("labels", NAME_LABEL, f"no {NAME_LABEL}: osp sets it to {APP_NAME}")
-    return out
+        check.add("namespace", args.namespace, expected)
+    _event_problems(check, args.events)
+    _broker_problems(check, args)
+    check.extend(
+        trust_problems(
+            role_name=args.role_name,
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_provider_url=args.oidc_provider_url,
+        )
+    )
+    check.extend(
+        pods.cidr_list_problems(
+            "broker_cidrs",
+            args.broker_cidrs,
+            whole_space="the broker's subnets, not the whole address space",
+        )
+    )
+    check.extend(pods.cidr_list_problems("endpoint_cidrs", args.endpoint_cidrs))
+    check.against(limits.SECRET_RECOVERY_WINDOW, "recovery_window_days", args.recovery_window_days)
+    check.against(_DELIVERY_LIMIT, "delivery_limit", args.delivery_limit)
+    check.against(
+        _DEAD_LETTER_RETENTION, "dead_letter_retention_days", args.dead_letter_retention_days
+    )
+    check.extend(
+        pods.image_problems(aws_cli_image=args.aws_cli_image, python_image=args.python_image)
+    )
+    check.extend(pods.label_problems("labels", args.labels))
+    if pods.NAME_LABEL in args.labels:
+        check.add("labels", pods.NAME_LABEL, f"no {pods.NAME_LABEL}: osp sets it to {APP_NAME}")
+    return check.found
 
 
 # --- the component --------------------------------------------------------------------------
@@ -731,19 +541,15 @@ def problems(name: str, args: RabbitMqTopologyArgs) -> list[str]:
 
 def network_policy_spec(broker_cidrs: Sequence[str], endpoint_cidrs: Sequence[str]) -> dict:
     """The Job's pods: no ingress; egress to CoreDNS, the management API and AWS's APIs."""
-    https = [{"protocol": "TCP", "port": CONSOLE_PORT}]
-    return {
-        "podSelector": {"matchLabels": {NAME_LABEL: APP_NAME}},
-        "policyTypes": ["Ingress", "Egress"],
-        "ingress": [],
-        "egress": [
-            dns_egress(),
+    return pods.no_ingress_policy_spec(
+        {pods.NAME_LABEL: APP_NAME},
+        [
             # Only the management API: the Job never speaks AMQP.
-            {"to": [{"ipBlock": {"cidr": c}} for c in broker_cidrs], "ports": https},
+            pods.cidr_egress(broker_cidrs, [CONSOLE_PORT]),
             # STS for IRSA, Secrets Manager for the credentials.
-            {"to": [{"ipBlock": {"cidr": c}} for c in endpoint_cidrs], "ports": https},
+            pods.cidr_egress(endpoint_cidrs, [CONSOLE_PORT]),
         ],
-    }
+    )
 
 
 def _inherited_dependencies(opts: pulumi.ResourceOptions | None) -> list[Any]:
@@ -756,6 +562,105 @@ def _inherited_dependencies(opts: pulumi.ResourceOptions | None) -> list[Any]:
     if isinstance(deps, Sequence) and not isinstance(deps, str):
         return list(deps)
     return [deps]
+
+
+def _container(
+    name: str,
+    image: str,
+    command: list[str],
+    env: list[dict[str, Any]],
+    *,
+    with_config: bool = False,
+) -> dict[str, Any]:
+    """One of the Job's containers, with /tmp and the credentials volume, and the ConfigMap
+    (read-only, at CONFIG_DIR) `with_config`."""
+    mounts: list[dict[str, Any]] = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "credentials", "mountPath": CREDENTIALS_DIR},
+    ]
+    if with_config:
+        mounts.append({"name": "config", "mountPath": CONFIG_DIR, "readOnly": True})
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "env": env,
+        "resources": RESOURCES,
+        "securityContext": pods.container_security_context(),
+        "volumeMounts": mounts,
+    }
+
+
+def job_containers(
+    args: RabbitMqTopologyArgs, region: pulumi.Input[str], service_secrets: pulumi.Input[str]
+) -> list[dict[str, Any]]:
+    """The Job's three containers, in the order they run: read the credentials (AWS CLI),
+    apply the topology (Python), store the new credentials (AWS CLI)."""
+    common_env = [
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "CREDENTIALS_DIR", "value": CREDENTIALS_DIR},
+    ]
+    aws_env = [
+        *common_env,
+        {"name": "AWS_REGION", "value": region},
+        # No pager, and no prompt of any kind: nobody is there to answer.
+        {"name": "AWS_PAGER", "value": ""},
+        {"name": "SERVICE_SECRETS", "value": service_secrets},
+    ]
+    admin = {"name": "ADMIN_SECRET_ARN", "value": args.admin_secret_arn}
+    program_env = [
+        *common_env,
+        {"name": "TOPOLOGY_FILE", "value": f"{CONFIG_DIR}/{TOPOLOGY_FILE}"},
+        {"name": "MANAGEMENT_URL", "value": args.management_url},
+        {"name": "AMQPS_ENDPOINT", "value": args.amqps_endpoint},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+    ]
+    shell = ["/bin/sh", "-c"]
+    program = ["python", f"{CONFIG_DIR}/{PROGRAM_FILE}"]
+    return [
+        _container(
+            "read-credentials", args.aws_cli_image, [*shell, READ_SCRIPT], [*aws_env, admin]
+        ),
+        _container("apply-topology", args.python_image, program, program_env, with_config=True),
+        _container("store-credentials", args.aws_cli_image, [*shell, STORE_SCRIPT], aws_env),
+    ]
+
+
+def job_spec(
+    labels: Mapping[str, str], object_name: str, containers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The Job: its pod runs `containers` in order (all but the last as init containers),
+    retried a little, bounded in time."""
+    *init_containers, main = containers
+    return {
+        "backoffLimit": BACKOFF_LIMIT,
+        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+        # No ttlSecondsAfterFinished: Pulumi owns the Job, and one Kubernetes deleted
+        # would be created again by the next update.
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": pods.job_pod_spec(
+                service_account=APP_NAME,
+                node_selector=pods.workload_pool(),
+                init_containers=init_containers,
+                containers=[main],
+                volumes=[
+                    pods.scratch_volume("tmp", TMP_SIZE_LIMIT),
+                    pods.memory_volume("credentials", CREDENTIALS_SIZE_LIMIT),
+                    pods.config_map_volume("config", object_name),
+                ],
+            ),
+        },
+    }
+
+
+def _metadata(args: RabbitMqTopologyArgs, object_name: str) -> dict[str, Any]:
+    return {
+        "name": object_name,
+        "namespace": args.namespace,
+        "labels": {**args.labels, pods.NAME_LABEL: APP_NAME},
+    }
 
 
 class RabbitMqTopology(pulumi.ComponentResource):
@@ -808,18 +713,13 @@ class RabbitMqTopology(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
-        child = pulumi.ResourceOptions(parent=self)
-        inherited = _inherited_dependencies(opts)
-        namespace = args.namespace
-        labels = {**args.labels, NAME_LABEL: APP_NAME}
+            raise InvalidArguments(found)
         plan = topology(
             args.events,
             delivery_limit=args.delivery_limit,
             dead_letter_retention_days=args.dead_letter_retention_days,
         )
         services = [user["name"] for user in plan["users"]]
-
         self.exchanges = {r.event: exchange_name(r.event) for r in args.events}
         self.queues = {
             (c, r.event): queue_name(c, r.event) for r in args.events for c in r.consumers
@@ -830,36 +730,74 @@ class RabbitMqTopology(pulumi.ComponentResource):
             for c in r.consumers
         }
 
-        secrets: dict[str, aws.secretsmanager.Secret] = {}
-        for service in services:
-            resource_name = f"{name}-{service}-credentials"
-            # No SecretVersion, on purpose: the Job writes the value, so it never passes
-            # through Pulumi (nor its state).
-            secrets[service] = aws.secretsmanager.Secret(
-                resource_name,
-                name=secret_name(args.secret_name_prefix, service),
-                description=(
-                    f"RabbitMQ user of the {service} service (vhost {VHOST}): "
-                    + ", ".join(CREDENTIAL_KEYS)
-                    + f". Written by the {APP_NAME} Job in {namespace}, never by hand."
-                ),
-                kms_key_id=args.secrets_kms_key_arn,
-                recovery_window_in_days=args.recovery_window_days,
-                tags={
-                    "Name": resource_name,
-                    **args.tags,
-                    TAG_KEYS: " ".join(CREDENTIAL_KEYS),
-                    TAG_SOURCE: "generated",
-                },
-                opts=child,
-            )
+        secrets = {service: self._credentials_secret(name, args, service) for service in services}
         service_arns = [secrets[s].arn for s in services]
+        identity, store_policy = self._identity(name, args, service_arns)
+        service_secrets = pulumi.Output.all(*service_arns).apply(
+            lambda arns: "\n".join(f"{s} {a}" for s, a in zip(services, arns, strict=True))
+        )
+        job = self._job(
+            name,
+            args,
+            plan,
+            service_secrets,
+            identity=identity,
+            store_policy=store_policy,
+            inherited=_inherited_dependencies(opts),
+        )
 
+        self.credentials_secret_arns = {s: secret.arn for s, secret in secrets.items()}
+        self.job_name = job.metadata.name
+        self.role_arn = identity.role_arn
+        self.register_outputs(
+            {
+                "credentialsSecretArns": self.credentials_secret_arns,
+                "exchanges": self.exchanges,
+                "queues": {f"{c}/{e}": q for (c, e), q in self.queues.items()},
+                "deadLetterQueues": {
+                    f"{c}/{e}": q for (c, e), q in self.dead_letter_queues.items()
+                },
+                "jobName": self.job_name,
+                "roleArn": self.role_arn,
+            }
+        )
+
+    def _credentials_secret(
+        self, name: str, args: RabbitMqTopologyArgs, service: str
+    ) -> aws.secretsmanager.Secret:
+        """`service`'s credentials secret, without a value. No SecretVersion, on purpose: the
+        Job writes the value, so it never passes through Pulumi (nor its state)."""
+        resource_name = f"{name}-{service}-credentials"
+        return aws.secretsmanager.Secret(
+            resource_name,
+            name=secret_name(args.secret_name_prefix, service),
+            description=(
+                f"RabbitMQ user of the {service} service (vhost {VHOST}): "
+                + ", ".join(CREDENTIAL_KEYS)
+                + f". Written by the {APP_NAME} Job in {args.namespace}, never by hand."
+            ),
+            kms_key_id=args.secrets_kms_key_arn,
+            recovery_window_in_days=args.recovery_window_days,
+            tags={
+                "Name": resource_name,
+                **args.tags,
+                TAG_KEYS: " ".join(CREDENTIAL_KEYS),
+                TAG_SOURCE: "generated",
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _identity(
+        self, name: str, args: RabbitMqTopologyArgs, service_arns: list[pulumi.Output[str]]
+    ) -> tuple[ServiceIdentity, aws.iam.RolePolicy]:
+        """The Job's IAM role: reads the admin's and the services' secrets, writes only the
+        services'."""
+        child = pulumi.ResourceOptions(parent=self)
         identity = ServiceIdentity(
             f"{name}-identity",
             ServiceIdentityArgs(
                 service=APP_NAME,
-                namespace=namespace,
+                namespace=args.namespace,
                 service_account=APP_NAME,
                 oidc_provider_arn=args.oidc_provider_arn,
                 oidc_provider_url=args.oidc_provider_url,
@@ -879,180 +817,60 @@ class RabbitMqTopology(pulumi.ComponentResource):
             f"{name}-store-credentials",
             role=identity.role_name,
             name="store-credentials",
-            policy=pulumi.Output.all(*service_arns).apply(
-                lambda arns: policy(
-                    {
-                        "Sid": "StoreServiceCredentials",
-                        "Effect": "Allow",
-                        "Action": ["secretsmanager:PutSecretValue"],
-                        "Resource": sorted(arns),
-                    }
-                )
-            ),
+            policy=pulumi.Output.all(*service_arns).apply(store_credentials_policy),
             opts=child,
         )
+        return identity, store_policy
 
+    def _job(
+        self,
+        name: str,
+        args: RabbitMqTopologyArgs,
+        plan: dict[str, Any],
+        service_secrets: pulumi.Output[str],
+        *,
+        identity: ServiceIdentity,
+        store_policy: aws.iam.RolePolicy,
+        inherited: list[Any],
+    ) -> k8s.batch.v1.Job:
+        """The Job's ServiceAccount, NetworkPolicy and ConfigMap, then the Job, which waits
+        for them, for its role (`identity`, `store_policy`) and for the caller's dependencies
+        (`inherited`)."""
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=inherited)
-
-        def metadata(object_name: str) -> dict[str, Any]:
-            return {"name": object_name, "namespace": namespace, "labels": labels}
-
-        account = k8s.core.v1.ServiceAccount(
+        labels = {**args.labels, pods.NAME_LABEL: APP_NAME}
+        account = pods.irsa_service_account(
             f"{name}-service-account",
-            metadata={
-                **metadata(APP_NAME),
-                "annotations": {"eks.amazonaws.com/role-arn": identity.role_arn},
-            },
-            # IRSA projects its own audience-bound token; the Job never calls Kubernetes.
-            automount_service_account_token=False,
+            name=APP_NAME,
+            namespace=args.namespace,
+            labels=labels,
+            role_arn=identity.role_arn,
             opts=on_cluster,
         )
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
-            metadata=metadata(APP_NAME),
+            metadata=_metadata(args, APP_NAME),
             spec=network_policy_spec(args.broker_cidrs, args.endpoint_cidrs),
             opts=on_cluster,
         )
-
-        topology_text = json.dumps(plan, indent=2, sort_keys=True)
         suffix = fingerprint(
             plan, PROGRAM, READ_SCRIPT, STORE_SCRIPT, args.aws_cli_image, args.python_image
         )
         object_name = f"{APP_NAME}-{suffix}"
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=metadata(object_name),
-            data={PROGRAM_FILE: PROGRAM, TOPOLOGY_FILE: topology_text},
+            metadata=_metadata(args, object_name),
+            data={PROGRAM_FILE: PROGRAM, TOPOLOGY_FILE: json.dumps(plan, indent=2, sort_keys=True)},
             # Named after its content: a change is a new ConfigMap (and a new Job), never an
             # edit under a Job that already ran.
             immutable=True,
             opts=on_cluster,
         )
-
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        service_secrets = pulumi.Output.all(*service_arns).apply(
-            lambda arns: "\n".join(f"{s} {a}" for s, a in zip(services, arns, strict=True))
-        )
-        common_env = [
-            {"name": "HOME", "value": "/tmp"},
-            {"name": "CREDENTIALS_DIR", "value": CREDENTIALS_DIR},
-        ]
-        aws_env = [
-            *common_env,
-            {"name": "AWS_REGION", "value": region},
-            # No pager, and no prompt of any kind: nobody is there to answer.
-            {"name": "AWS_PAGER", "value": ""},
-            {"name": "SERVICE_SECRETS", "value": service_secrets},
-        ]
-        mounts = [
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "credentials", "mountPath": CREDENTIALS_DIR},
-        ]
-
-        def container(container_name: str, image: str, command: list[str], env: list) -> dict:
-            return {
-                "name": container_name,
-                "image": image,
-                "imagePullPolicy": "IfNotPresent",
-                "command": command,
-                "env": env,
-                "resources": RESOURCES,
-                "securityContext": container_security_context(),
-                "volumeMounts": mounts,
-            }
-
-        read = container(
-            "read-credentials",
-            args.aws_cli_image,
-            ["/bin/sh", "-c", READ_SCRIPT],
-            [*aws_env, {"name": "ADMIN_SECRET_ARN", "value": args.admin_secret_arn}],
-        )
-        apply_topology = container(
-            "apply-topology",
-            args.python_image,
-            ["python", f"{CONFIG_DIR}/{PROGRAM_FILE}"],
-            [
-                *common_env,
-                {"name": "TOPOLOGY_FILE", "value": f"{CONFIG_DIR}/{TOPOLOGY_FILE}"},
-                {"name": "MANAGEMENT_URL", "value": args.management_url},
-                {"name": "AMQPS_ENDPOINT", "value": args.amqps_endpoint},
-                {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-            ],
-        )
-        apply_topology["volumeMounts"] = [
-            *mounts,
-            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-        ]
-        store = container(
-            "store-credentials", args.aws_cli_image, ["/bin/sh", "-c", STORE_SCRIPT], aws_env
-        )
-
-        job = k8s.batch.v1.Job(
+        return pods.run_once_job(
             f"{name}-job",
-            # A failed Job (a broker not yet serving its API, a policy IAM has not yet
-            # propagated) is replaced, so re-run, by the next update instead of being awaited
-            # again for ever.
-            metadata={
-                **metadata(object_name),
-                "annotations": {"pulumi.com/replaceUnready": "true"},
-            },
-            spec={
-                "backoffLimit": BACKOFF_LIMIT,
-                "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
-                # No ttlSecondsAfterFinished: Pulumi owns the Job, and one Kubernetes deleted
-                # would be created again by the next update.
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "serviceAccountName": APP_NAME,
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "securityContext": pod_security_context(),
-                        "nodeSelector": {POOL_LABEL: "workload"},
-                        "initContainers": [read, apply_topology],
-                        "containers": [store],
-                        "volumes": [
-                            {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
-                            {
-                                "name": "credentials",
-                                "emptyDir": {
-                                    "medium": "Memory",
-                                    "sizeLimit": CREDENTIALS_SIZE_LIMIT,
-                                },
-                            },
-                            {
-                                "name": "config",
-                                "configMap": {"name": object_name, "defaultMode": 0o444},
-                            },
-                        ],
-                    },
-                },
-            },
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[*inherited, account, network_policy, config, identity, store_policy],
-                # A Job's pod template cannot be changed: any change replaces it, and the old
-                # (finished) one goes first, as a Job of the same name cannot exist twice.
-                replace_on_changes=["spec"],
-                delete_before_replace=True,
-                # Outlasts the Job's own deadline, so the Job's failure is what is reported.
-                custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
-            ),
-        )
-
-        self.credentials_secret_arns = {s: secret.arn for s, secret in secrets.items()}
-        self.job_name = job.metadata.name
-        self.role_arn = identity.role_arn
-        self.register_outputs(
-            {
-                "credentialsSecretArns": self.credentials_secret_arns,
-                "exchanges": self.exchanges,
-                "queues": {f"{c}/{e}": q for (c, e), q in self.queues.items()},
-                "deadLetterQueues": {
-                    f"{c}/{e}": q for (c, e), q in self.dead_letter_queues.items()
-                },
-                "jobName": self.job_name,
-                "roleArn": self.role_arn,
-            }
+            metadata=_metadata(args, object_name),
+            spec=job_spec(labels, object_name, job_containers(args, region, service_secrets)),
+            timeout="15m",
+            parent=self,
+            depends_on=[*inherited, account, network_policy, config, identity, store_policy],
         )

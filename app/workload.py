@@ -11,7 +11,6 @@ manifest or Pulumi's state: the service reads them from Secrets Manager with its
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,18 +19,25 @@ from enum import StrEnum
 import pulumi
 import pulumi_kubernetes as k8s
 
-from osp.components.cluster import POOL_LABEL
+from osp.app.pods import (
+    NAME_LABEL,
+    cidr_egress,
+    cidr_problem,
+    container_security_context,
+    dns_egress,
+    image_problem,
+    irsa_service_account,
+    label_problems,
+    namespace_problem,
+    pod_security_context,
+    workload_pool,
+)
+from osp.platform import limits
 from osp.platform.catalogue import Probe, Probes, Replicas, Resources
 from osp.platform.limits import is_int
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:app:ServiceWorkload"
-
-#: Label naming a service's pods; selectors, NetworkPolicy peers and the PDB all use it.
-NAME_LABEL = "app.kubernetes.io/name"
-
-#: Numeric user and group the containers run as (distroless's `nonroot`): non-root is
-#: enforced by the kubelet, which can only check a numeric user.
-RUN_AS = 65532
 
 #: Name of the container port; Service, probes and TargetGroupBinding refer to it.
 PORT_NAME = "http"
@@ -47,10 +53,6 @@ DEREGISTRATION_PROPAGATION_SECONDS = 5
 CPU_UTILISATION = 70
 MEMORY_UTILISATION = 80
 
-#: CoreDNS pods, the one thing every pod must reach.
-DNS_NAMESPACE = "kube-system"
-DNS_POD_LABELS = {"k8s-app": "kube-dns"}
-
 #: Variables the EKS pod identity webhook sets, or static AWS credentials: never from args.
 RESERVED_ENV = frozenset(
     {
@@ -62,12 +64,6 @@ RESERVED_ENV = frozenset(
     }
 )
 
-_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_1123 = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_LABEL_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = re.compile(rf"({_LABEL_PREFIX}/)?{_LABEL_NAME}")
-_LABEL_VALUE = re.compile(rf"({_LABEL_NAME})?")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Whole words between underscores: AUTH_TOKEN and DB_PASSWORD, not AUTHORIZED_ORIGINS.
 _SECRET_WORD = re.compile(
@@ -77,13 +73,19 @@ _SECRET_WORD = re.compile(
 )
 _REFERENCE_SUFFIX = re.compile(r"_(ARN|ID|NAME|URL|URI|ENDPOINT|HOST|FILE|PATH)$", re.I)
 _KEY_MATERIAL = re.compile(r"-----BEGIN|(AKIA|ASIA)[0-9A-Z]{16}")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_ROLE_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 _TARGET_GROUP_ARN = re.compile(
     r"arn:aws(-cn|-us-gov)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[\w-]{1,32}/[0-9a-f]+"
 )
-_SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+_SERVICE_PORT = limits.whole_range(
+    1024,
+    65535,
+    "a port from 1024 to 65535 (the container runs as a non-root user without capabilities, "
+    "so it cannot bind a privileged port)",
+)
+_CALLEE_PORT = limits.whole_range(1, 65535, "the callee's port, 1 to 65535")
+_DEREGISTRATION_DELAY = limits.whole_range(0, 3600, "0 to 3600 (the target group's setting)")
+_SHUTDOWN_SECONDS = limits.whole_range(1, 600, "1 to 600")
+_SERVICE_NAMES = "service names (DNS-1035 labels)"
 
 
 class NetworkProtocol(StrEnum):
@@ -108,10 +110,6 @@ class EgressRule:
 
     protocol: NetworkProtocol = NetworkProtocol.TCP
     """TCP, UDP or SCTP. Default: TCP."""
-
-
-def _default_node_selector() -> dict[str, str]:
-    return {POOL_LABEL: "workload"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,7 +184,7 @@ class ServiceWorkloadArgs:
     """Extra labels on every object and pod (such as `app.kubernetes.io/part-of`). Cannot
     set `app.kubernetes.io/name`."""
 
-    node_selector: Mapping[str, str] = field(default_factory=_default_node_selector)
+    node_selector: Mapping[str, str] = field(default_factory=workload_pool)
     """Nodes the pods may run on. Default: the workload pool (`osp.io/pool: workload`),
     leaving the system pool to the cluster add-ons."""
 
@@ -203,239 +201,180 @@ class ServiceWorkloadArgs:
 # --- checks -------------------------------------------------------------------------------
 
 
-def label_problems(where: str, labels: Mapping[str, str]) -> list[tuple[str, object, str]]:
-    """(arg, value, expected) for every malformed Kubernetes label in `labels`."""
-    out: list[tuple[str, object, str]] = []
-    for key, value in labels.items():
-        if not isinstance(key, str) or len(key) > 317 or not _LABEL_KEY.fullmatch(key):
-            out.append((where, key, "Kubernetes label keys such as example.com/team"))
-        if not isinstance(value, str) or not _LABEL_VALUE.fullmatch(value):
-            out.append(
-                (
-                    f"{where}[{key!r}]",
-                    value,
-                    "up to 63 letters, digits, '-', '_' or '.', starting and ending with a "
-                    "letter or digit",
-                )
-            )
-    return out
-
-
-def namespace_problem(namespace: object) -> str | None:
-    """What the services' namespace should have been, or None: a DNS-1123 label of the estate's
-    own — default and kube-* do not enforce Pod Security `restricted`."""
-    if not is_dns_label(namespace):
-        return "a DNS-1123 label such as osp-services"
-    if namespace in _SYSTEM_NAMESPACES:
-        return (
-            "the estate's services namespace, not default or a kube-* namespace (they do not "
-            "enforce Pod Security restricted)"
-        )
-    return None
-
-
-def is_dns_label(value: object) -> bool:
-    """Whether `value` is a DNS-1123 label: a namespace or most object names."""
-    return isinstance(value, str) and _DNS_1123.fullmatch(value) is not None
-
-
-def image_problem(image: str) -> str | None:
-    """What is wrong with an image reference, or None: a tag is required, never `latest`."""
-    reference, _, digest = image.partition("@")
-    if digest and not _DIGEST.fullmatch(digest):
-        return "a digest of the form sha256:<64 hex digits> after '@'"
-    slash, colon = reference.rfind("/"), reference.rfind(":")
-    if colon <= slash or not reference[:colon]:
-        return "a full image reference with an explicit tag, <repository url>:<tag>"
-    tag = reference[colon + 1 :]
-    if not _TAG.fullmatch(tag):
-        return "a tag of letters, digits, '_', '.' and '-', at most 128 characters"
-    if tag.lower() == "latest":
-        return (
-            "an explicit version tag, never 'latest': a moving tag makes a rollout "
-            "unrepeatable and a rollback impossible"
-        )
-    return None
-
-
 def _secret_like(env_name: str) -> bool:
     return bool(_SECRET_WORD.search(env_name)) and not _REFERENCE_SUFFIX.search(env_name)
 
 
-def cidr_problem(cidr: object) -> str | None:
-    """What an IPv4 CIDR block should have been, or None."""
-    if not isinstance(cidr, str):
-        return "an IPv4 CIDR block such as 10.0.0.0/24"
-    try:
-        network = ipaddress.ip_network(cidr, strict=True)
-    except ValueError:
-        return "an IPv4 CIDR block such as 10.0.0.0/24 (no host bits set)"
-    if network.version != 4:
-        return "an IPv4 CIDR block (the VPC is IPv4)"
-    return None
+def _pod_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
+    """What the pods are: the service's name and namespace, image, port, role and sizes."""
+    check.against(limits.DNS_1035_LABEL, "service", args.service)
+    expected = namespace_problem(args.namespace)
+    if expected:
+        check.add("namespace", args.namespace, expected)
+    if isinstance(args.image, str):
+        expected = image_problem(args.image)
+        if expected:
+            check.add("image", args.image, expected)
+    else:
+        check.check(
+            isinstance(args.image, pulumi.Output),
+            "image",
+            args.image,
+            "an image reference (str or Output[str])",
+        )
+    check.against(_SERVICE_PORT, "port", args.port)
+    if isinstance(args.role_arn, str):
+        check.against(limits.IAM_ROLE_ARN, "role_arn", args.role_arn)
+    if not isinstance(args.replicas, Replicas):
+        check.add("replicas", args.replicas, "a Replicas(min, baseline, max)")
+    elif args.replicas.min < 1:
+        check.add(
+            "replicas.min",
+            args.replicas.min,
+            "at least 1 (the autoscaler never scales to zero; dev may pass min=baseline=max=1)",
+        )
+    check.check(
+        isinstance(args.resources, Resources),
+        "resources",
+        args.resources,
+        "a Resources(requests, limits)",
+    )
+    check.check(
+        isinstance(args.probes, Probes),
+        "probes",
+        args.probes,
+        "a Probes(startup, readiness, liveness)",
+    )
+
+
+def _env_problems(check: Problems, env: Mapping[str, object]) -> None:
+    """Configuration that points at things: no secret by name or by look, no IRSA variable."""
+    for key, value in env.items():
+        where = f"env[{key!r}]"
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+            check.add(
+                "env", key, "variable names of letters, digits and '_', not starting with a digit"
+            )
+            continue
+        if key in RESERVED_ENV:
+            check.add(
+                "env",
+                key,
+                "no AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE or static AWS credentials: the "
+                "pod's role comes from its service account (IRSA)",
+            )
+        elif _secret_like(key):
+            check.add(
+                "env",
+                key,
+                "a reference, not a secret: name it …_ARN (the secret's ARN, read from Secrets "
+                "Manager at run time) or …_NAME/_ID/_URL/_ENDPOINT/_HOST/_FILE/_PATH",
+            )
+        if isinstance(value, str):
+            if _KEY_MATERIAL.search(value):
+                check.add(
+                    where,
+                    "<redacted>",
+                    "configuration, not key material (an AWS access key or a PEM block "
+                    "belongs in Secrets Manager)",
+                )
+        elif not isinstance(value, pulumi.Output):
+            check.add(where, value, "a str or Output[str]")
+
+
+def _ingress_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
+    """Who reaches the pods: the load balancer (with its target group) and the callers."""
+    arn = args.target_group_arn
+    if isinstance(arn, str):
+        check.check(
+            bool(_TARGET_GROUP_ARN.fullmatch(arn)),
+            "target_group_arn",
+            arn,
+            "an ELBv2 target group ARN",
+        )
+    if arn is not None and not args.load_balancer_cidrs:
+        check.add(
+            "load_balancer_cidrs",
+            [],
+            "the public subnets' CIDRs when target_group_arn is given: otherwise the "
+            "NetworkPolicy keeps the load balancer out",
+        )
+    if isinstance(args.load_balancer_cidrs, str):
+        check.add(
+            "load_balancer_cidrs", args.load_balancer_cidrs, "a list of CIDRs, not one string"
+        )
+    else:
+        for cidr in args.load_balancer_cidrs:
+            expected = cidr_problem(
+                cidr, whole_space="the load balancer's subnets, not the whole address space"
+            )
+            if expected:
+                check.add("load_balancer_cidrs", cidr, expected)
+    if isinstance(args.callers, str):
+        check.add("callers", args.callers, "a list of service names, not one string")
+        return
+    seen: set[str] = set()
+    for caller in args.callers:
+        if not limits.DNS_1035_LABEL.accepts(caller):
+            check.add("callers", caller, _SERVICE_NAMES)
+        elif caller == args.service:
+            check.add(
+                "callers", caller, "other services (a service needs no permission to call itself)"
+            )
+        elif caller in seen:
+            check.add("callers", caller, "each caller once")
+        seen.add(caller)
+
+
+def _egress_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
+    """What the pods reach: the services they call, and the CIDR rules."""
+    if not isinstance(args.calls, Mapping):
+        check.add("calls", args.calls, "a mapping of service name to its port")
+    else:
+        for callee, callee_port in args.calls.items():
+            if not limits.DNS_1035_LABEL.accepts(callee):
+                check.add("calls", callee, _SERVICE_NAMES)
+            elif callee == args.service:
+                check.add("calls", callee, "other services (a pod reaches itself without a rule)")
+            check.against(_CALLEE_PORT, f"calls[{callee!r}]", callee_port)
+    for index, rule in enumerate(args.egress):
+        where = f"egress[{index}]"
+        if not isinstance(rule, EgressRule):
+            check.add(where, rule, "an EgressRule(cidr, ports, protocol)")
+            continue
+        expected = cidr_problem(rule.cidr)
+        if expected:
+            check.add(f"{where}.cidr", rule.cidr, expected)
+        ports = rule.ports
+        if isinstance(ports, int) or not ports:
+            check.add(f"{where}.ports", ports, "a tuple of at least one port (never every port)")
+        elif any(not is_int(p) or not 1 <= p <= 65535 for p in ports) or len(set(ports)) != len(
+            ports
+        ):
+            check.add(f"{where}.ports", ports, "distinct ports from 1 to 65535")
+        if rule.protocol not in set(NetworkProtocol):
+            check.add(f"{where}.protocol", rule.protocol, "TCP, UDP or SCTP")
 
 
 def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"ServiceWorkload {name}: {arg}: got {value!r}; expected {expected}")
-
-    if not isinstance(args.service, str) or not _DNS_1035.fullmatch(args.service):
-        bad("service", args.service, "a DNS-1035 label: lower-case letters, digits and '-', "
-            "starting with a letter, at most 63 characters")  # fmt: skip
-    expected = namespace_problem(args.namespace)
-    if expected:
-        bad("namespace", args.namespace, expected)
-
-    if isinstance(args.image, str):
-        expected = image_problem(args.image)
-        if expected:
-            bad("image", args.image, expected)
-    elif not isinstance(args.image, pulumi.Output):
-        bad("image", args.image, "an image reference (str or Output[str])")
-
-    if not is_int(args.port) or not 1024 <= args.port <= 65535:
-        bad("port", args.port, "a port from 1024 to 65535 (the container runs as a non-root "
-            "user without capabilities, so it cannot bind a privileged port)")  # fmt: skip
-
-    if isinstance(args.role_arn, str) and not _ROLE_ARN.fullmatch(args.role_arn):
-        bad("role_arn", args.role_arn, "an IAM role ARN such as "
-            "arn:aws:iam::123456789012:role/osp-prod-fee")  # fmt: skip
-
-    if not isinstance(args.replicas, Replicas):
-        bad("replicas", args.replicas, "a Replicas(min, baseline, max)")
-    elif args.replicas.min < 1:
-        bad("replicas.min", args.replicas.min, "at least 1 (the autoscaler never scales to "
-            "zero; dev may pass min=baseline=max=1)")  # fmt: skip
-    if not isinstance(args.resources, Resources):
-        bad("resources", args.resources, "a Resources(requests, limits)")
-    if not isinstance(args.probes, Probes):
-        bad("probes", args.probes, "a Probes(startup, readiness, liveness)")
-
-    for key, value in args.env.items():
-        where = f"env[{key!r}]"
-        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
-            bad("env", key, "variable names of letters, digits and '_', not starting with a "
-                "digit")  # fmt: skip
-            continue
-        if key in RESERVED_ENV:
-            bad("env", key, "no AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE or static AWS "
-                "credentials: the pod's role comes from its service account (IRSA)")  # fmt: skip
-        elif _secret_like(key):
-            bad("env", key, "a reference, not a secret: name it …_ARN (the secret's ARN, "
-                "read from Secrets Manager at run time) or …_NAME/_ID/_URL/_ENDPOINT/_HOST"
-                "/_FILE/_PATH")  # fmt: skip
-        if isinstance(value, str):
-            if _KEY_MATERIAL.search(value):
-                bad(where, "<redacted>", "configuration, not key material (an AWS access "
-                    "key or a PEM block belongs in Secrets Manager)")  # fmt: skip
-        elif not isinstance(value, pulumi.Output):
-            bad(where, value, "a str or Output[str]")
-
-    if isinstance(args.target_group_arn, str) and not _TARGET_GROUP_ARN.fullmatch(
-        args.target_group_arn
-    ):
-        bad("target_group_arn", args.target_group_arn, "an ELBv2 target group ARN")
-    if args.target_group_arn is not None and not args.load_balancer_cidrs:
-        bad("load_balancer_cidrs", [], "the public subnets' CIDRs when target_group_arn is "
-            "given: otherwise the NetworkPolicy keeps the load balancer out")  # fmt: skip
-    if isinstance(args.load_balancer_cidrs, str):
-        bad("load_balancer_cidrs", args.load_balancer_cidrs, "a list of CIDRs, not one string")
-    else:
-        for cidr in args.load_balancer_cidrs:
-            expected = cidr_problem(cidr)
-            if expected is None and ipaddress.ip_network(cidr).prefixlen == 0:
-                expected = "the load balancer's subnets, not the whole address space"
-            if expected:
-                bad("load_balancer_cidrs", cidr, expected)
-
-    if isinstance(args.callers, str):
-        bad("callers", args.callers, "a list of service names, not one string")
-    else:
-        seen: set[str] = set()
-        for caller in args.callers:
-            if not isinstance(caller, str) or not _DNS_1035.fullmatch(caller):
-                bad("callers", caller, "service names (DNS-1035 labels)")
-            elif caller == args.service:
-                bad("callers", caller, "other services (a service needs no permission to call "
-                    "itself)")  # fmt: skip
-            elif caller in seen:
-                bad("callers", caller, "each caller once")
-            seen.add(caller)
-
-    if not isinstance(args.calls, Mapping):
-        bad("calls", args.calls, "a mapping of service name to its port")
-    else:
-        for callee, callee_port in args.calls.items():
-            if not isinstance(callee, str) or not _DNS_1035.fullmatch(callee):
-                bad("calls", callee, "service names (DNS-1035 labels)")
-            elif callee == args.service:
-                bad("calls", callee, "other services (a pod reaches itself without a rule)")
-            if not is_int(callee_port) or not 1 <= callee_port <= 65535:
-                bad(f"calls[{callee!r}]", callee_port, "the callee's port, 1 to 65535")
-
-    for index, rule in enumerate(args.egress):
-        where = f"egress[{index}]"
-        if not isinstance(rule, EgressRule):
-            bad(where, rule, "an EgressRule(cidr, ports, protocol)")
-            continue
-        expected = cidr_problem(rule.cidr)
-        if expected:
-            bad(f"{where}.cidr", rule.cidr, expected)
-        ports = rule.ports
-        if isinstance(ports, int) or not ports:
-            bad(f"{where}.ports", ports, "a tuple of at least one port (never every port)")
-        elif any(not is_int(p) or not 1 <= p <= 65535 for p in ports) or len(set(ports)) != len(
-            ports
-        ):
-            bad(f"{where}.ports", ports, "distinct ports from 1 to 65535")
-        if rule.protocol not in set(NetworkProtocol):
-            bad(f"{where}.protocol", rule.protocol, "TCP, UDP or SCTP")
-
-    for arg, value, expected in label_problems("labels", args.labels):
-        bad(arg, value, expected)
+    check = Problems("ServiceWorkload", name)
+    _pod_problems(check, args)
+    _env_problems(check, args.env)
+    _ingress_problems(check, args)
+    _egress_problems(check, args)
+    check.extend(label_problems("labels", args.labels))
     if NAME_LABEL in args.labels:
-        bad("labels", NAME_LABEL, f"no {NAME_LABEL}: osp sets it to the service's name")
-    for arg, value, expected in label_problems("node_selector", args.node_selector):
-        bad(arg, value, expected)
-
-    delay = args.deregistration_delay_seconds
-    if not is_int(delay) or not 0 <= delay <= 3600:
-        bad("deregistration_delay_seconds", delay, "0 to 3600 (the target group's setting)")
-    if not is_int(args.shutdown_seconds) or not 1 <= args.shutdown_seconds <= 600:
-        bad("shutdown_seconds", args.shutdown_seconds, "1 to 600")
-    return out
+        check.add("labels", NAME_LABEL, f"no {NAME_LABEL}: osp sets it to the service's name")
+    check.extend(label_problems("node_selector", args.node_selector))
+    check.against(
+        _DEREGISTRATION_DELAY, "deregistration_delay_seconds", args.deregistration_delay_seconds
+    )
+    check.against(_SHUTDOWN_SECONDS, "shutdown_seconds", args.shutdown_seconds)
+    return check.found
 
 
 # --- what the pods look like --------------------------------------------------------------
-
-
-def pod_security_context() -> dict[str, object]:
-    """Pod-level: a fixed non-root user and group, volumes owned by that group, seccomp."""
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        # The IRSA token is a projected volume: fsGroup makes it readable by the user.
-        "fsGroup": RUN_AS,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def container_security_context() -> dict[str, object]:
-    """Container-level: Pod Security `restricted`, plus a read-only root filesystem."""
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "privileged": False,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
 
 
 def http_probe(probe: Probe) -> dict[str, object]:
@@ -460,10 +399,14 @@ def _without_secret(name: str, key: str, value: pulumi.Input[str]) -> pulumi.Inp
 
     def check(is_secret: bool) -> pulumi.Output[str]:
         if is_secret:
-            raise ValueError(
-                f"ServiceWorkload {name}: env[{key!r}]: got a secret Output; expected "
-                "configuration that points at the secret (its ARN), never its value"
+            refused = Problems("ServiceWorkload", name)
+            # Not `add`: the value is a secret, and is never shown.
+            refused.note(
+                f"env[{key!r}]",
+                "got a secret Output; expected configuration that points at the secret (its "
+                "ARN), never its value",
             )
+            refused.raise_if_any()
         return value
 
     return pulumi.Output.from_input(value.is_secret()).apply(check)
@@ -474,14 +417,194 @@ def _checked_image(name: str, image: pulumi.Input[str]) -> pulumi.Input[str]:
         return image
 
     def check(reference: str) -> str:
+        refused = Problems("ServiceWorkload", name)
         expected = image_problem(reference)
         if expected:
-            raise ValueError(
-                f"ServiceWorkload {name}: image: got {reference!r}; expected {expected}"
-            )
+            refused.add("image", reference, expected)
+        refused.raise_if_any()
         return reference
 
     return image.apply(check)
+
+
+def _metadata(args: ServiceWorkloadArgs) -> dict[str, object]:
+    """Every object's: named after the service, in its namespace, with its labels."""
+    labels = {**args.labels, NAME_LABEL: args.service}
+    return {"name": args.service, "namespace": args.namespace, "labels": labels}
+
+
+def container_spec(name: str, args: ServiceWorkloadArgs) -> dict[str, object]:
+    """The service's one container: hardened, sized, probed, and drained before SIGTERM."""
+    sizes = args.resources
+    return {
+        "name": args.service,
+        "image": _checked_image(name, args.image),
+        # Tags are immutable in the estate's registry: a present tag is the right image.
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": args.port, "protocol": "TCP"}],
+        "env": [
+            {"name": key, "value": _without_secret(name, key, value)}
+            for key, value in sorted(args.env.items())
+        ],
+        "resources": {
+            "requests": {"cpu": sizes.requests.cpu, "memory": sizes.requests.memory},
+            "limits": {"cpu": sizes.limits.cpu, "memory": sizes.limits.memory},
+        },
+        "startupProbe": http_probe(args.probes.startup),
+        "readinessProbe": http_probe(args.probes.readiness),
+        "livenessProbe": http_probe(args.probes.liveness),
+        "lifecycle": {
+            # The kubelet's own sleep: distroless images have no `sleep` to exec. The pod
+            # leaves the Service and target group when termination starts, but the load
+            # balancer keeps sending for a while; serving on until it has stopped, and
+            # only then getting SIGTERM, drops no request.
+            "preStop": {"sleep": {"seconds": pre_stop_seconds(args.deregistration_delay_seconds)}},
+        },
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def topology_spread(service: str) -> list[dict[str, object]]:
+    """Spread the pods across zones, then hosts, as far as capacity allows."""
+    return [
+        {
+            "topologyKey": key,
+            "maxSkew": 1,
+            # ScheduleAnyway: with a zone down (or short of capacity), DoNotSchedule would
+            # leave replacement pods pending exactly when they are needed.
+            "whenUnsatisfiable": "ScheduleAnyway",
+            # Tainted nodes (the system pool, nodes going away) do not count as domains.
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": {NAME_LABEL: service}},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def deployment_spec(name: str, args: ServiceWorkloadArgs) -> dict[str, object]:
+    """Rolling updates that never take a serving pod away first, of hardened pods."""
+    pre_stop = pre_stop_seconds(args.deregistration_delay_seconds)
+    return {
+        "replicas": args.replicas.baseline,
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": {NAME_LABEL: args.service}},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"},
+        },
+        "template": {
+            "metadata": {"labels": _metadata(args)["labels"]},
+            "spec": {
+                "serviceAccountName": args.service,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": pod_security_context(),
+                "terminationGracePeriodSeconds": pre_stop + args.shutdown_seconds,
+                "nodeSelector": dict(args.node_selector),
+                "topologySpreadConstraints": topology_spread(args.service),
+                "containers": [container_spec(name, args)],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
+            },
+        },
+    }
+
+
+def service_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
+    """A ClusterIP Service on the port."""
+    return {
+        "type": "ClusterIP",
+        "selector": {NAME_LABEL: args.service},
+        "ports": [
+            {"name": PORT_NAME, "port": args.port, "targetPort": PORT_NAME, "protocol": "TCP"}
+        ],
+    }
+
+
+def _utilisation(resource: str, percent: int) -> dict[str, object]:
+    return {
+        "type": "Resource",
+        "resource": {
+            "name": resource,
+            "target": {"type": "Utilization", "averageUtilization": percent},
+        },
+    }
+
+
+def autoscaler_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
+    """Between `replicas.min` and `replicas.max`, at 70 % CPU and 80 % memory of requests."""
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.service},
+        "minReplicas": args.replicas.min,
+        "maxReplicas": args.replicas.max,
+        "metrics": [
+            _utilisation("cpu", CPU_UTILISATION),
+            _utilisation("memory", MEMORY_UTILISATION),
+        ],
+    }
+
+
+def disruption_budget_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
+    return {
+        # One pod at a time, whatever the autoscaler has made of the count: never
+        # blocks a node drain at one replica, never lets a drain empty the service.
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {NAME_LABEL: args.service}},
+        # A pod that is not ready serves nothing: evicting it must not wait.
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+
+
+def network_policy_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
+    """Who may reach the service's pods, and what they may reach."""
+    port = [{"protocol": "TCP", "port": args.port}]
+    ingress: list[dict[str, object]] = []
+    if args.target_group_arn is not None:
+        ingress.append(
+            {
+                "from": [{"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs],
+                "ports": port,
+            }
+        )
+    if args.callers:
+        ingress.append(
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": {NAME_LABEL: caller}}}
+                    for caller in args.callers
+                ],
+                "ports": port,
+            }
+        )
+    egress: list[dict[str, object]] = [dns_egress()]
+    for callee, callee_port in sorted(args.calls.items()):
+        egress.append(
+            {
+                "to": [{"podSelector": {"matchLabels": {NAME_LABEL: callee}}}],
+                "ports": [{"protocol": "TCP", "port": callee_port}],
+            }
+        )
+    for rule in args.egress:
+        egress.append(cidr_egress([rule.cidr], rule.ports, str(rule.protocol)))
+    return {
+        "podSelector": {"matchLabels": {NAME_LABEL: args.service}},
+        # Both types, even with no rules of a kind: an empty list then denies it all.
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": ingress,
+        "egress": egress,
+    }
+
+
+def target_group_binding_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
+    """Keeps the pods registered (as IP targets) in the service's target group."""
+    return {
+        "serviceRef": {"name": args.service, "port": args.port},
+        "targetGroupARN": args.target_group_arn,
+        "targetType": "ip",
+        # No `networking`: the estate's Pulumi program owns the one security group rule
+        # (load balancer → nodes on the services' ports), where plans and reviews see it;
+        # the controller edits no security group.
+    }
 
 
 class ServiceWorkload(pulumi.ComponentResource):
@@ -519,90 +642,18 @@ class ServiceWorkload(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
-        service, namespace, port = args.service, args.namespace, args.port
+            raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
-        selector = {NAME_LABEL: service}
-        labels = {**args.labels, **selector}
-
-        def metadata(**extra: object) -> dict[str, object]:
-            return {"name": service, "namespace": namespace, "labels": labels, **extra}
-
-        account = k8s.core.v1.ServiceAccount(
+        account = irsa_service_account(
             f"{name}-service-account",
-            metadata=metadata(annotations={"eks.amazonaws.com/role-arn": args.role_arn}),
-            automount_service_account_token=False,
+            **_metadata(args),
+            role_arn=args.role_arn,
             opts=child,
         )
-
-        pre_stop = pre_stop_seconds(args.deregistration_delay_seconds)
-        requests, limits = args.resources.requests, args.resources.limits
-        container = {
-            "name": service,
-            "image": _checked_image(name, args.image),
-            # Tags are immutable in the estate's registry: a present tag is the right image.
-            "imagePullPolicy": "IfNotPresent",
-            "ports": [{"name": PORT_NAME, "containerPort": port, "protocol": "TCP"}],
-            "env": [
-                {"name": key, "value": _without_secret(name, key, value)}
-                for key, value in sorted(args.env.items())
-            ],
-            "resources": {
-                "requests": {"cpu": requests.cpu, "memory": requests.memory},
-                "limits": {"cpu": limits.cpu, "memory": limits.memory},
-            },
-            "startupProbe": http_probe(args.probes.startup),
-            "readinessProbe": http_probe(args.probes.readiness),
-            "livenessProbe": http_probe(args.probes.liveness),
-            "lifecycle": {
-                # The kubelet's own sleep: distroless images have no `sleep` to exec. The pod
-                # leaves the Service and target group when termination starts, but the load
-                # balancer keeps sending for a while; serving on until it has stopped, and
-                # only then getting SIGTERM, drops no request.
-                "preStop": {"sleep": {"seconds": pre_stop}},
-            },
-            "securityContext": container_security_context(),
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-        }
-        spread = [
-            {
-                "topologyKey": key,
-                "maxSkew": 1,
-                # ScheduleAnyway: with a zone down (or short of capacity), DoNotSchedule would
-                # leave replacement pods pending exactly when they are needed.
-                "whenUnsatisfiable": "ScheduleAnyway",
-                # Tainted nodes (the system pool, nodes going away) do not count as domains.
-                "nodeTaintsPolicy": "Honor",
-                "labelSelector": {"matchLabels": selector},
-            }
-            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-        ]
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata(),
-            spec={
-                "replicas": args.replicas.baseline,
-                "revisionHistoryLimit": 5,
-                "selector": {"matchLabels": selector},
-                "strategy": {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"},
-                },
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": service,
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "securityContext": pod_security_context(),
-                        "terminationGracePeriodSeconds": pre_stop + args.shutdown_seconds,
-                        "nodeSelector": dict(args.node_selector),
-                        "topologySpreadConstraints": spread,
-                        "containers": [container],
-                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
-                    },
-                },
-            },
+            metadata=_metadata(args),
+            spec=deployment_spec(name, args),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[account],
@@ -611,76 +662,14 @@ class ServiceWorkload(pulumi.ComponentResource):
                 ignore_changes=["spec.replicas"],
             ),
         )
-
-        svc = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata(),
-            spec={
-                "type": "ClusterIP",
-                "selector": selector,
-                "ports": [
-                    {"name": PORT_NAME, "port": port, "targetPort": PORT_NAME, "protocol": "TCP"}
-                ],
-            },
-            opts=child,
+        service = k8s.core.v1.Service(
+            f"{name}-service", metadata=_metadata(args), spec=service_spec(args), opts=child
         )
-
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-autoscaler",
-            metadata=metadata(),
-            spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
-                "minReplicas": args.replicas.min,
-                "maxReplicas": args.replicas.max,
-                "metrics": [
-                    _utilisation("cpu", CPU_UTILISATION),
-                    _utilisation("memory", MEMORY_UTILISATION),
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-        )
-
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-disruption-budget",
-            metadata=metadata(),
-            spec={
-                # One pod at a time, whatever the autoscaler has made of the count: never
-                # blocks a node drain at one replica, never lets a drain empty the service.
-                "maxUnavailable": 1,
-                "selector": {"matchLabels": selector},
-                # A pod that is not ready serves nothing: evicting it must not wait.
-                "unhealthyPodEvictionPolicy": "AlwaysAllow",
-            },
-            opts=child,
-        )
-
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
-            metadata=metadata(),
-            spec=network_policy_spec(args),
-            opts=child,
-        )
-
-        if args.target_group_arn is not None:
-            k8s.apiextensions.CustomResource(
-                f"{name}-target-group-binding",
-                api_version="elbv2.k8s.aws/v1beta1",
-                kind="TargetGroupBinding",
-                metadata=metadata(),
-                spec={
-                    "serviceRef": {"name": service, "port": port},
-                    "targetGroupARN": args.target_group_arn,
-                    "targetType": "ip",
-                    # No `networking`: the estate's Pulumi program owns the one security group
-                    # rule (load balancer → nodes on the services' ports), where plans and
-                    # reviews see it; the controller edits no security group.
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[svc]),
-            )
-
+        self._scaling_and_reach(name, args, deployment, service)
         self.service_account_name = account.metadata.name
         self.deployment_name = deployment.metadata.name
-        self.service_name = svc.metadata.name
+        self.service_name = service.metadata.name
+        namespace, port = args.namespace, args.port
         self.url = self.service_name.apply(
             lambda svc_name: f"http://{svc_name}.{namespace}.svc.cluster.local:{port}"
         )
@@ -693,72 +682,40 @@ class ServiceWorkload(pulumi.ComponentResource):
             }
         )
 
-
-def _utilisation(resource: str, percent: int) -> dict[str, object]:
-    return {
-        "type": "Resource",
-        "resource": {
-            "name": resource,
-            "target": {"type": "Utilization", "averageUtilization": percent},
-        },
-    }
-
-
-def dns_egress() -> dict[str, object]:
-    """The NetworkPolicy egress rule every pod needs: CoreDNS, on 53 over UDP and TCP."""
-    return {
-        "to": [
-            {
-                "namespaceSelector": {
-                    "matchLabels": {"kubernetes.io/metadata.name": DNS_NAMESPACE}
-                },
-                "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
-            }
-        ],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
-
-
-def network_policy_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
-    """Who may reach the service's pods, and what they may reach."""
-    port = [{"protocol": "TCP", "port": args.port}]
-    ingress: list[dict[str, object]] = []
-    if args.target_group_arn is not None:
-        ingress.append(
-            {
-                "from": [{"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs],
-                "ports": port,
-            }
+    def _scaling_and_reach(
+        self,
+        name: str,
+        args: ServiceWorkloadArgs,
+        deployment: k8s.apps.v1.Deployment,
+        service: k8s.core.v1.Service,
+    ) -> None:
+        """The autoscaler, the disruption budget, the NetworkPolicy and, when routed, the
+        TargetGroupBinding."""
+        child = pulumi.ResourceOptions(parent=self)
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-autoscaler",
+            metadata=_metadata(args),
+            spec=autoscaler_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
         )
-    if args.callers:
-        ingress.append(
-            {
-                "from": [
-                    {"podSelector": {"matchLabels": {NAME_LABEL: caller}}}
-                    for caller in args.callers
-                ],
-                "ports": port,
-            }
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-disruption-budget",
+            metadata=_metadata(args),
+            spec=disruption_budget_spec(args),
+            opts=child,
         )
-    egress: list[dict[str, object]] = [dns_egress()]
-    for callee, callee_port in sorted(args.calls.items()):
-        egress.append(
-            {
-                "to": [{"podSelector": {"matchLabels": {NAME_LABEL: callee}}}],
-                "ports": [{"protocol": "TCP", "port": callee_port}],
-            }
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=_metadata(args),
+            spec=network_policy_spec(args),
+            opts=child,
         )
-    for rule in args.egress:
-        egress.append(
-            {
-                "to": [{"ipBlock": {"cidr": rule.cidr}}],
-                "ports": [{"protocol": str(rule.protocol), "port": p} for p in rule.ports],
-            }
-        )
-    return {
-        "podSelector": {"matchLabels": {NAME_LABEL: args.service}},
-        # Both types, even with no rules of a kind: an empty list then denies it all.
-        "policyTypes": ["Ingress", "Egress"],
-        "ingress": ingress,
-        "egress": egress,
-    }
+        if args.target_group_arn is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-target-group-binding",
+                api_version="elbv2.k8s.aws/v1beta1",
+                kind="TargetGroupBinding",
+                metadata=_metadata(args),
+                spec=target_group_binding_spec(args),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
+            )

@@ -13,15 +13,21 @@ Not validated, by design:
 - Instances of custom resources (any API group outside Kubernetes' own, such as
   `elbv2.k8s.aws` TargetGroupBindings): kubernetes-validate ships only the built-in schemas.
   They are returned by `custom_resources(plan)` so tests can check them by hand.
+
+`on_cluster(Component)` is the factory `tests.support.plan_component` takes for an application
+building block: the block with a Kubernetes provider of its own, as the estate gives it the
+cluster's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import kubernetes_validate
+import pulumi
+import pulumi_kubernetes as k8s
 from kubernetes_validate import utils as kv_utils
 
 from osp.platform.plan import Plan, PlannedResource
@@ -30,6 +36,17 @@ PROVIDER_TYPE = "pulumi:providers:kubernetes"
 
 #: Kubernetes "modules" of the type token that hold no manifests.
 _NOT_MANIFEST_MODULES = ("helm.sh/", "yaml/", "kustomize/")
+
+#: The NetworkPolicy egress rule to CoreDNS that every osp pod's policy starts with.
+DNS_EGRESS = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
 
 #: Values the offline engine records in place of secrets and unknowns.
 SECRET = "<secret>"
@@ -167,3 +184,29 @@ def secrets_in(manifest_: Any) -> list[str]:
 def dumps(manifests_: Iterable[dict[str, Any]]) -> str:
     """Manifests as JSON text, for a readable assertion message."""
     return json.dumps(list(manifests_), indent=2, sort_keys=True)
+
+
+def on_cluster(
+    component: Callable[..., pulumi.Resource], *, namespace: str | None = None
+) -> Callable[..., pulumi.Resource]:
+    """A factory for `plan_component`: `component(name, args)` given a Kubernetes provider by
+    package (`providers=[…]`, as stacks/services.py passes the cluster's), created in the
+    program as Pulumi requires. With `namespace`, the component also depends on a Namespace of
+    that name, as the services' blocks depend on the add-ons' namespace."""
+
+    def build(name: str, args: object, opts: pulumi.ResourceOptions | None = None):
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        depends_on = None
+        if namespace is not None:
+            depends_on = [
+                k8s.core.v1.Namespace(
+                    "namespace",
+                    metadata={"name": namespace},
+                    opts=pulumi.ResourceOptions(provider=provider),
+                )
+            ]
+        on_provider = pulumi.ResourceOptions(providers=[provider], depends_on=depends_on)
+        return component(name, args, pulumi.ResourceOptions.merge(on_provider, opts))
+
+    build.__name__ = component.__name__
+    return build

@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 
 from osp.app.databases import (
@@ -38,13 +37,13 @@ from osp.app.databases import (
     setup_script,
     user_problem,
 )
-from osp.app.workload import image_problem
+from osp.app.pods import image_problem
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
-from osp.platform.engine import offline
 from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
-from tests.support import spec_of
+from tests.support import plan_component
 
 NAME = "osp-t-databases"
 NAMESPACE = "osp-services"
@@ -106,13 +105,9 @@ def databases_args(**overrides) -> ServiceDatabasesArgs:
 
 
 def plan_databases(args: ServiceDatabasesArgs, name: str = NAME):
-    def program(spec):
-        provider = k8s.Provider("k8s", kubeconfig="{}")
-        databases = ServiceDatabases(name, args, pulumi.ResourceOptions(providers=[provider]))
-        pulumi.export("jobName", databases.job_name)
-        pulumi.export("roleArn", databases.role_arn)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        manifests_of.on_cluster(ServiceDatabases), args, name=name, exports=("job_name", "role_arn")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -328,20 +323,26 @@ def test_kubernetes_objects_use_the_given_provider_and_aws_its_own(prod):
     assert len(objects) == 4
     assert {r.provider for r in objects} == {provider.urn}
     # A providers list holding only a kubernetes provider leaves AWS on its default provider.
-    for resource in prod.of_type(ROLE) + prod.of_type(ROLE_POLICY):
+    aws_resources = prod.of_type(ROLE) + prod.of_type(ROLE_POLICY)
+    assert len(aws_resources) == 2
+    for resource in aws_resources:
         assert resource.provider is None
 
 
 def test_outputs(prod):
     name = f"{DEFAULT_OBJECT_NAME}-{content_hash(config_data(USERS))}"
     assert prod.outputs == {
-        "jobName": name,
-        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}",
+        "job_name": name,
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}",
     }
 
 
 def test_every_object_is_in_the_namespace_with_the_labels(prod):
-    for item in manifests_of.manifests(prod):
+    items = manifests_of.manifests(prod)
+    assert Counter(item["kind"] for item in items) == Counter(
+        {"ServiceAccount": 1, "ConfigMap": 1, "NetworkPolicy": 1, "Job": 1}
+    )
+    for item in items:
         assert item["metadata"]["namespace"] == NAMESPACE
         assert item["metadata"]["labels"] == {
             "app.kubernetes.io/name": DEFAULT_OBJECT_NAME,
@@ -455,17 +456,7 @@ def test_network_policy_admits_nothing_and_reaches_dns_the_database_and_aws(prod
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [],
         "egress": [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                        },
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            },
+            manifests_of.DNS_EGRESS,
             {
                 "to": [{"ipBlock": {"cidr": cidr}} for cidr in ISOLATED],
                 "ports": [{"protocol": "TCP", "port": 5432}],
@@ -621,7 +612,9 @@ def test_no_password_anywhere_in_the_plan(prod, verified):
         text = plan.dumps()
         assert manifests_of.SECRET not in text
         assert "PGPASSWORD" not in text
-        for item in manifests_of.manifests(plan):
+        items = manifests_of.manifests(plan)
+        assert len(items) == 4
+        for item in items:
             assert manifests_of.secrets_in(item) == [], item["kind"]
         for name in ("fetch-secret", "setup"):
             for variable in container(plan, name)["env"]:
@@ -898,7 +891,7 @@ def test_shell_commands_parse():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=re.escape(f"ServiceDatabases {NAME}: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"ServiceDatabases {NAME}: {message}")):
         plan_databases(databases_args(**overrides))
 
 

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from osp.app.events import EventRoute
+from osp.app.pods import image_problem
 from osp.app.rabbitmq import (
     AWS_CLI_IMAGE,
     DEAD_LETTER_EXCHANGE,
@@ -43,14 +44,13 @@ from osp.app.rabbitmq import (
     problems,
     topology,
 )
-from osp.app.workload import image_problem
 from osp.components.broker import credentials_document
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
-from tests.support import spec_of
+from tests.support import plan_component, spec_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -105,26 +105,15 @@ def args(**overrides) -> RabbitMqTopologyArgs:
     )
 
 
-def plan_topology(topology_args: RabbitMqTopologyArgs | None = None, *, depends_on=True):
+def plan_topology(topology_args: RabbitMqTopologyArgs | None = None):
     """The plan of one RabbitMqTopology as stacks/services.py builds it: the Kubernetes
     provider passed by package, and a dependency on the namespace the caller made."""
-
-    def program(_spec):
-        provider = k8s.Provider("k8s", kubeconfig="{}")
-        namespace = k8s.core.v1.Namespace(
-            "namespace",
-            metadata={"name": NAMESPACE},
-            opts=pulumi.ResourceOptions(provider=provider),
-        )
-        opts = pulumi.ResourceOptions(
-            providers=[provider], depends_on=[namespace] if depends_on else None
-        )
-        component = RabbitMqTopology(NAME, topology_args or args(), opts)
-        pulumi.export("secrets", component.credentials_secret_arns)
-        pulumi.export("jobName", component.job_name)
-        pulumi.export("roleArn", component.role_arn)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        manifests_of.on_cluster(RabbitMqTopology, namespace=NAMESPACE),
+        topology_args or args(),
+        name=NAME,
+        exports=("credentials_secret_arns", "job_name", "role_arn"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -976,7 +965,7 @@ def test_aws_children_use_the_default_provider_and_kubernetes_the_given_one(plan
 
 
 def test_credentials_secrets_are_empty_and_encrypted(plan):
-    outputs = plan.outputs["secrets"]
+    outputs = plan.outputs["credentials_secret_arns"]
     assert sorted(outputs) == sorted(SERVICES)
     for service in SERVICES:
         secret = one(plan, SECRET, f"{NAME}-{service}-credentials").inputs
@@ -1029,7 +1018,7 @@ def test_no_password_in_any_plan_input(plan):
 
 
 def test_role_reads_the_named_secrets_and_writes_only_the_services(plan):
-    arns = sorted(plan.outputs["secrets"].values())
+    arns = sorted(plan.outputs["credentials_secret_arns"].values())
     read = statements(one(plan, ROLE_POLICY, f"{NAME}-identity-policy"))
     assert set(read) == {"ReadSecrets", "UseKey0"}
     assert read["ReadSecrets"]["Action"] == [
@@ -1077,7 +1066,7 @@ def test_only_the_jobs_service_account_assumes_the_role(plan):
         "eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/osp-prod-broker-setup"
     }
     assert account["automountServiceAccountToken"] is False
-    assert plan.outputs["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/osp-prod-broker-setup"
+    assert plan.outputs["role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/osp-prod-broker-setup"
 
 
 def test_images_are_pinned(plan):
@@ -1104,7 +1093,7 @@ def test_job_runs_once_per_change_as_pulumi_owns_it(plan):
     assert "ttlSecondsAfterFinished" not in spec
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert job.options.delete_before_replace is True
-    name = plan.outputs["jobName"]
+    name = plan.outputs["job_name"]
     assert re.fullmatch(r"rabbitmq-topology-[0-9a-f]{10}", name)
     assert job.inputs["metadata"] == {
         "name": name,
@@ -1154,7 +1143,7 @@ def test_pod_security_restricted(plan):
     assert spec["volumes"] == [
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         {"name": "credentials", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-        {"name": "config", "configMap": {"name": plan.outputs["jobName"], "defaultMode": 0o444}},
+        {"name": "config", "configMap": {"name": plan.outputs["job_name"], "defaultMode": 0o444}},
     ]
     for name, container in containers(plan).items():
         assert container["securityContext"] == {
@@ -1189,7 +1178,7 @@ def test_containers_run_in_order_with_what_each_needs(plan):
     assert [c["name"] for c in spec["initContainers"]] == ["read-credentials", "apply-topology"]
     assert [c["name"] for c in spec["containers"]] == ["store-credentials"]
     by_name = containers(plan)
-    arns = plan.outputs["secrets"]
+    arns = plan.outputs["credentials_secret_arns"]
     lines = "\n".join(f"{s} {arns[s]}" for s in SERVICES)
     assert env_of(by_name["read-credentials"]) == {
         "HOME": "/tmp",
@@ -1228,17 +1217,7 @@ def test_network_policy(plan):
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [],
         "egress": [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                        },
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                    }
-                ],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            },
+            manifests_of.DNS_EGRESS,
             {"to": [{"ipBlock": {"cidr": c}} for c in ISOLATED], "ports": https},
             {"to": [{"ipBlock": {"cidr": c}} for c in PRIVATE], "ports": https},
         ],
@@ -1282,11 +1261,11 @@ def test_every_object_validates_strictly(plan, version):
 
 
 def job_name_of(topology_args: RabbitMqTopologyArgs) -> str:
-    return plan_topology(topology_args).outputs["jobName"]
+    return plan_topology(topology_args).outputs["job_name"]
 
 
 def test_the_same_topology_keeps_its_job_name(plan):
-    assert job_name_of(args(labels={}, tags={})) == plan.outputs["jobName"]
+    assert job_name_of(args(labels={}, tags={})) == plan.outputs["job_name"]
 
 
 @pytest.mark.parametrize(
@@ -1301,7 +1280,7 @@ def test_the_same_topology_keeps_its_job_name(plan):
     ],
 )
 def test_a_change_gives_a_new_job_name(plan, overrides):
-    assert job_name_of(args(**overrides)) != plan.outputs["jobName"]
+    assert job_name_of(args(**overrides)) != plan.outputs["job_name"]
 
 
 def test_the_program_and_scripts_are_in_the_fingerprint():
@@ -1317,9 +1296,12 @@ def test_the_program_and_scripts_are_in_the_fingerprint():
 
 
 def test_without_a_caller_dependency():
-    plan_ = plan_topology(depends_on=False)
-    (namespace,) = plan_.of_type("kubernetes:core/v1:Namespace")
-    assert namespace.urn not in one(plan_, JOB).dependencies
+    plan_ = plan_component(manifests_of.on_cluster(RabbitMqTopology), args(), name=NAME)
+    (component,) = plan_.of_type("osp:app:RabbitMqTopology")
+    own = {r.urn for r in descendants(plan_, component.urn)}
+    dependencies = set(one(plan_, JOB).dependencies)
+    assert len(dependencies) == 10  # 4 secrets, account, policy, config, role and 2 policies
+    assert dependencies <= own
 
 
 # --- refused args --------------------------------------------------------------------------
@@ -1393,16 +1375,16 @@ def test_without_a_caller_dependency():
         ({"broker_cidrs": "10.0.64.0/20"}, "broker_cidrs: got '10.0.64.0/20'; expected a list"),
         (
             {"broker_cidrs": ("0.0.0.0/0",)},
-            "broker_cidrs: got '0.0.0.0/0'; expected the broker's subnets, not the whole",
+            "broker_cidrs[0]: got '0.0.0.0/0'; expected the broker's subnets, not the whole",
         ),
         (
             {"broker_cidrs": ("10.0.64.1/20",)},
-            "broker_cidrs: got '10.0.64.1/20'; expected an IPv4 CIDR block such as 10.0.0.0/24 "
+            "broker_cidrs[0]: got '10.0.64.1/20'; expected an IPv4 CIDR block such as 10.0.0.0/24 "
             "(no host bits set)",
         ),
         (
             {"endpoint_cidrs": ("fd00::/8",)},
-            "endpoint_cidrs: got 'fd00::/8'; expected an IPv4 CIDR block (the VPC is IPv4)",
+            "endpoint_cidrs[0]: got 'fd00::/8'; expected an IPv4 CIDR block (the VPC is IPv4)",
         ),
         (
             {"endpoint_cidrs": ("10.0.16.0/20", "10.0.16.0/20")},
@@ -1427,7 +1409,7 @@ def test_without_a_caller_dependency():
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=re.escape(f"RabbitMqTopology {NAME}: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"RabbitMqTopology {NAME}: {message}")):
         plan_topology(args(**overrides))
 
 

@@ -13,13 +13,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from osp.app.pods import image_problem
 from osp.app.workload import (
     NAME_LABEL,
     EgressRule,
     NetworkProtocol,
     ServiceWorkload,
     ServiceWorkloadArgs,
-    image_problem,
     problems,
 )
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
@@ -34,9 +34,9 @@ from osp.platform.catalogue import (
     load_catalogue,
 )
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
-from tests.support import spec_of
+from tests.support import plan_component, spec_of
 
 NAMESPACE = "osp-services"
 ACCOUNT = "123456789012"
@@ -124,7 +124,9 @@ def plan_workloads(*workloads: tuple[str, ServiceWorkloadArgs], version: str = "
 
 
 def plan_one(args: ServiceWorkloadArgs, name: str = "osp-t-fee"):
-    return plan_workloads((name, args))
+    return plan_component(
+        manifests_of.on_cluster(ServiceWorkload), args, name=name, exports=("url",)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +185,9 @@ def test_every_object_goes_through_the_given_provider(routed):
 
 
 def test_every_object_is_named_after_the_service_in_the_namespace(routed):
-    for item in manifests_of.manifests(routed):
+    items = manifests_of.manifests(routed)
+    assert len(items) == 7
+    for item in items:
         assert item["metadata"]["name"] == "fee"
         assert item["metadata"]["namespace"] == NAMESPACE
         assert item["metadata"]["labels"] == {
@@ -314,7 +318,9 @@ def test_environment_points_at_things_and_holds_no_secret(routed):
             "value": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:redis-AbCdEf",
         },
     ]
-    for item in manifests_of.manifests(routed):
+    items = manifests_of.manifests(routed)
+    assert len(items) == 7
+    for item in items:
         assert manifests_of.secrets_in(item) == [], item["kind"]
 
 
@@ -415,16 +421,6 @@ def test_disruption_budget_never_blocks_a_drain(plan_name, request):
 
 # --- network policy ------------------------------------------------------------------------
 
-DNS_EGRESS = {
-    "to": [
-        {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-        }
-    ],
-    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-}
-
 
 def test_network_policy_of_a_routed_service(routed):
     port = [{"protocol": "TCP", "port": 8080}]
@@ -442,7 +438,7 @@ def test_network_policy_of_a_routed_service(routed):
             },
         ],
         "egress": [
-            DNS_EGRESS,
+            manifests_of.DNS_EGRESS,
             {
                 "to": [{"ipBlock": {"cidr": ISOLATED}}],
                 "ports": [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 6379}],
@@ -457,7 +453,7 @@ def test_network_policy_of_an_internal_service_admits_nobody(internal):
     # Both types listed with no ingress rule: all ingress denied; egress only DNS.
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert spec["ingress"] == []
-    assert spec["egress"] == [DNS_EGRESS]
+    assert spec["egress"] == [manifests_of.DNS_EGRESS]
 
 
 def test_load_balancer_cidrs_are_ignored_without_a_target_group():
@@ -532,7 +528,7 @@ def test_target_group_arn_from_an_output():
 
 
 def test_url_output(routed):
-    assert routed.outputs["osp-t-fee-url"] == "http://fee.osp-services.svc.cluster.local:8080"
+    assert routed.outputs["url"] == "http://fee.osp-services.svc.cluster.local:8080"
 
 
 # --- schema --------------------------------------------------------------------------------
@@ -712,7 +708,7 @@ def test_every_service_of_a_blueprint(blueprint):
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ServiceWorkload osp-t-fee: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ServiceWorkload osp-t-fee: {re.escape(message)}"):
         plan_one(fee_args(**overrides))
 
 
@@ -733,7 +729,7 @@ def test_valid_args_have_no_problems():
 
 def refused_when_resolved(args: ServiceWorkloadArgs, message: str) -> None:
     """The plan fails with `message` once an Output resolves (not at construction)."""
-    with pytest.raises(EngineError, match=re.escape(f"ServiceWorkload osp-t-fee: {message}")):
+    with pytest.raises(InvalidArguments, match=re.escape(f"ServiceWorkload osp-t-fee: {message}")):
         plan_one(args)
 
 
