@@ -107,9 +107,6 @@ _MS_PER_DAY = 24 * 60 * 60 * 1000
 _HASH_LENGTH = 10
 # RabbitMQ reserves queue and exchange names starting with "amq.".
 _RESERVED_PREFIX = "amq"
-_SEGMENT = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
-_PREFIX = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-_MAX_SECRET_NAME = 512
 _MANAGEMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?/?")
 _AMQPS_ENDPOINT = re.compile(r"amqps://[A-Za-z0-9.-]+(?::\d{1,5})?")
 
@@ -447,13 +444,7 @@ def _event_problems(check: Problems, events: object) -> None:
 
 def _secret_name_problems(check: Problems, prefix: object, events: object) -> None:
     """The prefix, and the longest secret name it makes with the services' names."""
-    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        check.add(
-            "secret_name_prefix",
-            prefix,
-            "lower-case letters and digits with single '-', '_' or '/' between them, such as "
-            "osp-prod-broker",
-        )
+    if not check.against(limits.SECRET_NAME_PREFIX, "secret_name_prefix", prefix):
         return
     if isinstance(events, str) or not isinstance(events, Sequence):
         return
@@ -465,12 +456,12 @@ def _secret_name_problems(check: Problems, prefix: object, events: object) -> No
         if isinstance(service, str)
     ]
     longest = max((secret_name(prefix, s) for s in services), key=len, default="")
-    if len(longest) > _MAX_SECRET_NAME:
+    if len(longest) > limits.SECRET_NAME_MAX_LENGTH:
         check.add(
             "secret_name_prefix",
             prefix,
             f"a prefix short enough for {longest[:40]!r}… to fit Secrets Manager's "
-            f"{_MAX_SECRET_NAME} characters",
+            f"{limits.SECRET_NAME_MAX_LENGTH} characters",
         )
 
 

@@ -1357,7 +1357,10 @@ def test_without_a_caller_dependency():
             "secrets_kms_key_arn: got 'arn:aws:kms:us-east-1:123456789012:alias/secrets'; "
             "expected a KMS key ARN (not an alias)",
         ),
-        ({"secret_name_prefix": "Osp/"}, "secret_name_prefix: got 'Osp/'; expected lower-case"),
+        (
+            {"secret_name_prefix": "Osp/"},
+            "secret_name_prefix: got 'Osp/'; expected a namespace such as osp-prod: lower-case",
+        ),
         (
             {"secret_name_prefix": "a" * 500},
             "secret_name_prefix: got '" + "a" * 500 + "'; expected a prefix short enough",
