@@ -133,7 +133,7 @@ def problems(name: str, args: NetworkArgs) -> list[str]:
     return check.found
 
 
-Tags = Callable[..., dict[str, str]]
+_Tags = Callable[..., dict[str, str]]
 
 
 class Network(pulumi.ComponentResource):
@@ -210,7 +210,7 @@ class Network(pulumi.ComponentResource):
         )
 
     def _vpc(
-        self, name: str, args: NetworkArgs, tags: Tags
+        self, name: str, args: NetworkArgs, tags: _Tags
     ) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway]:
         """The VPC, its default security group and route table emptied, its internet gateway."""
         child = pulumi.ResourceOptions(parent=self)
@@ -244,7 +244,7 @@ class Network(pulumi.ComponentResource):
         return vpc, igw
 
     def _subnets(
-        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, zones: list[str], tags: Tags
+        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, zones: list[str], tags: _Tags
     ) -> dict[str, list[aws.ec2.Subnet]]:
         """Tier → its subnet in each zone, tagged with the tier and for load balancers."""
         cluster_tags = (
@@ -289,7 +289,7 @@ class Network(pulumi.ComponentResource):
         igw: aws.ec2.InternetGateway,
         zones: list[str],
         public_subnets: list[aws.ec2.Subnet],
-        tags: Tags,
+        tags: _Tags,
     ) -> aws.ec2.RouteTable:
         """One route table for the public subnets, its default route to the internet gateway."""
         child = pulumi.ResourceOptions(parent=self)
@@ -313,7 +313,7 @@ class Network(pulumi.ComponentResource):
         igw: aws.ec2.InternetGateway,
         zones: list[str],
         public_subnets: list[aws.ec2.Subnet],
-        tags: Tags,
+        tags: _Tags,
     ) -> tuple[list[aws.ec2.NatGateway], list[aws.ec2.Eip]]:
         """An Elastic IP and a NAT gateway in each zone's public subnet, or in the first only."""
         nat_zones = zones if args.nat_strategy is NatStrategy.PER_AZ else zones[:1]
@@ -347,7 +347,7 @@ class Network(pulumi.ComponentResource):
         zones: list[str],
         private_subnets: list[aws.ec2.Subnet],
         nat_gateways: list[aws.ec2.NatGateway],
-        tags: Tags,
+        tags: _Tags,
     ) -> list[aws.ec2.RouteTable]:
         """A route table per zone's private subnet, its default route to a NAT gateway: the
         zone's own, or the one gateway of the `single` strategy."""
@@ -380,7 +380,7 @@ class Network(pulumi.ComponentResource):
         vpc: aws.ec2.Vpc,
         zones: list[str],
         isolated_subnets: list[aws.ec2.Subnet],
-        tags: Tags,
+        tags: _Tags,
     ) -> aws.ec2.RouteTable:
         """One route table for the isolated subnets, holding only the VPC's local route."""
         table = aws.ec2.RouteTable(
@@ -393,7 +393,7 @@ class Network(pulumi.ComponentResource):
         return table
 
     def _subnet_groups(
-        self, name: str, isolated_subnets: list[aws.ec2.Subnet], tags: Tags
+        self, name: str, isolated_subnets: list[aws.ec2.Subnet], tags: _Tags
     ) -> tuple[aws.rds.SubnetGroup, aws.elasticache.SubnetGroup]:
         """The DB and cache subnet groups of the isolated tier, where data stores live."""
         child = pulumi.ResourceOptions(parent=self)
