@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from osp.platform.validation import Problems
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"
 _DAILY = re.compile(f"{_CLOCK}-{_CLOCK}")
@@ -59,3 +61,35 @@ def weekly(text: object) -> Window | None:
         return None
     d1, h1, m1, d2, h2, m2 = found.groups()
     return Window(_minutes(h1, m1, d1), _minutes(h2, m2, d2), _WEEK)
+
+
+def check_windows(
+    check: Problems,
+    *,
+    daily_arg: str,
+    daily_text: object,
+    weekly_arg: str,
+    weekly_text: object,
+    minimum_minutes: int,
+) -> None:
+    """Record what is wrong with a data store's daily window (backups, snapshots) and its
+    weekly maintenance window: each in its format, each at least `minimum_minutes` long, and
+    the maintenance window clear of the daily one."""
+    day = daily(daily_text)
+    if day is None:
+        check.add(daily_arg, daily_text, "a daily UTC window hh:mm-hh:mm such as 03:00-04:00")
+    elif day.minutes < minimum_minutes:
+        check.add(daily_arg, daily_text, f"a window of at least {minimum_minutes} minutes")
+    week = weekly(weekly_text)
+    if week is None:
+        check.add(
+            weekly_arg,
+            weekly_text,
+            "a weekly UTC window ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30",
+        )
+    elif week.minutes < minimum_minutes:
+        check.add(weekly_arg, weekly_text, f"a window of at least {minimum_minutes} minutes")
+    elif day is not None and week.overlaps(day):
+        check.add(
+            weekly_arg, weekly_text, f"a window that does not overlap {daily_arg} {daily_text!r}"
+        )

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,10 +15,13 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components import _checks
+from osp.components._log_groups import log_group
+from osp.components._network_access import ClientPort, client_security_group
 from osp.components._secrets import stored_secret
-from osp.platform import iam
+from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:broker:RabbitMq"
 
@@ -31,75 +35,39 @@ CONSOLE_PORT = 443
 #: `/aws/amazonmq/broker/<broker-id>/<kind>`. (RabbitMQ has no audit log.)
 LOG_KINDS = ("general", "connection")
 
-#: Oldest engine osp deploys: from 3.13 on, Amazon MQ takes `major.minor` and requires
-#: automatic minor version upgrades, which is how osp runs every broker.
-MIN_ENGINE_VERSION = (3, 13)
-
 DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
-_INSTANCE_TYPE = re.compile(
-    r"mq\.(?P<family>[a-z]+\d+[a-z]*)\.(?P<size>micro|small|medium|\d*x?large)"
-)
-_ENGINE_VERSION = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)")
 # Amazon MQ's rule for broker user names.
 _USERNAME = re.compile(r"[A-Za-z0-9._~-]{2,100}")
 _TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _TIME_ZONE = re.compile(r"[A-Za-z0-9_+:/-]{1,64}")
 
-# The function that takes over the broker's log groups (see RabbitMq._claim_log_groups).
-# It runs in AWS Lambda, python3.13, with boto3 from the runtime.
-CLAIM_HANDLER = '''\
-"""Takes over the CloudWatch log groups Amazon MQ writes a broker's logs to (osp).
+#: The function that takes over the broker's log groups (see RabbitMq._claim_log_groups),
+#: shipped beside this module as package data. It runs in AWS Lambda, python3.13, with boto3
+#: from the runtime.
+CLAIM_HANDLER_FILE = "handlers/broker_log_groups.py"
 
-Amazon MQ names them after the broker id and creates them itself, with no retention and no
-customer key. This runs once per broker: it creates each group that does not exist yet, or
-adopts the one that does, then sets the KMS key, tags and retention osp asks for.
-"""
-
-import time
-
-import boto3
-from botocore.exceptions import ClientError
-
-# Worth waiting out: a role policy created seconds ago, or a concurrent change to the group.
-RETRYABLE = {"AccessDeniedException", "OperationAbortedException", "ThrottlingException"}
-ATTEMPTS = 8
+#: What clients reach: AMQP 0-9-1 over TLS and the management console, each its own rules.
+CLIENT_PORTS = (
+    ClientPort(AMQPS_PORT, "AMQP 0-9-1 over TLS", "amqps"),
+    ClientPort(CONSOLE_PORT, "RabbitMQ management console (HTTPS)", "console"),
+)
 
 
-def pause(seconds):
-    time.sleep(seconds)
+@dataclass(frozen=True)
+class _Account:
+    """Where the broker is: the partition, account id and region, as the engine looks them up."""
+
+    partition: pulumi.Output[str]
+    id: pulumi.Output[str]
+    region: pulumi.Output[str]
 
 
-def call(operation, **kwargs):
-    for attempt in range(ATTEMPTS):
-        try:
-            return operation(**kwargs)
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in RETRYABLE or attempt == ATTEMPTS - 1:
-                raise
-            pause(min(2**attempt, 15))
-
-
-def handler(event, context):
-    logs = boto3.client("logs")
-    _, partition, _, region, account = context.invoked_function_arn.split(":")[:5]
-    key = event["kmsKeyId"]
-    claimed = []
-    for group in event["logGroups"]:
-        name, tags = group["name"], group["tags"]
-        try:
-            call(logs.create_log_group, logGroupName=name, kmsKeyId=key, tags=tags)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
-            call(logs.associate_kms_key, logGroupName=name, kmsKeyId=key)
-            arn = f"arn:{partition}:logs:{region}:{account}:log-group:{name}"
-            call(logs.tag_resource, resourceArn=arn, tags=tags)
-        call(logs.put_retention_policy, logGroupName=name,
-             retentionInDays=int(event["retentionInDays"]))
-        claimed.append(name)
-    return {"claimed": claimed}
-'''
+def claim_handler_code() -> str:
+    """The source of the function that claims a broker's log groups, as Lambda runs it."""
+    return (
+        resources.files("osp.components").joinpath(CLAIM_HANDLER_FILE).read_text(encoding="utf-8")
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,86 +177,143 @@ def credentials_document(
     )
 
 
+def _subnet_problem(mode: BrokerDeploymentMode | None, subnet_ids: object) -> str | None:
+    """What is wrong with the subnets for `mode` (None if nothing)."""
+    if isinstance(subnet_ids, str):
+        return "a list of subnet ids, not one string"
+    subnets = list(subnet_ids)  # type: ignore[call-overload]
+    literal = [s for s in subnets if isinstance(s, str)]
+    if len(set(literal)) != len(literal):
+        return "each subnet at most once"
+    if mode is BrokerDeploymentMode.SINGLE_INSTANCE and not subnets:
+        return "at least one subnet (SINGLE_INSTANCE uses the first)"
+    if mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ and len(subnets) < 2:
+        return (
+            "at least 2 subnets in different zones for CLUSTER_MULTI_AZ: the cluster's nodes "
+            "span three zones, but clients reach it only through endpoints in these subnets, "
+            "so one subnet makes a single zone's outage cut every client off"
+        )
+    return None
+
+
+def _matches(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and bool(pattern.fullmatch(value))
+
+
 def problems(name: str, args: RabbitMqArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"RabbitMq {name}: {arg}: got {value!r}; expected {expected}")
-
+    check = Problems("RabbitMq", name)
     mode: BrokerDeploymentMode | None
     try:
         mode = BrokerDeploymentMode(args.deployment_mode)
     except ValueError:
         mode = None
-        bad("deployment_mode", args.deployment_mode,
-            "one of " + ", ".join(m.value for m in BrokerDeploymentMode))  # fmt: skip
-
-    if isinstance(args.subnet_ids, str):
-        bad("subnet_ids", args.subnet_ids, "a list of subnet ids, not one string")
-    else:
-        subnets = list(args.subnet_ids)
-        literal = [s for s in subnets if isinstance(s, str)]
-        if len(set(literal)) != len(literal):
-            bad("subnet_ids", subnets, "each subnet at most once")
-        elif mode is BrokerDeploymentMode.SINGLE_INSTANCE and not subnets:
-            bad("subnet_ids", subnets, "at least one subnet (SINGLE_INSTANCE uses the first)")
-        elif mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ and len(subnets) < 2:
-            bad(
-                "subnet_ids",
-                subnets,
-                "at least 2 subnets in different zones for CLUSTER_MULTI_AZ: the cluster's "
-                "nodes span three zones, but clients reach it only through endpoints in these "
-                "subnets, so one subnet makes a single zone's outage cut every client off",
-            )
-
-    instance = (
-        _INSTANCE_TYPE.fullmatch(args.host_instance_type)
-        if isinstance(args.host_instance_type, str)
-        else None
-    )
-    if instance is None:
-        bad("host_instance_type", args.host_instance_type,
-            "an Amazon MQ instance type mq.<family>.<size>, such as mq.m5.large")  # fmt: skip
-    elif mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ and instance["family"] == "t3":
-        bad("host_instance_type", args.host_instance_type,
+        check.add(
+            "deployment_mode",
+            args.deployment_mode,
+            "one of " + ", ".join(m.value for m in BrokerDeploymentMode),
+        )
+    subnets = args.subnet_ids
+    expected = _subnet_problem(mode, subnets)
+    if expected:
+        check.add("subnet_ids", subnets if isinstance(subnets, str) else list(subnets), expected)
+    instance_type = args.host_instance_type
+    if check.against(limits.MQ_INSTANCE_TYPE, "host_instance_type", instance_type) and (
+        mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ and instance_type.startswith("mq.t3.")
+    ):
+        check.add(
+            "host_instance_type",
+            instance_type,
             "mq.m5.large or larger for CLUSTER_MULTI_AZ: mq.t3.micro runs only "
-            "SINGLE_INSTANCE brokers")  # fmt: skip
-
-    version = (
-        _ENGINE_VERSION.fullmatch(args.engine_version)
-        if isinstance(args.engine_version, str)
-        else None
+            "SINGLE_INSTANCE brokers",
+        )
+    check.against(limits.RABBITMQ_VERSION, "engine_version", args.engine_version)
+    check.check(
+        _matches(_USERNAME, args.admin_username),
+        "admin_username",
+        args.admin_username,
+        "2-100 letters, digits, '-', '.', '_' or '~'",
     )
-    if version is None or (int(version["major"]), int(version["minor"])) < MIN_ENGINE_VERSION:
-        bad("engine_version", args.engine_version,
-            "a RabbitMQ major.minor version of 3.13 or later, such as '3.13' or '4.2' "
-            "(Amazon MQ picks the patch release and keeps it current)")  # fmt: skip
+    check.check(
+        args.maintenance_day_of_week in DAYS_OF_WEEK,
+        "maintenance_day_of_week",
+        args.maintenance_day_of_week,
+        "one of " + ", ".join(DAYS_OF_WEEK),
+    )
+    check.check(
+        _matches(_TIME_OF_DAY, args.maintenance_time_of_day),
+        "maintenance_time_of_day",
+        args.maintenance_time_of_day,
+        "a 24-hour time hh:mm such as 05:00",
+    )
+    check.check(
+        _matches(_TIME_ZONE, args.maintenance_time_zone),
+        "maintenance_time_zone",
+        args.maintenance_time_zone,
+        "a time zone such as UTC, CET or America/New_York",
+    )
+    check.extend(_checks.common(args))
+    check.check(
+        isinstance(args.deletion_protection, bool),
+        "deletion_protection",
+        args.deletion_protection,
+        "True or False",
+    )
+    return check.found
 
-    if not isinstance(args.admin_username, str) or not _USERNAME.fullmatch(args.admin_username):
-        bad("admin_username", args.admin_username,
-            "2-100 letters, digits, '-', '.', '_' or '~'")  # fmt: skip
 
-    if args.maintenance_day_of_week not in DAYS_OF_WEEK:
-        bad("maintenance_day_of_week", args.maintenance_day_of_week,
-            "one of " + ", ".join(DAYS_OF_WEEK))  # fmt: skip
-    if not isinstance(args.maintenance_time_of_day, str) or not _TIME_OF_DAY.fullmatch(
-        args.maintenance_time_of_day
-    ):
-        bad("maintenance_time_of_day", args.maintenance_time_of_day,
-            "a 24-hour time hh:mm such as 05:00")  # fmt: skip
-    if not isinstance(args.maintenance_time_zone, str) or not _TIME_ZONE.fullmatch(
-        args.maintenance_time_zone
-    ):
-        bad("maintenance_time_zone", args.maintenance_time_zone,
-            "a time zone such as UTC, CET or America/New_York")  # fmt: skip
+def logs_publish_policy(partition: str, region: str, account: str, broker_name: str) -> str:
+    """The log resource policy letting Amazon MQ write to /aws/amazonmq/* groups of this
+    account, on behalf of this broker only (the confused-deputy conditions)."""
+    return iam.policy(
+        {
+            "Sid": "AmazonMqPublishesBrokerLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "mq.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:{partition}:logs:{region}:{account}:log-group:/aws/amazonmq/*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{partition}:mq:{region}:{account}:broker:{broker_name}:*"
+                },
+            },
+        }
+    )
 
-    for arg, value, expected in _checks.common(args):
-        bad(arg, value, expected)
 
-    if not isinstance(args.deletion_protection, bool):
-        bad("deletion_protection", args.deletion_protection, "True or False")
-    return out
+def claim_policy(
+    partition: str, region: str, account: str, broker_id: str, own_logs_arn: str
+) -> str:
+    """What the claiming function may do: claim this broker's log groups, write its own."""
+    return iam.policy(
+        {
+            "Sid": "ClaimThisBrokersLogGroups",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:AssociateKmsKey",
+                "logs:TagResource",
+                "logs:PutRetentionPolicy",
+            ],
+            "Resource": f"arn:{partition}:logs:{region}:{account}:log-group:"
+            f"/aws/amazonmq/broker/{broker_id}/*",
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{own_logs_arn}:*",
+        },
+    )
+
+
+def claim_event(broker_id: str, tags: Mapping[str, str], name: str) -> list[dict[str, object]]:
+    """The `logGroups` of the claiming function's event: each group, tagged as its own."""
+    return [
+        {"name": group, "tags": {"Name": f"{name}-{kind}-logs", **tags}}
+        for group, kind in zip(log_group_names(broker_id), LOG_KINDS, strict=True)
+    ]
 
 
 class RabbitMq(pulumi.ComponentResource):
@@ -320,78 +345,44 @@ class RabbitMq(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
-        mode = BrokerDeploymentMode(args.deployment_mode)
-        subnets = list(args.subnet_ids)
-        if mode is BrokerDeploymentMode.SINGLE_INSTANCE:
-            subnets = subnets[:1]  # Amazon MQ refuses more than one for a single instance
+            raise InvalidArguments(found)
         broker_name = fit(name, NameKind.MQ_BROKER)
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.deletion_protection)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        partition = aws.get_partition_output(opts=invoke).partition
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
+        account = _Account(
+            partition=aws.get_partition_output(opts=invoke).partition,
+            id=aws.get_caller_identity_output(opts=invoke).account_id,
+            region=aws.get_region_output(opts=invoke).region,
+        )
         # Amazon MQ's documented prerequisite for publishing broker logs, in place before the
-        # broker is created: the service may write to /aws/amazonmq/* groups of this account,
-        # on behalf of this broker only (the confused-deputy conditions).
+        # broker is created.
         logs_policy = aws.cloudwatch.LogResourcePolicy(
             f"{name}-logs-policy",
             policy_name=fit(f"{broker_name}-amazonmq-logs"),
-            policy_document=pulumi.Output.all(partition, region, account).apply(
-                lambda v: iam.policy(
-                    {
-                        "Sid": "AmazonMqPublishesBrokerLogs",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "mq.amazonaws.com"},
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": f"arn:{v[0]}:logs:{v[1]}:{v[2]}:log-group:/aws/amazonmq/*",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": v[2]},
-                            "ArnLike": {
-                                "aws:SourceArn": f"arn:{v[0]}:mq:{v[1]}:{v[2]}:broker:"
-                                f"{broker_name}:*"
-                            },
-                        },
-                    }
-                )
+            policy_document=pulumi.Output.all(account.partition, account.region, account.id).apply(
+                lambda v: logs_publish_policy(v[0], v[1], v[2], broker_name)
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        sg = client_security_group(
+            name,
             vpc_id=args.vpc_id,
-            name=fit(f"{name}-sg"),
+            group_name=fit(f"{name}-sg"),
             description=f"Amazon MQ {broker_name}: clients on AMQPS {AMQPS_PORT} and "
             f"console {CONSOLE_PORT}",
-            # No inline rules, so the provider removes AWS's default allow-all egress: the
-            # broker never opens connections.
-            tags=tags(f"{name}-sg"),
-            opts=child,
+            clients=args.client_security_group_ids,
+            ports=CLIENT_PORTS,
+            tags=args.tags,
+            parent=self,
         )
-        for index, client in enumerate(args.client_security_group_ids):
-            for role, port, what in (
-                ("amqps", AMQPS_PORT, "AMQP 0-9-1 over TLS"),
-                ("console", CONSOLE_PORT, "RabbitMQ management console (HTTPS)"),
-            ):
-                rule_name = f"{name}-{role}-from-client-{index}"
-                aws.vpc.SecurityGroupIngressRule(
-                    rule_name,
-                    security_group_id=sg.id,
-                    referenced_security_group_id=client,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=what,
-                    tags=tags(rule_name),
-                    opts=child,
-                )
+        admin_password = self._admin_password(name)
+        broker = self._broker(name, args, broker_name, sg, admin_password, logs_policy)
+        self._claim_log_groups(name, args, broker, account)
+        endpoints = broker.instances.apply(amqps_endpoints)
+        console_url = broker.instances.apply(_console_url)
+        secret = self._admin_secret(name, args, broker_name, admin_password, endpoints, console_url)
+        self._publish(broker, endpoints, console_url, secret, sg)
 
+    def _admin_password(self, name: str) -> pulumi.Output[str]:
         password = random.RandomPassword(
             f"{name}-admin-password",
             length=32,
@@ -402,14 +393,26 @@ class RabbitMq(pulumi.ComponentResource):
             min_lower=1,
             min_upper=1,
             min_numeric=1,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
         # pulumi-random marks `result` secret only engine-side; say so here, so that no plan,
         # state or preview ever shows the password in clear.
-        admin_password = pulumi.Output.secret(password.result)
+        return pulumi.Output.secret(password.result)
 
-        broker = aws.mq.Broker(
+    def _broker(
+        self,
+        name: str,
+        args: RabbitMqArgs,
+        broker_name: str,
+        sg: aws.ec2.SecurityGroup,
+        admin_password: pulumi.Output[str],
+        logs_policy: aws.cloudwatch.LogResourcePolicy,
+    ) -> aws.mq.Broker:
+        mode = BrokerDeploymentMode(args.deployment_mode)
+        subnets = list(args.subnet_ids)
+        if mode is BrokerDeploymentMode.SINGLE_INSTANCE:
+            subnets = subnets[:1]  # Amazon MQ refuses more than one for a single instance
+        return aws.mq.Broker(
             f"{name}-broker",
             broker_name=broker_name,
             engine_type="RabbitMQ",
@@ -433,18 +436,108 @@ class RabbitMq(pulumi.ComponentResource):
                 time_zone=args.maintenance_time_zone,
             ),
             users=[aws.mq.BrokerUserArgs(username=args.admin_username, password=admin_password)],
-            tags=tags(f"{name}-broker"),
-            opts=pulumi.ResourceOptions.merge(
-                stateful, pulumi.ResourceOptions(depends_on=[logs_policy])
+            tags={"Name": f"{name}-broker", **args.tags},
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.deletion_protection, depends_on=[logs_policy]
             ),
         )
 
-        self._claim_log_groups(name, args, broker, partition, region, account, tags)
+    def _claim_log_groups(
+        self, name: str, args: RabbitMqArgs, broker: aws.mq.Broker, account: _Account
+    ) -> None:
+        """Hold Amazon MQ's log groups to the retention, customer key and tags asked for.
 
-        endpoints = broker.instances.apply(amqps_endpoints)
-        console_url = broker.instances.apply(_console_url)
+        Amazon MQ names a broker's log groups after the broker id, which exists only once the
+        broker does, and creates them itself, with no retention and no customer key, as the
+        broker starts. So an `aws.cloudwatch.LogGroup` cannot be created before the broker (no
+        name yet), and one created after it fails with ResourceAlreadyExistsException
+        (hashicorp/terraform-provider-aws#27124: "apply errors, import, continue"). AWS CDK
+        solves this with its LogRetention custom resource, a function that sets retention on a
+        group whether or not it exists yet. This is the same idea, with the KMS key and tags
+        too: a small function (components/handlers/broker_log_groups.py), invoked once per
+        broker through `aws.lambda_.Invocation` (invoked again whenever the broker id,
+        retention or key changes), creates each group that is still missing or adopts the one
+        Amazon MQ made. The groups outlive the broker; their events expire after
+        `log_retention_days`.
+        """
+        function, role_policy = self._claim_function(name, args, broker, account)
+        aws.lambda_.Invocation(
+            f"{name}-log-groups",
+            function_name=function.name,
+            input=pulumi.Output.json_dumps(
+                {
+                    "logGroups": broker.id.apply(
+                        lambda broker_id: claim_event(broker_id, args.tags, name)
+                    ),
+                    "kmsKeyId": args.logs_kms_key_arn,
+                    "retentionInDays": args.log_retention_days,
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
 
-        secret = stored_secret(
+    def _claim_function(
+        self, name: str, args: RabbitMqArgs, broker: aws.mq.Broker, account: _Account
+    ) -> tuple[aws.lambda_.Function, aws.iam.RolePolicy]:
+        """The claiming function, its own log group and role, and the role's policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        role_name = f"{name}-log-groups"
+        # Lambda names take Amazon MQ's alphabet ([A-Za-z0-9_-]); 50 characters fit its 64.
+        function_name = fit(role_name, NameKind.MQ_BROKER)
+        own_logs = log_group(
+            f"{name}-log-groups-fn-logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.logs_kms_key_arn,
+            tags=args.tags,
+            parent=self,
+        )
+        role = aws.iam.Role(
+            role_name,
+            name=fit(role_name, NameKind.IAM),
+            description=f"{function_name}: claims the broker's CloudWatch log groups",
+            assume_role_policy=iam.service_trust("lambda.amazonaws.com"),
+            tags={"Name": role_name, **args.tags},
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            role_name,
+            role=role.id,
+            policy=pulumi.Output.all(
+                account.partition, account.region, account.id, broker.id, own_logs.arn
+            ).apply(lambda v: claim_policy(*v)),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-log-groups-fn",
+            name=function_name,
+            description="osp: sets retention, KMS key and tags on Amazon MQ's broker log groups",
+            role=role.arn,
+            runtime="python3.13",
+            architectures=["arm64"],
+            handler="index.handler",
+            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(claim_handler_code())}),
+            timeout=120,  # the handler waits out IAM propagation for up to a minute
+            memory_size=128,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=own_logs.name
+            ),
+            tags={"Name": f"{name}-log-groups-fn", **args.tags},
+            opts=child,
+        )
+        return function, role_policy
+
+    def _admin_secret(
+        self,
+        name: str,
+        args: RabbitMqArgs,
+        broker_name: str,
+        admin_password: pulumi.Output[str],
+        endpoints: pulumi.Output[list[str]],
+        console_url: pulumi.Output[str],
+    ) -> aws.secretsmanager.Secret:
+        """The admin user, its password and the endpoint: the only copy of the password."""
+        return stored_secret(
             f"{name}-admin-secret",
             secret_name=fit(f"{broker_name}-admin-credentials"),
             description=f"Admin user, password and AMQPS endpoint of Amazon MQ {broker_name}",
@@ -458,11 +551,19 @@ class RabbitMq(pulumi.ComponentResource):
                     console_url=v[2],
                 )
             ),
-            tags=tags(f"{name}-admin-secret"),
+            tags={"Name": f"{name}-admin-secret", **args.tags},
             parent=self,
             protect=args.deletion_protection,
         )
 
+    def _publish(
+        self,
+        broker: aws.mq.Broker,
+        endpoints: pulumi.Output[list[str]],
+        console_url: pulumi.Output[str],
+        secret: aws.secretsmanager.Secret,
+        sg: aws.ec2.SecurityGroup,
+    ) -> None:
         self.broker_id = broker.id
         self.broker_name = broker.broker_name
         self.broker_arn = broker.arn
@@ -480,106 +581,6 @@ class RabbitMq(pulumi.ComponentResource):
                 "credentialsSecretArn": self.credentials_secret_arn,
                 "securityGroupId": self.security_group_id,
             }
-        )
-
-    def _claim_log_groups(self, name, args, broker, partition, region, account, tags) -> None:
-        """Hold Amazon MQ's log groups to the retention, customer key and tags asked for.
-
-        Amazon MQ names a broker's log groups after the broker id, which exists only once the
-        broker does, and creates them itself, with no retention and no customer key, as the
-        broker starts. So an `aws.cloudwatch.LogGroup` cannot be created before the broker (no
-        name yet), and one created after it fails with ResourceAlreadyExistsException
-        (hashicorp/terraform-provider-aws#27124: "apply errors, import, continue"). AWS CDK
-        solves this with its LogRetention custom resource, a function that sets retention on a
-        group whether or not it exists yet. This is the same idea, with the KMS key and tags
-        too: a small function, invoked once per broker through `aws.lambda_.Invocation`
-        (invoked again whenever the broker id, retention or key changes), creates each group
-        that is still missing or adopts the one Amazon MQ made.
-        The groups outlive the broker; their events expire after `log_retention_days`.
-        """
-        child = pulumi.ResourceOptions(parent=self)
-        role_name = f"{name}-log-groups"
-        # Lambda names take Amazon MQ's alphabet ([A-Za-z0-9_-]); 50 characters fit its 64.
-        function_name = fit(role_name, NameKind.MQ_BROKER)
-
-        own_logs = aws.cloudwatch.LogGroup(
-            f"{name}-log-groups-fn-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_kms_key_arn,
-            tags=tags(f"{name}-log-groups-fn-logs"),
-            opts=child,
-        )
-        role = aws.iam.Role(
-            role_name,
-            name=fit(role_name, NameKind.IAM),
-            description=f"{function_name}: claims the broker's CloudWatch log groups",
-            assume_role_policy=iam.service_trust("lambda.amazonaws.com"),
-            tags=tags(role_name),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            role_name,
-            role=role.id,
-            policy=pulumi.Output.all(partition, region, account, broker.id, own_logs.arn).apply(
-                lambda v: iam.policy(
-                    {
-                        "Sid": "ClaimThisBrokersLogGroups",
-                        "Effect": "Allow",
-                        "Action": [
-                            "logs:CreateLogGroup",
-                            "logs:AssociateKmsKey",
-                            "logs:TagResource",
-                            "logs:PutRetentionPolicy",
-                        ],
-                        "Resource": f"arn:{v[0]}:logs:{v[1]}:{v[2]}:log-group:"
-                        f"/aws/amazonmq/broker/{v[3]}/*",
-                    },
-                    {
-                        "Sid": "WriteOwnLogs",
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": f"{v[4]}:*",
-                    },
-                )
-            ),
-            opts=child,
-        )
-        function = aws.lambda_.Function(
-            f"{name}-log-groups-fn",
-            name=function_name,
-            description="osp: sets retention, KMS key and tags on Amazon MQ's broker log groups",
-            role=role.arn,
-            runtime="python3.13",
-            architectures=["arm64"],
-            handler="index.handler",
-            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(CLAIM_HANDLER)}),
-            timeout=120,  # the handler waits out IAM propagation for up to a minute
-            memory_size=128,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=own_logs.name
-            ),
-            tags=tags(f"{name}-log-groups-fn"),
-            opts=child,
-        )
-        aws.lambda_.Invocation(
-            f"{name}-log-groups",
-            function_name=function.name,
-            input=pulumi.Output.json_dumps(
-                {
-                    "logGroups": broker.id.apply(
-                        lambda broker_id: [
-                            {"name": group, "tags": tags(f"{name}-{kind}-logs")}
-                            for group, kind in zip(
-                                log_group_names(broker_id), LOG_KINDS, strict=True
-                            )
-                        ]
-                    ),
-                    "kmsKeyId": args.logs_kms_key_arn,
-                    "retentionInDays": args.log_retention_days,
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -12,9 +11,13 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components import _checks, _windows
+from osp.components._log_groups import log_group
+from osp.components._network_access import ClientPort, client_security_group
 from osp.components._secrets import stored_secret
+from osp.platform import limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:cache:Redis"
 
@@ -24,8 +27,6 @@ PORT = 6379
 
 #: Engine logs ElastiCache can deliver, each to a log group of its own.
 LOG_TYPES = ("slow-log", "engine-log")
-
-_NODE_TYPE = re.compile(r"cache\.(?P<family>[a-z]+\d+[a-z]*)\.(?:micro|small|medium|\d*x?large)")
 
 #: Engine version used when `engine_version` is not given.
 DEFAULT_ENGINE_VERSION = {CacheEngine.REDIS: "7.1", CacheEngine.VALKEY: "8.0"}
@@ -123,71 +124,50 @@ def auth_document(*, engine: str, host: str, reader_host: str, port: int, auth_t
     )
 
 
+def node_family(node_type: str) -> str:
+    """The family of a valid node type: `cache.r6gd.xlarge` → `r6gd`."""
+    return node_type.split(".")[1]
+
+
 def problems(name: str, args: RedisArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"Redis {name}: {arg}: got {value!r}; expected {expected}")
-
+    check = Problems("Redis", name)
     engine: CacheEngine | None
     try:
         engine = CacheEngine(args.engine)
     except ValueError:
         engine = None
-        bad("engine", args.engine, "one of " + ", ".join(e.value for e in CacheEngine))
+        check.add("engine", args.engine, "one of " + ", ".join(e.value for e in CacheEngine))
     if engine is not None:
         version = args.engine_version or DEFAULT_ENGINE_VERSION[engine]
-        supported = {
-            CacheEngine.REDIS: (re.compile(r"7\.\d+"), "a redis 7 version such as 7.1"),
-            CacheEngine.VALKEY: (re.compile(r"7\.2|8\.\d+"), "a valkey version: 7.2 or 8.0"),
-        }
-        pattern, expected = supported[engine]
-        if not isinstance(version, str) or not pattern.fullmatch(version):
-            bad("engine_version", version, expected)
-
-    if not isinstance(args.node_type, str) or not _NODE_TYPE.fullmatch(args.node_type):
-        bad("node_type", args.node_type, "a cache node type such as cache.t4g.small or "
-            "cache.r7g.large")  # fmt: skip
-
+        check.against(limits.CACHE_ENGINE_VERSIONS[engine.value], "engine_version", version)
+    check.against(limits.CACHE_NODE_TYPE, "node_type", args.node_type)
     replicas = args.replicas_per_shard
-    if not _checks.is_int(replicas) or not 0 <= replicas <= 5:
-        bad("replicas_per_shard", replicas, "an integer from 0 to 5")
-    elif args.multi_az and replicas < 1:
-        out.append(f"Redis {name}: multi_az: requires replicas_per_shard >= 1; got {replicas}")
-
+    if check.against(limits.CACHE_REPLICAS, "replicas_per_shard", replicas) and (
+        args.multi_az and replicas < 1
+    ):
+        check.note("multi_az", f"requires replicas_per_shard >= 1; got {replicas}")
     retention = args.snapshot_retention_days
-    if not _checks.is_int(retention) or not 1 <= retention <= 35:
-        bad("snapshot_retention_days", retention, "an integer from 1 to 35")
-
-    for arg, value, expected in _checks.common(args):
-        bad(arg, value, expected)
-
-    snapshot = _windows.daily(args.snapshot_window)
-    if snapshot is None:
-        bad("snapshot_window", args.snapshot_window, "a daily UTC window hh:mm-hh:mm")
-    elif snapshot.minutes < 60:
-        bad("snapshot_window", args.snapshot_window, "a window of at least 60 minutes")
-
-    maintenance = _windows.weekly(args.maintenance_window)
-    if maintenance is None:
-        bad("maintenance_window", args.maintenance_window,
-            "a weekly UTC window ddd:hh:mm-ddd:hh:mm such as sun:05:30-sun:06:30")  # fmt: skip
-    elif maintenance.minutes < 60:
-        bad("maintenance_window", args.maintenance_window, "a window of at least 60 minutes")
-    elif snapshot is not None and snapshot.overlaps(maintenance):
-        out.append(
-            f"Redis {name}: snapshot_window: {args.snapshot_window!r} overlaps "
-            f"maintenance_window {args.maintenance_window!r}; move one of them"
-        )
-
-    for key in args.parameters:
-        if not key or not isinstance(args.parameters[key], str):
-            bad(f"parameters[{key!r}]", args.parameters[key], "a named parameter with a str value")
+    check.against(limits.CACHE_SNAPSHOT_RETENTION_DAYS, "snapshot_retention_days", retention)
+    check.extend(_checks.common(args))
+    _windows.check_windows(
+        check,
+        daily_arg="snapshot_window",
+        daily_text=args.snapshot_window,
+        weekly_arg="maintenance_window",
+        weekly_text=args.maintenance_window,
+        minimum_minutes=60,
+    )
+    for key, value in args.parameters.items():
+        if not key or not isinstance(value, str):
+            check.add(f"parameters[{key!r}]", value, "a named parameter with a str value")
         elif key == "cluster-enabled":
-            bad("parameters['cluster-enabled']", args.parameters[key],
-                "no such parameter: Redis keeps cluster mode disabled (one shard)")  # fmt: skip
-    return out
+            check.add(
+                "parameters['cluster-enabled']",
+                value,
+                "no such parameter: Redis keeps cluster mode disabled (one shard)",
+            )
+    return check.found
 
 
 class Redis(pulumi.ComponentResource):
@@ -219,85 +199,81 @@ class Redis(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         engine = CacheEngine(args.engine)
         version = args.engine_version or DEFAULT_ENGINE_VERSION[engine]
-        family = engine_family(engine, version)
-        replicas = args.replicas_per_shard
-        multi_az = replicas >= 1 if args.multi_az is None else args.multi_az
-        # r6gd nodes tier data to SSD, and the API insists on being told so.
-        data_tiering = _NODE_TYPE.fullmatch(args.node_type)["family"].endswith("gd")
         group_id = fit(name, NameKind.ELASTICACHE_ID)
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.deletion_protection)
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        sg = client_security_group(
+            name,
             vpc_id=args.vpc_id,
-            name=fit(f"{name}-sg"),
+            group_name=fit(f"{name}-sg"),
             description=f"ElastiCache {group_id}: clients on TCP {PORT}",
-            # No inline rules, so the provider removes AWS's default allow-all egress: the
-            # nodes never open connections.
-            tags=tags(f"{name}-sg"),
-            opts=child,
+            clients=args.client_security_group_ids,
+            ports=[ClientPort(PORT, f"{engine.value} clients (TLS)")],
+            tags=args.tags,
+            parent=self,
         )
-        for index, client in enumerate(args.client_security_group_ids):
-            rule_name = f"{name}-from-client-{index}"
-            aws.vpc.SecurityGroupIngressRule(
-                rule_name,
-                security_group_id=sg.id,
-                referenced_security_group_id=client,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description=f"{engine.value} clients (TLS)",
-                tags=tags(rule_name),
-                opts=child,
+        log_groups = {
+            log_type: log_group(
+                f"{name}-{log_type}",
+                log_group_name=f"/aws/elasticache/{group_id}/{log_type}",
+                retention_days=args.log_retention_days,
+                kms_key_arn=args.logs_kms_key_arn,
+                tags=args.tags,
+                parent=self,
             )
-
-        log_groups = {}
-        for log_type in LOG_TYPES:
-            log_name = f"{name}-{log_type}"
-            log_groups[log_type] = aws.cloudwatch.LogGroup(
-                log_name,
-                name=f"/aws/elasticache/{group_id}/{log_type}",
-                retention_in_days=args.log_retention_days,
-                kms_key_id=args.logs_kms_key_arn,
-                tags=tags(log_name),
-                opts=child,
-            )
-
-        if args.parameters:
-            params = aws.elasticache.ParameterGroup(
-                f"{name}-params",
-                # The family is in the name so that an engine upgrade, which replaces the
-                # group, can create the new one before deleting the old.
-                name=fit(f"{group_id}-{family}", NameKind.ELASTICACHE_ID),
-                family=family,
-                description=f"{group_id}: osp parameters for {engine.value} {version}",
-                parameters=[
-                    aws.elasticache.ParameterGroupParameterArgs(name=key, value=value)
-                    for key, value in sorted(args.parameters.items())
-                ],
-                tags=tags(f"{name}-params"),
-                opts=child,
-            )
-            parameter_group_name: pulumi.Input[str] = params.name
-        else:
-            parameter_group_name = f"default.{family}"
-
+            for log_type in LOG_TYPES
+        }
+        parameter_group_name = self._parameter_group(name, args, group_id, engine, version)
         token = random.RandomPassword(
             f"{name}-auth-token",
             length=64,
             # AUTH tokens refuse @, " and /; letters and digits alone avoid the question.
             special=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        group = self._replication_group(
+            name, args, group_id, engine, version, parameter_group_name, sg, token, log_groups
+        )
+        secret = self._auth_secret(name, args, group_id, engine, token, group)
+        self._publish(group, secret, sg)
 
-        group = aws.elasticache.ReplicationGroup(
+    def _parameter_group(
+        self, name: str, args: RedisArgs, group_id: str, engine: CacheEngine, version: str
+    ) -> pulumi.Input[str]:
+        """The group of `args.parameters`, or the engine's default group when there are none."""
+        family = engine_family(engine, version)
+        if not args.parameters:
+            return f"default.{family}"
+        return aws.elasticache.ParameterGroup(
+            f"{name}-params",
+            # The family is in the name so that an engine upgrade, which replaces the group,
+            # can create the new one before deleting the old.
+            name=fit(f"{group_id}-{family}", NameKind.ELASTICACHE_ID),
+            family=family,
+            description=f"{group_id}: osp parameters for {engine.value} {version}",
+            parameters=[
+                aws.elasticache.ParameterGroupParameterArgs(name=key, value=value)
+                for key, value in sorted(args.parameters.items())
+            ],
+            tags={"Name": f"{name}-params", **args.tags},
+            opts=pulumi.ResourceOptions(parent=self),
+        ).name
+
+    def _replication_group(
+        self,
+        name: str,
+        args: RedisArgs,
+        group_id: str,
+        engine: CacheEngine,
+        version: str,
+        parameter_group_name: pulumi.Input[str],
+        sg: aws.ec2.SecurityGroup,
+        token: random.RandomPassword,
+        log_groups: Mapping[str, aws.cloudwatch.LogGroup],
+    ) -> aws.elasticache.ReplicationGroup:
+        replicas = args.replicas_per_shard
+        return aws.elasticache.ReplicationGroup(
             f"{name}-replication-group",
             replication_group_id=group_id,
             description=f"osp {engine.value}: sessions, caching, rate limits and locks",
@@ -309,8 +285,9 @@ class Redis(pulumi.ComponentResource):
             cluster_mode="disabled",
             num_cache_clusters=1 + replicas,
             automatic_failover_enabled=replicas >= 1,
-            multi_az_enabled=multi_az,
-            data_tiering_enabled=True if data_tiering else None,
+            multi_az_enabled=replicas >= 1 if args.multi_az is None else args.multi_az,
+            # r6gd nodes tier data to SSD, and the API insists on being told so.
+            data_tiering_enabled=True if node_family(args.node_type).endswith("gd") else None,
             subnet_group_name=args.cache_subnet_group_name,
             security_group_ids=[sg.id],
             at_rest_encryption_enabled=True,
@@ -333,11 +310,21 @@ class Redis(pulumi.ComponentResource):
                 )
                 for log_type in LOG_TYPES
             ],
-            tags=tags(f"{name}-replication-group"),
-            opts=stateful,
+            tags={"Name": f"{name}-replication-group", **args.tags},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
         )
 
-        secret = stored_secret(
+    def _auth_secret(
+        self,
+        name: str,
+        args: RedisArgs,
+        group_id: str,
+        engine: CacheEngine,
+        token: random.RandomPassword,
+        group: aws.elasticache.ReplicationGroup,
+    ) -> aws.secretsmanager.Secret:
+        """The AUTH token and the endpoints, as the JSON document clients read."""
+        return stored_secret(
             f"{name}-auth-secret",
             secret_name=fit(f"{group_id}-auth-token"),
             description=f"AUTH token and endpoints of ElastiCache {group_id}",
@@ -357,11 +344,17 @@ class Redis(pulumi.ComponentResource):
                     port=v[3] or PORT,
                 )
             ),
-            tags=tags(f"{name}-auth-secret"),
+            tags={"Name": f"{name}-auth-secret", **args.tags},
             parent=self,
             protect=args.deletion_protection,
         )
 
+    def _publish(
+        self,
+        group: aws.elasticache.ReplicationGroup,
+        secret: aws.secretsmanager.Secret,
+        sg: aws.ec2.SecurityGroup,
+    ) -> None:
         self.replication_group_id = group.id
         self.primary_endpoint = group.primary_endpoint_address
         self.reader_endpoint = group.reader_endpoint_address

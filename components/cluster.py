@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,14 +19,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.components import _checks
+from osp.components._log_groups import log_group
+from osp.platform import limits
+from osp.platform.limits import Constraint, is_int
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import CapacityType
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:cluster:Cluster"
 
-#: Kubernetes minor versions osp builds clusters at (EKS standard support, plus the next).
-SUPPORTED_KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
+#: Kubernetes minor versions osp builds clusters at (the rule lives in osp.platform.limits).
+SUPPORTED_KUBERNETES_VERSIONS = limits.KUBERNETES_VERSIONS
 
 #: Control-plane log streams shipped to CloudWatch: API calls, the audit trail, IAM auth.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
@@ -39,18 +42,11 @@ POOL_LABEL = "osp.io/pool"
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 
 
-_ROLE_ARN = re.compile(
-    r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$"
+#: Admin roles: IAM's rule for role ARNs, and what else people paste there.
+_ADMIN_ROLE_ARN = Constraint(
+    f"{limits.IAM_ROLE_ARN.expected} (not a user or an STS assumed-role ARN)",
+    limits.IAM_ROLE_ARN.accepts,
 )
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_VERSION = re.compile(r"^1\.\d{1,2}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-# Graviton families carry a "g" right after the generation digit: m7g, c6gn, r8gd, t4g, x2gd.
-_ARM_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*(-[a-z]+)?\.")
-_LABEL_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = re.compile(rf"^({_LABEL_PREFIX}/)?{_LABEL_NAME}$")
-_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
 
 _STS_AUDIENCE = "sts.amazonaws.com"
 
@@ -170,145 +166,130 @@ class ClusterArgs:
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
 
-def _pool_problems(pool_role: str, pool: NodePoolArgs) -> list[str]:
-    where = f"{pool_role}_pool"
-    problems: list[str] = []
-    if not pool.instance_types:
-        problems.append(f"{where}.instance_types: got []; expected at least one instance type")
-    for instance_type in pool.instance_types:
-        if not _INSTANCE_TYPE.match(instance_type):
-            problems.append(
-                f"{where}.instance_types: got {instance_type!r}; expected an EC2 instance type "
-                "such as m6i.large"
-            )
-        elif _ARM_FAMILY.match(instance_type):
-            problems.append(
-                f"{where}.instance_types: got {instance_type!r}, a Graviton (arm64) type; the "
-                f"node pools run {AMI_TYPE}, so use an x86_64 type such as m6i.large"
-            )
-    if pool.min_size < 0:
-        problems.append(f"{where}.min_size: got {pool.min_size}; expected 0 or more")
-    if pool.max_size < 1:
-        problems.append(f"{where}.max_size: got {pool.max_size}; expected 1 or more")
-    if not pool.min_size <= pool.desired_size <= pool.max_size:
-        problems.append(
-            f"{where}.desired_size: got {pool.desired_size}; expected between min_size "
-            f"({pool.min_size}) and max_size ({pool.max_size})"
-        )
-    if pool.disk_size_gib < 20:
-        problems.append(
-            f"{where}.disk_size_gib: got {pool.disk_size_gib}; expected at least 20 (GiB)"
-        )
-    if not isinstance(pool.capacity_type, CapacityType):
-        problems.append(
-            f"{where}.capacity_type: got {pool.capacity_type!r}; expected ON_DEMAND or SPOT"
-        )
-    for key, value in pool.labels.items():
+def _label_problems(check: Problems, where: str, pool_role: str, labels: Mapping[str, str]) -> None:
+    for key, value in labels.items():
         if key == POOL_LABEL:
-            problems.append(
-                f"{where}.labels: {POOL_LABEL} is set by osp to {pool_role!r}; remove it"
-            )
-        elif not _LABEL_KEY.match(key):
-            problems.append(
-                f"{where}.labels: got key {key!r}; expected a Kubernetes label key such as "
-                "example.com/team"
-            )
-        if not _LABEL_VALUE.match(value):
-            problems.append(
-                f"{where}.labels[{key!r}]: got {value!r}; expected up to 63 letters, digits, "
-                "'-', '_' or '.', starting and ending with a letter or digit"
-            )
-    for taint in pool.taints:
-        if not _LABEL_KEY.match(taint.key):
-            problems.append(
-                f"{where}.taints: got key {taint.key!r}; expected a Kubernetes qualified name "
-                "such as dedicated or example.com/gpu"
-            )
-        if taint.value is not None and not _LABEL_VALUE.match(taint.value):
-            problems.append(
-                f"{where}.taints[{taint.key!r}].value: got {taint.value!r}; expected up to 63 "
-                "letters, digits, '-', '_' or '.'"
+            check.note(f"{where}.labels", f"{POOL_LABEL} is set by osp to {pool_role!r}; remove it")
+        else:
+            check.against(limits.K8S_LABEL_KEY, f"{where}.labels", key)
+        check.against(limits.K8S_LABEL_VALUE, f"{where}.labels[{key!r}]", value)
+
+
+def _taint_problems(check: Problems, where: str, taints: Sequence[Taint]) -> None:
+    for taint in taints:
+        check.against(limits.K8S_LABEL_KEY, f"{where}.taints", taint.key)
+        if taint.value is not None:
+            check.against(
+                limits.K8S_LABEL_VALUE, f"{where}.taints[{taint.key!r}].value", taint.value
             )
         if not isinstance(taint.effect, TaintEffect):
-            problems.append(
-                f"{where}.taints[{taint.key!r}].effect: got {taint.effect!r}; expected "
-                "NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE"
+            check.add(
+                f"{where}.taints[{taint.key!r}].effect",
+                taint.effect,
+                "NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE",
             )
-    return problems
 
 
-def _problems(args: ClusterArgs) -> list[str]:
-    """Every contradiction in `args`, each naming the field, the value and what is allowed."""
-    problems: list[str] = []
-    version = args.kubernetes_version
-    if not _VERSION.match(version) or version not in SUPPORTED_KUBERNETES_VERSIONS:
-        problems.append(
-            f"kubernetes_version: got {version!r}; expected one of "
-            f"{', '.join(SUPPORTED_KUBERNETES_VERSIONS)}"
-        )
-    if not _REGION.match(args.region):
-        problems.append(f"region: got {args.region!r}; expected an AWS region such as us-east-1")
-    if len(args.subnet_ids) < 2:
-        problems.append(
-            f"subnet_ids: got {len(args.subnet_ids)}; expected private subnets in at least "
-            "2 zones (EKS requires two)"
-        )
-    if not args.admin_role_arns:
-        problems.append(
-            "admin_role_arns: got []; expected at least one IAM role ARN "
-            "(the cluster grants no access to its creator, so nobody could administer it)"
-        )
-    role_names: dict[str, str] = {}
-    for arn in args.admin_role_arns:
-        match = _ROLE_ARN.match(arn)
-        if not match:
-            problems.append(
-                f"admin_role_arns: got {arn!r}; expected an IAM role ARN such as "
-                "arn:aws:iam::123456789012:role/PlatformAdmin (not a user or an STS "
-                "assumed-role ARN)"
+def _pool_problems(check: Problems, pool_role: str, pool: NodePoolArgs) -> None:
+    where = f"{pool_role}_pool"
+    if not pool.instance_types:
+        check.add(f"{where}.instance_types", [], "at least one instance type")
+    for instance_type in pool.instance_types:
+        valid = check.against(limits.EC2_INSTANCE_TYPE, f"{where}.instance_types", instance_type)
+        if valid and limits.ARM_INSTANCE_FAMILY.match(instance_type):
+            check.add(
+                f"{where}.instance_types",
+                instance_type,
+                f"an x86_64 type such as m6i.large, not a Graviton (arm64) one: the node "
+                f"pools run {AMI_TYPE}",
             )
+    low, high, desired = pool.min_size, pool.max_size, pool.desired_size
+    check.check(is_int(low) and low >= 0, f"{where}.min_size", low, "0 or more")
+    check.check(is_int(high) and high >= 1, f"{where}.max_size", high, "1 or more")
+    if is_int(low) and is_int(high) and not (is_int(desired) and low <= desired <= high):
+        check.add(
+            f"{where}.desired_size", desired, f"between min_size ({low}) and max_size ({high})"
+        )
+    disk = pool.disk_size_gib
+    check.check(is_int(disk) and disk >= 20, f"{where}.disk_size_gib", disk, "at least 20 (GiB)")
+    check.check(
+        isinstance(pool.capacity_type, CapacityType),
+        f"{where}.capacity_type",
+        pool.capacity_type,
+        "ON_DEMAND or SPOT",
+    )
+    _label_problems(check, where, pool_role, pool.labels)
+    _taint_problems(check, where, pool.taints)
+
+
+def _admin_problems(check: Problems, arns: Sequence[str]) -> None:
+    if not arns:
+        check.add(
+            "admin_role_arns",
+            [],
+            "at least one IAM role ARN (the cluster grants no "
+            "access to its creator, so nobody could administer it)",
+        )
+    seen: dict[str, str] = {}
+    for arn in arns:
+        if not check.against(_ADMIN_ROLE_ARN, "admin_role_arns", arn):
             continue
-        role_name = match.group(2)
-        if role_name in role_names:
-            problems.append(
-                f"admin_role_arns: {arn!r} and {role_names[role_name]!r} share the role name "
-                f"{role_name!r}; expected each role once, with distinct names"
+        role = role_name(arn)
+        if role in seen:
+            check.note(
+                "admin_role_arns",
+                f"{arn!r} and {seen[role]!r} share the role name "
+                f"{role!r}; expected each role once, with distinct names",
             )
-        role_names[role_name] = arn
-    for cidr in args.public_access_cidrs:
+        seen[role] = arn
+
+
+def _public_access_problems(check: Problems, cidrs: Sequence[str]) -> None:
+    for cidr in cidrs:
         try:
             network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as exc:
-            problems.append(
-                f"public_access_cidrs: got {cidr!r}; expected a CIDR block such as "
-                f"203.0.113.0/24 ({exc})"
-            )
+            check.add("public_access_cidrs", cidr, f"a CIDR block such as 203.0.113.0/24 ({exc})")
             continue
         if network.prefixlen == 0:
-            problems.append(
-                f"public_access_cidrs: got {cidr!r}, the whole internet; list the networks "
-                "that may reach the API, or leave public_access_cidrs empty to keep the "
-                "endpoint private"
+            check.add(
+                "public_access_cidrs",
+                cidr,
+                "the networks that may reach the API, not "
+                "the whole internet; or leave public_access_cidrs empty to keep the "
+                "endpoint private",
             )
-    if args.log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(
-            f"log_retention_days: got {args.log_retention_days}; expected one of "
-            f"{', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))}"
-        )
-    problems += _pool_problems("system", args.system_pool)
-    problems += _pool_problems("workload", args.workload_pool)
-    if args.system_pool.capacity_type is not CapacityType.ON_DEMAND:
-        problems.append(
-            f"system_pool.capacity_type: got {args.system_pool.capacity_type}; expected "
-            "ON_DEMAND (cluster add-ons must not run on reclaimable spot capacity)"
-        )
-    return problems
 
 
-def _role_name(arn: str) -> str:
-    match = _ROLE_ARN.match(arn)
-    assert match is not None  # validated before
-    return match.group(2)
+def problems(name: str, args: ClusterArgs) -> list[str]:
+    """Every contradiction in `args`, each naming the field, the value and what is allowed."""
+    check = Problems("Cluster", name)
+    check.against(limits.KUBERNETES_VERSION, "kubernetes_version", args.kubernetes_version)
+    check.against(limits.AWS_REGION, "region", args.region)
+    if len(args.subnet_ids) < 2:
+        check.add(
+            "subnet_ids",
+            len(args.subnet_ids),
+            "private subnets in at least 2 zones (EKS requires two)",
+        )
+    _admin_problems(check, args.admin_role_arns)
+    _public_access_problems(check, args.public_access_cidrs)
+    check.extend(_checks.common(args))
+    _pool_problems(check, "system", args.system_pool)
+    _pool_problems(check, "workload", args.workload_pool)
+    capacity = args.system_pool.capacity_type
+    if isinstance(capacity, CapacityType) and capacity is not CapacityType.ON_DEMAND:
+        check.add(
+            "system_pool.capacity_type",
+            capacity.value,
+            "ON_DEMAND (cluster add-ons must not run on reclaimable spot capacity)",
+        )
+    return check.found
+
+
+def role_name(arn: str) -> str:
+    """The name of the role of a valid IAM role ARN: its last path segment."""
+    return arn.rsplit("/", 1)[1]
 
 
 def _service_trust(service: str, dns_suffix: str) -> str:
@@ -430,337 +411,55 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        problems = _problems(args)
-        if problems:
-            raise ValueError(f"Cluster {name}: " + "; ".join(problems))
-
-        cluster_name = fit(name, NameKind.EKS_CLUSTER)
-        child = pulumi.ResourceOptions(parent=self)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        def managed_policy(policy: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat("arn:", partition.partition, ":iam::aws:policy/", policy)
-
-        def attach(
-            role: aws.iam.Role, role_key: str, policies: Sequence[str]
-        ) -> list[aws.iam.RolePolicyAttachment]:
-            return [
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{role_key}-{policy.rsplit('/', 1)[-1]}",
-                    role=role.name,
-                    policy_arn=managed_policy(policy),
-                    opts=child,
-                )
-                for policy in policies
-            ]
-
-        def key_use_policy(
-            key_arn: pulumi.Input[str], actions: Sequence[str]
-        ) -> pulumi.Output[str]:
-            return pulumi.Output.from_input(key_arn).apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Effect": "Allow", "Action": list(actions), "Resource": arn}
-                        ],
-                    }
-                )
-            )
-
-        # -- control plane ---------------------------------------------------------------
-        cluster_role = aws.iam.Role(
-            f"{name}-cluster-role",
-            name=fit(f"{cluster_name}-cluster", NameKind.IAM),
-            description=f"EKS control plane of {cluster_name}",
-            assume_role_policy=partition.dns_suffix.apply(lambda s: _service_trust("eks", s)),
-            tags=tags(f"{name}-cluster-role"),
-            opts=child,
+        found = problems(name, args)
+        if found:
+            raise InvalidArguments(found)
+        scope = _Scope(
+            component=self,
+            name=name,
+            args=args,
+            cluster_name=fit(name, NameKind.EKS_CLUSTER),
+            partition=aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self)),
         )
-        cluster_role_policies = attach(cluster_role, "cluster-role", ["AmazonEKSClusterPolicy"])
-        # Envelope encryption of secrets: the control plane uses the key under its own role.
-        cluster_role_kms = aws.iam.RolePolicy(
-            f"{name}-cluster-role-secrets-kms",
-            role=cluster_role.name,
-            policy=key_use_policy(
-                args.secrets_kms_key_arn,
-                ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-            ),
-            opts=child,
-        )
-
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            # EKS writes to exactly this name; creating it first sets retention and the key.
-            name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_kms_key_arn,
-            deletion_protection_enabled=args.deletion_protection,
-            tags=tags(f"{name}-logs"),
-            opts=child,
-        )
-
-        public = bool(args.public_access_cidrs)
-        vpc_config: dict[str, Any] = {
-            "subnet_ids": list(args.subnet_ids),
-            "endpoint_private_access": True,
-            "endpoint_public_access": public,
-        }
-        if public:
-            vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
-        cluster = aws.eks.Cluster(
-            f"{name}-cluster",
-            name=cluster_name,
-            version=args.kubernetes_version,
-            role_arn=cluster_role.arn,
-            access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API",
-                bootstrap_cluster_creator_admin_permissions=False,
-            ),
-            # Every networking add-on is an EKS managed add-on below; no unmanaged copies.
-            bootstrap_self_managed_addons=False,
-            vpc_config=aws.eks.ClusterVpcConfigArgs(**vpc_config),
-            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(
-                    key_arn=args.secrets_kms_key_arn
-                ),
-                resources=["secrets"],
-            ),
-            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-            deletion_protection=args.deletion_protection,
-            tags=tags(f"{name}-cluster"),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                protect=args.deletion_protection,
-                depends_on=[log_group, *cluster_role_policies, cluster_role_kms],
-            ),
-        )
+        cluster = _control_plane(scope)
         cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
-
-        admin_policy = pulumi.Output.concat(
-            "arn:",
-            partition.partition,
-            ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-        )
-        admin_grants: list[pulumi.Resource] = []
-        for arn in args.admin_role_arns:
-            entry_name = f"{name}-admin-{_role_name(arn)}"
-            entry = aws.eks.AccessEntry(
-                entry_name,
-                cluster_name=cluster.name,
-                principal_arn=arn,
-                type="STANDARD",
-                tags=tags(entry_name),
-                opts=child,
-            )
-            admin_grants.append(
-                aws.eks.AccessPolicyAssociation(
-                    f"{entry_name}-cluster-admin",
-                    cluster_name=cluster.name,
-                    principal_arn=entry.principal_arn,
-                    policy_arn=admin_policy,
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    opts=child,
-                )
-            )
-
-        issuer = cluster.identities[0].oidcs[0].issuer
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=issuer,
-            client_id_lists=[_STS_AUDIENCE],
-            tags=tags(f"{name}-oidc"),
-            opts=child,
-        )
-        oidc_url = issuer.apply(lambda url: url.removeprefix("https://"))
-
-        # -- IAM for nodes and add-ons ---------------------------------------------------
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=fit(f"{cluster_name}-node", NameKind.IAM),
-            description=f"EKS nodes of {cluster_name}",
-            assume_role_policy=partition.dns_suffix.apply(lambda s: _service_trust("ec2", s)),
-            tags=tags(f"{name}-node-role"),
-            opts=child,
-        )
+        admin_grants = _admin_access(scope, cluster)
+        oidc, oidc_url = _oidc_provider(scope, cluster)
         # The CNI's permissions live on its own IRSA role, not on every node. ECR pull-only
         # (not ReadOnly): nodes need to pull images, never to list or describe repositories.
-        node_role_policies = attach(
-            node_role,
-            "node-role",
-            [
-                "AmazonEKSWorkerNodePolicy",
-                "AmazonEC2ContainerRegistryPullOnly",
-                "AmazonSSMManagedInstanceCore",
-            ],
+        node_role, node_role_policies = _service_role(
+            scope, "node", "ec2", "EKS nodes", ["AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"],
+        )  # fmt: skip
+        cni_role, cni_role_policies = _irsa_role(
+            scope, oidc, oidc_url, "vpc-cni", "VPC CNI", "aws-node", ["AmazonEKS_CNI_Policy"]
         )
+        ebs_role, ebs_role_grants = _ebs_csi_role(scope, oidc, oidc_url)
+        node_sg = _node_security_group(scope, cluster_security_group_id)
 
-        cni_role = aws.iam.Role(
-            f"{name}-vpc-cni-role",
-            name=fit(f"{cluster_name}-vpc-cni", NameKind.IAM),
-            description=f"VPC CNI (kube-system/aws-node) of {cluster_name}",
-            assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, "kube-system", "aws-node"),
-            tags=tags(f"{name}-vpc-cni-role"),
-            opts=child,
-        )
-        cni_role_policies = attach(cni_role, "vpc-cni-role", ["AmazonEKS_CNI_Policy"])
-
-        ebs_role = aws.iam.Role(
-            f"{name}-ebs-csi-role",
-            name=fit(f"{cluster_name}-ebs-csi", NameKind.IAM),
-            description=f"EBS CSI controller (kube-system/ebs-csi-controller-sa) of {cluster_name}",
-            assume_role_policy=irsa_trust_policy(
-                oidc.arn, oidc_url, "kube-system", "ebs-csi-controller-sa"
-            ),
-            tags=tags(f"{name}-ebs-csi-role"),
-            opts=child,
-        )
-        ebs_role_policies = attach(
-            ebs_role, "ebs-csi-role", ["service-role/AmazonEBSCSIDriverPolicy"]
-        )
-        # Volumes encrypted with the customer key (StorageClass kmsKeyId) need grants on it.
-        ebs_role_kms = aws.iam.RolePolicy(
-            f"{name}-ebs-csi-role-kms",
-            role=ebs_role.name,
-            policy=pulumi.Output.from_input(args.ebs_kms_key_arn).apply(_ebs_kms_policy),
-            opts=child,
-        )
-
-        # -- node security group ---------------------------------------------------------
-        # Not tagged kubernetes.io/cluster/<name>: the cluster security group already is, and
-        # the AWS Load Balancer Controller wants exactly one tagged group per node ENI.
-        node_sg = aws.ec2.SecurityGroup(
-            f"{name}-node",
-            vpc_id=args.vpc_id,
-            description=f"EKS nodes of {cluster_name}",
-            revoke_rules_on_delete=True,
-            tags=tags(f"{name}-node"),
-            opts=child,
-        )
-
-        def ingress(
-            rule: str,
-            security_group_id: pulumi.Input[str],
-            source: pulumi.Input[str],
-            protocol: str,
-            ports: tuple[int, int] | None,
-            description: str,
-        ) -> None:
-            port_args = {"from_port": ports[0], "to_port": ports[1]} if ports else {}
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule}",
-                security_group_id=security_group_id,
-                referenced_security_group_id=source,
-                ip_protocol=protocol,
-                description=description,
-                tags=tags(f"{name}-{rule}"),
-                opts=child,
-                **port_args,
-            )
-
-        ingress("node-from-nodes", node_sg.id, node_sg.id, "-1", None, "Node to node, all")
-        ingress(
-            "node-from-cluster-https",
-            node_sg.id,
-            cluster_security_group_id,
-            "tcp",
-            (443, 443),
-            "Control plane to webhooks and extension API servers on 443",
-        )
-        ingress(
-            "node-from-cluster-kubelet",
-            node_sg.id,
-            cluster_security_group_id,
-            "tcp",
-            (10250, 10250),
-            "Control plane to kubelet",
-        )
-        ingress(
-            "node-from-cluster-webhooks",
-            node_sg.id,
-            cluster_security_group_id,
-            "tcp",
-            (1025, 65535),
-            "Control plane to webhooks and metrics on high ports",
-        )
-        ingress(
-            "cluster-from-nodes-https",
-            cluster_security_group_id,
-            node_sg.id,
-            "tcp",
-            (443, 443),
-            "Nodes to the Kubernetes API",
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-node-egress",
-            security_group_id=node_sg.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="-1",
-            description="Nodes to anywhere (image pulls, AWS APIs through NAT or endpoints)",
-            tags=tags(f"{name}-node-egress"),
-            opts=child,
-        )
-
-        # -- add-ons every node needs before it joins ------------------------------------
-        def addon(
-            role: str,
-            addon_name: str,
-            *,
-            depends_on: Sequence[pulumi.Resource],
-            service_account_role: aws.iam.Role | None = None,
-            configuration: Mapping[str, Any] | None = None,
-        ) -> aws.eks.Addon:
-            return aws.eks.Addon(
-                f"{name}-{role}",
-                cluster_name=cluster.name,
-                addon_name=addon_name,
-                service_account_role_arn=service_account_role.arn if service_account_role else None,
-                configuration_values=json.dumps(configuration) if configuration else None,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                tags=tags(f"{name}-{role}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
-            )
-
-        vpc_cni = addon(
-            "vpc-cni",
-            "vpc-cni",
-            service_account_role=cni_role,
-            configuration={"enableNetworkPolicy": "true"},
-            depends_on=cni_role_policies,
-        )
-        kube_proxy = addon("kube-proxy", "kube-proxy", depends_on=[])
-        pod_identity = addon("pod-identity-agent", "eks-pod-identity-agent", depends_on=[])
-
-        # -- node pools ------------------------------------------------------------------
+        # -- add-ons every node needs before it joins, the node pools, then the rest -------
+        network_addons = [
+            _addon(scope, cluster, "vpc-cni", "vpc-cni", depends_on=cni_role_policies,
+                   service_account_role=cni_role, configuration={"enableNetworkPolicy": "true"}),
+            _addon(scope, cluster, "kube-proxy", "kube-proxy", depends_on=[]),
+            _addon(scope, cluster, "pod-identity-agent", "eks-pod-identity-agent", depends_on=[]),
+        ]  # fmt: skip
         node_groups = [
-            self._node_pool(
-                name,
+            _node_pool(
+                scope,
                 pool_role,
                 pool,
-                args=args,
                 cluster=cluster,
-                cluster_name=cluster_name,
                 node_role=node_role,
                 security_group_ids=[node_sg.id, cluster_security_group_id],
-                depends_on=[vpc_cni, kube_proxy, pod_identity, *node_role_policies],
-                tags=tags,
+                depends_on=[*network_addons, *node_role_policies],
             )
             for pool_role, pool in (("system", args.system_pool), ("workload", args.workload_pool))
         ]
-
-        # -- add-ons that need nodes to schedule on --------------------------------------
-        coredns = addon("coredns", "coredns", depends_on=node_groups)
-        ebs_csi = addon(
-            "ebs-csi",
-            "aws-ebs-csi-driver",
-            service_account_role=ebs_role,
-            depends_on=[*node_groups, *ebs_role_policies, ebs_role_kms],
-        )
+        coredns = _addon(scope, cluster, "coredns", "coredns", depends_on=node_groups)
+        ebs_csi = _addon(scope, cluster, "ebs-csi", "aws-ebs-csi-driver",
+                         depends_on=[*node_groups, *ebs_role_grants],
+                         service_account_role=ebs_role)  # fmt: skip
 
         # -- Kubernetes provider for the application layer -------------------------------
         self.kubeconfig = pulumi.Output.all(
@@ -775,13 +474,22 @@ class Cluster(pulumi.ComponentResource):
                 depends_on=[*admin_grants, coredns, ebs_csi],
             ),
         )
+        self._publish(cluster, oidc, oidc_url, node_sg, node_role)
 
+    def _publish(
+        self,
+        cluster: aws.eks.Cluster,
+        oidc: aws.iam.OpenIdConnectProvider,
+        oidc_url: pulumi.Output[str],
+        node_sg: aws.ec2.SecurityGroup,
+        node_role: aws.iam.Role,
+    ) -> None:
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.oidc_provider_arn = oidc.arn
         self.oidc_provider_url = oidc_url
         self.node_security_group_id = node_sg.id
-        self.cluster_security_group_id = cluster_security_group_id
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.node_role_arn = node_role.arn
         self.register_outputs(
             {
@@ -796,89 +504,382 @@ class Cluster(pulumi.ComponentResource):
             }
         )
 
-    def _node_pool(
-        self,
-        name: str,
-        pool_role: str,
-        pool: NodePoolArgs,
-        *,
-        args: ClusterArgs,
-        cluster: aws.eks.Cluster,
-        cluster_name: str,
-        node_role: aws.iam.Role,
-        security_group_ids: list[pulumi.Input[str]],
-        depends_on: list[pulumi.Resource],
-        tags: Callable[[str], dict[str, str]],
-    ) -> aws.eks.NodeGroup:
-        """A launch template (IMDSv2, encrypted gp3 root) and the managed node group on it."""
-        pool_name = f"{name}-{pool_role}"
-        template_name = f"{pool_name}-launch-template"
-        launch_template = aws.ec2.LaunchTemplate(
-            template_name,
-            description=f"EKS {pool_role} nodes of {cluster_name}",
-            update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                # One hop: the node reaches IMDS, pods do not (they use IRSA / pod identity).
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name="/dev/xvda",
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=pool.disk_size_gib,
-                        volume_type="gp3",
-                        encrypted="true",
-                        kms_key_id=args.ebs_kms_key_arn,
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            vpc_security_group_ids=security_group_ids,
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags(pool_name))
-                for kind in ("instance", "volume", "network-interface")
-            ],
-            tags=tags(template_name),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return aws.eks.NodeGroup(
-            pool_name,
-            cluster_name=cluster.name,
-            # Follows the control plane: raising kubernetes_version rolls the nodes after it.
-            version=cluster.version,
-            node_role_arn=node_role.arn,
-            subnet_ids=list(args.subnet_ids),
-            ami_type=AMI_TYPE,
-            capacity_type=pool.capacity_type.value,
-            instance_types=list(pool.instance_types),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.min_size,
-                max_size=pool.max_size,
-                desired_size=pool.desired_size,
-            ),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
-            labels={**pool.labels, POOL_LABEL: pool_role},
-            taints=[
-                aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value)
-                for t in pool.taints
-            ],
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=launch_template.id,
-                version=launch_template.latest_version.apply(
-                    lambda v: None if v is None else str(v)
+
+@dataclass(frozen=True)
+class _Scope:
+    """What every step of building one cluster shares."""
+
+    component: pulumi.Resource
+    name: str
+    args: ClusterArgs
+    cluster_name: str
+    partition: Any
+    """The partition lookup (`.partition`, `.dns_suffix`), as an output."""
+
+    @property
+    def child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self.component)
+
+    def tags(self, resource_name: str) -> dict[str, str]:
+        return {"Name": resource_name, **self.args.tags}
+
+    def attach(
+        self, role: aws.iam.Role, role_key: str, policies: Sequence[str]
+    ) -> list[aws.iam.RolePolicyAttachment]:
+        """AWS managed `policies` attached to `role`, one `<name>-<role_key>-<policy>` each."""
+        return [
+            aws.iam.RolePolicyAttachment(
+                f"{self.name}-{role_key}-{policy.rsplit('/', 1)[-1]}",
+                role=role.name,
+                policy_arn=pulumi.Output.concat(
+                    "arn:", self.partition.partition, ":iam::aws:policy/", policy
                 ),
-            ),
-            tags=tags(pool_name),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=depends_on,
-                # The cluster autoscaler owns the node count once the pool exists.
-                ignore_changes=["scalingConfig.desiredSize"],
-            ),
+                opts=self.child,
+            )
+            for policy in policies
+        ]
+
+
+def _key_use_policy(key_arn: pulumi.Input[str], actions: Sequence[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(key_arn).apply(
+        lambda arn: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": arn}],
+            }
         )
+    )
+
+
+def _control_plane(s: _Scope) -> aws.eks.Cluster:
+    """The control plane's role, its log group, and the EKS cluster itself."""
+    name, args = s.name, s.args
+    role, role_policies = _service_role(
+        s, "cluster", "eks", "EKS control plane", ["AmazonEKSClusterPolicy"]
+    )
+    # Envelope encryption of secrets: the control plane uses the key under its own role.
+    role_kms = aws.iam.RolePolicy(
+        f"{name}-cluster-role-secrets-kms",
+        role=role.name,
+        policy=_key_use_policy(
+            args.secrets_kms_key_arn,
+            ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+        ),
+        opts=s.child,
+    )
+    logs = log_group(
+        f"{name}-logs",
+        # EKS writes to exactly this name; creating it first sets retention and the key.
+        log_group_name=f"/aws/eks/{s.cluster_name}/cluster",
+        retention_days=args.log_retention_days,
+        kms_key_arn=args.logs_kms_key_arn,
+        deletion_protection=args.deletion_protection,
+        tags=args.tags,
+        parent=s.component,
+    )
+    return aws.eks.Cluster(
+        f"{name}-cluster",
+        name=s.cluster_name,
+        version=args.kubernetes_version,
+        role_arn=role.arn,
+        access_config=aws.eks.ClusterAccessConfigArgs(
+            authentication_mode="API",
+            bootstrap_cluster_creator_admin_permissions=False,
+        ),
+        # Every networking add-on is an EKS managed add-on below; no unmanaged copies.
+        bootstrap_self_managed_addons=False,
+        vpc_config=aws.eks.ClusterVpcConfigArgs(**vpc_config(args)),
+        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=args.secrets_kms_key_arn),
+            resources=["secrets"],
+        ),
+        enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+        deletion_protection=args.deletion_protection,
+        tags=s.tags(f"{name}-cluster"),
+        opts=pulumi.ResourceOptions(
+            parent=s.component,
+            protect=args.deletion_protection,
+            depends_on=[logs, *role_policies, role_kms],
+        ),
+    )
+
+
+def vpc_config(args: ClusterArgs) -> dict[str, Any]:
+    """Where the control plane's endpoint is reachable: privately always, publicly only from
+    `public_access_cidrs`."""
+    public = bool(args.public_access_cidrs)
+    config: dict[str, Any] = {
+        "subnet_ids": list(args.subnet_ids),
+        "endpoint_private_access": True,
+        "endpoint_public_access": public,
+    }
+    if public:
+        config["public_access_cidrs"] = list(args.public_access_cidrs)
+    return config
+
+
+def _admin_access(s: _Scope, cluster: aws.eks.Cluster) -> list[pulumi.Resource]:
+    """An access entry and the cluster-admin policy for each admin role."""
+    admin_policy = pulumi.Output.concat(
+        "arn:", s.partition.partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    )
+    grants: list[pulumi.Resource] = []
+    for arn in s.args.admin_role_arns:
+        entry_name = f"{s.name}-admin-{role_name(arn)}"
+        entry = aws.eks.AccessEntry(
+            entry_name,
+            cluster_name=cluster.name,
+            principal_arn=arn,
+            type="STANDARD",
+            tags=s.tags(entry_name),
+            opts=s.child,
+        )
+        grants.append(
+            aws.eks.AccessPolicyAssociation(
+                f"{entry_name}-cluster-admin",
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=admin_policy,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=s.child,
+            )
+        )
+    return grants
+
+
+def _oidc_provider(
+    s: _Scope, cluster: aws.eks.Cluster
+) -> tuple[aws.iam.OpenIdConnectProvider, pulumi.Output[str]]:
+    """The IAM OIDC provider of the cluster's issuer (for IRSA), and the issuer without
+    `https://`, as trust policies name it."""
+    issuer = cluster.identities[0].oidcs[0].issuer
+    oidc = aws.iam.OpenIdConnectProvider(
+        f"{s.name}-oidc",
+        url=issuer,
+        client_id_lists=[_STS_AUDIENCE],
+        tags=s.tags(f"{s.name}-oidc"),
+        opts=s.child,
+    )
+    return oidc, issuer.apply(lambda url: url.removeprefix("https://"))
+
+
+def _service_role(
+    s: _Scope, role: str, service: str, what: str, policies: Sequence[str]
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The role `<name>-<role>-role` that the AWS service `service` assumes for the cluster,
+    and its managed policies."""
+    iam_role = aws.iam.Role(
+        f"{s.name}-{role}-role",
+        name=fit(f"{s.cluster_name}-{role}", NameKind.IAM),
+        description=f"{what} of {s.cluster_name}",
+        assume_role_policy=s.partition.dns_suffix.apply(lambda x: _service_trust(service, x)),
+        tags=s.tags(f"{s.name}-{role}-role"),
+        opts=s.child,
+    )
+    return iam_role, s.attach(iam_role, f"{role}-role", policies)
+
+
+def _irsa_role(
+    s: _Scope,
+    oidc: aws.iam.OpenIdConnectProvider,
+    oidc_url: pulumi.Output[str],
+    role: str,
+    what: str,
+    service_account: str,
+    policies: Sequence[str],
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The IRSA role `<name>-<role>-role` of an add-on's kube-system service account, and its
+    managed policies."""
+    iam_role = aws.iam.Role(
+        f"{s.name}-{role}-role",
+        name=fit(f"{s.cluster_name}-{role}", NameKind.IAM),
+        description=f"{what} (kube-system/{service_account}) of {s.cluster_name}",
+        assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, "kube-system", service_account),
+        tags=s.tags(f"{s.name}-{role}-role"),
+        opts=s.child,
+    )
+    return iam_role, s.attach(iam_role, f"{role}-role", policies)
+
+
+def _ebs_csi_role(
+    s: _Scope, oidc: aws.iam.OpenIdConnectProvider, oidc_url: pulumi.Output[str]
+) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+    """The EBS CSI controller's IRSA role, and its grants: the managed policy, and the use of
+    the customer key of encrypted volumes (StorageClass kmsKeyId)."""
+    role, policies = _irsa_role(
+        s, oidc, oidc_url, "ebs-csi", "EBS CSI controller", "ebs-csi-controller-sa",
+        ["service-role/AmazonEBSCSIDriverPolicy"],
+    )  # fmt: skip
+    kms = aws.iam.RolePolicy(
+        f"{s.name}-ebs-csi-role-kms",
+        role=role.name,
+        policy=pulumi.Output.from_input(s.args.ebs_kms_key_arn).apply(_ebs_kms_policy),
+        opts=s.child,
+    )
+    return role, [*policies, kms]
+
+
+#: The node security group's ingress rules: (rule, group, source, protocol, ports, why), where
+#: "node" is the node group and "cluster" the cluster security group EKS made.
+NODE_INGRESS = (
+    ("node-from-nodes", "node", "node", "-1", None, "Node to node, all"),
+    ("node-from-cluster-https", "node", "cluster", "tcp", (443, 443),
+     "Control plane to webhooks and extension API servers on 443"),
+    ("node-from-cluster-kubelet", "node", "cluster", "tcp", (10250, 10250),
+     "Control plane to kubelet"),
+    ("node-from-cluster-webhooks", "node", "cluster", "tcp", (1025, 65535),
+     "Control plane to webhooks and metrics on high ports"),
+    ("cluster-from-nodes-https", "cluster", "node", "tcp", (443, 443),
+     "Nodes to the Kubernetes API"),
+)  # fmt: skip
+
+
+def _node_security_group(
+    s: _Scope, cluster_security_group_id: pulumi.Output[str]
+) -> aws.ec2.SecurityGroup:
+    """The nodes' own group, the rules between it and the cluster's, and the nodes' egress."""
+    # Not tagged kubernetes.io/cluster/<name>: the cluster security group already is, and
+    # the AWS Load Balancer Controller wants exactly one tagged group per node ENI.
+    node_sg = aws.ec2.SecurityGroup(
+        f"{s.name}-node",
+        vpc_id=s.args.vpc_id,
+        description=f"EKS nodes of {s.cluster_name}",
+        revoke_rules_on_delete=True,
+        tags=s.tags(f"{s.name}-node"),
+        opts=s.child,
+    )
+    groups = {"node": node_sg.id, "cluster": cluster_security_group_id}
+    for rule, group, source, protocol, ports, description in NODE_INGRESS:
+        port_args = {"from_port": ports[0], "to_port": ports[1]} if ports else {}
+        aws.vpc.SecurityGroupIngressRule(
+            f"{s.name}-{rule}",
+            security_group_id=groups[group],
+            referenced_security_group_id=groups[source],
+            ip_protocol=protocol,
+            description=description,
+            tags=s.tags(f"{s.name}-{rule}"),
+            opts=s.child,
+            **port_args,
+        )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{s.name}-node-egress",
+        security_group_id=node_sg.id,
+        cidr_ipv4="0.0.0.0/0",
+        ip_protocol="-1",
+        description="Nodes to anywhere (image pulls, AWS APIs through NAT or endpoints)",
+        tags=s.tags(f"{s.name}-node-egress"),
+        opts=s.child,
+    )
+    return node_sg
+
+
+def _addon(
+    s: _Scope,
+    cluster: aws.eks.Cluster,
+    role: str,
+    addon_name: str,
+    *,
+    depends_on: Sequence[pulumi.Resource],
+    service_account_role: aws.iam.Role | None = None,
+    configuration: Mapping[str, Any] | None = None,
+) -> aws.eks.Addon:
+    return aws.eks.Addon(
+        f"{s.name}-{role}",
+        cluster_name=cluster.name,
+        addon_name=addon_name,
+        service_account_role_arn=service_account_role.arn if service_account_role else None,
+        configuration_values=json.dumps(configuration) if configuration else None,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        tags=s.tags(f"{s.name}-{role}"),
+        opts=pulumi.ResourceOptions(parent=s.component, depends_on=list(depends_on)),
+    )
+
+
+def _launch_template(
+    s: _Scope, pool_role: str, pool: NodePoolArgs, security_group_ids: list[pulumi.Input[str]]
+) -> aws.ec2.LaunchTemplate:
+    """The pool's launch template: IMDSv2 only, an encrypted gp3 root volume."""
+    pool_name = f"{s.name}-{pool_role}"
+    template_name = f"{pool_name}-launch-template"
+    return aws.ec2.LaunchTemplate(
+        template_name,
+        description=f"EKS {pool_role} nodes of {s.cluster_name}",
+        update_default_version=True,
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled",
+            http_tokens="required",
+            # One hop: the node reaches IMDS, pods do not (they use IRSA / pod identity).
+            http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled",
+        ),
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name="/dev/xvda",
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=pool.disk_size_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    kms_key_id=s.args.ebs_kms_key_arn,
+                    delete_on_termination="true",
+                ),
+            )
+        ],
+        vpc_security_group_ids=security_group_ids,
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=s.tags(pool_name))
+            for kind in ("instance", "volume", "network-interface")
+        ],
+        tags=s.tags(template_name),
+        opts=s.child,
+    )
+
+
+def _node_pool(
+    s: _Scope,
+    pool_role: str,
+    pool: NodePoolArgs,
+    *,
+    cluster: aws.eks.Cluster,
+    node_role: aws.iam.Role,
+    security_group_ids: list[pulumi.Input[str]],
+    depends_on: list[pulumi.Resource],
+) -> aws.eks.NodeGroup:
+    """A launch template and the managed node group on it."""
+    launch_template = _launch_template(s, pool_role, pool, security_group_ids)
+    pool_name = f"{s.name}-{pool_role}"
+    return aws.eks.NodeGroup(
+        pool_name,
+        cluster_name=cluster.name,
+        # Follows the control plane: raising kubernetes_version rolls the nodes after it.
+        version=cluster.version,
+        node_role_arn=node_role.arn,
+        subnet_ids=list(s.args.subnet_ids),
+        ami_type=AMI_TYPE,
+        capacity_type=pool.capacity_type.value,
+        instance_types=list(pool.instance_types),
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=pool.min_size, max_size=pool.max_size, desired_size=pool.desired_size
+        ),
+        update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
+        labels={**pool.labels, POOL_LABEL: pool_role},
+        taints=[
+            aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value)
+            for t in pool.taints
+        ],
+        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+            id=launch_template.id,
+            version=launch_template.latest_version.apply(lambda v: None if v is None else str(v)),
+        ),
+        tags=s.tags(pool_name),
+        opts=pulumi.ResourceOptions(
+            parent=s.component,
+            depends_on=depends_on,
+            # The cluster autoscaler owns the node count once the pool exists.
+            ignore_changes=["scalingConfig.desiredSize"],
+        ),
+    )
 
 
 def _ebs_kms_policy(key_arn: str) -> str:

@@ -9,39 +9,27 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from osp.components import _windows
-from osp.platform import iam
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.components import _checks, _windows
+from osp.components._log_groups import log_group
+from osp.components._network_access import ClientPort, client_security_group
+from osp.platform import iam, limits
+from osp.platform.limits import is_int
 from osp.platform.naming import NameKind, fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:database:Postgres"
 
 #: The port RDS for PostgreSQL listens on when none is given (the instances take the default).
 PORT = 5432
 
-#: PostgreSQL major versions osp deploys (those RDS supports in standard support).
-SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")
-
-#: Enhanced Monitoring granularities RDS accepts; 0 turns it off.
-MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
-
 _MONITORING_POLICY = "AmazonRDSEnhancedMonitoringRole"
 
 #: Logs the instances publish to CloudWatch Logs.
 LOG_EXPORTS = ("postgresql", "upgrade")
 
-
-MAX_READ_REPLICAS = 5
-# gp3 storage limits of RDS for PostgreSQL.
-MIN_STORAGE_GIB = 20
-MAX_STORAGE_GIB = 65536
 # The free tier of Performance Insights.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 
-_ENGINE_VERSION = re.compile(r"(\d+)(?:\.\d+)?")
-_INSTANCE_CLASS = re.compile(
-    r"db\.[a-z]+\d+[a-z-]*\.(micro|small|medium|large|xlarge|\d+xlarge|metal(-\d+xl)?)"
-)
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _RESERVED_USERNAMES = frozenset({"rdsadmin", "rdsrepladmin", "rds_superuser"})
 _MIN_WINDOW_MINUTES = 30
@@ -124,85 +112,51 @@ class PostgresArgs:
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
 
-def _window_problems(args: PostgresArgs) -> list[str]:
-    problems = []
-    backup = _windows.daily(args.backup_window)
-    maintenance = _windows.weekly(args.maintenance_window)
-    if backup is None:
-        problems.append(
-            f"backup_window: got {args.backup_window!r}; expected a UTC window hh:mm-hh:mm "
-            "such as 03:00-04:00"
-        )
-    elif backup.minutes < _MIN_WINDOW_MINUTES:
-        problems.append(f"backup_window: got {args.backup_window!r}; expected at least 30 minutes")
-    if maintenance is None:
-        problems.append(
-            f"maintenance_window: got {args.maintenance_window!r}; expected a UTC window "
-            "ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30"
-        )
-    elif maintenance.minutes < _MIN_WINDOW_MINUTES:
-        problems.append(
-            f"maintenance_window: got {args.maintenance_window!r}; expected at least 30 minutes"
-        )
-    elif backup is not None and maintenance.overlaps(backup):
-        problems.append(
-            f"maintenance_window: got {args.maintenance_window!r}; expected a window "
-            f"that does not overlap backup_window {args.backup_window!r}"
-        )
-    return problems
-
-
-def problems(args: PostgresArgs) -> list[str]:
+def problems(name: str, args: PostgresArgs) -> list[str]:
     """Everything wrong with `args`, each naming the argument, the value and what is allowed."""
-    found = []
-    version = _ENGINE_VERSION.fullmatch(args.engine_version)
-    if not version or version.group(1) not in SUPPORTED_MAJOR_VERSIONS:
-        found.append(
-            f"engine_version: got {args.engine_version!r}; expected a PostgreSQL version of "
-            f"major {', '.join(SUPPORTED_MAJOR_VERSIONS)}, such as 16 or 16.4"
+    check = Problems("Postgres", name)
+    check.against(limits.POSTGRES_VERSION, "engine_version", args.engine_version)
+    check.against(limits.RDS_INSTANCE_CLASS, "instance_class", args.instance_class)
+    allocated, ceiling = args.allocated_storage_gib, args.max_allocated_storage_gib
+    check.against(limits.RDS_STORAGE_GIB, "allocated_storage_gib", allocated)
+    ceiling_ok = check.against(limits.RDS_STORAGE_GIB, "max_allocated_storage_gib", ceiling)
+    if ceiling_ok and is_int(allocated) and ceiling < allocated:
+        check.add(
+            "max_allocated_storage_gib", ceiling, f"at least allocated_storage_gib ({allocated})"
         )
-    if not _INSTANCE_CLASS.fullmatch(args.instance_class):
-        found.append(
-            f"instance_class: got {args.instance_class!r}; expected an RDS instance class "
-            "such as db.r6g.large"
-        )
-    if not MIN_STORAGE_GIB <= args.allocated_storage_gib <= MAX_STORAGE_GIB:
-        found.append(
-            f"allocated_storage_gib: got {args.allocated_storage_gib}; expected "
-            f"{MIN_STORAGE_GIB} to {MAX_STORAGE_GIB}"
-        )
-    if not args.allocated_storage_gib <= args.max_allocated_storage_gib <= MAX_STORAGE_GIB:
-        found.append(
-            f"max_allocated_storage_gib: got {args.max_allocated_storage_gib}; expected "
-            f"allocated_storage_gib ({args.allocated_storage_gib}) to {MAX_STORAGE_GIB}"
-        )
-    if not 1 <= args.backup_retention_days <= 35:
-        found.append(f"backup_retention_days: got {args.backup_retention_days}; expected 1 to 35")
-    if args.monitoring_interval_seconds not in MONITORING_INTERVALS:
-        found.append(
-            f"monitoring_interval_seconds: got {args.monitoring_interval_seconds}; expected "
-            f"one of {', '.join(map(str, MONITORING_INTERVALS))} (0 turns it off)"
-        )
-    if not 0 <= args.read_replica_count <= MAX_READ_REPLICAS:
-        found.append(
-            f"read_replica_count: got {args.read_replica_count}; expected 0 to {MAX_READ_REPLICAS}"
-        )
-    if args.slow_query_ms < -1:
-        found.append(
-            f"slow_query_ms: got {args.slow_query_ms}; expected milliseconds >= 0, or -1 to "
-            "log no statement"
-        )
-    if args.log_retention_days not in LOG_RETENTION_DAYS:
-        found.append(
-            f"log_retention_days: got {args.log_retention_days}; expected a CloudWatch Logs "
-            f"retention period: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-        )
-    if not _USERNAME.fullmatch(args.username) or args.username.lower() in _RESERVED_USERNAMES:
-        found.append(
-            f"username: got {args.username!r}; expected 1-63 letters, digits or underscores "
-            f"starting with a letter, not one of {', '.join(sorted(_RESERVED_USERNAMES))}"
-        )
-    return found + _window_problems(args)
+    retention = args.backup_retention_days
+    check.against(limits.RDS_BACKUP_RETENTION_DAYS, "backup_retention_days", retention)
+    interval = args.monitoring_interval_seconds
+    check.against(limits.RDS_MONITORING_INTERVAL, "monitoring_interval_seconds", interval)
+    check.against(limits.RDS_READ_REPLICAS, "read_replica_count", args.read_replica_count)
+    slow = args.slow_query_ms
+    if not (is_int(slow) and slow >= -1):
+        check.add("slow_query_ms", slow, "milliseconds >= 0, or -1 to log no statement")
+    check.extend(_checks.common(args))
+    username = args.username
+    check.check(
+        isinstance(username, str)
+        and bool(_USERNAME.fullmatch(username))
+        and username.lower() not in _RESERVED_USERNAMES,
+        "username",
+        username,
+        "1-63 letters, digits or underscores starting with a letter, not one of "
+        + ", ".join(sorted(_RESERVED_USERNAMES)),
+    )
+    _windows.check_windows(
+        check,
+        daily_arg="backup_window",
+        daily_text=args.backup_window,
+        weekly_arg="maintenance_window",
+        weekly_text=args.maintenance_window,
+        minimum_minutes=_MIN_WINDOW_MINUTES,
+    )
+    return check.found
+
+
+def replica_identifiers(identifier: str, count: int) -> list[str]:
+    """The RDS identifiers of `count` read replicas of the instance `identifier`."""
+    return [fit(f"{identifier}-replica-{n}", NameKind.RDS_IDENTIFIER) for n in range(1, count + 1)]
 
 
 def parameters(slow_query_ms: int) -> list[dict[str, str]]:
@@ -242,6 +196,39 @@ def monitoring_trust(*, partition: str, account: str, region: str, identifiers: 
     )
 
 
+def instance_settings(
+    args: PostgresArgs,
+    *,
+    parameter_group_name: pulumi.Input[str],
+    security_group_id: pulumi.Input[str],
+    monitoring_role_arn: pulumi.Input[str] | None,
+) -> dict[str, object]:
+    """The settings the primary and every replica share."""
+    insights = args.performance_insights_enabled
+    return {
+        "instance_class": args.instance_class,
+        "storage_type": "gp3",
+        "max_allocated_storage": args.max_allocated_storage_gib,
+        "storage_encrypted": True,
+        "kms_key_id": args.kms_key_arn,
+        "parameter_group_name": parameter_group_name,
+        "vpc_security_group_ids": [security_group_id],
+        "publicly_accessible": False,
+        "iam_database_authentication_enabled": True,
+        "auto_minor_version_upgrade": True,
+        "copy_tags_to_snapshot": True,
+        "deletion_protection": args.deletion_protection,
+        "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
+        "monitoring_interval": args.monitoring_interval_seconds,
+        "monitoring_role_arn": monitoring_role_arn,
+        "performance_insights_enabled": insights,
+        "performance_insights_kms_key_id": args.kms_key_arn if insights else None,
+        "performance_insights_retention_period": (
+            PERFORMANCE_INSIGHTS_RETENTION_DAYS if insights else None
+        ),
+    }
+
+
 class Postgres(pulumi.ComponentResource):
     """An RDS for PostgreSQL primary and optional read replicas, reachable only on 5432 from
     the client security groups, never publicly.
@@ -264,138 +251,44 @@ class Postgres(pulumi.ComponentResource):
     replica_addresses: list[pulumi.Output[str]]
     replica_identifiers: list[pulumi.Output[str]]
     replica_resource_ids: list[pulumi.Output[str]]
-    replica_addresses: list[pulumi.Output[str]]
 
     def __init__(
         self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        found = problems(args)
+        found = problems(name, args)
         if found:
-            raise ValueError(f"Postgres {name}: " + "; ".join(found))
-        major = args.engine_version.split(".")[0]
+            raise InvalidArguments(found)
         identifier = fit(name, NameKind.RDS_IDENTIFIER)
-        replica_identifiers = [
-            fit(f"{identifier}-replica-{n}", NameKind.RDS_IDENTIFIER)
-            for n in range(1, args.read_replica_count + 1)
-        ]
-        child = pulumi.ResourceOptions(parent=self)
-
-        def tags(resource_name: str) -> dict[str, str]:
-            return {"Name": resource_name, **args.tags}
-
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        replicas = replica_identifiers(identifier, args.read_replica_count)
+        # No egress rules: RDS answers on established connections and needs nothing else.
+        group = client_security_group(
+            name,
             vpc_id=args.vpc_id,
             description=f"{name}: PostgreSQL from client security groups",
-            tags=tags(f"{name}-sg"),
-            opts=child,
+            clients=args.client_security_group_ids,
+            ports=[ClientPort(PORT, "PostgreSQL from a client security group")],
+            tags=args.tags,
+            parent=self,
         )
-        # No egress rules: RDS answers on established connections and needs nothing else, and
-        # the provider removes the allow-all egress rule AWS adds to a new group.
-        for index, client in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-client-{index}",
-                security_group_id=group.id,
-                description="PostgreSQL from a client security group",
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                referenced_security_group_id=client,
-                tags=tags(f"{name}-from-client-{index}"),
-                opts=child,
-            )
-
-        parameter_group = aws.rds.ParameterGroup(
-            f"{name}-params",
-            # The family is in the name, so a major upgrade brings up a new group beside the
-            # one still in use instead of colliding with it.
-            name=fit(f"{identifier}-postgres{major}", NameKind.RDS_IDENTIFIER),
-            family=f"postgres{major}",
-            description=f"{name}: PostgreSQL {major}",
-            parameters=parameters(args.slow_query_ms),
-            tags=tags(f"{name}-params"),
-            opts=child,
+        parameter_group = self._parameter_group(name, args, identifier)
+        monitoring_role_arn, monitoring_dependencies = self._monitoring(
+            name, args, [identifier, *replicas]
         )
-
-        monitoring_dependencies: list[pulumi.Resource] = []
-        monitoring_role_arn: pulumi.Output[str] | None = None
-        if args.monitoring_interval_seconds:
-            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            account = aws.get_caller_identity_output(
-                opts=pulumi.InvokeOutputOptions(parent=self)
-            ).account_id
-            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-            role = aws.iam.Role(
-                f"{name}-monitoring",
-                name=fit(f"{name}-monitoring", NameKind.IAM),
-                description=f"{name}: RDS Enhanced Monitoring publishes OS metrics",
-                assume_role_policy=pulumi.Output.all(partition.partition, account, region).apply(
-                    lambda v: monitoring_trust(
-                        partition=v[0],
-                        account=v[1],
-                        region=v[2],
-                        identifiers=[identifier, *replica_identifiers],
-                    )
-                ),
-                tags=tags(f"{name}-monitoring"),
-                opts=child,
-            )
-            attachment = aws.iam.RolePolicyAttachment(
-                f"{name}-monitoring-policy",
-                role=role.name,
-                policy_arn=partition.partition.apply(
-                    lambda p: f"arn:{p}:iam::aws:policy/service-role/{_MONITORING_POLICY}"
-                ),
-                opts=child,
-            )
-            monitoring_role_arn = role.arn
-            # RDS checks the role's permissions when the instance is created or modified.
-            monitoring_dependencies = [attachment]
-
-        def log_groups(role_name: str, instance_identifier: str) -> list[aws.cloudwatch.LogGroup]:
-            # Created before the instance, or RDS creates them itself: unencrypted, kept forever.
-            return [
-                aws.cloudwatch.LogGroup(
-                    f"{role_name}-logs-{log}",
-                    name=f"/aws/rds/instance/{instance_identifier}/{log}",
-                    retention_in_days=args.log_retention_days,
-                    kms_key_id=args.logs_kms_key_arn,
-                    tags=tags(f"{role_name}-logs-{log}"),
-                    opts=child,
-                )
-                for log in LOG_EXPORTS
-            ]
-
-        # Settings the primary and its replicas share.
-        common = {
-            "instance_class": args.instance_class,
-            "storage_type": "gp3",
-            "max_allocated_storage": args.max_allocated_storage_gib,
-            "storage_encrypted": True,
-            "kms_key_id": args.kms_key_arn,
-            "parameter_group_name": parameter_group.name,
-            "vpc_security_group_ids": [group.id],
-            "publicly_accessible": False,
-            "iam_database_authentication_enabled": True,
-            "auto_minor_version_upgrade": True,
-            "copy_tags_to_snapshot": True,
-            "deletion_protection": args.deletion_protection,
-            "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
-            "monitoring_interval": args.monitoring_interval_seconds,
-            "monitoring_role_arn": monitoring_role_arn,
-            "performance_insights_enabled": args.performance_insights_enabled,
-            "performance_insights_kms_key_id": (
-                args.kms_key_arn if args.performance_insights_enabled else None
-            ),
-            "performance_insights_retention_period": (
-                PERFORMANCE_INSIGHTS_RETENTION_DAYS if args.performance_insights_enabled else None
-            ),
-        }
-
-        primary = aws.rds.Instance(
+        settings = instance_settings(
+            args,
+            parameter_group_name=parameter_group.name,
+            security_group_id=group.id,
+            monitoring_role_arn=monitoring_role_arn,
+        )
+        primary = self._instance(
             f"{name}-primary",
-            identifier=identifier,
+            args,
+            identifier,
+            settings,
+            monitoring_dependencies,
+            # The primary's log groups carry the component's name, a replica's its own.
+            logs_name=name,
             engine="postgres",
             engine_version=args.engine_version,
             username=args.username,
@@ -411,39 +304,125 @@ class Postgres(pulumi.ComponentResource):
             final_snapshot_identifier=fit(f"{identifier}-final", NameKind.RDS_IDENTIFIER),
             # Backups outlive an accidental delete until their retention ends.
             delete_automated_backups=False,
-            tags=tags(f"{name}-primary"),
+        )
+        replica_instances = [
+            self._instance(
+                f"{name}-replica-{n}",
+                args,
+                replica,
+                settings,
+                monitoring_dependencies,
+                logs_name=f"{name}-replica-{n}",
+                replicate_source_db=primary.identifier,
+                # A replica holds no data of its own, and RDS refuses a final snapshot of one;
+                # the primary's final snapshot covers it.
+                skip_final_snapshot=True,
+            )
+            for n, replica in enumerate(replicas, start=1)
+        ]
+        self._publish(primary, replica_instances, group)
+
+    def _parameter_group(
+        self, name: str, args: PostgresArgs, identifier: str
+    ) -> aws.rds.ParameterGroup:
+        major = args.engine_version.split(".")[0]
+        return aws.rds.ParameterGroup(
+            f"{name}-params",
+            # The family is in the name, so a major upgrade brings up a new group beside the
+            # one still in use instead of colliding with it.
+            name=fit(f"{identifier}-postgres{major}", NameKind.RDS_IDENTIFIER),
+            family=f"postgres{major}",
+            description=f"{name}: PostgreSQL {major}",
+            parameters=parameters(args.slow_query_ms),
+            tags={"Name": f"{name}-params", **args.tags},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _monitoring(
+        self, name: str, args: PostgresArgs, identifiers: list[str]
+    ) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource]]:
+        """The Enhanced Monitoring role, when monitoring is on: its ARN, and what an instance
+        must wait for (RDS checks the role's permissions when it creates or modifies one)."""
+        if not args.monitoring_interval_seconds:
+            return None, []
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        role = aws.iam.Role(
+            f"{name}-monitoring",
+            name=fit(f"{name}-monitoring", NameKind.IAM),
+            description=f"{name}: RDS Enhanced Monitoring publishes OS metrics",
+            assume_role_policy=pulumi.Output.all(partition.partition, account, region).apply(
+                lambda v: monitoring_trust(
+                    partition=v[0], account=v[1], region=v[2], identifiers=identifiers
+                )
+            ),
+            tags={"Name": f"{name}-monitoring", **args.tags},
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=role.name,
+            policy_arn=partition.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/service-role/{_MONITORING_POLICY}"
+            ),
+            opts=child,
+        )
+        return role.arn, [attachment]
+
+    def _log_groups(
+        self, role_name: str, args: PostgresArgs, instance_identifier: str
+    ) -> list[aws.cloudwatch.LogGroup]:
+        """The groups one instance publishes to, created before it."""
+        return [
+            log_group(
+                f"{role_name}-logs-{log}",
+                log_group_name=f"/aws/rds/instance/{instance_identifier}/{log}",
+                retention_days=args.log_retention_days,
+                kms_key_arn=args.logs_kms_key_arn,
+                tags=args.tags,
+                parent=self,
+            )
+            for log in LOG_EXPORTS
+        ]
+
+    def _instance(
+        self,
+        resource_name: str,
+        args: PostgresArgs,
+        identifier: str,
+        settings: dict[str, object],
+        monitoring_dependencies: list[pulumi.Resource],
+        *,
+        logs_name: str,
+        **own: object,
+    ) -> aws.rds.Instance:
+        """An instance with the shared `settings` and its `own`, after its log groups
+        (`<logs_name>-logs-<log>`)."""
+        return aws.rds.Instance(
+            resource_name,
+            identifier=identifier,
+            tags={"Name": resource_name, **args.tags},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.deletion_protection,
-                depends_on=[*log_groups(name, identifier), *monitoring_dependencies],
+                depends_on=[
+                    *self._log_groups(logs_name, args, identifier),
+                    *monitoring_dependencies,
+                ],
             ),
-            **common,
+            **own,
+            **settings,
         )
 
-        replicas = []
-        for n, replica_identifier in enumerate(replica_identifiers, start=1):
-            replica_name = f"{name}-replica-{n}"
-            replicas.append(
-                aws.rds.Instance(
-                    replica_name,
-                    identifier=replica_identifier,
-                    replicate_source_db=primary.identifier,
-                    # A replica holds no data of its own, and RDS refuses a final snapshot of
-                    # one; the primary's final snapshot covers it.
-                    skip_final_snapshot=True,
-                    tags=tags(replica_name),
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        protect=args.deletion_protection,
-                        depends_on=[
-                            *log_groups(replica_name, replica_identifier),
-                            *monitoring_dependencies,
-                        ],
-                    ),
-                    **common,
-                )
-            )
-
+    def _publish(
+        self,
+        primary: aws.rds.Instance,
+        replicas: list[aws.rds.Instance],
+        group: aws.ec2.SecurityGroup,
+    ) -> None:
         self.identifier = primary.identifier
         self.address = primary.address
         self.port = primary.port

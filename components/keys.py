@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from osp.platform import limits
+from osp.platform.validation import InvalidArguments, Problems
+
 TOKEN = "osp:keys:KeyRing"
 
 #: The data domains, each with its own key: a leaked grant on one never opens the others.
@@ -32,6 +35,8 @@ _SERVICE_PRINCIPALS = {
     "storage": ("cloudfront.amazonaws.com",),
 }
 
+#: Days a deleted key waits before it is gone, as KMS allows.
+
 _USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
@@ -51,6 +56,20 @@ class KeyRingArgs:
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every key."""
+
+
+def problems(name: str, args: KeyRingArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    check = Problems("KeyRing", name)
+    check.against(
+        limits.KMS_DELETION_WINDOW_DAYS, "deletion_window_days", args.deletion_window_days
+    )
+    domains = list(args.domains)
+    known = all(d in DOMAINS for d in domains) and len(set(domains)) == len(domains)
+    check.check(
+        domains != [] and known, "domains", domains, "some of " + ", ".join(DOMAINS) + ", each once"
+    )
+    return check.found
 
 
 def key_policy(domain: str, *, partition: str, account: str, region: str) -> str:
@@ -170,18 +189,9 @@ class KeyRing(pulumi.ComponentResource):
         self, name: str, args: KeyRingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        if not 7 <= args.deletion_window_days <= 30:
-            raise ValueError(
-                f"KeyRing {name}: deletion_window_days: got {args.deletion_window_days}; "
-                "expected 7 to 30"
-            )
-        unknown = [d for d in args.domains if d not in DOMAINS]
-        if unknown or not args.domains or len(set(args.domains)) != len(args.domains):
-            raise ValueError(
-                f"KeyRing {name}: domains: got {list(args.domains)!r}; expected some of "
-                + ", ".join(DOMAINS)
-                + ", each once"
-            )
+        found = problems(name, args)
+        if found:
+            raise InvalidArguments(found)
         # Looked up through this component's provider: a ring made in another region (through
         # an explicit provider) gets key policies naming that region's services.
         lookup = pulumi.InvokeOutputOptions(parent=self)

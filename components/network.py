@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
 import pulumi
 import pulumi_aws as aws
 
+from osp.components._log_groups import log_group
 from osp.platform import cidr as addressing
-from osp.platform import iam
-from osp.platform.limits import LOG_RETENTION_DAYS
+from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import NatStrategy, SubnetPlan
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:network:Network"
 
@@ -76,6 +77,65 @@ class NetworkArgs:
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
 
+def subnet_plan(args: NetworkArgs) -> SubnetPlan:
+    """The tiers' blocks: `args.subnet_plan`, or the default plan carved from `cidr_block`."""
+    return args.subnet_plan or SubnetPlan.model_validate(
+        addressing.default_plan(IPv4Network(args.cidr_block))
+    )
+
+
+def subnet_cidrs(plan: SubnetPlan, zones: Sequence[str]) -> dict[str, list[str]]:
+    """Tier → the CIDR block of its subnet in each zone, in zone order."""
+    cidrs: dict[str, list[str]] = {}
+    for tier in addressing.TIERS:
+        layout = getattr(plan, tier)
+        cidrs[tier] = [
+            str(addressing.zone_subnet(layout.cidr, layout.prefix_length, index))
+            for index in range(len(zones))
+        ]
+    return cidrs
+
+
+def problems(name: str, args: NetworkArgs) -> list[str]:
+    """Everything wrong with `args`, one message per problem (empty when they are valid)."""
+    check = Problems("Network", name)
+    zones = list(args.availability_zones)
+    distinct = len(zones) >= 2 and len(set(zones)) == len(zones)
+    check.check(distinct, "availability_zones", zones, "at least 2 distinct zones")
+    retention = args.flow_log_retention_days
+    check.against(limits.LOG_RETENTION, "flow_log_retention_days", retention)
+    try:
+        vpc = IPv4Network(args.cidr_block)
+    except ValueError:
+        check.add("cidr_block", args.cidr_block, "an IPv4 CIDR block such as 10.0.0.0/16")
+        return check.found
+    if args.subnet_plan is None and not (
+        addressing.MIN_VPC_PREFIX <= vpc.prefixlen <= addressing.MAX_VPC_PREFIX
+    ):
+        check.add(
+            "cidr_block",
+            args.cidr_block,
+            f"a /{addressing.MIN_VPC_PREFIX} to "
+            f"/{addressing.MAX_VPC_PREFIX} block, or a subnet_plan for the tiers",
+        )
+        return check.found
+    plan = subnet_plan(args)
+    for tier in addressing.TIERS:
+        layout = getattr(plan, tier)
+        room = addressing.slots(layout.cidr, layout.prefix_length)
+        if len(zones) > room:
+            check.add(
+                "availability_zones",
+                zones,
+                f"at most {room} zones: the {tier} tier's "
+                f"block {layout.cidr} holds {room} /{layout.prefix_length} subnets",
+            )
+    return check.found
+
+
+_Tags = Callable[..., dict[str, str]]
+
+
 class Network(pulumi.ComponentResource):
     """A VPC with public, private and isolated subnets in every zone.
 
@@ -104,22 +164,56 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
+        found = problems(name, args)
+        if found:
+            raise InvalidArguments(found)
         zones = list(args.availability_zones)
-        if len(zones) < 2 or len(set(zones)) != len(zones):
-            raise ValueError(f"Network {name}: expected at least 2 distinct zones, got {zones}")
-        if args.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"Network {name}: flow_log_retention_days: got {args.flow_log_retention_days}; "
-                f"expected one of CloudWatch's retention periods {LOG_RETENTION_DAYS}"
-            )
-        plan = args.subnet_plan or SubnetPlan.model_validate(
-            addressing.default_plan(IPv4Network(args.cidr_block))
-        )
-        child = pulumi.ResourceOptions(parent=self)
+        self.subnet_cidrs = subnet_cidrs(subnet_plan(args), zones)
 
         def tags(resource_name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
             return {"Name": resource_name, **(extra or {}), **args.tags}
 
+        vpc, igw = self._vpc(name, args, tags)
+        subnets = self._subnets(name, args, vpc, zones, tags)
+        public_rt = self._public_routing(name, vpc, igw, zones, subnets["public"], tags)
+        nat_gateways, eips = self._nat_gateways(name, args, igw, zones, subnets["public"], tags)
+        private_rts = self._private_routing(
+            name, args, vpc, zones, subnets["private"], nat_gateways, tags
+        )
+        isolated_rt = self._isolated_routing(name, vpc, zones, subnets["isolated"], tags)
+        self._network_acls(name, args, vpc, subnets, tags)
+        self._flow_logs(name, args, vpc, tags)
+        route_tables = [public_rt, *private_rts, isolated_rt]
+        self.endpoint_security_group_id = self._endpoints(
+            name, args, vpc, route_tables, subnets["private"], tags
+        )
+        db_subnets, cache_subnets = self._subnet_groups(name, subnets["isolated"], tags)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr_block = vpc.cidr_block
+        self.db_subnet_group_name = db_subnets.name
+        self.cache_subnet_group_name = cache_subnets.name
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
+        self.nat_public_ips = [e.public_ip for e in eips]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+                "natPublicIps": self.nat_public_ips,
+                "dbSubnetGroupName": self.db_subnet_group_name,
+                "cacheSubnetGroupName": self.cache_subnet_group_name,
+            }
+        )
+
+    def _vpc(
+        self, name: str, args: NetworkArgs, tags: _Tags
+    ) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway]:
+        """The VPC, its default security group and route table emptied, its internet gateway."""
+        child = pulumi.ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr_block,
@@ -147,18 +241,19 @@ class Network(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags=tags(f"{name}-igw"), opts=child
         )
+        return vpc, igw
 
+    def _subnets(
+        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, zones: list[str], tags: _Tags
+    ) -> dict[str, list[aws.ec2.Subnet]]:
+        """Tier → its subnet in each zone, tagged with the tier and for load balancers."""
         cluster_tags = (
             {f"kubernetes.io/cluster/{args.cluster_name}": "shared"} if args.cluster_name else {}
         )
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in addressing.TIERS}
-        self.subnet_cidrs = {tier: [] for tier in addressing.TIERS}
         for tier in addressing.TIERS:
-            layout = getattr(plan, tier)
-            for index, zone in enumerate(zones):
+            for zone, cidr in zip(zones, self.subnet_cidrs[tier], strict=True):
                 subnet_name = f"{name}-{tier}-{zone}"
-                cidr = str(addressing.zone_subnet(layout.cidr, layout.prefix_length, index))
-                self.subnet_cidrs[tier].append(cidr)
                 subnets[tier].append(
                     aws.ec2.Subnet(
                         subnet_name,
@@ -170,54 +265,97 @@ class Network(pulumi.ComponentResource):
                             subnet_name,
                             {TIER_TAG: tier, **_ELB_ROLE_TAGS[tier], **cluster_tags},
                         ),
-                        opts=child,
+                        opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
+        return subnets
 
-        public_rt = aws.ec2.RouteTable(
+    def _associate(
+        self, name: str, zones: list[str], subnets: list[aws.ec2.Subnet], table: aws.ec2.RouteTable
+    ) -> None:
+        """`<name>-<zone>`: each zone's subnet bound to `table`."""
+        for subnet, zone in zip(subnets, zones, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-{zone}",
+                subnet_id=subnet.id,
+                route_table_id=table.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _public_routing(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        zones: list[str],
+        public_subnets: list[aws.ec2.Subnet],
+        tags: _Tags,
+    ) -> aws.ec2.RouteTable:
+        """One route table for the public subnets, its default route to the internet gateway."""
+        child = pulumi.ResourceOptions(parent=self)
+        table = aws.ec2.RouteTable(
             f"{name}-public", vpc_id=vpc.id, tags=tags(f"{name}-public"), opts=child
         )
         aws.ec2.Route(
             f"{name}-public-internet",
-            route_table_id=public_rt.id,
+            route_table_id=table.id,
             destination_cidr_block="0.0.0.0/0",
             gateway_id=igw.id,
             opts=child,
         )
-        for subnet, zone in zip(subnets["public"], zones, strict=True):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{zone}",
-                subnet_id=subnet.id,
-                route_table_id=public_rt.id,
-                opts=child,
-            )
+        self._associate(f"{name}-public", zones, public_subnets, table)
+        return table
 
+    def _nat_gateways(
+        self,
+        name: str,
+        args: NetworkArgs,
+        igw: aws.ec2.InternetGateway,
+        zones: list[str],
+        public_subnets: list[aws.ec2.Subnet],
+        tags: _Tags,
+    ) -> tuple[list[aws.ec2.NatGateway], list[aws.ec2.Eip]]:
+        """An Elastic IP and a NAT gateway in each zone's public subnet, or in the first only."""
         nat_zones = zones if args.nat_strategy is NatStrategy.PER_AZ else zones[:1]
-        nat_gateways: list[aws.ec2.NatGateway] = []
+        gateways: list[aws.ec2.NatGateway] = []
         eips: list[aws.ec2.Eip] = []
-        for index, zone in enumerate(nat_zones):
+        for zone, subnet in zip(nat_zones, public_subnets, strict=False):
             eip = aws.ec2.Eip(
                 f"{name}-nat-{zone}",
                 domain="vpc",
                 tags=tags(f"{name}-nat-{zone}"),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             eips.append(eip)
-            nat_gateways.append(
+            gateways.append(
                 aws.ec2.NatGateway(
                     f"{name}-nat-{zone}",
                     allocation_id=eip.id,
-                    subnet_id=subnets["public"][index].id,
+                    subnet_id=subnet.id,
                     connectivity_type="public",
                     tags=tags(f"{name}-nat-{zone}"),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
+        return gateways, eips
 
-        private_rts: list[aws.ec2.RouteTable] = []
-        for index, (subnet, zone) in enumerate(zip(subnets["private"], zones, strict=True)):
+    def _private_routing(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        zones: list[str],
+        private_subnets: list[aws.ec2.Subnet],
+        nat_gateways: list[aws.ec2.NatGateway],
+        tags: _Tags,
+    ) -> list[aws.ec2.RouteTable]:
+        """A route table per zone's private subnet, its default route to a NAT gateway: the
+        zone's own, or the one gateway of the `single` strategy."""
+        child = pulumi.ResourceOptions(parent=self)
+        tables: list[aws.ec2.RouteTable] = []
+        for index, (subnet, zone) in enumerate(zip(private_subnets, zones, strict=True)):
             nat = nat_gateways[index if args.nat_strategy is NatStrategy.PER_AZ else 0]
-            rt = aws.ec2.RouteTable(
+            table = aws.ec2.RouteTable(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
                 tags=tags(f"{name}-private-{zone}"),
@@ -225,35 +363,41 @@ class Network(pulumi.ComponentResource):
             )
             aws.ec2.Route(
                 f"{name}-private-{zone}-egress",
-                route_table_id=rt.id,
+                route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nat.id,
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+                f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
-            private_rts.append(rt)
+            tables.append(table)
+        return tables
 
-        # Isolated subnets share one route table holding only the VPC's local route.
-        isolated_rt = aws.ec2.RouteTable(
-            f"{name}-isolated", vpc_id=vpc.id, tags=tags(f"{name}-isolated"), opts=child
+    def _isolated_routing(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        zones: list[str],
+        isolated_subnets: list[aws.ec2.Subnet],
+        tags: _Tags,
+    ) -> aws.ec2.RouteTable:
+        """One route table for the isolated subnets, holding only the VPC's local route."""
+        table = aws.ec2.RouteTable(
+            f"{name}-isolated",
+            vpc_id=vpc.id,
+            tags=tags(f"{name}-isolated"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        for subnet, zone in zip(subnets["isolated"], zones, strict=True):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-isolated-{zone}",
-                subnet_id=subnet.id,
-                route_table_id=isolated_rt.id,
-                opts=child,
-            )
+        self._associate(f"{name}-isolated", zones, isolated_subnets, table)
+        return table
 
-        self._network_acls(name, args, vpc, subnets, tags)
-        self._flow_logs(name, args, vpc, tags)
-        route_tables = [public_rt, *private_rts, isolated_rt]
-        self.endpoint_security_group_id = self._endpoints(
-            name, args, vpc, route_tables, subnets["private"], tags
-        )
-        isolated_ids = [s.id for s in subnets["isolated"]]
+    def _subnet_groups(
+        self, name: str, isolated_subnets: list[aws.ec2.Subnet], tags: _Tags
+    ) -> tuple[aws.rds.SubnetGroup, aws.elasticache.SubnetGroup]:
+        """The DB and cache subnet groups of the isolated tier, where data stores live."""
+        child = pulumi.ResourceOptions(parent=self)
+        isolated_ids = [s.id for s in isolated_subnets]
         db_subnets = aws.rds.SubnetGroup(
             f"{name}-db",
             name=fit(f"{name}-db", NameKind.RDS_IDENTIFIER),
@@ -270,26 +414,7 @@ class Network(pulumi.ComponentResource):
             tags=tags(f"{name}-cache"),
             opts=child,
         )
-
-        self.vpc_id = vpc.id
-        self.vpc_cidr_block = vpc.cidr_block
-        self.db_subnet_group_name = db_subnets.name
-        self.cache_subnet_group_name = cache_subnets.name
-        self.public_subnet_ids = [s.id for s in subnets["public"]]
-        self.private_subnet_ids = [s.id for s in subnets["private"]]
-        self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
-        self.nat_public_ips = [e.public_ip for e in eips]
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-                "isolatedSubnetIds": self.isolated_subnet_ids,
-                "natPublicIps": self.nat_public_ips,
-                "dbSubnetGroupName": self.db_subnet_group_name,
-                "cacheSubnetGroupName": self.cache_subnet_group_name,
-            }
-        )
+        return db_subnets, cache_subnets
 
     def _network_acls(self, name, args, vpc, subnets, tags) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -302,13 +427,22 @@ class Network(pulumi.ComponentResource):
             # Subnets move to their tier's ACL; AWS reports them here until they do.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnetIds"]),
         )
-        everywhere = {"protocol": "-1", "rule_no": 100, "action": "allow", "from_port": 0,
-                      "to_port": 0, "cidr_block": "0.0.0.0/0"}  # fmt: skip
+        everywhere = {
+            "protocol": "-1",
+            "rule_no": 100,
+            "action": "allow",
+            "from_port": 0,
+            "to_port": 0,
+            "cidr_block": "0.0.0.0/0",
+        }
         within_vpc = {**everywhere, "cidr_block": args.cidr_block}
         # Public and private tiers leave filtering to security groups (stateful, per
         # workload); the isolated tier never talks to anything outside the VPC.
-        for tier, rule in (("public", everywhere), ("private", everywhere),
-                           ("isolated", within_vpc)):  # fmt: skip
+        for tier, rule in (
+            ("public", everywhere),
+            ("private", everywhere),
+            ("isolated", within_vpc),
+        ):
             aws.ec2.NetworkAcl(
                 f"{name}-{tier}-acl",
                 vpc_id=vpc.id,
@@ -321,13 +455,13 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name, args, vpc, tags) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        group = aws.cloudwatch.LogGroup(
+        group = log_group(
             f"{name}-flow-logs",
-            name=f"/aws/vpc/{name}/flow-logs",
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=args.flow_logs_kms_key_arn,
-            tags=tags(f"{name}-flow-logs"),
-            opts=child,
+            log_group_name=f"/aws/vpc/{name}/flow-logs",
+            retention_days=args.flow_log_retention_days,
+            kms_key_arn=args.flow_logs_kms_key_arn,
+            tags=args.tags,
+            parent=self,
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from types import SimpleNamespace
 
-import pulumi
 import pytest
-from botocore.exceptions import ClientError
 
 from osp.components.broker import (
-    CLAIM_HANDLER,
     LOG_KINDS,
     BrokerDeploymentMode,
     RabbitMq,
     RabbitMqArgs,
     amqps_endpoints,
+    claim_event,
     credentials_document,
     log_group_names,
     problems,
 )
-from osp.platform.engine import offline
 from osp.platform.engine.fake_aws import digest
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import custom_counts, plan_component
 
 TAGS = {"osp:environment": "t", "osp:component": "broker", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -77,21 +72,9 @@ def broker_args(**overrides) -> RabbitMqArgs:
 
 
 def plan_broker(name: str = NAME, **overrides):
-    args = broker_args(**overrides)
-
-    def program(_spec):
-        broker = RabbitMq(name, args)
-        pulumi.export("brokerId", broker.broker_id)
-        pulumi.export("amqpsEndpoints", broker.amqps_endpoints)
-        pulumi.export("consoleUrl", broker.console_url)
-        pulumi.export("credentialsSecretArn", broker.credentials_secret_arn)
-        pulumi.export("securityGroupId", broker.security_group_id)
-
-    return offline.run(spec_of("prod"), program)
-
-
-def custom_counts(plan):
-    return Counter(r.type for r in plan.resources if r.custom)
+    exports = ("broker_id", "amqps_endpoints", "console_url", "credentials_secret_arn",
+               "security_group_id")  # fmt: skip
+    return plan_component(RabbitMq, broker_args(**overrides), name=name, exports=exports)
 
 
 def broker_inputs(plan):
@@ -120,19 +103,19 @@ def prod():
 def test_children(fixture, request):
     plan = request.getfixturevalue(fixture)
     assert custom_counts(plan) == {
-        LOGS_POLICY: 1,
-        "aws:ec2/securityGroup:SecurityGroup": 1,
-        INGRESS: 4,  # AMQPS and console, per client group
-        "random:index/randomPassword:RandomPassword": 1,
-        BROKER: 1,
-        SECRET: 1,
-        SECRET_VERSION: 1,
+        "cloudwatch/logResourcePolicy": 1,
+        "ec2/securityGroup": 1,
+        "vpc/securityGroupIngressRule": 4,  # AMQPS and console, per client group
+        "index/randomPassword": 1,
+        "mq/broker": 1,
+        "secretsmanager/secret": 1,
+        "secretsmanager/secretVersion": 1,
         # what holds Amazon MQ's own log groups to retention, key and tags
-        LOG_GROUP: 1,  # the function's own
-        "aws:iam/role:Role": 1,
-        "aws:iam/rolePolicy:RolePolicy": 1,
-        "aws:lambda/function:Function": 1,
-        INVOCATION: 1,
+        "cloudwatch/logGroup": 1,  # the function's own
+        "iam/role": 1,
+        "iam/rolePolicy": 1,
+        "lambda/function": 1,
+        "lambda/invocation": 1,
     }
     component = plan.named(NAME)
     assert component.type == "osp:broker:RabbitMq"
@@ -156,7 +139,8 @@ def test_children(fixture, request):
 
 def test_no_clients_means_no_rules():
     plan = plan_broker(client_security_group_ids=())
-    assert custom_counts(plan)[INGRESS] == 0
+    assert custom_counts(plan)["vpc/securityGroupIngressRule"] == 0
+    assert custom_counts(plan)["mq/broker"] == 1
 
 
 # -- the broker ------------------------------------------------------------------------
@@ -424,106 +408,13 @@ def test_log_group_names():
     assert LOG_KINDS == ("general", "connection")
 
 
-# -- the claiming function's code ------------------------------------------------------
-
-
-class FakeLogs:
-    """A CloudWatch Logs client that keeps groups in memory and fails on request."""
-
-    def __init__(self, existing=(), failures=None):
-        self.groups = {name: {"kms": None, "tags": {}, "retention": None} for name in existing}
-        self.failures = {op: list(codes) for op, codes in (failures or {}).items()}
-        self.calls = []
-
-    def _call(self, op, **kwargs):
-        self.calls.append((op, kwargs))
-        codes = self.failures.get(op)
-        if codes:
-            raise ClientError({"Error": {"Code": codes.pop(0), "Message": "no"}}, op)
-
-    def create_log_group(self, logGroupName, kmsKeyId, tags):
-        self._call("CreateLogGroup", logGroupName=logGroupName)
-        if logGroupName in self.groups:
-            raise ClientError(
-                {"Error": {"Code": "ResourceAlreadyExistsException", "Message": "exists"}},
-                "CreateLogGroup",
-            )
-        self.groups[logGroupName] = {"kms": kmsKeyId, "tags": dict(tags), "retention": None}
-
-    def associate_kms_key(self, logGroupName, kmsKeyId):
-        self._call("AssociateKmsKey", logGroupName=logGroupName)
-        self.groups[logGroupName]["kms"] = kmsKeyId
-
-    def tag_resource(self, resourceArn, tags):
-        self._call("TagResource", resourceArn=resourceArn)
-        name = resourceArn.split(":log-group:", 1)[1]
-        self.groups[name]["tags"].update(tags)
-
-    def put_retention_policy(self, logGroupName, retentionInDays):
-        self._call("PutRetentionPolicy", logGroupName=logGroupName)
-        self.groups[logGroupName]["retention"] = retentionInDays
-
-
-FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{NAME}-log-groups"
-EVENT = {
-    "logGroups": [
-        {"name": "/aws/amazonmq/broker/b-1/general", "tags": {"Name": "g", "osp:x": "1"}},
-        {"name": "/aws/amazonmq/broker/b-1/connection", "tags": {"Name": "c", "osp:x": "1"}},
-    ],
-    "kmsKeyId": KEY + "logs",
-    "retentionInDays": 30,
-}
-
-
-def run_handler(client, event=EVENT):
-    namespace: dict = {}
-    exec(compile(CLAIM_HANDLER, "index.py", "exec"), namespace)
-    namespace["boto3"] = SimpleNamespace(client=lambda service: client)
-    pauses: list[float] = []
-    namespace["pause"] = pauses.append
-    result = namespace["handler"](event, SimpleNamespace(invoked_function_arn=FUNCTION_ARN))
-    return result, pauses
-
-
-def test_handler_creates_missing_groups_encrypted_and_tagged():
-    logs = FakeLogs()
-    result, pauses = run_handler(logs)
-    assert result == {"claimed": [g["name"] for g in EVENT["logGroups"]]}
-    assert logs.groups == {
-        "/aws/amazonmq/broker/b-1/general": {
-            "kms": KEY + "logs", "tags": {"Name": "g", "osp:x": "1"}, "retention": 30},
-        "/aws/amazonmq/broker/b-1/connection": {
-            "kms": KEY + "logs", "tags": {"Name": "c", "osp:x": "1"}, "retention": 30},
-    }  # fmt: skip
-    assert pauses == []
-
-
-def test_handler_adopts_the_groups_amazon_mq_made():
-    logs = FakeLogs(existing=["/aws/amazonmq/broker/b-1/general"])
-    run_handler(logs)
-    general = logs.groups["/aws/amazonmq/broker/b-1/general"]
-    assert general == {"kms": KEY + "logs", "tags": {"Name": "g", "osp:x": "1"}, "retention": 30}
-    assert ("TagResource", {"resourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
-            "/aws/amazonmq/broker/b-1/general"}) in logs.calls  # fmt: skip
-
-
-def test_handler_waits_out_iam_propagation():
-    logs = FakeLogs(failures={"CreateLogGroup": ["AccessDeniedException"] * 3})
-    _, pauses = run_handler(logs)
-    assert pauses == [1, 2, 4]
-    assert all(g["retention"] == 30 for g in logs.groups.values())
-
-
-def test_handler_fails_loudly_on_anything_else():
-    logs = FakeLogs(failures={"PutRetentionPolicy": ["InvalidParameterException"]})
-    with pytest.raises(ClientError, match="InvalidParameterException"):
-        run_handler(logs)
-
-
-def test_handler_gives_up_after_a_minute_of_denials():
-    logs = FakeLogs(failures={"CreateLogGroup": ["AccessDeniedException"] * 20})
-    with pytest.raises(ClientError, match="AccessDeniedException"):
-        run_handler(logs)
+def test_claim_event_tags_each_group_as_its_own():
+    assert claim_event("b-1", {"osp:x": "1"}, NAME) == [
+        {"name": "/aws/amazonmq/broker/b-1/general",
+         "tags": {"Name": f"{NAME}-general-logs", "osp:x": "1"}},
+        {"name": "/aws/amazonmq/broker/b-1/connection",
+         "tags": {"Name": f"{NAME}-connection-logs", "osp:x": "1"}},
+    ]  # fmt: skip
 
 
 # -- outputs ---------------------------------------------------------------------------
@@ -531,14 +422,14 @@ def test_handler_gives_up_after_a_minute_of_denials():
 
 def test_outputs(prod):
     outputs = prod.outputs
-    host = outputs["consoleUrl"].removeprefix("https://")
+    host = outputs["console_url"].removeprefix("https://")
     assert host.startswith("b-") and host.endswith(".mq.us-east-1.amazonaws.com")
-    assert outputs["brokerId"] == NAME
-    assert outputs["amqpsEndpoints"] == [f"amqps://{host}:5671"]
-    assert outputs["credentialsSecretArn"].startswith(
+    assert outputs["broker_id"] == NAME
+    assert outputs["amqps_endpoints"] == [f"amqps://{host}:5671"]
+    assert outputs["credentials_secret_arn"].startswith(
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{NAME}-admin-credentials-"
     )
-    assert outputs["securityGroupId"].startswith("sg-")
+    assert outputs["security_group_id"].startswith("sg-")
 
 
 def test_amqps_endpoints_skip_other_protocols():
@@ -560,6 +451,9 @@ def test_amqps_endpoints_skip_other_protocols():
 
 # -- validation ------------------------------------------------------------------------
 
+LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+               "2557, 2922, 3288, 3653")  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
@@ -567,41 +461,54 @@ def test_amqps_endpoints_skip_other_protocols():
         ({"deployment_mode": "ACTIVE_STANDBY_MULTI_AZ"},
          "deployment_mode: got 'ACTIVE_STANDBY_MULTI_AZ'; expected one of SINGLE_INSTANCE, "
          "CLUSTER_MULTI_AZ"),
-        ({"subnet_ids": ()}, "subnet_ids: got []; expected at least one subnet"),
-        ({"subnet_ids": "subnet-1"}, "subnet_ids: got 'subnet-1'; expected a list"),
-        ({"subnet_ids": ("subnet-1", "subnet-1")}, "expected each subnet at most once"),
+        ({"subnet_ids": ()},
+         "subnet_ids: got []; expected at least one subnet (SINGLE_INSTANCE uses the first)"),
+        ({"subnet_ids": "subnet-1"},
+         "subnet_ids: got 'subnet-1'; expected a list of subnet ids, not one string"),
+        ({"subnet_ids": ("subnet-1", "subnet-1")},
+         "subnet_ids: got ['subnet-1', 'subnet-1']; expected each subnet at most once"),
         ({**PROD, "subnet_ids": SUBNETS[:1]},
          "subnet_ids: got ['subnet-0isolated00000000a']; expected at least 2 subnets in "
-         "different zones for CLUSTER_MULTI_AZ"),
+         "different zones for CLUSTER_MULTI_AZ: the cluster's nodes span three zones, but "
+         "clients reach it only through endpoints in these subnets, so one subnet makes a "
+         "single zone's outage cut every client off"),
         ({"host_instance_type": "m5.large"},
-         "host_instance_type: got 'm5.large'; expected an Amazon MQ instance type"),
+         "host_instance_type: got 'm5.large'; expected an Amazon MQ instance type such as "
+         "mq.m5.large"),
         ({**PROD, "host_instance_type": "mq.t3.micro"},
          "host_instance_type: got 'mq.t3.micro'; expected mq.m5.large or larger for "
          "CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers"),
         ({"engine_version": "3.12"}, "engine_version: got '3.12'; expected a RabbitMQ "
-         "major.minor version of 3.13 or later"),
-        ({"engine_version": "3.13.6"}, "engine_version: got '3.13.6'"),
-        ({"admin_username": "a"}, "admin_username: got 'a'; expected 2-100 letters"),
-        ({"admin_username": "admin:root"}, "admin_username: got 'admin:root'"),
+         "major.minor version, 3.13 or later, such as 3.13"),
+        ({"engine_version": "3.13.6"}, "engine_version: got '3.13.6'; expected a RabbitMQ "
+         "major.minor version, 3.13 or later, such as 3.13"),
+        ({"admin_username": "a"},
+         "admin_username: got 'a'; expected 2-100 letters, digits, '-', '.', '_' or '~'"),
+        ({"admin_username": "admin:root"},
+         "admin_username: got 'admin:root'; expected 2-100 letters, digits, '-', '.', '_' or '~'"),
         ({"maintenance_day_of_week": "sunday"},
-         "maintenance_day_of_week: got 'sunday'; expected one of MONDAY"),
-        ({"maintenance_time_of_day": "5:00"}, "maintenance_time_of_day: got '5:00'"),
-        ({"maintenance_time_of_day": "24:00"}, "maintenance_time_of_day: got '24:00'"),
-        ({"maintenance_time_zone": ""}, "maintenance_time_zone: got ''"),
-        ({"log_retention_days": 45}, "log_retention_days: got 45; expected one of 1, 3, 5"),
+         "maintenance_day_of_week: got 'sunday'; expected one of MONDAY, TUESDAY, WEDNESDAY, "
+         "THURSDAY, FRIDAY, SATURDAY, SUNDAY"),
+        ({"maintenance_time_of_day": "5:00"},
+         "maintenance_time_of_day: got '5:00'; expected a 24-hour time hh:mm such as 05:00"),
+        ({"maintenance_time_of_day": "24:00"},
+         "maintenance_time_of_day: got '24:00'; expected a 24-hour time hh:mm such as 05:00"),
+        ({"maintenance_time_zone": ""}, "maintenance_time_zone: got ''; expected a time zone "
+         "such as UTC, CET or America/New_York"),
+        ({"log_retention_days": 45},
+         f"log_retention_days: got 45; expected a CloudWatch Logs retention period: {LOG_PERIODS}"),
         ({"secret_recovery_window_days": 3},
          "secret_recovery_window_days: got 3; expected 0 (delete at once) or 7 to 30"),
-        ({"secret_recovery_window_days": 31}, "secret_recovery_window_days: got 31"),
-        ({"deletion_protection": "yes"}, "deletion_protection: got 'yes'; expected True"),
+        ({"secret_recovery_window_days": 31},
+         "secret_recovery_window_days: got 31; expected 0 (delete at once) or 7 to 30"),
+        ({"deletion_protection": "yes"}, "deletion_protection: got 'yes'; expected True or False"),
         ({"client_security_group_ids": ("sg-1", "sg-1")},
-         "client_security_group_ids: got ['sg-1', 'sg-1']; expected each security group"),
+         "client_security_group_ids: got ['sg-1', 'sg-1']; expected each security group at "
+         "most once"),
     ],
 )  # fmt: skip
 def test_problems(overrides, message):
-    found = problems(NAME, broker_args(**overrides))
-    assert len(found) == 1, found
-    assert found[0].startswith(f"RabbitMq {NAME}: ")
-    assert message in found[0]
+    assert problems(NAME, broker_args(**overrides)) == [f"RabbitMq {NAME}: {message}"]
 
 
 @pytest.mark.parametrize("overrides", [DEV, PROD, {**PROD, "engine_version": "4.2"}])
@@ -621,5 +528,9 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_bad_args_fail_the_program_before_anything_is_declared():
-    with pytest.raises(EngineError, match=re.escape("host_instance_type: got 'mq.t3.micro'")):
+    with pytest.raises(InvalidArguments) as caught:
         plan_broker(**{**PROD, "host_instance_type": "mq.t3.micro"})
+    assert caught.value.problems == [
+        f"RabbitMq {NAME}: host_instance_type: got 'mq.t3.micro'; expected mq.m5.large or "
+        "larger for CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers"
+    ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 
 import pytest
 
@@ -14,11 +12,11 @@ from osp.components.cache import (
     RedisArgs,
     auth_document,
     engine_family,
+    node_family,
     problems,
 )
-from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import custom_counts, plan_component
 
 TAGS = {"osp:environment": "t", "osp:component": "cache", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -63,12 +61,7 @@ def redis_args(**overrides) -> RedisArgs:
 
 
 def plan_redis(name: str = "osp-t-cache", **overrides):
-    args = redis_args(**overrides)
-    return offline.run(spec_of("prod"), lambda spec: Redis(name, args))
-
-
-def custom_counts(plan):
-    return Counter(r.type for r in plan.resources if r.custom)
+    return plan_component(Redis, redis_args(**overrides), name=name)
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +86,13 @@ def group(plan):
 def test_children(fixture, request):
     plan = request.getfixturevalue(fixture)
     assert custom_counts(plan) == {
-        "aws:ec2/securityGroup:SecurityGroup": 1,
-        INGRESS: 2,  # one per client group
-        "aws:cloudwatch/logGroup:LogGroup": 2,  # slow-log, engine-log
-        "random:index/randomPassword:RandomPassword": 1,
-        GROUP: 1,
-        "aws:secretsmanager/secret:Secret": 1,
-        "aws:secretsmanager/secretVersion:SecretVersion": 1,
+        "ec2/securityGroup": 1,
+        "vpc/securityGroupIngressRule": 2,  # one per client group
+        "cloudwatch/logGroup": 2,  # slow-log, engine-log
+        "index/randomPassword": 1,
+        "elasticache/replicationGroup": 1,
+        "secretsmanager/secret": 1,
+        "secretsmanager/secretVersion": 1,
     }
     component = plan.named("osp-t-cache")
     assert component.type == "osp:cache:Redis"
@@ -361,60 +354,62 @@ def test_every_taggable_resource_is_tagged(fixture, request):
 
 # -- bad args --------------------------------------------------------------------------
 
+LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+               "2557, 2922, 3288, 3653")  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (
-            {"multi_az": True, "replicas_per_shard": 0},
-            "multi_az: requires replicas_per_shard >= 1; got 0",
-        ),
+        ({"multi_az": True, "replicas_per_shard": 0},
+         "multi_az: requires replicas_per_shard >= 1; got 0"),
         ({"replicas_per_shard": 6}, "replicas_per_shard: got 6; expected an integer from 0 to 5"),
-        ({"replicas_per_shard": -1}, "replicas_per_shard: got -1"),
-        (
-            {"node_type": "db.r6g.large"},
-            "node_type: got 'db.r6g.large'; expected a cache node type such as cache.t4g.small",
-        ),
-        ({"node_type": "cache.r7g"}, "node_type: got 'cache.r7g'"),
+        ({"replicas_per_shard": -1},
+         "replicas_per_shard: got -1; expected an integer from 0 to 5"),
+        ({"node_type": "db.r6g.large"}, "node_type: got 'db.r6g.large'; expected an ElastiCache "
+         "node type such as cache.t4g.small or cache.r7g.large"),
+        ({"node_type": "cache.r7g"}, "node_type: got 'cache.r7g'; expected an ElastiCache node "
+         "type such as cache.t4g.small or cache.r7g.large"),
         ({"engine": "memcached"}, "engine: got 'memcached'; expected one of redis, valkey"),
-        ({"engine_version": "6.2"}, "engine_version: got '6.2'; expected a redis 7 version"),
-        (
-            {"engine": CacheEngine.VALKEY, "engine_version": "7.1"},
-            "engine_version: got '7.1'; expected a valkey version: 7.2 or 8.0",
-        ),
-        (
-            {"snapshot_retention_days": 0},
-            "snapshot_retention_days: got 0; expected an integer from 1 to 35",
-        ),
-        ({"snapshot_retention_days": 36}, "snapshot_retention_days: got 36"),
-        (
-            {"secret_recovery_window_days": 5},
-            "secret_recovery_window_days: got 5; expected 0 (delete at once) or 7 to 30",
-        ),
-        ({"secret_recovery_window_days": 31}, "secret_recovery_window_days: got 31"),
-        ({"log_retention_days": 10}, "log_retention_days: got 10; expected one of 1, 3, 5"),
-        ({"snapshot_window": "3:00-5:00"}, "snapshot_window: got '3:00-5:00'"),
-        (
-            {"snapshot_window": "03:00-03:30"},
-            "snapshot_window: got '03:00-03:30'; expected a window of at least 60 minutes",
-        ),
-        ({"maintenance_window": "sunday:05:30"}, "maintenance_window: got 'sunday:05:30'"),
-        ({"maintenance_window": "xyz:05:30-xyz:06:30"}, "maintenance_window: got 'xyz"),
-        (
-            {"maintenance_window": "wed:04:00-wed:05:00"},
-            "snapshot_window: '03:00-05:00' overlaps maintenance_window 'wed:04:00-wed:05:00'",
-        ),
-        ({"parameters": {"cluster-enabled": "yes"}}, "parameters['cluster-enabled']"),
-        (
-            {"client_security_group_ids": ("sg-1", "sg-1")},
-            "client_security_group_ids: got ['sg-1', 'sg-1']; expected each security group "
-            "at most once",
-        ),
+        ({"engine_version": "6.2"},
+         "engine_version: got '6.2'; expected a redis 7 version such as 7.1"),
+        ({"engine": CacheEngine.VALKEY, "engine_version": "7.1"},
+         "engine_version: got '7.1'; expected a valkey version: 7.2 or 8.0"),
+        ({"snapshot_retention_days": 0},
+         "snapshot_retention_days: got 0; expected an integer from 1 to 35"),
+        ({"snapshot_retention_days": 36},
+         "snapshot_retention_days: got 36; expected an integer from 1 to 35"),
+        ({"secret_recovery_window_days": 5},
+         "secret_recovery_window_days: got 5; expected 0 (delete at once) or 7 to 30"),
+        ({"secret_recovery_window_days": 31},
+         "secret_recovery_window_days: got 31; expected 0 (delete at once) or 7 to 30"),
+        ({"log_retention_days": 10},
+         f"log_retention_days: got 10; expected a CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"snapshot_window": "3:00-5:00"}, "snapshot_window: got '3:00-5:00'; expected a daily "
+         "UTC window hh:mm-hh:mm such as 03:00-04:00"),
+        ({"snapshot_window": "03:00-03:30"},
+         "snapshot_window: got '03:00-03:30'; expected a window of at least 60 minutes"),
+        ({"maintenance_window": "sunday:05:30"}, "maintenance_window: got 'sunday:05:30'; "
+         "expected a weekly UTC window ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30"),
+        ({"maintenance_window": "xyz:05:30-xyz:06:30"}, "maintenance_window: got "
+         "'xyz:05:30-xyz:06:30'; expected a weekly UTC window ddd:hh:mm-ddd:hh:mm such as "
+         "sun:04:30-sun:05:30"),
+        ({"maintenance_window": "wed:04:00-wed:05:00"},
+         "maintenance_window: got 'wed:04:00-wed:05:00'; expected a window that does not "
+         "overlap snapshot_window '03:00-05:00'"),
+        ({"parameters": {"cluster-enabled": "yes"}}, "parameters['cluster-enabled']: got 'yes'; "
+         "expected no such parameter: Redis keeps cluster mode disabled (one shard)"),
+        ({"parameters": {"timeout": 300}},
+         "parameters['timeout']: got 300; expected a named parameter with a str value"),
+        ({"client_security_group_ids": ("sg-1", "sg-1")},
+         "client_security_group_ids: got ['sg-1', 'sg-1']; expected each security group "
+         "at most once"),
     ],
-)
+)  # fmt: skip
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"Redis osp-t-cache: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments) as caught:
         plan_redis(**overrides)
+    assert caught.value.problems == [f"Redis osp-t-cache: {message}"]
 
 
 def test_reports_every_problem_at_once():
@@ -426,6 +421,11 @@ def test_reports_every_problem_at_once():
         "replicas_per_shard",
         "snapshot_retention_days",
     ]
+
+
+def test_node_family():
+    assert node_family("cache.r6gd.xlarge") == "r6gd"
+    assert node_family("cache.t4g.small") == "t4g"
 
 
 @pytest.mark.parametrize(
@@ -453,4 +453,7 @@ def test_windows_that_do_not_overlap(snapshot, maintenance):
 )
 def test_windows_that_overlap(snapshot, maintenance):
     args = redis_args(snapshot_window=snapshot, maintenance_window=maintenance)
-    assert any("overlaps maintenance_window" in p for p in problems("c", args))
+    assert problems("c", args) == [
+        f"Redis c: maintenance_window: got {maintenance!r}; expected a window that does not "
+        f"overlap snapshot_window {snapshot!r}"
+    ]

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
-import pulumi
 import pytest
 
 from osp.components.cluster import (
+    NODE_INGRESS,
     CapacityType,
     Cluster,
     ClusterArgs,
     NodePoolArgs,
     Taint,
     TaintEffect,
+    problems,
+    role_name,
+    vpc_config,
 )
-from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import custom_counts, plan_component
 
 ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key"
@@ -85,12 +86,9 @@ def cluster_args(**overrides) -> ClusterArgs:
 
 
 def plan_cluster(environment: str = "prod", name: str = "eks", **overrides):
-    def program(_spec):
-        cluster = Cluster(name, cluster_args(**overrides))
-        for output in OUTPUTS:
-            pulumi.export(output, getattr(cluster, output))
-
-    return offline.run(spec_of(environment), program)
+    return plan_component(
+        Cluster, cluster_args(**overrides), name=name, exports=OUTPUTS, environment=environment
+    )
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +119,6 @@ def either(request, dev, prod):
     return {"dev": dev, "prod": prod}[request.param]
 
 
-def custom_counts(plan) -> Counter[str]:
-    return Counter(r.type for r in plan.resources if r.custom)
-
-
 def names(plan) -> dict[str, str]:
     return {r.urn: r.name for r in plan.resources}
 
@@ -141,21 +135,21 @@ def prop_dep(plan, resource, key: str) -> str:
 
 def expected_counts(admins: int) -> dict[str, int]:
     return {
-        f"{EKS}/cluster:Cluster": 1,
-        f"{EKS}/accessEntry:AccessEntry": admins,
-        f"{EKS}/accessPolicyAssociation:AccessPolicyAssociation": admins,
-        f"{EKS}/addon:Addon": 5,
-        f"{EKS}/nodeGroup:NodeGroup": 2,
-        "aws:ec2/launchTemplate:LaunchTemplate": 2,
-        "aws:ec2/securityGroup:SecurityGroup": 1,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 5,
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
-        "aws:iam/role:Role": 4,  # cluster, node, vpc-cni (IRSA), ebs-csi (IRSA)
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 6,
-        "aws:iam/rolePolicy:RolePolicy": 2,  # secrets key for the cluster, EBS key for the CSI
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-        "aws:cloudwatch/logGroup:LogGroup": 1,
-        "pulumi:providers:kubernetes": 1,
+        "eks/cluster": 1,
+        "eks/accessEntry": admins,
+        "eks/accessPolicyAssociation": admins,
+        "eks/addon": 5,
+        "eks/nodeGroup": 2,
+        "ec2/launchTemplate": 2,
+        "ec2/securityGroup": 1,
+        "vpc/securityGroupIngressRule": 5,
+        "vpc/securityGroupEgressRule": 1,
+        "iam/role": 4,  # cluster, node, vpc-cni (IRSA), ebs-csi (IRSA)
+        "iam/rolePolicyAttachment": 6,
+        "iam/rolePolicy": 2,  # secrets key for the cluster, EBS key for the CSI
+        "iam/openIdConnectProvider": 1,
+        "cloudwatch/logGroup": 1,
+        "providers": 1,  # pulumi:providers:kubernetes
     }
 
 
@@ -448,10 +442,14 @@ def test_node_security_group_rules(either):
 
 
 def test_no_ingress_from_the_world(either):
-    for rule in either.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+    rules = either.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert len(rules) == len(NODE_INGRESS)
+    for rule in rules:
         assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
         assert rule.inputs["referencedSecurityGroupId"].startswith("sg-")
-    for group in either.of_type("aws:ec2/securityGroup:SecurityGroup"):
+    groups = either.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert [g.name for g in groups] == ["eks-node"]
+    for group in groups:
         assert not group.inputs.get("ingress")
         assert group.inputs["revokeRulesOnDelete"] is True
         # One tagged group per ENI for the load balancer controller: the cluster SG.
@@ -576,72 +574,120 @@ def test_every_taggable_resource_is_tagged_with_name_and_tags(either):
 
 # -- validation ----------------------------------------------------------------------------
 
+LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+               "2557, 2922, 3288, 3653")  # fmt: skip
+ROLE_ARN = ("an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin (not a user "
+            "or an STS assumed-role ARN)")  # fmt: skip
+LABEL_KEY = ("a Kubernetes label key: [prefix/]name, the name 1-63 letters, digits, '-', '_' "
+             "or '.'")  # fmt: skip
+LABEL_VALUE = ("a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', "
+               "alphanumeric at both ends")  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"kubernetes_version": "1.29"}, "kubernetes_version: got '1.29'; expected one of 1.30"),
-        ({"kubernetes_version": "v1.33"}, "kubernetes_version: got 'v1.33'"),
-        ({"region": "US East"}, "region: got 'US East'; expected an AWS region"),
-        ({"subnet_ids": ["subnet-0a"]}, "subnet_ids: got 1; expected private subnets in at least"),
-        ({"admin_role_arns": []}, "admin_role_arns: got \\[\\]; expected at least one IAM role"),
-        (
-            {"admin_role_arns": [f"arn:aws:iam::{ACCOUNT}:user/alice"]},
-            "admin_role_arns: got 'arn:aws:iam::123456789012:user/alice'; expected an IAM role ARN",
-        ),
-        (
-            {"admin_role_arns": [f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"]},
-            "not a user or an STS assumed-role ARN",
-        ),
-        (
-            {"admin_role_arns": [ADMIN, f"arn:aws:iam::{ACCOUNT}:role/x/PlatformAdmin"]},
-            "share the role name 'PlatformAdmin'",
-        ),
-        (
-            {"public_access_cidrs": ["0.0.0.0/0"]},
-            "public_access_cidrs: got '0.0.0.0/0', the whole internet; .*leave "
-            "public_access_cidrs empty",
-        ),
-        ({"public_access_cidrs": ["::/0"]}, "public_access_cidrs: got '::/0', the whole internet"),
-        ({"public_access_cidrs": ["203.0.113.7/24"]}, "public_access_cidrs: got '203.0.113.7/24'"),
-        ({"log_retention_days": 31}, "log_retention_days: got 31; expected one of 1, 3, 5"),
-        (
-            {"system_pool": system_pool(capacity_type=CapacityType.SPOT)},
-            "system_pool.capacity_type: got SPOT; expected ON_DEMAND",
-        ),
-        (
-            {"workload_pool": workload_pool(min_size=3, desired_size=2)},
-            "workload_pool.desired_size: got 2; expected between min_size \\(3\\) and max_size",
-        ),
-        (
-            {"workload_pool": workload_pool(min_size=0, desired_size=0, max_size=0)},
-            "workload_pool.max_size: got 0; expected 1 or more",
-        ),
-        ({"workload_pool": workload_pool(min_size=-1)}, "workload_pool.min_size: got -1"),
-        ({"workload_pool": workload_pool(instance_types=[])}, "workload_pool.instance_types"),
-        (
-            {"workload_pool": workload_pool(instance_types=["m7g.large"])},
-            "'m7g.large', a Graviton \\(arm64\\) type",
-        ),
-        ({"workload_pool": workload_pool(disk_size_gib=8)}, "workload_pool.disk_size_gib: got 8"),
-        (
-            {"system_pool": system_pool(labels={"osp.io/pool": "x"})},
-            "system_pool.labels: osp.io/pool is set by osp",
-        ),
-        (
-            {"workload_pool": workload_pool(taints=[Taint(key="bad key!")])},
-            "workload_pool.taints: got key 'bad key!'",
-        ),
+        ({"kubernetes_version": "1.29"},
+         "kubernetes_version: got '1.29'; expected one of 1.30, 1.31, 1.32, 1.33, 1.34"),
+        ({"kubernetes_version": "v1.33"},
+         "kubernetes_version: got 'v1.33'; expected one of 1.30, 1.31, 1.32, 1.33, 1.34"),
+        ({"region": "US East"},
+         "region: got 'US East'; expected an AWS region such as us-east-1 or eu-west-2"),
+        ({"subnet_ids": ["subnet-0a"]}, "subnet_ids: got 1; expected private subnets in at least "
+         "2 zones (EKS requires two)"),
+        ({"admin_role_arns": []}, "admin_role_arns: got []; expected at least one IAM role ARN "
+         "(the cluster grants no access to its creator, so nobody could administer it)"),
+        ({"admin_role_arns": [f"arn:aws:iam::{ACCOUNT}:user/alice"]},
+         f"admin_role_arns: got 'arn:aws:iam::123456789012:user/alice'; expected {ROLE_ARN}"),
+        ({"admin_role_arns": [f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"]},
+         f"admin_role_arns: got 'arn:aws:sts::123456789012:assumed-role/Admin/alice'; "
+         f"expected {ROLE_ARN}"),
+        ({"admin_role_arns": [ADMIN, f"arn:aws:iam::{ACCOUNT}:role/x/PlatformAdmin"]},
+         "admin_role_arns: 'arn:aws:iam::123456789012:role/x/PlatformAdmin' and "
+         "'arn:aws:iam::123456789012:role/PlatformAdmin' share the role name 'PlatformAdmin'; "
+         "expected each role once, with distinct names"),
+        ({"public_access_cidrs": ["0.0.0.0/0"]},
+         "public_access_cidrs: got '0.0.0.0/0'; expected the networks that may reach the API, "
+         "not the whole internet; or leave public_access_cidrs empty to keep the endpoint "
+         "private"),
+        ({"public_access_cidrs": ["::/0"]},
+         "public_access_cidrs: got '::/0'; expected the networks that may reach the API, not "
+         "the whole internet; or leave public_access_cidrs empty to keep the endpoint private"),
+        ({"public_access_cidrs": ["203.0.113.7/24"]},
+         "public_access_cidrs: got '203.0.113.7/24'; expected a CIDR block such as "
+         "203.0.113.0/24 (203.0.113.7/24 has host bits set)"),
+        ({"log_retention_days": 31},
+         f"log_retention_days: got 31; expected a CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"system_pool": system_pool(capacity_type=CapacityType.SPOT)},
+         "system_pool.capacity_type: got 'SPOT'; expected ON_DEMAND (cluster add-ons must not "
+         "run on reclaimable spot capacity)"),
+        ({"workload_pool": workload_pool(min_size=3, desired_size=2)},
+         "workload_pool.desired_size: got 2; expected between min_size (3) and max_size (6)"),
+        ({"workload_pool": workload_pool(min_size=0, desired_size=0, max_size=0)},
+         "workload_pool.max_size: got 0; expected 1 or more"),
+        ({"workload_pool": workload_pool(min_size=-1, desired_size=2)},
+         "workload_pool.min_size: got -1; expected 0 or more"),
+        ({"workload_pool": workload_pool(instance_types=[])},
+         "workload_pool.instance_types: got []; expected at least one instance type"),
+        ({"workload_pool": workload_pool(instance_types=["m6i"])},
+         "workload_pool.instance_types: got 'm6i'; expected an EC2 instance type such as "
+         "m6i.large"),
+        ({"workload_pool": workload_pool(instance_types=["m7g.large"])},
+         "workload_pool.instance_types: got 'm7g.large'; expected an x86_64 type such as "
+         "m6i.large, not a Graviton (arm64) one: the node pools run AL2023_x86_64_STANDARD"),
+        ({"workload_pool": workload_pool(disk_size_gib=8)},
+         "workload_pool.disk_size_gib: got 8; expected at least 20 (GiB)"),
+        ({"workload_pool": workload_pool(capacity_type="SOMETIMES")},
+         "workload_pool.capacity_type: got 'SOMETIMES'; expected ON_DEMAND or SPOT"),
+        ({"system_pool": system_pool(labels={"osp.io/pool": "x"})},
+         "system_pool.labels: osp.io/pool is set by osp to 'system'; remove it"),
+        ({"system_pool": system_pool(labels={"bad key!": "x"})},
+         f"system_pool.labels: got 'bad key!'; expected {LABEL_KEY}"),
+        ({"system_pool": system_pool(labels={"team": "-x"})},
+         f"system_pool.labels['team']: got '-x'; expected {LABEL_VALUE}"),
+        ({"workload_pool": workload_pool(taints=[Taint(key="bad key!")])},
+         f"workload_pool.taints: got 'bad key!'; expected {LABEL_KEY}"),
+        ({"workload_pool": workload_pool(taints=[Taint(key="gpu", value="a b")])},
+         f"workload_pool.taints['gpu'].value: got 'a b'; expected {LABEL_VALUE}"),
+        ({"workload_pool": workload_pool(taints=[Taint(key="gpu", effect="NEVER")])},
+         "workload_pool.taints['gpu'].effect: got 'NEVER'; expected NO_SCHEDULE, NO_EXECUTE or "
+         "PREFER_NO_SCHEDULE"),
     ],
-)
+)  # fmt: skip
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=message):
-        plan_cluster("dev", **overrides)
+    assert problems("eks", cluster_args(**overrides)) == [f"Cluster eks: {message}"]
 
 
-def test_reports_every_problem_at_once():
-    with pytest.raises(EngineError) as caught:
+@pytest.mark.parametrize(
+    "instance_types", [["m6i.large"], ["c6gn.large", "m6i.large"], ["m6i.metal"], ["t3.micro"]]
+)
+def test_instance_types(instance_types):
+    found = problems(
+        "eks", cluster_args(workload_pool=workload_pool(instance_types=instance_types))
+    )
+    arm = [t for t in instance_types if t.startswith("c6gn")]
+    assert len(found) == len(arm)
+
+
+def test_reports_every_problem_at_once_before_anything_is_declared():
+    with pytest.raises(InvalidArguments) as caught:
         plan_cluster("dev", kubernetes_version="2.0", log_retention_days=0, admin_role_arns=[])
-    text = str(caught.value)
-    assert "kubernetes_version" in text and "log_retention_days" in text
-    assert "admin_role_arns" in text
+    assert [p.split(": ")[1] for p in caught.value.problems] == [
+        "kubernetes_version",
+        "admin_role_arns",
+        "log_retention_days",
+    ]
+
+
+def test_role_name_is_the_last_segment_of_the_arn():
+    assert role_name(ADMIN) == "PlatformAdmin"
+    assert role_name(BREAK_GLASS) == "BreakGlass"
+
+
+def test_vpc_config_opens_the_public_endpoint_only_to_listed_cidrs():
+    private = vpc_config(cluster_args())
+    assert private == {"subnet_ids": list(SUBNETS), "endpoint_private_access": True,
+                       "endpoint_public_access": False}  # fmt: skip
+    public = vpc_config(cluster_args(public_access_cidrs=["203.0.113.0/24"]))
+    assert public == {**private, "endpoint_public_access": True,
+                      "public_access_cidrs": ["203.0.113.0/24"]}  # fmt: skip

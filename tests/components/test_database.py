@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
-import pulumi
 import pytest
 
-from osp.components.database import Postgres, PostgresArgs, problems
-from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.components.database import Postgres, PostgresArgs, problems, replica_identifiers
+from osp.platform.validation import InvalidArguments
+from tests.support import custom_counts, plan_component
 
 TAGS = {"osp:environment": "t", "osp:component": "database", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -59,16 +56,14 @@ RDS = "aws:rds/instance:Instance"
 
 
 def plan_postgres(args: dict, name: str = "osp-t-db"):
-    def program(spec):
-        db = Postgres(name, PostgresArgs(**args))
-        for output in OUTPUTS:
-            pulumi.export(output, getattr(db, output))
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(Postgres, PostgresArgs(**args), name=name, exports=OUTPUTS)
 
 
-def custom_counts(plan):
-    return Counter(r.type.split(":")[1] for r in plan.resources if r.custom)
+def instances(plan):
+    """The plan's RDS instances, never none: a test looping over them must not pass on none."""
+    found = plan.of_type(RDS)
+    assert found, "the plan holds no RDS instance"
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +105,16 @@ def test_children_prod(prod):
     assert {r.name for r in prod.of_type(RDS)} == {"osp-t-db-primary", "osp-t-db-replica-1"}
     component = prod.named("osp-t-db")
     assert all(r.parent == component.urn for r in prod.resources if r.custom)
+
+
+def test_log_groups_are_named_after_the_component_and_each_replica(prod):
+    groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert {g.name: g.inputs["name"] for g in groups} == {
+        "osp-t-db-logs-postgresql": "/aws/rds/instance/osp-t-db/postgresql",
+        "osp-t-db-logs-upgrade": "/aws/rds/instance/osp-t-db/upgrade",
+        "osp-t-db-replica-1-logs-postgresql": "/aws/rds/instance/osp-t-db-replica-1/postgresql",
+        "osp-t-db-replica-1-logs-upgrade": "/aws/rds/instance/osp-t-db-replica-1/upgrade",
+    }
 
 
 def test_replica_count_is_honoured():
@@ -171,7 +176,7 @@ def test_backups_and_final_snapshot(dev, prod):
 
 
 def test_deletion_protection_on_prod_primary_and_replica(prod):
-    for instance in prod.of_type(RDS):
+    for instance in instances(prod):
         assert instance.inputs["deletionProtection"] is True
         assert instance.options.protect is True
     # protect is for the stateful resources only
@@ -195,7 +200,7 @@ def test_performance_insights_and_monitoring_off_on_dev(dev):
 
 
 def test_performance_insights_encrypted_on_prod(prod):
-    for instance in prod.of_type(RDS):
+    for instance in instances(prod):
         assert instance.inputs["performanceInsightsEnabled"] is True
         assert instance.inputs["performanceInsightsKmsKeyId"] == DATA_KEY
         assert instance.inputs["performanceInsightsRetentionPeriod"] == 7
@@ -225,7 +230,7 @@ def test_enhanced_monitoring_role(prod):
         "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
     )
     assert attachment.property_dependencies["role"] == (role.urn,)
-    for instance in prod.of_type(RDS):
+    for instance in instances(prod):
         assert instance.inputs["monitoringInterval"] == 60
         assert instance.inputs["monitoringRoleArn"] == (
             "arn:aws:iam::123456789012:role/osp-t-db-monitoring"
@@ -252,7 +257,7 @@ def test_parameter_group_forces_tls_and_logs(prod):
         "log_statement": "ddl",
         "log_lock_waits": "1",
     }
-    for instance in prod.of_type(RDS):
+    for instance in instances(prod):
         assert instance.inputs["parameterGroupName"] == "osp-t-db-postgres16"
 
 
@@ -279,7 +284,7 @@ def test_ingress_only_postgres_from_each_client(prod):
         assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 5432
         assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & rule.inputs.keys()
     assert not prod.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    for instance in prod.of_type(RDS):
+    for instance in instances(prod):
         assert instance.property_dependencies["vpcSecurityGroupIds"] == (group.urn,)
         assert instance.inputs["publiclyAccessible"] is False
 
@@ -301,7 +306,7 @@ def test_no_clients_means_no_ingress():
 def test_log_groups_precreated_encrypted_and_awaited(dev, prod):
     for plan, days in ((dev, 30), (prod, 365)):
         groups = {r.inputs["name"]: r for r in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
-        for instance in plan.of_type(RDS):
+        for instance in instances(plan):
             ident = instance.inputs["identifier"]
             assert instance.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
             for log in ("postgresql", "upgrade"):
@@ -309,7 +314,7 @@ def test_log_groups_precreated_encrypted_and_awaited(dev, prod):
                 assert group.inputs["retentionInDays"] == days
                 assert group.inputs["kmsKeyId"] == LOGS_KEY
                 assert group.urn in instance.dependencies
-        assert len(groups) == 2 * len(plan.of_type(RDS))
+        assert len(groups) == 2 * len(instances(plan))
 
 
 # -- replicas -------------------------------------------------------------------------------
@@ -382,54 +387,96 @@ def test_long_names_are_fitted_to_rds_limits():
 
 # -- validation -----------------------------------------------------------------------------
 
+NAME = "osp-t-db"
+LOG_PERIODS = "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, " \
+    "2557, 2922, 3288, 3653"  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
         ({"instance_class": "db.t3.tiny"},
          "instance_class: got 'db.t3.tiny'; expected an RDS instance class such as db.r6g.large"),
-        ({"instance_class": "r6g.large"}, "instance_class: got 'r6g.large'"),
-        ({"engine_version": "13.7"}, "engine_version: got '13.7'; expected a PostgreSQL version"),
-        ({"engine_version": "16.x"}, "engine_version: got '16.x'"),
-        ({"allocated_storage_gib": 10}, "allocated_storage_gib: got 10; expected 20 to 65536"),
+        ({"instance_class": "r6g.large"},
+         "instance_class: got 'r6g.large'; expected an RDS instance class such as db.r6g.large"),
+        ({"instance_class": "db.serverless.large"},
+         "instance_class: got 'db.serverless.large'; expected an RDS instance class such as "
+         "db.r6g.large"),
+        ({"engine_version": "13.7"}, "engine_version: got '13.7'; expected a PostgreSQL version "
+         "of major 14, 15, 16, 17, such as 16 or 16.4"),
+        ({"engine_version": "16.x"}, "engine_version: got '16.x'; expected a PostgreSQL version "
+         "of major 14, 15, 16, 17, such as 16 or 16.4"),
+        ({"allocated_storage_gib": 10},
+         "allocated_storage_gib: got 10; expected an integer from 20 to 65536"),
         ({"max_allocated_storage_gib": 50},
-         "max_allocated_storage_gib: got 50; expected allocated_storage_gib (100) to 65536"),
-        ({"backup_retention_days": 0}, "backup_retention_days: got 0; expected 1 to 35"),
-        ({"backup_retention_days": 36}, "backup_retention_days: got 36; expected 1 to 35"),
-        ({"monitoring_interval_seconds": 20},
-         "monitoring_interval_seconds: got 20; expected one of 0, 1, 5, 10, 15, 30, 60"),
-        ({"read_replica_count": 6}, "read_replica_count: got 6; expected 0 to 5"),
-        ({"read_replica_count": -1}, "read_replica_count: got -1; expected 0 to 5"),
-        ({"slow_query_ms": -5}, "slow_query_ms: got -5"),
-        ({"log_retention_days": 10}, "log_retention_days: got 10; expected a CloudWatch Logs"),
-        ({"username": "1admin"}, "username: got '1admin'"),
-        ({"username": "rdsadmin"}, "username: got 'rdsadmin'"),
-        ({"backup_window": "3:00-4:00"}, "backup_window: got '3:00-4:00'; expected a UTC window"),
+         "max_allocated_storage_gib: got 50; expected at least allocated_storage_gib (100)"),
+        ({"max_allocated_storage_gib": 70000},
+         "max_allocated_storage_gib: got 70000; expected an integer from 20 to 65536"),
+        ({"backup_retention_days": 0},
+         "backup_retention_days: got 0; expected an integer from 1 to 35"),
+        ({"backup_retention_days": 36},
+         "backup_retention_days: got 36; expected an integer from 1 to 35"),
+        ({"monitoring_interval_seconds": 20}, "monitoring_interval_seconds: got 20; expected "
+         "one of 0, 1, 5, 10, 15, 30, 60 (0 turns it off)"),
+        ({"read_replica_count": 6}, "read_replica_count: got 6; expected an integer from 0 to 5"),
+        ({"read_replica_count": -1},
+         "read_replica_count: got -1; expected an integer from 0 to 5"),
+        ({"slow_query_ms": -5},
+         "slow_query_ms: got -5; expected milliseconds >= 0, or -1 to log no statement"),
+        ({"log_retention_days": 10},
+         f"log_retention_days: got 10; expected a CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"client_security_group_ids": ("sg-1", "sg-1")},
+         "client_security_group_ids: got ['sg-1', 'sg-1']; expected each security group at "
+         "most once"),
+        ({"username": "1admin"}, "username: got '1admin'; expected 1-63 letters, digits or "
+         "underscores starting with a letter, not one of rds_superuser, rdsadmin, rdsrepladmin"),
+        ({"username": "rdsadmin"}, "username: got 'rdsadmin'; expected 1-63 letters, digits or "
+         "underscores starting with a letter, not one of rds_superuser, rdsadmin, rdsrepladmin"),
+        ({"backup_window": "3:00-4:00"},
+         "backup_window: got '3:00-4:00'; expected a daily UTC window hh:mm-hh:mm such as "
+         "03:00-04:00"),
         ({"backup_window": "03:00-03:15"},
-         "backup_window: got '03:00-03:15'; expected at least 30 minutes"),
-        ({"maintenance_window": "sunday 04:30"}, "maintenance_window: got 'sunday 04:30'"),
-        ({"maintenance_window": "sun:04:30-sun:04:45"}, "expected at least 30 minutes"),
+         "backup_window: got '03:00-03:15'; expected a window of at least 30 minutes"),
+        ({"maintenance_window": "sunday 04:30"},
+         "maintenance_window: got 'sunday 04:30'; expected a weekly UTC window "
+         "ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30"),
+        ({"maintenance_window": "sun:04:30-sun:04:45"},
+         "maintenance_window: got 'sun:04:30-sun:04:45'; expected a window of at least 30 "
+         "minutes"),
         ({"maintenance_window": "mon:03:30-mon:04:30"},
-         "does not overlap backup_window '03:00-04:00'"),
+         "maintenance_window: got 'mon:03:30-mon:04:30'; expected a window that does not "
+         "overlap backup_window '03:00-04:00'"),
         ({"backup_window": "23:30-00:30", "maintenance_window": "tue:00:00-tue:01:00"},
-         "does not overlap backup_window"),
+         "maintenance_window: got 'tue:00:00-tue:01:00'; expected a window that does not "
+         "overlap backup_window '23:30-00:30'"),
     ],
 )  # fmt: skip
 def test_bad_args_are_refused(override, message):
-    assert any(message in problem for problem in problems(PostgresArgs(**{**PROD, **override})))
+    assert problems(NAME, PostgresArgs(**{**PROD, **override})) == [f"Postgres {NAME}: {message}"]
 
 
-def test_good_windows_pass():
+def test_good_args_pass():
     args = {**PROD, "backup_window": "22:00-23:30", "maintenance_window": "sat:23:45-sun:00:30"}
-    assert problems(PostgresArgs(**args)) == []
-    assert problems(PostgresArgs(**{**PROD, "engine_version": "14"})) == []
-    for instance_class in ("db.t4g.micro", "db.m7g.2xlarge", "db.r6id.metal", "db.x2iedn.xlarge"):
-        assert problems(PostgresArgs(**{**PROD, "instance_class": instance_class})) == []
+    assert problems(NAME, PostgresArgs(**args)) == []
+    assert problems(NAME, PostgresArgs(**{**PROD, "engine_version": "14"})) == []
+    for instance_class in ("db.t4g.micro", "db.m7g.2xlarge", "db.r6id.metal", "db.x2iedn.xlarge",
+                           "db.m6i.metal", "db.r7i.metal-48xl"):  # fmt: skip
+        assert problems(NAME, PostgresArgs(**{**PROD, "instance_class": instance_class})) == []
+
+
+def test_replica_identifiers_fit_rds():
+    assert replica_identifiers("osp-t-db", 2) == ["osp-t-db-replica-1", "osp-t-db-replica-2"]
+    assert replica_identifiers("osp-t-db", 0) == []
+    fitted = replica_identifiers("x" * 63, 2)
+    assert all(len(identifier) <= 63 for identifier in fitted)
+    assert len(set(fitted)) == 2
 
 
 def test_every_problem_is_reported_at_once_through_the_engine():
-    with pytest.raises(EngineError) as caught:
+    with pytest.raises(InvalidArguments) as caught:
         plan_postgres({**DEV, "instance_class": "db.t3.tiny", "backup_retention_days": 40})
-    text = str(caught.value)
-    assert "ValueError: Postgres osp-t-db: instance_class: got 'db.t3.tiny'" in text
-    assert "backup_retention_days: got 40; expected 1 to 35" in text
+    assert caught.value.problems == [
+        "Postgres osp-t-db: instance_class: got 'db.t3.tiny'; expected an RDS instance class "
+        "such as db.r6g.large",
+        "Postgres osp-t-db: backup_retention_days: got 40; expected an integer from 1 to 35",
+    ]

@@ -7,16 +7,17 @@ import json
 import pytest
 
 from osp.components import KeyRing, KeyRingArgs
+from osp.components.keys import problems
 from osp.platform.engine import offline
-from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 ACCOUNT = "123456789012"
 
 
 def plan_keys(**overrides):
     args = KeyRingArgs(**{"tags": {"osp:component": "keys"}, **overrides})
-    return offline.run(spec_of("prod"), lambda spec: KeyRing("k", args))
+    return plan_component(KeyRing, args, name="k")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,9 @@ def test_one_rotated_key_and_alias_per_domain(protected):
 
 def test_keys_are_unprotected_when_asked():
     plan = plan_keys(deletion_protection=False, deletion_window_days=7)
-    assert not any(k.options.protect for k in plan.of_type("aws:kms/key:Key"))
+    keys = plan.of_type("aws:kms/key:Key")
+    assert len(keys) == 4
+    assert not any(k.options.protect for k in keys)
 
 
 def test_the_account_administers_every_key(protected):
@@ -82,9 +85,13 @@ def test_auto_scaling_may_use_the_data_key_for_node_volumes(protected):
     assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
-def test_deletion_window_is_validated():
-    with pytest.raises(EngineError, match="deletion_window_days: got 3; expected 7 to 30"):
-        plan_keys(deletion_window_days=3)
+@pytest.mark.parametrize("days", [3, 31])
+def test_deletion_window_is_validated(days):
+    with pytest.raises(InvalidArguments) as caught:
+        plan_keys(deletion_window_days=days)
+    assert caught.value.problems == [
+        f"KeyRing k: deletion_window_days: got {days}; expected an integer from 7 to 30"
+    ]
 
 
 def test_sns_and_cloudwatch_use_the_data_key_for_this_account_only(protected):
@@ -122,9 +129,16 @@ def test_a_ring_may_hold_some_domains_only():
 
 @pytest.mark.parametrize("domains", [(), ("data", "data"), ("media",)])
 def test_unknown_or_repeated_domains_are_refused(domains):
-    with pytest.raises(EngineError, match=r"KeyRing k: domains: got .*; expected some of data, "
-                       r"logs, secrets, storage, each once"):  # fmt: skip
-        plan_keys(domains=domains)
+    assert problems("k", KeyRingArgs(domains=domains)) == [
+        f"KeyRing k: domains: got {list(domains)!r}; expected some of data, logs, secrets, "
+        "storage, each once"
+    ]
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(InvalidArguments) as caught:
+        plan_keys(deletion_window_days=0, domains=("media",))
+    assert [p.split(": ")[1] for p in caught.value.problems] == ["deletion_window_days", "domains"]
 
 
 def test_a_ring_through_another_regions_provider_names_that_region():

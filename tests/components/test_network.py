@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 
 import pytest
 
 from osp.components import Network, NetworkArgs
+from osp.components.network import problems, subnet_cidrs, subnet_plan
 from osp.platform.engine import offline
-from osp.platform.spec import NatStrategy
-from tests.support import spec_of
+from osp.platform.spec import NatStrategy, SubnetPlan
+from osp.platform.validation import InvalidArguments
+from tests.support import custom_counts, plan_component, spec_of
 
 ZONES3 = ("us-east-1a", "us-east-1b", "us-east-1c")
 LOGS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -17,22 +19,23 @@ TAGS = {"osp:environment": "t", "osp:component": "network", "osp:blueprint": "os
         "osp:managed-by": "osp"}  # fmt: skip
 
 
+def network_args(**overrides) -> NetworkArgs:
+    return NetworkArgs(
+        **{
+            "cidr_block": "10.0.0.0/16",
+            "availability_zones": ZONES3,
+            "nat_strategy": NatStrategy.PER_AZ,
+            "cluster_name": "osp-t-eks",
+            "flow_logs_kms_key_arn": LOGS_KEY,
+            "flow_log_retention_days": 90,
+            "tags": TAGS,
+            **overrides,
+        }
+    )
+
+
 def plan_network(**overrides):
-    args = {
-        "cidr_block": "10.0.0.0/16",
-        "availability_zones": ZONES3,
-        "nat_strategy": NatStrategy.PER_AZ,
-        "cluster_name": "osp-t-eks",
-        "flow_logs_kms_key_arn": LOGS_KEY,
-        "flow_log_retention_days": 90,
-        "tags": TAGS,
-        **overrides,
-    }
-    return offline.run(spec_of("prod"), lambda spec: Network("net", NetworkArgs(**args)))
-
-
-def custom_counts(plan):
-    return Counter(r.type.split(":")[1] for r in plan.resources if r.custom)
+    return plan_component(Network, network_args(**overrides), name="net")
 
 
 def inputs_by_name(plan, type_token):
@@ -192,7 +195,9 @@ def test_associations_bind_each_subnet_to_its_tier_table(per_az):
 
 def test_nat_gateways_sit_in_public_subnets_after_the_internet_gateway(per_az):
     names = {r.urn: r.name for r in per_az.resources}
-    for nat in per_az.of_type("aws:ec2/natGateway:NatGateway"):
+    gateways = per_az.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(gateways) == len(ZONES3)
+    for nat in gateways:
         zone = nat.name.removeprefix("net-nat-")
         assert names[nat.property_dependencies["subnetId"][0]] == f"net-public-{zone}"
         assert per_az.named("net-igw").urn in nat.dependencies
@@ -219,8 +224,6 @@ def test_each_tier_has_its_own_network_acl(per_az):
 
 
 def test_flow_logs_record_all_traffic_encrypted_with_retention(per_az):
-    import json
-
     (log_group,) = per_az.of_type("aws:cloudwatch/logGroup:LogGroup")
     (flow,) = per_az.of_type("aws:ec2/flowLog:FlowLog")
     flow_log = flow.inputs
@@ -262,21 +265,74 @@ def test_data_store_subnet_groups_use_the_isolated_tier(per_az):
 
 
 def test_every_resource_is_tagged_with_name_and_tags(per_az):
-    for resource in per_az.resources:
-        if resource.custom and "tags" in resource.inputs:
-            assert resource.inputs["tags"]["Name"].startswith("net")
-            assert resource.inputs["tags"].items() >= TAGS.items()
+    tagged = [r for r in per_az.resources if r.custom and "tags" in r.inputs]
+    assert len(tagged) > 30
+    for resource in tagged:
+        assert resource.inputs["tags"]["Name"].startswith("net")
+        assert resource.inputs["tags"].items() >= TAGS.items()
 
 
-def test_refuses_fewer_than_two_zones():
-    from osp.platform.errors import EngineError
-
-    with pytest.raises(EngineError, match="expected at least 2 distinct zones"):
-        plan_network(availability_zones=("us-east-1a",))
+LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+               "2557, 2922, 3288, 3653")  # fmt: skip
 
 
-def test_refuses_a_retention_cloudwatch_does_not_offer():
-    from osp.platform.errors import EngineError
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"availability_zones": ("us-east-1a",)},
+         "availability_zones: got ['us-east-1a']; expected at least 2 distinct zones"),
+        ({"availability_zones": ("us-east-1a", "us-east-1a")},
+         "availability_zones: got ['us-east-1a', 'us-east-1a']; expected at least 2 distinct "
+         "zones"),
+        ({"flow_log_retention_days": 100}, "flow_log_retention_days: got 100; expected a "
+         f"CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"cidr_block": "10.0.0.0/33"},
+         "cidr_block: got '10.0.0.0/33'; expected an IPv4 CIDR block such as 10.0.0.0/16"),
+        ({"cidr_block": "10.0.0.1/16"},
+         "cidr_block: got '10.0.0.1/16'; expected an IPv4 CIDR block such as 10.0.0.0/16"),
+        ({"cidr_block": "10.0.0.0/24"},
+         "cidr_block: got '10.0.0.0/24'; expected a /16 to /20 block, or a subnet_plan for "
+         "the tiers"),
+    ],
+)  # fmt: skip
+def test_problems(overrides, message):
+    assert problems("net", network_args(**overrides)) == [f"Network net: {message}"]
 
-    with pytest.raises(EngineError, match="flow_log_retention_days: got 100"):
-        plan_network(flow_log_retention_days=100)
+
+def test_no_more_zones_than_each_tier_has_room_for():
+    zones = ("a", "b", "c", "d", "e")
+    got = "Network net: availability_zones: got ['a', 'b', 'c', 'd', 'e']; expected at most 4"
+    assert problems("net", network_args(availability_zones=zones)) == [
+        f"{got} zones: the public tier's block 10.0.128.0/19 holds 4 /21 subnets",
+        f"{got} zones: the private tier's block 10.0.0.0/17 holds 4 /19 subnets",
+        f"{got} zones: the isolated tier's block 10.0.160.0/19 holds 4 /21 subnets",
+    ]
+
+
+def test_good_args_have_no_problems():
+    assert problems("net", network_args()) == []
+
+
+def test_refuses_fewer_than_two_zones_before_anything_is_declared():
+    with pytest.raises(InvalidArguments) as caught:
+        plan_network(availability_zones=("us-east-1a",), flow_log_retention_days=100)
+    assert [p.split(": ")[1] for p in caught.value.problems] == [
+        "availability_zones",
+        "flow_log_retention_days",
+    ]
+
+
+def test_subnet_cidrs_follow_the_plan_zone_by_zone():
+    plan = SubnetPlan.model_validate(
+        {
+            "public": {"cidr": "10.1.0.0/20", "prefix_length": 22},
+            "private": {"cidr": "10.1.64.0/18", "prefix_length": 20},
+            "isolated": {"cidr": "10.1.16.0/20", "prefix_length": 24},
+        }
+    )
+    assert subnet_plan(network_args(subnet_plan=plan)) is plan
+    assert subnet_cidrs(plan, ["a", "b"]) == {
+        "public": ["10.1.0.0/22", "10.1.4.0/22"],
+        "private": ["10.1.64.0/20", "10.1.80.0/20"],
+        "isolated": ["10.1.16.0/24", "10.1.17.0/24"],
+    }
