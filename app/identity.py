@@ -20,7 +20,13 @@ import pulumi_aws as aws
 from osp.components.cluster import irsa_trust_policy
 from osp.platform.catalogue import Access
 from osp.platform.iam import policy
-from osp.platform.limits import ACCOUNT_ID, AWS_REGION, DNS_LABEL, Constraint, pattern
+from osp.platform.limits import (
+    ACCOUNT_ID,
+    AWS_REGION,
+    DNS_LABEL,
+    Constraint,
+    pattern,
+)
 from osp.platform.naming import NameKind, fit
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -164,12 +170,27 @@ _ARNS: dict[str, Constraint] = {
         regional=False,
     ),
 }
-#: Kubernetes object names such as a service account's: a DNS-1123 subdomain.
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
-_ISSUER = re.compile(r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*")
-# A PostgreSQL role name that needs no quoting: osp creates one per service.
-_DB_USER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+#: A service account's name, as any Kubernetes object's: a DNS-1123 subdomain.
+_SERVICE_ACCOUNT = pattern(
+    r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?",
+    "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
+)
+_ROLE_NAME = pattern(
+    r"[A-Za-z0-9+=,.@_-]+",
+    "an IAM role name: letters, digits and +=,.@_- (longer than 64 is shortened with a hash)",
+)
+_ISSUER = pattern(
+    r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*",
+    "the issuer without https://, such as oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE "
+    "(Cluster.oidc_provider_url)",
+)
+#: A PostgreSQL role name that needs no quoting: osp creates one per service.
+_DB_USER = pattern(
+    r"[a-z][a-z0-9_]{0,62}",
+    "a PostgreSQL user: a lower-case letter, then up to 62 lower-case letters, digits or "
+    "underscores",
+)
 _RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_superuser"})
 
 
@@ -305,28 +326,12 @@ def trust_problems(
 ) -> list[tuple[str, object, str]]:
     """(arg, value, expected) for each malformed part of an IRSA role's name and trust; the
     provider's ARN and issuer are checked when they are literals (Outputs resolve later)."""
-    out: list[tuple[str, object, str]] = []
-    if not isinstance(role_name, str) or not _ROLE_NAME.fullmatch(role_name):
-        out.append(
-            (
-                "role_name",
-                role_name,
-                "an IAM role name: letters, digits and +=,.@_- (longer than 64 is "
-                "shortened with a hash)",
-            )
-        )
-    if isinstance(oidc_provider_arn, str) and arn_problem("oidc_provider", oidc_provider_arn):
-        out.append(("oidc_provider_arn", oidc_provider_arn, _ARNS["oidc_provider"].expected))
-    if isinstance(oidc_provider_url, str) and not _ISSUER.fullmatch(oidc_provider_url):
-        out.append(
-            (
-                "oidc_provider_url",
-                oidc_provider_url,
-                "the issuer without https://, such as "
-                "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)",
-            )
-        )
-    return out
+    checks: list[tuple[str, object, Constraint]] = [("role_name", role_name, _ROLE_NAME)]
+    if isinstance(oidc_provider_arn, str):
+        checks.append(("oidc_provider_arn", oidc_provider_arn, _ARNS["oidc_provider"]))
+    if isinstance(oidc_provider_url, str):
+        checks.append(("oidc_provider_url", oidc_provider_url, _ISSUER))
+    return [(arg, value, rule.expected) for arg, value, rule in checks if not rule.accepts(value)]
 
 
 def _check_resolved(check: Problems, kind: str, arg: str, values: Iterable[str]) -> None:
@@ -603,13 +608,7 @@ def _check_subject(
         args.namespace,
         "a Kubernetes namespace (a DNS label)",
     )
-    account = args.service_account
-    check.check(
-        isinstance(account, str) and _DNS_SUBDOMAIN.fullmatch(account) is not None,
-        "service_account",
-        account,
-        "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
-    )
+    check.against(_SERVICE_ACCOUNT, "service_account", args.service_account)
     check.extend(
         trust_problems(
             role_name=args.role_name,
@@ -704,14 +703,7 @@ def _check_database_users(check: Problems, users: Sequence[DbUserGrant]) -> None
         if isinstance(grant.resource_id, str):
             check.against(_ARNS["resource_id"], f"{where}.resource_id", grant.resource_id)
         user = grant.user
-        well_formed = check.check(
-            isinstance(user, str) and _DB_USER.fullmatch(user) is not None,
-            f"{where}.user",
-            user,
-            "a PostgreSQL user: a lower-case letter, then up to 62 lower-case letters, digits "
-            "or underscores",
-        )
-        if well_formed:
+        if check.against(_DB_USER, f"{where}.user", user):
             check.check(
                 user not in _RESERVED_DB_USERS,
                 f"{where}.user",
@@ -748,6 +740,28 @@ def controller_problems(name: str, args: LoadBalancerControllerIdentityArgs) -> 
 
 
 # -- components --------------------------------------------------------------------------
+
+
+def _irsa_role(
+    name: str,
+    args: ServiceIdentityArgs | LoadBalancerControllerIdentityArgs,
+    description: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """The role `<name>-role` that only `args`' service account can assume."""
+    return aws.iam.Role(
+        f"{name}-role",
+        name=fit(args.role_name, NameKind.IAM),
+        description=description,
+        assume_role_policy=irsa_trust_policy(
+            args.oidc_provider_arn,
+            args.oidc_provider_url,
+            args.namespace,
+            args.service_account,
+        ),
+        tags={"Name": f"{name}-role", **args.tags},
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -808,20 +822,11 @@ class ServiceIdentity(pulumi.ComponentResource):
         if found:
             raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=fit(args.role_name, NameKind.IAM),
-            description=(
-                f"IRSA role of the {args.service} service ({args.namespace}/{args.service_account})"
-            ),
-            assume_role_policy=irsa_trust_policy(
-                args.oidc_provider_arn,
-                args.oidc_provider_url,
-                args.namespace,
-                args.service_account,
-            ),
-            tags={"Name": f"{name}-role", **args.tags},
-            opts=child,
+        role = _irsa_role(
+            name,
+            args,
+            f"IRSA role of the {args.service} service ({args.namespace}/{args.service_account})",
+            child,
         )
         grants = args.grants
         if not grants.empty:
@@ -897,21 +902,12 @@ class LoadBalancerControllerIdentity(pulumi.ComponentResource):
         if found:
             raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=fit(args.role_name, NameKind.IAM),
-            description=(
-                "IRSA role of the AWS Load Balancer Controller "
-                f"({args.namespace}/{args.service_account}): TargetGroupBinding only"
-            ),
-            assume_role_policy=irsa_trust_policy(
-                args.oidc_provider_arn,
-                args.oidc_provider_url,
-                args.namespace,
-                args.service_account,
-            ),
-            tags={"Name": f"{name}-role", **args.tags},
-            opts=child,
+        role = _irsa_role(
+            name,
+            args,
+            "IRSA role of the AWS Load Balancer Controller "
+            f"({args.namespace}/{args.service_account}): TargetGroupBinding only",
+            child,
         )
         aws.iam.RolePolicy(
             f"{name}-policy",

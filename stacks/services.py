@@ -96,14 +96,18 @@ def build(
     }
     controller = _load_balancer_controller(ctx, edge, oidc)
     addons = _cluster_addons(ctx, foundation, controller, labels)
-    # Everything in the namespace waits for it and for the controller's webhook.
-    on_cluster = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[addons])
-    endpoints = _endpoint_cidrs(ctx, foundation)
-    databases = _service_databases(ctx, foundation, endpoints, labels, oidc, on_cluster)
+    setup = _SetupJob(
+        labels=labels,
+        oidc=oidc,
+        endpoint_cidrs=_endpoint_cidrs(ctx, foundation),
+        # Everything in the namespace waits for it and for the controller's webhook.
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[addons]),
+    )
+    databases = _service_databases(ctx, foundation, setup)
     email = _email_domain(ctx, edge)
-    broker = _broker_topology(ctx, foundation, endpoints, labels, oidc, on_cluster)
+    broker = _broker_topology(ctx, foundation, setup)
 
-    wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, endpoints)
+    wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
     # The load balancer reaches the pods of routed services from the public subnets.
     public_cidrs = list(foundation.network.subnet_cidrs["public"])
     identities: dict[str, ServiceIdentity] = {}
@@ -197,13 +201,20 @@ def _endpoint_cidrs(ctx: Context, foundation: Foundation) -> list[str]:
     return [ANYWHERE]
 
 
+@dataclass(frozen=True)
+class _SetupJob:
+    """What each setup job in the services' namespace (databases, broker topology) shares."""
+
+    labels: dict[str, str]
+    oidc: dict[str, pulumi.Output[str]]
+    """The cluster's OIDC provider, which the job's IRSA role trusts."""
+    endpoint_cidrs: list[str]
+    """Where the job reaches AWS's APIs."""
+    opts: pulumi.ResourceOptions
+
+
 def _service_databases(
-    ctx: Context,
-    foundation: Foundation,
-    endpoints: list[str],
-    labels: dict[str, str],
-    oidc: Mapping[str, pulumi.Output[str]],
-    on_cluster: pulumi.ResourceOptions,
+    ctx: Context, foundation: Foundation, setup: _SetupJob
 ) -> ServiceDatabases | None:
     """The job creating each service's database and user, if any service has one."""
     users = [postgres_name(s.name) for s in ctx.catalogue.services if s.uses.database_access]
@@ -221,12 +232,12 @@ def _service_databases(
             role_name=ctx.name("database-setup", NameKind.IAM),
             region=ctx.spec.region,
             database_cidrs=list(foundation.network.subnet_cidrs["isolated"]),
-            endpoint_cidrs=endpoints,
-            labels=labels,
+            endpoint_cidrs=setup.endpoint_cidrs,
+            labels=setup.labels,
             tags=ctx.tags("services"),
-            **oidc,
+            **setup.oidc,
         ),
-        on_cluster,
+        setup.opts,
     )
 
 
@@ -246,12 +257,7 @@ def _email_domain(ctx: Context, edge: Edge) -> EmailDomain | None:
 
 
 def _broker_topology(
-    ctx: Context,
-    foundation: Foundation,
-    endpoints: list[str],
-    labels: dict[str, str],
-    oidc: Mapping[str, pulumi.Output[str]],
-    on_cluster: pulumi.ResourceOptions,
+    ctx: Context, foundation: Foundation, setup: _SetupJob
 ) -> RabbitMqTopology | None:
     """Exchanges, queues and a user per service, for a blueprint whose events travel over
     RabbitMQ."""
@@ -271,13 +277,13 @@ def _broker_topology(
             amqps_endpoint=broker.amqps_endpoints.apply(lambda e: e[0]),
             role_name=ctx.name("broker-setup", NameKind.IAM),
             broker_cidrs=list(foundation.network.subnet_cidrs["isolated"]),
-            endpoint_cidrs=endpoints,
+            endpoint_cidrs=setup.endpoint_cidrs,
             recovery_window_days=ctx.spec.secrets.recovery_window_days,
-            labels=labels,
+            labels=setup.labels,
             tags=ctx.tags("services"),
-            **oidc,
+            **setup.oidc,
         ),
-        on_cluster,
+        setup.opts,
     )
 
 

@@ -630,7 +630,8 @@ def test_nothing_is_created_when_args_are_wrong():
         (
             {"grants": Grants(keys=[KeyGrant(KMS.replace("key/", "alias/data"), ("s3",))])},
             "grants.keys[0].key_arn: got 'arn:aws:kms:us-east-1:123456789012:alias/data'; "
-            "expected a KMS key ARN (not an alias)",
+            "expected a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:"
+            "key/<id>",
         ),
         (
             {"grants": Grants(keys=[KeyGrant(DATA_KEY, ("rds",))])},
