@@ -8,7 +8,6 @@ which feeds the HorizontalPodAutoscalers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,7 +16,8 @@ import pulumi_kubernetes as k8s
 
 from osp.app.workload import label_problems, namespace_problem
 from osp.components.cluster import POOL_LABEL
-from osp.platform.limits import is_int
+from osp.platform.limits import AWS_REGION, IAM_ROLE_ARN, pattern, whole_range
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:app:ClusterAddons"
 
@@ -49,11 +49,13 @@ METRICS_SERVER_VERSION = "3.13.0"
 SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 SYSTEM_POOL_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
 
-_VERSION = re.compile(r"\d+\.\d+\.\d+")
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
-_VPC_ID = re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})")
-_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
-_ROLE_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_CHART_VERSION = pattern(
+    r"\d+\.\d+\.\d+",
+    "a pinned chart version X.Y.Z such as 1.14.0 (no ranges, no 'v' prefix, never 'latest')",
+)
+_REPLICAS = whole_range(1, 5)
+_VPC_ID = pattern(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})", "a VPC id such as vpc-0123456789abcdef0")
+_CLUSTER_NAME = pattern(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", "an EKS cluster name")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,37 +96,29 @@ class ClusterAddonsArgs:
 
 def problems(name: str, args: ClusterAddonsArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    out: list[str] = []
-
-    def bad(arg: str, value: object, expected: str) -> None:
-        out.append(f"ClusterAddons {name}: {arg}: got {value!r}; expected {expected}")
-
+    check = Problems("ClusterAddons", name)
     expected = namespace_problem(args.namespace)
     if expected:
-        bad("namespace", args.namespace, expected)
-    if isinstance(args.cluster_name, str) and not _CLUSTER_NAME.fullmatch(args.cluster_name):
-        bad("cluster_name", args.cluster_name, "an EKS cluster name")
-    if not isinstance(args.region, str) or not _REGION.fullmatch(args.region):
-        bad("region", args.region, "an AWS region such as us-east-1")
-    if isinstance(args.vpc_id, str) and not _VPC_ID.fullmatch(args.vpc_id):
-        bad("vpc_id", args.vpc_id, "a VPC id such as vpc-0123456789abcdef0")
+        check.add("namespace", args.namespace, expected)
+    # The cluster's name, its VPC and the controller's role are checked when they are
+    # literals (Outputs resolve later).
+    if isinstance(args.cluster_name, str):
+        check.against(_CLUSTER_NAME, "cluster_name", args.cluster_name)
+    check.against(AWS_REGION, "region", args.region)
+    if isinstance(args.vpc_id, str):
+        check.against(_VPC_ID, "vpc_id", args.vpc_id)
     role = args.load_balancer_controller_role_arn
-    if isinstance(role, str) and not _ROLE_ARN.fullmatch(role):
-        bad("load_balancer_controller_role_arn", role, "an IAM role ARN such as "
-            "arn:aws:iam::123456789012:role/osp-prod-load-balancer-controller")  # fmt: skip
-    if not is_int(args.replicas) or not 1 <= args.replicas <= 5:
-        bad("replicas", args.replicas, "an integer from 1 to 5")
-    for arg in ("load_balancer_controller_version", "metrics_server_version"):
-        version = getattr(args, arg)
-        if not isinstance(version, str) or not _VERSION.fullmatch(version):
-            bad(arg, version, "a pinned chart version X.Y.Z such as 1.14.0 (no ranges, no "
-                "'v' prefix, never 'latest')")  # fmt: skip
-    for arg, value, expected in label_problems("labels", args.labels):
-        bad(arg, value, expected)
+    if isinstance(role, str):
+        check.against(IAM_ROLE_ARN, "load_balancer_controller_role_arn", role)
+    check.against(_REPLICAS, "replicas", args.replicas)
+    check.against(_CHART_VERSION, "load_balancer_controller_version",
+                  args.load_balancer_controller_version)  # fmt: skip
+    check.against(_CHART_VERSION, "metrics_server_version", args.metrics_server_version)
+    check.extend(label_problems("labels", args.labels))
     for key in args.labels:
         if key.startswith("pod-security.kubernetes.io/") or key == READINESS_GATE_LABEL:
-            bad("labels", key, "no Pod Security or readiness-gate labels: osp sets them")
-    return out
+            check.add("labels", key, "no Pod Security or readiness-gate labels: osp sets them")
+    return check.found
 
 
 def namespace_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -231,7 +225,7 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(

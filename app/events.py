@@ -15,6 +15,7 @@ import pulumi
 from osp.components import Queue, QueueArgs, Topic, TopicArgs
 from osp.platform.catalogue import Catalogue
 from osp.platform.naming import NameKind, fit
+from osp.platform.validation import Problems
 
 TOKEN = "osp:app:EventBus"
 
@@ -64,9 +65,10 @@ class EventBus(pulumi.ComponentResource):
         self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
+        check = Problems("EventBus", name)
         events = [route.event for route in args.events]
-        if len(set(events)) != len(events):
-            raise ValueError(f"EventBus {name}: events: got {events!r}; expected each event once")
+        check.check(len(set(events)) == len(events), "events", events, "each event once")
+        check.raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
         self.topics = {}
         self.queues = {}

@@ -20,7 +20,15 @@ import pulumi_aws as aws
 from osp.components.cluster import irsa_trust_policy
 from osp.platform.catalogue import Access
 from osp.platform.iam import policy
+from osp.platform.limits import (
+    ACCOUNT_ID,
+    AWS_REGION,
+    DNS_LABEL,
+    Constraint,
+    pattern,
+)
 from osp.platform.naming import NameKind, fit
+from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:app:ServiceIdentity"
 CONTROLLER_TOKEN = "osp:app:LoadBalancerControllerIdentity"
@@ -71,68 +79,118 @@ CONTROLLER_SECURITY_GROUP_ACTIONS = (
     "ec2:RevokeSecurityGroupIngress",
 )
 
-_P = r"arn:aws(?:-[a-z]+)*"
-_R = r"[a-z]{2}(?:-[a-z]+)+-\d"
-_A = r"\d{12}"
-_ARN = {
-    "topic": (
-        re.compile(rf"{_P}:sns:{_R}:{_A}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?"),
+# -- what each kind of ARN (or id) looks like ----------------------------------------------
+
+#: The partition part of an ARN: aws, aws-cn, aws-us-gov, aws-iso, …
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
+
+
+def _arn(
+    service: str, resource: str, expected: str, *, regional: bool = True, in_account: bool = True
+) -> Constraint:
+    """ARNs `arn:<partition>:<service>:<region>:<account>:<resource>` of one AWS service whose
+    resource part matches `resource`, without wildcards. The region and account are checked by
+    osp.platform.limits' rules, or must be empty where the service's ARNs have none (IAM's have
+    no region, S3 buckets' neither region nor account)."""
+    resource_pattern = re.compile(resource)
+
+    def accepts(value: object) -> bool:
+        parts = value.split(":", 5) if isinstance(value, str) else []
+        if len(parts) != 6:
+            return False
+        arn, partition, named_service, region, account, rest = parts
+        return (
+            arn == "arn"
+            and _PARTITION.fullmatch(partition) is not None
+            and named_service == service
+            and (AWS_REGION.accepts(region) if regional else region == "")
+            and (ACCOUNT_ID.accepts(account) if in_account else account == "")
+            and resource_pattern.fullmatch(rest) is not None
+        )
+
+    return Constraint(expected, accepts)
+
+
+_ARNS: dict[str, Constraint] = {
+    "topic": _arn(
+        "sns",
+        r"[A-Za-z0-9_-]{1,256}(?:\.fifo)?",
         "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:osp-prod-order-placed",
     ),
-    "queue": (
-        re.compile(rf"{_P}:sqs:{_R}:{_A}:[A-Za-z0-9_-]{{1,80}}(?:\.fifo)?"),
+    "queue": _arn(
+        "sqs",
+        r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?",
         "an SQS queue ARN such as arn:aws:sqs:us-east-1:123456789012:osp-prod-fee-order-placed",
     ),
-    "bucket": (
-        re.compile(rf"{_P}:s3:::[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]"),
+    "bucket": _arn(
+        "s3",
+        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
         "an S3 bucket ARN (the bucket, not its objects) such as arn:aws:s3:::osp-prod-media",
+        regional=False,
+        in_account=False,
     ),
-    "secret": (
-        re.compile(rf"{_P}:secretsmanager:{_R}:{_A}:secret:[A-Za-z0-9/_+=.@!-]+"),
+    "secret": _arn(
+        "secretsmanager",
+        r"secret:[A-Za-z0-9/_+=.@!-]+",
         "a Secrets Manager secret ARN such as "
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod-jwt-AbCdEf",
     ),
-    "key": (
-        # Key ARNs only: an alias ARN in a policy's Resource does not grant use of the key.
-        re.compile(rf"{_P}:kms:{_R}:{_A}:key/[A-Za-z0-9-]+"),
+    # Key ARNs only: an alias ARN in a policy's Resource does not grant use of the key.
+    "key": _arn(
+        "kms",
+        r"key/[A-Za-z0-9-]+",
         "a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
     ),
-    "email": (
-        # A send is authorised against the identity and, when the identity has a default
-        # configuration set, against that set too: both are granted.
-        re.compile(
-            rf"{_P}:ses:{_R}:{_A}:(?:identity/[A-Za-z0-9.@+_-]+|configuration-set/[A-Za-z0-9_-]+)"
-        ),
+    # A send is authorised against the identity and, when the identity has a default
+    # configuration set, against that set too: both are granted.
+    "email": _arn(
+        "ses",
+        r"identity/[A-Za-z0-9.@+_-]+|configuration-set/[A-Za-z0-9_-]+",
         "an SES identity ARN such as arn:aws:ses:us-east-1:123456789012:identity/example.edu, "
         "or the ARN of its configuration set (…:configuration-set/<name>)",
     ),
-    "target_group": (
-        re.compile(
-            rf"{_P}:elasticloadbalancing:{_R}:{_A}:targetgroup/[A-Za-z0-9-]{{1,32}}/[0-9a-f]+"
-        ),
+    "target_group": _arn(
+        "elasticloadbalancing",
+        r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
         "a target group ARN such as "
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd",
     ),
-    "resource_id": (
-        re.compile(r"db-[A-Z0-9]+"),
+    "resource_id": pattern(
+        r"db-[A-Z0-9]+",
         "an RDS instance resource id (DbiResourceId) such as db-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
     ),
-    "security_group": (
-        re.compile(r"sg-[0-9a-f]{8,17}"),
-        "a security group id such as sg-0123456789abcdef0",
+    "security_group": pattern(
+        r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"
     ),
-    "oidc_provider": (
-        re.compile(rf"{_P}:iam::{_A}:oidc-provider/[A-Za-z0-9./_-]+"),
+    "oidc_provider": _arn(
+        "iam",
+        r"oidc-provider/[A-Za-z0-9./_-]+",
         "an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/"
         "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+        regional=False,
     ),
 }
-_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
-_ISSUER = re.compile(r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*")
-# A PostgreSQL role name that needs no quoting: osp creates one per service.
-_DB_USER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+#: A service account's name, as any Kubernetes object's: a DNS-1123 subdomain.
+_SERVICE_ACCOUNT = pattern(
+    r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?",
+    "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
+)
+_ROLE_NAME = pattern(
+    r"[A-Za-z0-9+=,.@_-]+",
+    "an IAM role name: letters, digits and +=,.@_- (longer than 64 is shortened with a hash)",
+)
+_ISSUER = pattern(
+    r"[a-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)*",
+    "the issuer without https://, such as oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE "
+    "(Cluster.oidc_provider_url)",
+)
+#: A PostgreSQL role name that needs no quoting: osp creates one per service.
+_DB_USER = pattern(
+    r"[a-z][a-z0-9_]{0,62}",
+    "a PostgreSQL user: a lower-case letter, then up to 62 lower-case letters, digits or "
+    "underscores",
+)
 _RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_superuser"})
 
 
@@ -260,8 +318,7 @@ def arn_problem(kind: str, value: str) -> str | None:
     """What `value` should have been, if it is not a `kind` ARN (or id) without wildcards:
     kinds topic, queue, bucket, secret, key, email, target_group, resource_id, security_group,
     oidc_provider."""
-    pattern, expected = _ARN[kind]
-    return None if pattern.fullmatch(value) else expected
+    return _ARNS[kind].problem(value)
 
 
 def trust_problems(
@@ -269,41 +326,44 @@ def trust_problems(
 ) -> list[tuple[str, object, str]]:
     """(arg, value, expected) for each malformed part of an IRSA role's name and trust; the
     provider's ARN and issuer are checked when they are literals (Outputs resolve later)."""
-    out: list[tuple[str, object, str]] = []
-    if not isinstance(role_name, str) or not _ROLE_NAME.fullmatch(role_name):
-        out.append(
-            (
-                "role_name",
-                role_name,
-                "an IAM role name: letters, digits and +=,.@_- (longer than 64 is "
-                "shortened with a hash)",
-            )
-        )
-    if isinstance(oidc_provider_arn, str) and arn_problem("oidc_provider", oidc_provider_arn):
-        out.append(("oidc_provider_arn", oidc_provider_arn, _ARN["oidc_provider"][1]))
-    if isinstance(oidc_provider_url, str) and not _ISSUER.fullmatch(oidc_provider_url):
-        out.append(
-            (
-                "oidc_provider_url",
-                oidc_provider_url,
-                "the issuer without https://, such as "
-                "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE (Cluster.oidc_provider_url)",
-            )
-        )
-    return out
+    checks: list[tuple[str, object, Constraint]] = [("role_name", role_name, _ROLE_NAME)]
+    if isinstance(oidc_provider_arn, str):
+        checks.append(("oidc_provider_arn", oidc_provider_arn, _ARNS["oidc_provider"]))
+    if isinstance(oidc_provider_url, str):
+        checks.append(("oidc_provider_url", oidc_provider_url, _ISSUER))
+    return [(arg, value, rule.expected) for arg, value, rule in checks if not rule.accepts(value)]
 
 
-def _check_resolved(kind: str, where: str, values: Iterable[str]) -> None:
+def _check_resolved(check: Problems, kind: str, arg: str, values: Iterable[str]) -> None:
     # Values that came from other resources are only known here; a malformed or wildcard
     # ARN must fail the deployment rather than widen the policy.
     for value in values:
-        expected = arn_problem(kind, value)
-        if expected:
-            raise ValueError(f"{where}: got {value!r}; expected {expected}")
+        check.against(_ARNS[kind], arg, value)
+
+
+def _fail_resolved(check: Problems) -> None:
+    """Fail the run on the problems found inside an Output, worded as `InvalidArguments` but
+    raised as a plain ValueError: an OspError raised inside an Output reaches the offline
+    engine either as itself or wrapped by Pulumi's resource registration, whichever task
+    fails first, and so would change type from one run to the next."""
+    if check:
+        raise ValueError("\n".join(check.found))
 
 
 def _once(values: Iterable[str]) -> list[str]:
     return sorted(set(values))
+
+
+def _allow(
+    sid: str, actions: Sequence[str], resources: Sequence[str], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": list(resources),
+        **extra,
+    }
 
 
 def permission_statements(
@@ -324,38 +384,50 @@ def permission_statements(
     """The statements of a service's policy, from resolved ARNs (`buckets`: (arn, access);
     `keys`: (key ARN, via services, actions); `database_users`: (resource id, user))."""
     out: list[dict[str, Any]] = []
-
-    def allow(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> None:
-        out.append(
-            {
-                "Sid": sid,
-                "Effect": "Allow",
-                "Action": sorted(actions),
-                "Resource": list(resources),
-                **extra,
-            }
-        )
-
     if topic_arns:
-        allow("PublishEvents", ["sns:Publish"], _once(topic_arns))
+        out.append(_allow("PublishEvents", ["sns:Publish"], _once(topic_arns)))
     if queue_arns:
-        allow("ConsumeEvents", QUEUE_ACTIONS, _once(queue_arns))
-    if buckets:
-        bucket_arns = _once(arn for arn, _ in buckets)
-        allow("ListBuckets", ["s3:ListBucket"], bucket_arns)
-        allow("ReadObjects", ["s3:GetObject"], [f"{arn}/*" for arn in bucket_arns])
-        writable = _once(arn for arn, access in buckets if access == Access.READ_WRITE)
-        if writable:
-            allow("WriteObjects", OBJECT_WRITE_ACTIONS, [f"{arn}/*" for arn in writable])
+        out.append(_allow("ConsumeEvents", QUEUE_ACTIONS, _once(queue_arns)))
+    out += _bucket_statements(buckets)
     if secret_arns:
-        allow("ReadSecrets", SECRET_ACTIONS, _once(secret_arns))
-    # One statement per (key, services, actions): a key's use through one service never
-    # carries the actions another service needs.
-    distinct_keys = sorted(
-        {(arn, tuple(sorted(via)), tuple(sorted(acts))) for arn, via, acts in keys}
-    )
-    for index, (arn, via, actions) in enumerate(distinct_keys):
-        allow(
+        out.append(_allow("ReadSecrets", SECRET_ACTIONS, _once(secret_arns)))
+    out += _key_statements(keys, region=region, dns_suffix=dns_suffix)
+    if database_users:
+        users = _once(
+            f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
+            for resource_id, user in database_users
+        )
+        out.append(_allow("ConnectDatabase", ["rds-db:connect"], users))
+    if email_identity_arns:
+        out.append(_allow("SendEmail", EMAIL_ACTIONS, _once(email_identity_arns)))
+    if sms:
+        out.append(_sms_statement(partition))
+    return out
+
+
+def _bucket_statements(buckets: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """List the buckets and read their objects; write objects only in the read-write ones."""
+    if not buckets:
+        return []
+    bucket_arns = _once(arn for arn, _ in buckets)
+    out = [
+        _allow("ListBuckets", ["s3:ListBucket"], bucket_arns),
+        _allow("ReadObjects", ["s3:GetObject"], [f"{arn}/*" for arn in bucket_arns]),
+    ]
+    writable = _once(arn for arn, access in buckets if access == Access.READ_WRITE)
+    if writable:
+        out.append(_allow("WriteObjects", OBJECT_WRITE_ACTIONS, [f"{arn}/*" for arn in writable]))
+    return out
+
+
+def _key_statements(
+    keys: Sequence[tuple[str, Sequence[str], Sequence[str]]], *, region: str, dns_suffix: str
+) -> list[dict[str, Any]]:
+    """One statement per (key, services, actions): a key's use through one service never
+    carries the actions another service needs."""
+    distinct = sorted({(arn, tuple(sorted(via)), tuple(sorted(acts))) for arn, via, acts in keys})
+    return [
+        _allow(
             f"UseKey{index}",
             actions,
             [arn],
@@ -365,32 +437,22 @@ def permission_statements(
                 }
             },
         )
-    if database_users:
-        allow(
-            "ConnectDatabase",
-            ["rds-db:connect"],
-            _once(
-                f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
-                for resource_id, user in database_users
-            ),
-        )
-    if email_identity_arns:
-        allow("SendEmail", EMAIL_ACTIONS, _once(email_identity_arns))
-    if sms:
-        # An SMS publish names a phone number, not an ARN ("not authorized to perform
-        # SNS:Publish on resource: +1555…"), so it cannot be granted by Resource. NotResource
-        # allows sns:Publish on everything that is not an SNS ARN: phone numbers, and no
-        # topic or mobile platform endpoint of any account or region (those are all
-        # arn:<partition>:sns:…). The estate's account-level SMS spend limit caps the rest.
-        out.append(
-            {
-                "Sid": "SendSms",
-                "Effect": "Allow",
-                "Action": ["sns:Publish"],
-                "NotResource": [f"arn:{partition}:sns:*:*:*"],
-            }
-        )
-    return out
+        for index, (arn, via, actions) in enumerate(distinct)
+    ]
+
+
+def _sms_statement(partition: str) -> dict[str, Any]:
+    # An SMS publish names a phone number, not an ARN ("not authorized to perform
+    # SNS:Publish on resource: +1555…"), so it cannot be granted by Resource. NotResource
+    # allows sns:Publish on everything that is not an SNS ARN: phone numbers, and no
+    # topic or mobile platform endpoint of any account or region (those are all
+    # arn:<partition>:sns:…). The estate's account-level SMS spend limit caps the rest.
+    return {
+        "Sid": "SendSms",
+        "Effect": "Allow",
+        "Action": ["sns:Publish"],
+        "NotResource": [f"arn:{partition}:sns:*:*:*"],
+    }
 
 
 def controller_statements(
@@ -409,25 +471,14 @@ def controller_statements(
             "Action": list(CONTROLLER_DESCRIBE_ACTIONS),
             "Resource": "*",
         },
-        {
-            "Sid": "RegisterTargets",
-            "Effect": "Allow",
-            "Action": list(CONTROLLER_TARGET_ACTIONS),
-            "Resource": _once(target_group_arns),
-        },
+        _allow("RegisterTargets", CONTROLLER_TARGET_ACTIONS, _once(target_group_arns)),
     ]
     if security_group_ids:
-        out.append(
-            {
-                "Sid": "ManageSecurityGroupIngress",
-                "Effect": "Allow",
-                "Action": list(CONTROLLER_SECURITY_GROUP_ACTIONS),
-                "Resource": [
-                    f"arn:{partition}:ec2:{region}:{account}:security-group/{group}"
-                    for group in _once(security_group_ids)
-                ],
-            }
-        )
+        groups = [
+            f"arn:{partition}:ec2:{region}:{account}:security-group/{group}"
+            for group in _once(security_group_ids)
+        ]
+        out.append(_allow("ManageSecurityGroupIngress", CONTROLLER_SECURITY_GROUP_ACTIONS, groups))
     return out
 
 
@@ -456,7 +507,8 @@ def _service_policy(
     )
 
     def document(v: dict[str, Any]) -> str:
-        for kind, where, values in (
+        check = Problems("ServiceIdentity", name)
+        for kind, arg, values in (
             ("topic", "grants.publish_topic_arns", v["topics"]),
             ("queue", "grants.consume_queue_arns", v["queues"]),
             ("bucket", "grants.buckets[].arn", v["buckets"]),
@@ -465,7 +517,8 @@ def _service_policy(
             ("resource_id", "grants.database_users[].resource_id", v["resource_ids"]),
             ("email", "grants.email_identity_arns", v["emails"]),
         ):
-            _check_resolved(kind, f"ServiceIdentity {name}: {where}", values)
+            _check_resolved(check, kind, arg, values)
+        _fail_resolved(check)
         statements = permission_statements(
             partition=v["partition"],
             region=v["region"],
@@ -491,171 +544,224 @@ def _service_policy(
     return resolved.apply(document)
 
 
+def _controller_policy(
+    name: str, args: LoadBalancerControllerIdentityArgs, invoke: pulumi.InvokeOutputOptions
+) -> pulumi.Output[str]:
+    def document(v: dict[str, Any]) -> str:
+        groups = v["groups"]
+        arns = list(groups.values()) if isinstance(groups, Mapping) else list(groups)
+        check = Problems("LoadBalancerControllerIdentity", name)
+        if check.check(bool(arns), "target_group_arns", arns, "at least one target group"):
+            _check_resolved(check, "target_group", "target_group_arns", arns)
+        _check_resolved(check, "security_group", "security_group_ids", v["sgs"])
+        _fail_resolved(check)
+        return policy(
+            *controller_statements(
+                partition=v["partition"],
+                region=v["region"],
+                account=v["account"],
+                target_group_arns=arns,
+                security_group_ids=v["sgs"],
+            )
+        )
+
+    return pulumi.Output.all(
+        partition=aws.get_partition_output(opts=invoke).partition,
+        region=aws.get_region_output(opts=invoke).region,
+        account=aws.get_caller_identity_output(opts=invoke).account_id,
+        groups=args.target_group_arns,
+        sgs=pulumi.Output.all(*args.security_group_ids),
+    ).apply(document)
+
+
 # -- validation --------------------------------------------------------------------------
 
 
-class _Problems:
-    def __init__(self, kind: str, name: str) -> None:
-        self.prefix = f"{kind} {name}"
-        self.found: list[str] = []
+def _listed(check: Problems, arg: str, value: object) -> bool:
+    """Whether `value` is a list (and not one string); records the problem if not."""
+    listed = isinstance(value, Sequence) and not isinstance(value, str)
+    return check.check(listed, arg, value, "a list, not one value")
 
-    def bad(self, arg: str, value: object, expected: str) -> None:
-        self.found.append(f"{self.prefix}: {arg}: got {value!r}; expected {expected}")
 
-    def sequence(self, arg: str, value: object) -> bool:
-        """Whether `value` is a list (and not one string); records the problem if not."""
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            self.bad(arg, value, "a list, not one value")
-            return False
-        return True
+def _check_arns(check: Problems, arg: str, values: object, kind: str) -> None:
+    """Each literal entry of `values` a `kind` ARN, and each at most once (an Output is
+    checked when it resolves)."""
+    if not _listed(check, arg, values):
+        return
+    seen: set[str] = set()
+    for index, value in enumerate(values):  # type: ignore[arg-type]
+        if not isinstance(value, str):
+            continue
+        where = f"{arg}[{index}]"
+        if check.against(_ARNS[kind], where, value) and value in seen:
+            check.add(where, value, "each ARN once")
+        seen.add(value)
 
-    def arns(self, arg: str, values: object, kind: str) -> None:
-        """Each literal entry of `values` a `kind` ARN, and each at most once."""
-        if not self.sequence(arg, values):
-            return
-        seen: set[str] = set()
-        for index, value in enumerate(values):  # type: ignore[arg-type]
-            if not isinstance(value, str):
-                continue  # an Output: checked when it resolves
-            expected = arn_problem(kind, value)
-            if expected:
-                self.bad(f"{arg}[{index}]", value, expected)
-            elif value in seen:
-                self.bad(f"{arg}[{index}]", value, "each ARN once")
-            seen.add(value)
 
-    def names(self, args: Any) -> None:
-        if not isinstance(args.namespace, str) or not _DNS_LABEL.fullmatch(args.namespace):
-            self.bad("namespace", args.namespace, "a Kubernetes namespace (a DNS label)")
-        account = args.service_account
-        if not isinstance(account, str) or not _DNS_SUBDOMAIN.fullmatch(account):
-            self.bad(
-                "service_account",
-                account,
-                "a Kubernetes service account name (lower-case letters, digits, '-', '.')",
-            )
-        for arg, value, expected in trust_problems(
+def _check_subject(
+    check: Problems, args: ServiceIdentityArgs | LoadBalancerControllerIdentityArgs
+) -> None:
+    """The service account that may assume the role, and the role's name and trust."""
+    check.check(
+        DNS_LABEL.accepts(args.namespace),
+        "namespace",
+        args.namespace,
+        "a Kubernetes namespace (a DNS label)",
+    )
+    check.against(_SERVICE_ACCOUNT, "service_account", args.service_account)
+    check.extend(
+        trust_problems(
             role_name=args.role_name,
             oidc_provider_arn=args.oidc_provider_arn,
             oidc_provider_url=args.oidc_provider_url,
-        ):
-            self.bad(arg, value, expected)
+        )
+    )
 
 
 def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    check = _Problems("ServiceIdentity", name)
-    if not isinstance(args.service, str) or not _DNS_LABEL.fullmatch(args.service):
-        check.bad("service", args.service, "a service name (a DNS label) such as fee")
-    check.names(args)
+    check = Problems("ServiceIdentity", name)
+    check.check(
+        DNS_LABEL.accepts(args.service),
+        "service",
+        args.service,
+        "a service name (a DNS label) such as fee",
+    )
+    _check_subject(check, args)
     grants = args.grants
-    if not isinstance(grants, Grants):
-        check.bad("grants", grants, "a Grants")
-        return check.found
-    check.arns("grants.publish_topic_arns", grants.publish_topic_arns, "topic")
-    check.arns("grants.consume_queue_arns", grants.consume_queue_arns, "queue")
-    check.arns("grants.secret_arns", grants.secret_arns, "secret")
-    check.arns("grants.email_identity_arns", grants.email_identity_arns, "email")
-
-    if check.sequence("grants.buckets", grants.buckets):
-        seen_buckets: set[str] = set()
-        for index, bucket in enumerate(grants.buckets):
-            where = f"grants.buckets[{index}]"
-            if isinstance(bucket.arn, str):
-                if arn_problem("bucket", bucket.arn):
-                    check.bad(f"{where}.arn", bucket.arn, _ARN["bucket"][1])
-                elif bucket.arn in seen_buckets:
-                    check.bad(f"{where}.arn", bucket.arn, "each bucket once, with one access")
-                seen_buckets.add(bucket.arn)
-            if bucket.access not in tuple(Access):
-                check.bad(f"{where}.access", bucket.access, "read or read-write")
-
-    if check.sequence("grants.keys", grants.keys):
-        seen_keys: set[tuple[str, str]] = set()
-        for index, key in enumerate(grants.keys):
-            where = f"grants.keys[{index}]"
-            if isinstance(key.key_arn, str) and arn_problem("key", key.key_arn):
-                check.bad(f"{where}.key_arn", key.key_arn, _ARN["key"][1])
-            via = key.via_services
-            if isinstance(via, str) or not via or not set(via) <= set(KEY_VIA_SERVICES):
-                check.bad(
-                    f"{where}.via_services",
-                    via,
-                    "a non-empty list of " + ", ".join(KEY_VIA_SERVICES),
-                )
-            elif len(set(via)) != len(via):
-                check.bad(f"{where}.via_services", via, "each service once")
-            elif isinstance(key.key_arn, str):
-                for service in via:
-                    if (key.key_arn, service) in seen_keys:
-                        check.bad(
-                            f"{where}.via_services",
-                            via,
-                            f"{service} once per key: {key.key_arn} is already granted "
-                            f"through {service}",
-                        )
-                    seen_keys.add((key.key_arn, service))
-            actions = key.actions
-            if isinstance(actions, str) or not actions or not set(actions) <= set(KEY_ACTIONS):
-                check.bad(
-                    f"{where}.actions", actions, "a non-empty list of " + ", ".join(KEY_ACTIONS)
-                )
-
-    if check.sequence("grants.database_users", grants.database_users):
-        seen_users: set[tuple[str, str]] = set()
-        for index, grant in enumerate(grants.database_users):
-            where = f"grants.database_users[{index}]"
-            if isinstance(grant.resource_id, str) and arn_problem("resource_id", grant.resource_id):
-                check.bad(f"{where}.resource_id", grant.resource_id, _ARN["resource_id"][1])
-            user = grant.user
-            if not isinstance(user, str) or not _DB_USER.fullmatch(user):
-                check.bad(
-                    f"{where}.user",
-                    user,
-                    "a PostgreSQL user: a lower-case letter, then up to 62 lower-case "
-                    "letters, digits or underscores",
-                )
-            elif user in _RESERVED_DB_USERS:
-                check.bad(
-                    f"{where}.user",
-                    user,
-                    "the service's own user, not one of " + ", ".join(sorted(_RESERVED_DB_USERS)),
-                )
-            if isinstance(grant.resource_id, str):
-                pair = (grant.resource_id, user)
-                if pair in seen_users:
-                    check.bad(where, f"{grant.resource_id}/{user}", "each instance and user once")
-                seen_users.add(pair)
-
-    if not isinstance(grants.sms, bool):
-        check.bad("grants.sms", grants.sms, "True or False")
+    if check.check(isinstance(grants, Grants), "grants", grants, "a Grants"):
+        _check_arns(check, "grants.publish_topic_arns", grants.publish_topic_arns, "topic")
+        _check_arns(check, "grants.consume_queue_arns", grants.consume_queue_arns, "queue")
+        _check_arns(check, "grants.secret_arns", grants.secret_arns, "secret")
+        _check_arns(check, "grants.email_identity_arns", grants.email_identity_arns, "email")
+        _check_buckets(check, grants.buckets)
+        _check_keys(check, grants.keys)
+        _check_database_users(check, grants.database_users)
+        check.check(isinstance(grants.sms, bool), "grants.sms", grants.sms, "True or False")
     return check.found
+
+
+def _check_buckets(check: Problems, buckets: Sequence[BucketGrant]) -> None:
+    if not _listed(check, "grants.buckets", buckets):
+        return
+    seen: set[str] = set()
+    for index, bucket in enumerate(buckets):
+        where = f"grants.buckets[{index}]"
+        if isinstance(bucket.arn, str):
+            if check.against(_ARNS["bucket"], f"{where}.arn", bucket.arn) and bucket.arn in seen:
+                check.add(f"{where}.arn", bucket.arn, "each bucket once, with one access")
+            seen.add(bucket.arn)
+        check.check(
+            bucket.access in tuple(Access), f"{where}.access", bucket.access, "read or read-write"
+        )
+
+
+def _check_keys(check: Problems, keys: Sequence[KeyGrant]) -> None:
+    if not _listed(check, "grants.keys", keys):
+        return
+    granted: set[tuple[str, str]] = set()  # (key ARN, service) pairs so far
+    for index, key in enumerate(keys):
+        where = f"grants.keys[{index}]"
+        if isinstance(key.key_arn, str):
+            check.against(_ARNS["key"], f"{where}.key_arn", key.key_arn)
+        _check_key_services(check, f"{where}.via_services", key, granted)
+        actions = key.actions
+        check.check(
+            not isinstance(actions, str) and bool(actions) and set(actions) <= set(KEY_ACTIONS),
+            f"{where}.actions",
+            actions,
+            "a non-empty list of " + ", ".join(KEY_ACTIONS),
+        )
+
+
+def _check_key_services(
+    check: Problems, arg: str, key: KeyGrant, granted: set[tuple[str, str]]
+) -> None:
+    """Services of KEY_VIA_SERVICES, each once, and through each a key is granted once."""
+    via = key.via_services
+    if isinstance(via, str) or not via or not set(via) <= set(KEY_VIA_SERVICES):
+        check.add(arg, via, "a non-empty list of " + ", ".join(KEY_VIA_SERVICES))
+    elif len(set(via)) != len(via):
+        check.add(arg, via, "each service once")
+    elif isinstance(key.key_arn, str):
+        for service in via:
+            if (key.key_arn, service) in granted:
+                check.add(
+                    arg,
+                    via,
+                    f"{service} once per key: {key.key_arn} is already granted through {service}",
+                )
+            granted.add((key.key_arn, service))
+
+
+def _check_database_users(check: Problems, users: Sequence[DbUserGrant]) -> None:
+    if not _listed(check, "grants.database_users", users):
+        return
+    seen: set[tuple[str, str]] = set()
+    for index, grant in enumerate(users):
+        where = f"grants.database_users[{index}]"
+        if isinstance(grant.resource_id, str):
+            check.against(_ARNS["resource_id"], f"{where}.resource_id", grant.resource_id)
+        user = grant.user
+        if check.against(_DB_USER, f"{where}.user", user):
+            check.check(
+                user not in _RESERVED_DB_USERS,
+                f"{where}.user",
+                user,
+                "the service's own user, not one of " + ", ".join(sorted(_RESERVED_DB_USERS)),
+            )
+        if isinstance(grant.resource_id, str):
+            if (grant.resource_id, user) in seen:
+                check.add(where, f"{grant.resource_id}/{user}", "each instance and user once")
+            seen.add((grant.resource_id, user))
 
 
 def controller_problems(name: str, args: LoadBalancerControllerIdentityArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    check = _Problems("LoadBalancerControllerIdentity", name)
-    check.names(args)
+    check = Problems("LoadBalancerControllerIdentity", name)
+    _check_subject(check, args)
     groups = args.target_group_arns
     if isinstance(groups, Mapping):
         groups = list(groups.values())
     if isinstance(groups, Sequence) and not isinstance(groups, str):
-        if not groups:
-            check.bad("target_group_arns", [], "at least one target group")
-        check.arns("target_group_arns", groups, "target_group")
+        check.check(bool(groups), "target_group_arns", list(groups), "at least one target group")
+        _check_arns(check, "target_group_arns", groups, "target_group")
     elif not isinstance(groups, pulumi.Output):
-        check.bad("target_group_arns", groups, "a list of target group ARNs, or a mapping to them")
-    if check.sequence("security_group_ids", args.security_group_ids):
-        literal = [g for g in args.security_group_ids if isinstance(g, str)]
-        for index, group in enumerate(args.security_group_ids):
-            if isinstance(group, str) and arn_problem("security_group", group):
-                check.bad(f"security_group_ids[{index}]", group, _ARN["security_group"][1])
+        check.add("target_group_arns", groups, "a list of target group ARNs, or a mapping to them")
+    ids = args.security_group_ids
+    if _listed(check, "security_group_ids", ids):
+        for index, group in enumerate(ids):
+            if isinstance(group, str):
+                check.against(_ARNS["security_group"], f"security_group_ids[{index}]", group)
+        literal = [group for group in ids if isinstance(group, str)]
         if len(set(literal)) != len(literal):
-            check.bad("security_group_ids", list(args.security_group_ids), "each group once")
+            check.add("security_group_ids", list(ids), "each group once")
     return check.found
 
 
 # -- components --------------------------------------------------------------------------
+
+
+def _irsa_role(
+    name: str,
+    args: ServiceIdentityArgs | LoadBalancerControllerIdentityArgs,
+    description: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """The role `<name>-role` that only `args`' service account can assume."""
+    return aws.iam.Role(
+        f"{name}-role",
+        name=fit(args.role_name, NameKind.IAM),
+        description=description,
+        assume_role_policy=irsa_trust_policy(
+            args.oidc_provider_arn,
+            args.oidc_provider_url,
+            args.namespace,
+            args.service_account,
+        ),
+        tags={"Name": f"{name}-role", **args.tags},
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -714,22 +820,13 @@ class ServiceIdentity(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         found = problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=fit(args.role_name, NameKind.IAM),
-            description=(
-                f"IRSA role of the {args.service} service ({args.namespace}/{args.service_account})"
-            ),
-            assume_role_policy=irsa_trust_policy(
-                args.oidc_provider_arn,
-                args.oidc_provider_url,
-                args.namespace,
-                args.service_account,
-            ),
-            tags={"Name": f"{name}-role", **args.tags},
-            opts=child,
+        role = _irsa_role(
+            name,
+            args,
+            f"IRSA role of the {args.service} service ({args.namespace}/{args.service_account})",
+            child,
         )
         grants = args.grants
         if not grants.empty:
@@ -803,55 +900,20 @@ class LoadBalancerControllerIdentity(pulumi.ComponentResource):
         super().__init__(CONTROLLER_TOKEN, name, None, opts)
         found = controller_problems(name, args)
         if found:
-            raise ValueError("\n".join(found))
+            raise InvalidArguments(found)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=fit(args.role_name, NameKind.IAM),
-            description=(
-                "IRSA role of the AWS Load Balancer Controller "
-                f"({args.namespace}/{args.service_account}): TargetGroupBinding only"
-            ),
-            assume_role_policy=irsa_trust_policy(
-                args.oidc_provider_arn,
-                args.oidc_provider_url,
-                args.namespace,
-                args.service_account,
-            ),
-            tags={"Name": f"{name}-role", **args.tags},
-            opts=child,
+        role = _irsa_role(
+            name,
+            args,
+            "IRSA role of the AWS Load Balancer Controller "
+            f"({args.namespace}/{args.service_account}): TargetGroupBinding only",
+            child,
         )
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        where = f"LoadBalancerControllerIdentity {name}"
-
-        def document(v: dict[str, Any]) -> str:
-            groups = v["groups"]
-            arns = list(groups.values()) if isinstance(groups, Mapping) else list(groups)
-            if not arns:
-                raise ValueError(f"{where}: target_group_arns: got []; expected at least one")
-            _check_resolved("target_group", f"{where}: target_group_arns", arns)
-            _check_resolved("security_group", f"{where}: security_group_ids", v["sgs"])
-            return policy(
-                *controller_statements(
-                    partition=v["partition"],
-                    region=v["region"],
-                    account=v["account"],
-                    target_group_arns=arns,
-                    security_group_ids=v["sgs"],
-                )
-            )
-
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.name,
             name="target-group-binding",
-            policy=pulumi.Output.all(
-                partition=aws.get_partition_output(opts=invoke).partition,
-                region=aws.get_region_output(opts=invoke).region,
-                account=aws.get_caller_identity_output(opts=invoke).account_id,
-                groups=args.target_group_arns,
-                sgs=pulumi.Output.all(*args.security_group_ids),
-            ).apply(document),
+            policy=_controller_policy(name, args, pulumi.InvokeOutputOptions(parent=self)),
             opts=child,
         )
         self.role_arn = role.arn

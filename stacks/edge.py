@@ -8,6 +8,7 @@ viewer ─► CloudFront api.<domain> (WAF) ─► api-origin.<domain> ─► AL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -53,68 +54,113 @@ class Edge:
     api: ApiDistribution
 
 
-def build(ctx: Context, base: Foundation, shared: Shared) -> Edge:
-    spec, keys = ctx.spec, base.keys
+def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
+    keys = foundation.keys
     edge_provider = aws.Provider(ctx.name(CLOUDFRONT_REGION), region=CLOUDFRONT_REGION)
-    in_edge_region = spec.region == CLOUDFRONT_REGION
-    edge_keys = None
-    if not in_edge_region:
-        edge_keys = KeyRing(
-            ctx.name("edge-keys"),
-            KeyRingArgs(
-                domains=("logs", "data"),
-                deletion_window_days=spec.keys.deletion_window_days,
-                deletion_protection=ctx.protect,
-                tags=ctx.tags("keys"),
-            ),
-            pulumi.ResourceOptions(providers=[edge_provider]),
-        )
+    edge_keys = _edge_keys(ctx, edge_provider)
     edge_logs_key = keys.logs_key_arn if edge_keys is None else edge_keys.logs_key_arn
-
     zone = Zone(
         ctx.name("dns"),
         ZoneArgs(
-            domain=spec.domain,
+            domain=ctx.spec.domain,
             edge_provider=edge_provider,
-            existing_zone_id=spec.dns.zone_id,
+            existing_zone_id=ctx.spec.dns.zone_id,
             deletion_protection=ctx.protect,
             tags=ctx.tags("dns"),
         ),
     )
-
-    def web_acl(role: str, scope: WafScope, logs_key, **extra) -> WebAcl:
-        waf = spec.waf
-        return WebAcl(
-            ctx.name(role),
-            WebAclArgs(
-                scope=scope,
-                logs_kms_key_arn=logs_key,
-                rate_limit_per_5min=waf.rate_limit,
-                login_rate_limit_per_5min=waf.login_rate_limit,
-                login_path_prefixes=waf.login_paths,
-                log_retention_days=waf.log_retention_days,
-                tags=ctx.tags("waf"),
-                **extra,
-            ),
-            pulumi.ResourceOptions(providers=[edge_provider])
-            if scope is WafScope.CLOUDFRONT
-            else None,
-        )
-
-    cloudfront_acl = web_acl("edge-waf", WafScope.CLOUDFRONT, edge_logs_key)
+    cloudfront_acl = _web_acl(ctx, "edge-waf", WafScope.CLOUDFRONT, edge_logs_key, edge_provider)
     # Behind CloudFront every request reaches the load balancer from an edge address: the
     # regional ACL counts per viewer through the header CloudFront sets (the edge ACL has
     # already counted per real address).
-    regional_acl = web_acl(
-        "api-waf", WafScope.REGIONAL, keys.logs_key_arn, forwarded_ip_header="X-Forwarded-For"
+    regional_acl = _web_acl(
+        ctx,
+        "api-waf",
+        WafScope.REGIONAL,
+        keys.logs_key_arn,
+        edge_provider,
+        forwarded_ip_header="X-Forwarded-For",
+    )
+    load_balancer = _api_load_balancer(ctx, foundation, shared, zone, regional_acl)
+    _admit_load_balancer(ctx, foundation, load_balancer)
+
+    cloudfront_logs = shared.log_bucket.domain_name if ctx.spec.edge.access_logs else None
+    # What every CloudFront distribution of the estate shares.
+    distribution_settings = {
+        "certificate_arn": zone.edge_certificate_arn,
+        "web_acl_arn": cloudfront_acl.web_acl_arn,
+        "log_bucket_domain_name": cloudfront_logs,
+        "price_class": ctx.spec.edge.price_class,
+    }
+    portals = {}
+    for portal in ctx.catalogue.portals:
+        site = _portal(ctx, foundation, portal, distribution_settings)
+        zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
+        portals[portal] = site
+    api = _api_distribution(ctx, zone, load_balancer, distribution_settings)
+    return Edge(
+        edge_provider=edge_provider,
+        edge_keys=edge_keys,
+        zone=zone,
+        cloudfront_acl=cloudfront_acl,
+        regional_acl=regional_acl,
+        load_balancer=load_balancer,
+        portals=portals,
+        api=api,
     )
 
-    load_balancer = ApiLoadBalancer(
+
+def _edge_keys(ctx: Context, edge_provider: aws.Provider) -> KeyRing | None:
+    """Keys in CloudFront's region, unless the environment lives there already."""
+    if ctx.spec.region == CLOUDFRONT_REGION:
+        return None
+    return KeyRing(
+        ctx.name("edge-keys"),
+        KeyRingArgs(
+            domains=("logs", "data"),
+            deletion_window_days=ctx.spec.keys.deletion_window_days,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("keys"),
+        ),
+        pulumi.ResourceOptions(providers=[edge_provider]),
+    )
+
+
+def _web_acl(
+    ctx: Context,
+    role: str,
+    scope: WafScope,
+    logs_key: pulumi.Input[str],
+    edge_provider: aws.Provider,
+    **extra: Any,
+) -> WebAcl:
+    waf = ctx.spec.waf
+    return WebAcl(
+        ctx.name(role),
+        WebAclArgs(
+            scope=scope,
+            logs_kms_key_arn=logs_key,
+            rate_limit_per_5min=waf.rate_limit,
+            login_rate_limit_per_5min=waf.login_rate_limit,
+            login_path_prefixes=waf.login_paths,
+            log_retention_days=waf.log_retention_days,
+            tags=ctx.tags("waf"),
+            **extra,
+        ),
+        pulumi.ResourceOptions(providers=[edge_provider]) if scope is WafScope.CLOUDFRONT else None,
+    )
+
+
+def _api_load_balancer(
+    ctx: Context, foundation: Foundation, shared: Shared, zone: Zone, regional_acl: WebAcl
+) -> ApiLoadBalancer:
+    network = foundation.network
+    return ApiLoadBalancer(
         ctx.name("api"),
         ApiLoadBalancerArgs(
-            vpc_id=base.network.vpc_id,
-            vpc_cidr=str(spec.network.cidr),
-            public_subnet_ids=base.network.public_subnet_ids,
+            vpc_id=network.vpc_id,
+            vpc_cidr=str(ctx.spec.network.cidr),
+            public_subnet_ids=network.public_subnet_ids,
             certificate_arn=zone.regional_certificate_arn,
             web_acl_arn=regional_acl.web_acl_arn,
             access_log_bucket=shared.log_bucket.bucket_name,
@@ -133,13 +179,18 @@ def build(ctx: Context, base: Foundation, shared: Shared) -> Edge:
         # ELB checks that it may write to the bucket when access logs are switched on.
         pulumi.ResourceOptions(depends_on=[shared.log_bucket]),
     )
-    # Targets are pod IPs on the nodes' network interfaces: the nodes admit the load balancer
-    # on the services' ports, and nothing else from outside the cluster.
+
+
+def _admit_load_balancer(
+    ctx: Context, foundation: Foundation, load_balancer: ApiLoadBalancer
+) -> None:
+    """Targets are pod IPs on the nodes' network interfaces: the nodes admit the load
+    balancer on the services' ports, and nothing else from outside the cluster."""
     for port in sorted({service.port for service in ctx.catalogue.routed}):
         rule = ctx.name(f"nodes-from-api-{port}")
         aws.vpc.SecurityGroupIngressRule(
             rule,
-            security_group_id=base.cluster.node_security_group_id,
+            security_group_id=foundation.cluster.node_security_group_id,
             referenced_security_group_id=load_balancer.security_group_id,
             ip_protocol="tcp",
             from_port=port,
@@ -148,30 +199,29 @@ def build(ctx: Context, base: Foundation, shared: Shared) -> Edge:
             tags={"Name": rule, **ctx.tags("api")},
         )
 
-    cloudfront_logs = shared.log_bucket.domain_name if spec.edge.access_logs else None
-    edge_common = {
-        "certificate_arn": zone.edge_certificate_arn,
-        "web_acl_arn": cloudfront_acl.web_acl_arn,
-        "log_bucket_domain_name": cloudfront_logs,
-        "price_class": spec.edge.price_class,
-    }
-    portals = {}
-    for portal in ctx.catalogue.portals:
-        site = StaticSite(
-            ctx.name(f"{portal}-portal"),
-            StaticSiteArgs(
-                domain_name=ctx.hostname(portal),
-                bucket_name=ctx.bucket_name(f"{portal}-portal"),
-                kms_key_arn=keys.storage_key_arn,
-                api_domain_name=ctx.hostname("api"),
-                deletion_protection=ctx.protect,
-                tags=ctx.tags("portals"),
-                **edge_common,
-            ),
-        )
-        zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
-        portals[portal] = site
 
+def _portal(
+    ctx: Context, foundation: Foundation, portal: str, settings: dict[str, Any]
+) -> StaticSite:
+    return StaticSite(
+        ctx.name(f"{portal}-portal"),
+        StaticSiteArgs(
+            domain_name=ctx.hostname(portal),
+            bucket_name=ctx.bucket_name(f"{portal}-portal"),
+            kms_key_arn=foundation.keys.storage_key_arn,
+            api_domain_name=ctx.hostname("api"),
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("portals"),
+            **settings,
+        ),
+    )
+
+
+def _api_distribution(
+    ctx: Context, zone: Zone, load_balancer: ApiLoadBalancer, settings: dict[str, Any]
+) -> ApiDistribution:
+    """CloudFront for api.<domain>, reaching the load balancer at api-origin.<domain> with
+    the origin-verify header only CloudFront sends."""
     zone.alias(
         API_ORIGIN_LABEL,
         target_dns_name=load_balancer.dns_name,
@@ -187,17 +237,8 @@ def build(ctx: Context, base: Foundation, shared: Shared) -> Edge:
                 load_balancer.origin_verify_header_name: load_balancer.origin_verify_value
             },
             tags=ctx.tags("api"),
-            **edge_common,
+            **settings,
         ),
     )
     zone.alias("api", target_dns_name=api.domain_name, target_zone_id=api.hosted_zone_id)
-    return Edge(
-        edge_provider=edge_provider,
-        edge_keys=edge_keys,
-        zone=zone,
-        cloudfront_acl=cloudfront_acl,
-        regional_acl=regional_acl,
-        load_balancer=load_balancer,
-        portals=portals,
-        api=api,
-    )
+    return api

@@ -11,15 +11,20 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.app.events import EventBus, EventBusArgs, routes
+from osp.components import Monitoring
 from osp.platform.catalogue import Catalogue, Transport, load_catalogue
 from osp.platform.spec import EnvironmentSpec
-from osp.stacks import edge as edge_layer
-from osp.stacks import foundation, monitoring, shared
-from osp.stacks import services as service_layer
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
+from osp.stacks.edge import build as build_edge
 from osp.stacks.foundation import Foundation
+from osp.stacks.foundation import build as build_foundation
+from osp.stacks.monitoring import build as build_monitoring
+from osp.stacks.services import Services
+from osp.stacks.services import build as build_services
+from osp.stacks.services import exports as services_exports
 from osp.stacks.shared import Shared
+from osp.stacks.shared import build as build_shared
 
 
 @dataclass(frozen=True)
@@ -27,37 +32,37 @@ class Estate:
     """Everything one environment declared, for programs that build on top of it."""
 
     context: Context
-    base: Foundation
+    foundation: Foundation
     shared: Shared
     edge: Edge
     events: EventBus | None
-    monitoring: monitoring.Monitoring
-    services: service_layer.Services
+    monitoring: Monitoring
+    services: Services
 
     # The foundation's parts, by the names programs know them by.
     @property
     def keys(self):
-        return self.base.keys
+        return self.foundation.keys
 
     @property
     def network(self):
-        return self.base.network
+        return self.foundation.network
 
     @property
     def cluster(self):
-        return self.base.cluster
+        return self.foundation.cluster
 
     @property
     def database(self):
-        return self.base.database
+        return self.foundation.database
 
     @property
     def cache(self):
-        return self.base.cache
+        return self.foundation.cache
 
     @property
     def broker(self):
-        return self.base.broker
+        return self.foundation.broker
 
 
 def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
@@ -66,47 +71,52 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     `catalogue`: the services to run; default: the catalogue of `spec.blueprint`.
     """
     ctx = Context(spec, catalogue or load_catalogue(spec.blueprint))
-    base = foundation.build(ctx)
-    common = shared.build(ctx, base)
-    edge = edge_layer.build(ctx, base, common)
-    events = None
-    if ctx.catalogue.transport is Transport.SNS_SQS and ctx.catalogue.events:
-        events = EventBus(
-            ctx.name("events"),
-            EventBusArgs(
-                prefix=ctx.prefix,
-                events=routes(ctx.catalogue),
-                kms_key_arn=base.keys.data_key_arn,
-                tags=ctx.tags("events"),
-            ),
-        )
-    apps = service_layer.build(ctx, base, common, edge, events)
-    alarms = monitoring.build(
-        ctx, base, edge, events.dead_letter_queue_names if events is not None else []
+    foundation = build_foundation(ctx)
+    shared = build_shared(ctx, foundation)
+    edge = build_edge(ctx, foundation, shared)
+    events = _event_bus(ctx, foundation)
+    services = build_services(ctx, foundation, shared, edge, events)
+    monitoring = build_monitoring(
+        ctx, foundation, edge, events.dead_letter_queue_names if events is not None else []
     )
-    _export(ctx, base, common, edge, events, alarms)
-    for name, value in service_layer.exports(apps).items():
+    _export(ctx, foundation, shared, edge, events, monitoring)
+    for name, value in services_exports(services).items():
         pulumi.export(name, value)
     return Estate(
         context=ctx,
-        base=base,
-        shared=common,
+        foundation=foundation,
+        shared=shared,
         edge=edge,
         events=events,
-        monitoring=alarms,
-        services=apps,
+        monitoring=monitoring,
+        services=services,
+    )
+
+
+def _event_bus(ctx: Context, foundation: Foundation) -> EventBus | None:
+    """A topic per event and a queue per consumer, when events travel over SNS and SQS."""
+    if ctx.catalogue.transport is not Transport.SNS_SQS or not ctx.catalogue.events:
+        return None
+    return EventBus(
+        ctx.name("events"),
+        EventBusArgs(
+            prefix=ctx.prefix,
+            events=routes(ctx.catalogue),
+            kms_key_arn=foundation.keys.data_key_arn,
+            tags=ctx.tags("events"),
+        ),
     )
 
 
 def _export(
     ctx: Context,
-    base: Foundation,
-    common: Shared,
+    foundation: Foundation,
+    shared: Shared,
     edge: Edge,
     events: EventBus | None,
-    alarms: monitoring.Monitoring,
+    monitoring: Monitoring,
 ) -> None:
-    spec, network, cluster = ctx.spec, base.network, base.cluster
+    spec, network, cluster = ctx.spec, foundation.network, foundation.cluster
     pulumi.export("environment", spec.name)
     pulumi.export("blueprint", ctx.catalogue.name)
     pulumi.export("region", spec.region)
@@ -119,25 +129,25 @@ def _export(
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("postgresEndpoint", base.database.endpoint)
-    pulumi.export("postgresMasterSecretArn", base.database.master_user_secret_arn)
-    pulumi.export("redisPrimaryEndpoint", base.cache.primary_endpoint)
-    pulumi.export("redisAuthSecretArn", base.cache.auth_secret_arn)
-    pulumi.export("rabbitmqEndpoints", base.broker.amqps_endpoints)
-    pulumi.export("rabbitmqCredentialsSecretArn", base.broker.credentials_secret_arn)
+    pulumi.export("postgresEndpoint", foundation.database.endpoint)
+    pulumi.export("postgresMasterSecretArn", foundation.database.master_user_secret_arn)
+    pulumi.export("redisPrimaryEndpoint", foundation.cache.primary_endpoint)
+    pulumi.export("redisAuthSecretArn", foundation.cache.auth_secret_arn)
+    pulumi.export("rabbitmqEndpoints", foundation.broker.amqps_endpoints)
+    pulumi.export("rabbitmqCredentialsSecretArn", foundation.broker.credentials_secret_arn)
     pulumi.export("nameServers", edge.zone.name_servers)
     pulumi.export("apiUrl", f"https://{ctx.hostname('api')}")
     pulumi.export("portalUrls", {p: f"https://{ctx.hostname(p)}" for p in edge.portals})
     pulumi.export("portalBuckets", {p: site.bucket_name for p, site in edge.portals.items()})
-    pulumi.export("dataBuckets", {b: bucket.bucket_name for b, bucket in common.buckets.items()})
-    pulumi.export("logBucket", common.log_bucket.bucket_name)
-    pulumi.export("repositoryUrls", common.registry.repository_urls)
-    if common.secrets is not None:
-        pulumi.export("appSecretArns", common.secrets.secret_arns)
+    pulumi.export("dataBuckets", {b: bucket.bucket_name for b, bucket in shared.buckets.items()})
+    pulumi.export("logBucket", shared.log_bucket.bucket_name)
+    pulumi.export("repositoryUrls", shared.registry.repository_urls)
+    if shared.secrets is not None:
+        pulumi.export("appSecretArns", shared.secrets.secret_arns)
     if events is not None:
         pulumi.export("eventTopicArns", {e: t.arn for e, t in events.topics.items()})
-    pulumi.export("alarmTopicArn", alarms.alarm_topic_arn)
-    pulumi.export("dashboard", alarms.dashboard_name)
+    pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
+    pulumi.export("dashboard", monitoring.dashboard_name)
 
 
 def _verified_zones(spec: EnvironmentSpec) -> pulumi.Output[list[str]]:

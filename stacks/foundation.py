@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
 from osp.components import (
     Cluster,
     ClusterArgs,
@@ -46,31 +48,48 @@ def _pool(pool: NodePoolSpec) -> NodePoolArgs:
 
 
 def build(ctx: Context) -> Foundation:
-    spec, protect = ctx.spec, ctx.protect
     keys = KeyRing(
         ctx.name("keys"),
         KeyRingArgs(
-            deletion_window_days=spec.keys.deletion_window_days,
-            deletion_protection=protect,
+            deletion_window_days=ctx.spec.keys.deletion_window_days,
+            deletion_protection=ctx.protect,
             tags=ctx.tags("keys"),
         ),
     )
     cluster_name = ctx.name("eks", NameKind.EKS_CLUSTER)
-    network = Network(
+    network = _network(ctx, keys, cluster_name)
+    cluster = _cluster(ctx, keys, network, cluster_name)
+    # The data stores admit the cluster's nodes and nothing else.
+    clients = [cluster.node_security_group_id]
+    database = _database(ctx, keys, network, clients)
+    cache = _cache(ctx, keys, network, clients)
+    broker = _broker(ctx, keys, network, clients)
+    return Foundation(
+        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
+    )
+
+
+def _network(ctx: Context, keys: KeyRing, cluster_name: str) -> Network:
+    network = ctx.spec.network
+    return Network(
         ctx.name("network"),
         NetworkArgs(
-            cidr_block=str(spec.network.cidr),
-            availability_zones=spec.zones,
-            subnet_plan=spec.network.subnets,
-            nat_strategy=spec.network.nat,
+            cidr_block=str(network.cidr),
+            availability_zones=ctx.spec.zones,
+            subnet_plan=network.subnets,
+            nat_strategy=network.nat,
             cluster_name=cluster_name,
             flow_logs_kms_key_arn=keys.logs_key_arn,
-            flow_log_retention_days=spec.network.flow_log_retention_days,
-            interface_endpoints=spec.network.interface_endpoints,
+            flow_log_retention_days=network.flow_log_retention_days,
+            interface_endpoints=network.interface_endpoints,
             tags=ctx.tags("network"),
         ),
     )
-    cluster = Cluster(
+
+
+def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -> Cluster:
+    spec = ctx.spec
+    return Cluster(
         cluster_name,
         ClusterArgs(
             vpc_id=network.vpc_id,
@@ -83,16 +102,19 @@ def build(ctx: Context) -> Foundation:
             kubernetes_version=spec.cluster.kubernetes_version,
             public_access_cidrs=[str(c) for c in spec.cluster.public_access_cidrs],
             log_retention_days=spec.cluster.log_retention_days,
-            deletion_protection=protect,
+            deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
             workload_pool=_pool(spec.cluster.workload_pool),
             tags=ctx.tags("cluster"),
         ),
     )
-    # The data stores admit the cluster's nodes and nothing else.
-    clients = [cluster.node_security_group_id]
-    db = spec.database
-    database = Postgres(
+
+
+def _database(
+    ctx: Context, keys: KeyRing, network: Network, clients: list[pulumi.Output[str]]
+) -> Postgres:
+    db = ctx.spec.database
+    return Postgres(
         ctx.name("postgres"),
         PostgresArgs(
             vpc_id=network.vpc_id,
@@ -111,11 +133,17 @@ def build(ctx: Context) -> Foundation:
             # A blueprint whose services read through a replica gets at least one.
             read_replica_count=max(db.read_replicas, int(ctx.catalogue.uses_read_replica)),
             log_retention_days=db.log_retention_days,
-            deletion_protection=protect,
+            deletion_protection=ctx.protect,
             tags=ctx.tags("database"),
         ),
     )
-    cache = Redis(
+
+
+def _cache(
+    ctx: Context, keys: KeyRing, network: Network, clients: list[pulumi.Output[str]]
+) -> Redis:
+    spec = ctx.spec
+    return Redis(
         ctx.name("redis", NameKind.ELASTICACHE_ID),
         RedisArgs(
             vpc_id=network.vpc_id,
@@ -132,11 +160,17 @@ def build(ctx: Context) -> Foundation:
             snapshot_retention_days=spec.cache.snapshot_retention_days,
             log_retention_days=spec.cache.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
-            deletion_protection=protect,
+            deletion_protection=ctx.protect,
             tags=ctx.tags("cache"),
         ),
     )
-    broker = RabbitMq(
+
+
+def _broker(
+    ctx: Context, keys: KeyRing, network: Network, clients: list[pulumi.Output[str]]
+) -> RabbitMq:
+    spec = ctx.spec
+    return RabbitMq(
         ctx.name("rabbitmq", NameKind.MQ_BROKER),
         RabbitMqArgs(
             vpc_id=network.vpc_id,
@@ -150,10 +184,7 @@ def build(ctx: Context) -> Foundation:
             engine_version=spec.broker.engine_version,
             log_retention_days=spec.broker.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
-            deletion_protection=protect,
+            deletion_protection=ctx.protect,
             tags=ctx.tags("broker"),
         ),
-    )
-    return Foundation(
-        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
     )

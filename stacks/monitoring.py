@@ -34,12 +34,12 @@ def default_max_connections(instance_class: str) -> int | None:
 
 def build(
     ctx: Context,
-    base: Foundation,
+    foundation: Foundation,
     edge: Edge,
     dead_letter_queue_names: list[pulumi.Output[str]],
 ) -> Monitoring:
     spec = ctx.spec
-    database, cache = base.database, base.cache
+    database, cache = foundation.database, foundation.cache
     nodes = 1 + spec.cache.replicas
     distributions = {name: site.distribution_id for name, site in edge.portals.items()}
     distributions["api"] = edge.api.distribution_id
@@ -48,7 +48,7 @@ def build(
         ctx.name("monitoring"),
         MonitoringArgs(
             environment=ctx.prefix,
-            kms_key_arn=base.keys.data_key_arn,
+            kms_key_arn=foundation.keys.data_key_arn,
             alarm_emails=spec.monitoring.alarm_emails,
             load_balancer_arn_suffix=edge.load_balancer.arn_suffix,
             target_groups={
@@ -63,7 +63,7 @@ def build(
             cache_cluster_ids=[
                 cache.member_clusters.apply(lambda ids, n=n: ids[n]) for n in range(nodes)
             ],
-            broker_name=base.broker.broker_name,
+            broker_name=foundation.broker.broker_name,
             dead_letter_queue_names=dead_letter_queue_names,
             distributions=distributions,
             # CloudFront's metrics live in us-east-1; alarms on them must too.

@@ -9,7 +9,7 @@ nothing it was given an address for but not a grant — the tests compare the tw
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -86,121 +86,35 @@ def env_name(*parts: str) -> str:
 
 
 def build(
-    ctx: Context, base: Foundation, shared: Shared, edge: Edge, events: EventBus | None
+    ctx: Context, foundation: Foundation, shared: Shared, edge: Edge, events: EventBus | None
 ) -> Services:
-    spec, catalogue, cluster, network = ctx.spec, ctx.catalogue, base.cluster, base.network
-    # One pod of each add-on in dev; elsewhere two, so each survives the loss of a node.
-    addon_replicas = 1 if spec.profile is Profile.DEV else 2
-    labels = {"app.kubernetes.io/part-of": catalogue.name}
+    cluster = foundation.cluster
+    labels = {"app.kubernetes.io/part-of": ctx.catalogue.name}
     oidc = {
         "oidc_provider_arn": cluster.oidc_provider_arn,
         "oidc_provider_url": cluster.oidc_provider_url,
     }
-
-    controller = LoadBalancerControllerIdentity(
-        ctx.name("lb-controller"),
-        LoadBalancerControllerIdentityArgs(
-            role_name=ctx.name("lb-controller", NameKind.IAM),
-            target_group_arns=edge.load_balancer.target_group_arns,
-            tags=ctx.tags("services"),
-            **oidc,
-        ),
+    controller = _load_balancer_controller(ctx, edge, oidc)
+    addons = _cluster_addons(ctx, foundation, controller, labels)
+    setup = _SetupJob(
+        labels=labels,
+        oidc=oidc,
+        endpoint_cidrs=_endpoint_cidrs(ctx, foundation),
+        # Everything in the namespace waits for it and for the controller's webhook.
+        opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[addons]),
     )
-    addons = ClusterAddons(
-        ctx.name("addons"),
-        ClusterAddonsArgs(
-            namespace=NAMESPACE,
-            cluster_name=cluster.cluster_name,
-            region=spec.region,
-            vpc_id=network.vpc_id,
-            load_balancer_controller_role_arn=controller.role_arn,
-            replicas=addon_replicas,
-            labels=labels,
-        ),
-        pulumi.ResourceOptions(providers=[cluster.provider]),
-    )
-    # Everything in the namespace waits for it and for the controller's webhook.
-    on_cluster = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[addons])
+    databases = _service_databases(ctx, foundation, setup)
+    email = _email_domain(ctx, edge)
+    broker = _broker_topology(ctx, foundation, setup)
 
-    subnets = network.subnet_cidrs
-    # STS (IRSA), Secrets Manager, SQS, SNS, ECR and Logs have interface endpoints in the
-    # private subnets when the spec asks for them; otherwise they are reached through NAT.
-    endpoints = list(subnets["private"]) if spec.network.interface_endpoints else [ANYWHERE]
-
-    users = [postgres_name(s.name) for s in catalogue.services if s.uses.database_access]
-    databases = None
-    if users:
-        databases = ServiceDatabases(
-            ctx.name("databases"),
-            ServiceDatabasesArgs(
-                namespace=NAMESPACE,
-                users=users,
-                host=base.database.address,
-                master_secret_arn=base.database.master_user_secret_arn,
-                master_secret_kms_key_arn=base.keys.data_key_arn,
-                role_name=ctx.name("database-setup", NameKind.IAM),
-                region=spec.region,
-                database_cidrs=list(subnets["isolated"]),
-                endpoint_cidrs=endpoints,
-                labels=labels,
-                tags=ctx.tags("services"),
-                **oidc,
-            ),
-            on_cluster,
-        )
-
-    email = None
-    if any(s.uses.email for s in catalogue.services):
-        email = EmailDomain(
-            ctx.name("email"),
-            EmailDomainArgs(
-                domain=spec.domain,
-                zone_id=edge.zone.zone_id,
-                deletion_protection=ctx.protect,
-                tags=ctx.tags("email"),
-            ),
-        )
-
-    broker = None
-    if catalogue.transport is Transport.RABBITMQ and catalogue.events:
-        broker = RabbitMqTopology(
-            ctx.name("broker-topology"),
-            RabbitMqTopologyArgs(
-                namespace=NAMESPACE,
-                events=routes(catalogue),
-                admin_secret_arn=base.broker.credentials_secret_arn,
-                secrets_kms_key_arn=base.keys.secrets_key_arn,
-                secret_name_prefix=ctx.name("broker"),
-                management_url=base.broker.console_url,
-                amqps_endpoint=base.broker.amqps_endpoints.apply(lambda e: e[0]),
-                role_name=ctx.name("broker-setup", NameKind.IAM),
-                broker_cidrs=list(subnets["isolated"]),
-                endpoint_cidrs=endpoints,
-                recovery_window_days=spec.secrets.recovery_window_days,
-                labels=labels,
-                tags=ctx.tags("services"),
-                **oidc,
-            ),
-            on_cluster,
-        )
-
-    wiring = _Wiring(ctx, base, shared, edge, events, email, broker, endpoints)
+    wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
+    # The load balancer reaches the pods of routed services from the public subnets.
+    public_cidrs = list(foundation.network.subnet_cidrs["public"])
     identities: dict[str, ServiceIdentity] = {}
     workloads: dict[str, ServiceWorkload] = {}
-    for service in catalogue.services:
-        grants, env = wiring.of(service)
-        identity = ServiceIdentity(
-            ctx.name(f"{service.name}-identity"),
-            ServiceIdentityArgs(
-                service=service.name,
-                namespace=NAMESPACE,
-                service_account=service.name,
-                role_name=ctx.name(service.name, NameKind.IAM),
-                grants=grants,
-                tags=ctx.tags("services"),
-                **oidc,
-            ),
-        )
+    for service in ctx.catalogue.services:
+        grants, env = wiring.grants_and_env(service)
+        identity = _service_identity(ctx, service, grants, oidc)
         # A service starts once its role's policy, its database and its broker user exist:
         # before, it would only crash-loop on access denied.
         ready = [addons, identity]
@@ -221,7 +135,7 @@ def build(
                 probes=service.probes,
                 env=env,
                 target_group_arn=wiring.target_group_arn(service),
-                load_balancer_cidrs=list(subnets["public"]) if service.route else (),
+                load_balancer_cidrs=public_cidrs if service.route else (),
                 callers=service.callers,
                 calls=wiring.calls(service),
                 egress=wiring.egress(service),
@@ -241,13 +155,176 @@ def build(
     )
 
 
+def _load_balancer_controller(
+    ctx: Context, edge: Edge, oidc: Mapping[str, pulumi.Output[str]]
+) -> LoadBalancerControllerIdentity:
+    return LoadBalancerControllerIdentity(
+        ctx.name("lb-controller"),
+        LoadBalancerControllerIdentityArgs(
+            role_name=ctx.name("lb-controller", NameKind.IAM),
+            target_group_arns=edge.load_balancer.target_group_arns,
+            tags=ctx.tags("services"),
+            **oidc,
+        ),
+    )
+
+
+def _cluster_addons(
+    ctx: Context,
+    foundation: Foundation,
+    controller: LoadBalancerControllerIdentity,
+    labels: dict[str, str],
+) -> ClusterAddons:
+    cluster = foundation.cluster
+    return ClusterAddons(
+        ctx.name("addons"),
+        ClusterAddonsArgs(
+            namespace=NAMESPACE,
+            cluster_name=cluster.cluster_name,
+            region=ctx.spec.region,
+            vpc_id=foundation.network.vpc_id,
+            load_balancer_controller_role_arn=controller.role_arn,
+            # One pod of each add-on in dev; elsewhere two, so each survives the loss of a node.
+            replicas=1 if ctx.spec.profile is Profile.DEV else 2,
+            labels=labels,
+        ),
+        pulumi.ResourceOptions(providers=[cluster.provider]),
+    )
+
+
+def _endpoint_cidrs(ctx: Context, foundation: Foundation) -> list[str]:
+    """Where the pods reach AWS's APIs: STS (IRSA), Secrets Manager, SQS, SNS, ECR and Logs
+    have interface endpoints in the private subnets when the spec asks for them; otherwise
+    they are reached through NAT."""
+    if ctx.spec.network.interface_endpoints:
+        return list(foundation.network.subnet_cidrs["private"])
+    return [ANYWHERE]
+
+
+@dataclass(frozen=True)
+class _SetupJob:
+    """What each setup job in the services' namespace (databases, broker topology) shares."""
+
+    labels: dict[str, str]
+    oidc: dict[str, pulumi.Output[str]]
+    """The cluster's OIDC provider, which the job's IRSA role trusts."""
+    endpoint_cidrs: list[str]
+    """Where the job reaches AWS's APIs."""
+    opts: pulumi.ResourceOptions
+
+
+def _service_databases(
+    ctx: Context, foundation: Foundation, setup: _SetupJob
+) -> ServiceDatabases | None:
+    """The job creating each service's database and user, if any service has one."""
+    users = [postgres_name(s.name) for s in ctx.catalogue.services if s.uses.database_access]
+    if not users:
+        return None
+    database = foundation.database
+    return ServiceDatabases(
+        ctx.name("databases"),
+        ServiceDatabasesArgs(
+            namespace=NAMESPACE,
+            users=users,
+            host=database.address,
+            master_secret_arn=database.master_user_secret_arn,
+            master_secret_kms_key_arn=foundation.keys.data_key_arn,
+            role_name=ctx.name("database-setup", NameKind.IAM),
+            region=ctx.spec.region,
+            database_cidrs=list(foundation.network.subnet_cidrs["isolated"]),
+            endpoint_cidrs=setup.endpoint_cidrs,
+            labels=setup.labels,
+            tags=ctx.tags("services"),
+            **setup.oidc,
+        ),
+        setup.opts,
+    )
+
+
+def _email_domain(ctx: Context, edge: Edge) -> EmailDomain | None:
+    """The SES sending domain, if any service sends email."""
+    if not any(s.uses.email for s in ctx.catalogue.services):
+        return None
+    return EmailDomain(
+        ctx.name("email"),
+        EmailDomainArgs(
+            domain=ctx.spec.domain,
+            zone_id=edge.zone.zone_id,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("email"),
+        ),
+    )
+
+
+def _broker_topology(
+    ctx: Context, foundation: Foundation, setup: _SetupJob
+) -> RabbitMqTopology | None:
+    """Exchanges, queues and a user per service, for a blueprint whose events travel over
+    RabbitMQ."""
+    catalogue = ctx.catalogue
+    if catalogue.transport is not Transport.RABBITMQ or not catalogue.events:
+        return None
+    broker, keys = foundation.broker, foundation.keys
+    return RabbitMqTopology(
+        ctx.name("broker-topology"),
+        RabbitMqTopologyArgs(
+            namespace=NAMESPACE,
+            events=routes(catalogue),
+            admin_secret_arn=broker.credentials_secret_arn,
+            secrets_kms_key_arn=keys.secrets_key_arn,
+            secret_name_prefix=ctx.name("broker"),
+            management_url=broker.console_url,
+            amqps_endpoint=broker.amqps_endpoints.apply(lambda e: e[0]),
+            role_name=ctx.name("broker-setup", NameKind.IAM),
+            broker_cidrs=list(foundation.network.subnet_cidrs["isolated"]),
+            endpoint_cidrs=setup.endpoint_cidrs,
+            recovery_window_days=ctx.spec.secrets.recovery_window_days,
+            labels=setup.labels,
+            tags=ctx.tags("services"),
+            **setup.oidc,
+        ),
+        setup.opts,
+    )
+
+
+def _service_identity(
+    ctx: Context, service: Service, grants: Grants, oidc: Mapping[str, pulumi.Output[str]]
+) -> ServiceIdentity:
+    return ServiceIdentity(
+        ctx.name(f"{service.name}-identity"),
+        ServiceIdentityArgs(
+            service=service.name,
+            namespace=NAMESPACE,
+            service_account=service.name,
+            role_name=ctx.name(service.name, NameKind.IAM),
+            grants=grants,
+            tags=ctx.tags("services"),
+            **oidc,
+        ),
+    )
+
+
+@dataclass
+class _Given:
+    """What one service has been given so far: the resources its role may use, and the
+    environment variables that point at them."""
+
+    env: dict[str, pulumi.Input[str]]
+    topics: list[pulumi.Input[str]] = field(default_factory=list)
+    queues: list[pulumi.Input[str]] = field(default_factory=list)
+    buckets: list[BucketGrant] = field(default_factory=list)
+    secrets: list[pulumi.Input[str]] = field(default_factory=list)
+    users: list[DbUserGrant] = field(default_factory=list)
+    emails: list[pulumi.Input[str]] = field(default_factory=list)
+
+
 class _Wiring:
     """What one catalogue service is given: its grants, its configuration, its reach."""
 
     def __init__(
         self,
         ctx: Context,
-        base: Foundation,
+        foundation: Foundation,
         shared: Shared,
         edge: Edge,
         events: EventBus | None,
@@ -255,117 +332,137 @@ class _Wiring:
         broker: RabbitMqTopology | None,
         endpoints: list[str],
     ) -> None:
-        self.ctx, self.base, self.shared, self.edge = ctx, base, shared, edge
+        self.ctx, self.foundation, self.shared, self.edge = ctx, foundation, shared, edge
         self.events, self.email, self.broker, self.endpoints = events, email, broker, endpoints
 
-    def of(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
-        ctx, base, uses = self.ctx, self.base, service.uses
-        env: dict[str, pulumi.Input[str]] = {
-            "SERVICE_NAME": service.name,
-            "ENVIRONMENT": ctx.spec.name,
-            "AWS_REGION": ctx.spec.region,
-            "PORT": str(service.port),
-        }
-        topics: list[pulumi.Input[str]] = []
-        queues: list[pulumi.Input[str]] = []
-        secrets: list[pulumi.Input[str]] = []
-        users: list[DbUserGrant] = []
-
-        if uses.database_access:
-            user = postgres_name(service.name)
-            database = base.database
-            users.append(DbUserGrant(database.resource_id, user))
-            env |= {
-                "DATABASE_HOST": database.address,
-                "DATABASE_PORT": str(POSTGRES_PORT),
-                "DATABASE_NAME": user,
-                "DATABASE_USER": user,
-                # No password anywhere: the service signs a token with its role
-                # (rds-db:connect) and connects over TLS.
-                "DATABASE_IAM_AUTHENTICATION": "true",
+    def grants_and_env(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
+        """The service's grants, and its environment variables naming what they grant."""
+        spec = self.ctx.spec
+        given = _Given(
+            env={
+                "SERVICE_NAME": service.name,
+                "ENVIRONMENT": spec.name,
+                "AWS_REGION": spec.region,
+                "PORT": str(service.port),
             }
-            if uses.database is Database.READ_REPLICA:
-                # Roles and databases replicate: the same user signs in on each replica.
-                users += [DbUserGrant(rid, user) for rid in database.replica_resource_ids]
-                env["DATABASE_READ_HOSTS"] = pulumi.Output.all(*database.replica_addresses).apply(
-                    ",".join
-                )
-
-        if uses.cache:
-            cache = base.cache
-            secrets.append(cache.auth_secret_arn)
-            env |= {
-                "REDIS_HOST": cache.primary_endpoint,
-                "REDIS_READER_HOST": cache.reader_endpoint,
-                "REDIS_PORT": str(REDIS_PORT),
-                "REDIS_TLS": "true",
-                "REDIS_AUTH_SECRET_ARN": cache.auth_secret_arn,
-            }
-
-        if self.events is not None:
-            for event in uses.publishes:
-                topic = self.events.topics[event]
-                topics.append(topic.arn)
-                env[env_name("topic", event, "arn")] = topic.arn
-            for subscription in uses.consumes:
-                queue = self.events.queues[(service.name, subscription.event)]
-                queues.append(queue.arn)
-                env[env_name("queue", subscription.event, "url")] = queue.url
-        if self.broker is not None and service.name in self.broker.credentials_secret_arns:
-            credentials = self.broker.credentials_secret_arns[service.name]
-            secrets.append(credentials)
-            env["RABBITMQ_ENDPOINT"] = base.broker.amqps_endpoints.apply(lambda e: e[0])
-            env["RABBITMQ_CREDENTIALS_SECRET_ARN"] = credentials
-            for event in uses.publishes:
-                env[env_name("exchange", event, "name")] = self.broker.exchanges[event]
-            for subscription in uses.consumes:
-                queue_name = self.broker.queues[(service.name, subscription.event)]
-                env[env_name("queue", subscription.event, "name")] = queue_name
-
-        buckets = []
-        for bucket, access in uses.buckets.items():
-            store = self.shared.buckets[bucket]
-            buckets.append(BucketGrant(store.arn, access))
-            env[env_name("bucket", bucket, "name")] = store.bucket_name
-
-        app_secrets = self.shared.secrets
-        for secret in uses.secrets:
-            assert app_secrets is not None  # the catalogue guarantees the secret exists
-            arn = app_secrets.secret_arns.apply(lambda arns, s=secret: arns[s])
-            secrets.append(arn)
-            env[env_name("secret", secret, "arn")] = arn
-
-        emails: list[pulumi.Input[str]] = []
-        if uses.email:
-            assert self.email is not None  # created whenever a service sends email
-            emails += [self.email.identity_arn, self.email.configuration_set_arn]
-            env["EMAIL_FROM_DOMAIN"] = ctx.spec.domain
-            env["EMAIL_IDENTITY_ARN"] = self.email.identity_arn
-            env["EMAIL_CONFIGURATION_SET_NAME"] = self.email.configuration_set_name
-        if uses.sms:
-            env["SMS_ENABLED"] = "true"
-
+        )
+        self._give_database(service, given)
+        self._give_cache(service, given)
+        self._give_events(service, given)
+        self._give_broker_user(service, given)
+        self._give_buckets(service, given)
+        self._give_app_secrets(service, given)
+        self._give_email_and_sms(service, given)
         for callee, port in self.calls(service).items():
-            env[env_name("service", callee, "url")] = (
+            given.env[env_name("service", callee, "url")] = (
                 f"http://{callee}.{NAMESPACE}.svc.cluster.local:{port}"
             )
-
-        keys = base.keys
+        keys = self.foundation.keys
         grants = with_key_grants(
             Grants(
-                publish_topic_arns=topics,
-                consume_queue_arns=queues,
-                buckets=buckets,
-                secret_arns=secrets,
-                database_users=users,
-                email_identity_arns=emails,
-                sms=uses.sms,
+                publish_topic_arns=given.topics,
+                consume_queue_arns=given.queues,
+                buckets=given.buckets,
+                secret_arns=given.secrets,
+                database_users=given.users,
+                email_identity_arns=given.emails,
+                sms=service.uses.sms,
             ),
             data_key_arn=keys.data_key_arn,
             storage_key_arn=keys.storage_key_arn,
             secrets_key_arn=keys.secrets_key_arn,
         )
-        return grants, env
+        return grants, given.env
+
+    def _give_database(self, service: Service, given: _Given) -> None:
+        uses = service.uses
+        if not uses.database_access:
+            return
+        user = postgres_name(service.name)
+        database = self.foundation.database
+        given.users.append(DbUserGrant(database.resource_id, user))
+        given.env |= {
+            "DATABASE_HOST": database.address,
+            "DATABASE_PORT": str(POSTGRES_PORT),
+            "DATABASE_NAME": user,
+            "DATABASE_USER": user,
+            # No password anywhere: the service signs a token with its role
+            # (rds-db:connect) and connects over TLS.
+            "DATABASE_IAM_AUTHENTICATION": "true",
+        }
+        if uses.database is Database.READ_REPLICA:
+            # Roles and databases replicate: the same user signs in on each replica.
+            given.users += [DbUserGrant(rid, user) for rid in database.replica_resource_ids]
+            given.env["DATABASE_READ_HOSTS"] = pulumi.Output.all(*database.replica_addresses).apply(
+                ",".join
+            )
+
+    def _give_cache(self, service: Service, given: _Given) -> None:
+        if not service.uses.cache:
+            return
+        cache = self.foundation.cache
+        given.secrets.append(cache.auth_secret_arn)
+        given.env |= {
+            "REDIS_HOST": cache.primary_endpoint,
+            "REDIS_READER_HOST": cache.reader_endpoint,
+            "REDIS_PORT": str(REDIS_PORT),
+            "REDIS_TLS": "true",
+            "REDIS_AUTH_SECRET_ARN": cache.auth_secret_arn,
+        }
+
+    def _give_events(self, service: Service, given: _Given) -> None:
+        """Its topics and queues, when events travel over SNS and SQS."""
+        if self.events is None:
+            return
+        for event in service.uses.publishes:
+            topic = self.events.topics[event]
+            given.topics.append(topic.arn)
+            given.env[env_name("topic", event, "arn")] = topic.arn
+        for subscription in service.uses.consumes:
+            queue = self.events.queues[(service.name, subscription.event)]
+            given.queues.append(queue.arn)
+            given.env[env_name("queue", subscription.event, "url")] = queue.url
+
+    def _give_broker_user(self, service: Service, given: _Given) -> None:
+        """Its RabbitMQ user, exchanges and queues, when events travel over RabbitMQ."""
+        broker = self.broker
+        if broker is None or service.name not in broker.credentials_secret_arns:
+            return
+        credentials = broker.credentials_secret_arns[service.name]
+        given.secrets.append(credentials)
+        given.env["RABBITMQ_ENDPOINT"] = self.foundation.broker.amqps_endpoints.apply(
+            lambda e: e[0]
+        )
+        given.env["RABBITMQ_CREDENTIALS_SECRET_ARN"] = credentials
+        for event in service.uses.publishes:
+            given.env[env_name("exchange", event, "name")] = broker.exchanges[event]
+        for subscription in service.uses.consumes:
+            queue_name = broker.queues[(service.name, subscription.event)]
+            given.env[env_name("queue", subscription.event, "name")] = queue_name
+
+    def _give_buckets(self, service: Service, given: _Given) -> None:
+        for bucket, access in service.uses.buckets.items():
+            store = self.shared.buckets[bucket]
+            given.buckets.append(BucketGrant(store.arn, access))
+            given.env[env_name("bucket", bucket, "name")] = store.bucket_name
+
+    def _give_app_secrets(self, service: Service, given: _Given) -> None:
+        app_secrets = self.shared.secrets
+        for secret in service.uses.secrets:
+            assert app_secrets is not None  # the catalogue guarantees the secret exists
+            arn = app_secrets.secret_arns.apply(lambda arns, s=secret: arns[s])
+            given.secrets.append(arn)
+            given.env[env_name("secret", secret, "arn")] = arn
+
+    def _give_email_and_sms(self, service: Service, given: _Given) -> None:
+        if service.uses.email:
+            assert self.email is not None  # created whenever a service sends email
+            given.emails += [self.email.identity_arn, self.email.configuration_set_arn]
+            given.env["EMAIL_FROM_DOMAIN"] = self.ctx.spec.domain
+            given.env["EMAIL_IDENTITY_ARN"] = self.email.identity_arn
+            given.env["EMAIL_CONFIGURATION_SET_NAME"] = self.email.configuration_set_name
+        if service.uses.sms:
+            given.env["SMS_ENABLED"] = "true"
 
     def image(self, service: Service) -> pulumi.Input[str]:
         image = service.image
@@ -400,7 +497,7 @@ class _Wiring:
             stores.append(AMQPS_PORT)
         rules = [
             EgressRule(cidr=cidr, ports=tuple(stores))
-            for cidr in (self.base.network.subnet_cidrs["isolated"] if stores else ())
+            for cidr in (self.foundation.network.subnet_cidrs["isolated"] if stores else ())
         ]
         # S3 (through the gateway endpoint, at S3's public addresses, which a NetworkPolicy
         # cannot name by prefix list) and the SES API have no address inside the VPC, and a

@@ -29,8 +29,8 @@ class Shared:
     secrets: ServiceSecrets | None
 
 
-def build(ctx: Context, base: Foundation) -> Shared:
-    spec, catalogue, keys = ctx.spec, ctx.catalogue, base.keys
+def build(ctx: Context, foundation: Foundation) -> Shared:
+    spec, catalogue, keys = ctx.spec, ctx.catalogue, foundation.keys
     # Every environment has one: the load balancer always logs; CloudFront and the data
     # buckets add theirs where the profile asks for them.
     log_bucket = LogBucket(

@@ -16,10 +16,9 @@ from osp.app.addons import (
     problems,
 )
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
-from osp.platform.engine import offline
-from osp.platform.errors import EngineError
+from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
-from tests.support import spec_of
+from tests.support import plan_component
 
 ROLE = "arn:aws:iam::123456789012:role/osp-t-load-balancer-controller"
 VPC = "vpc-0123456789abcdef0"
@@ -44,15 +43,16 @@ def addons_args(**overrides) -> ClusterAddonsArgs:
     )
 
 
+def on_a_cluster(name, args, opts):
+    """`ClusterAddons` through a Kubernetes provider, as the estate builds it."""
+    provider = k8s.Provider("k8s", kubeconfig="{}")
+    return ClusterAddons(name, args, pulumi.ResourceOptions(providers=[provider]))
+
+
 def plan_addons(**overrides):
-    args = addons_args(**overrides)
-
-    def program(spec):
-        provider = k8s.Provider("k8s", kubeconfig="{}")
-        addons = ClusterAddons("osp-t-addons", args, pulumi.ResourceOptions(providers=[provider]))
-        pulumi.export("namespace", addons.namespace)
-
-    return offline.run(spec_of("prod"), program)
+    return plan_component(
+        on_a_cluster, addons_args(**overrides), name="osp-t-addons", exports=("namespace",)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -245,12 +245,15 @@ def test_namespace_and_policy_validate_strictly(prod, version):
         ),
         ({"namespace": "default"}, "namespace: got 'default'"),
         ({"cluster_name": "-osp"}, "cluster_name: got '-osp'; expected an EKS cluster name"),
-        ({"region": "europe"}, "region: got 'europe'; expected an AWS region such as us-east-1"),
+        (
+            {"region": "europe"},
+            "region: got 'europe'; expected an AWS region such as us-east-1 or eu-west-2",
+        ),
         ({"vpc_id": "vpc-xyz"}, "vpc_id: got 'vpc-xyz'; expected a VPC id"),
         (
             {"load_balancer_controller_role_arn": "arn:aws:iam::123456789012:policy/p"},
             "load_balancer_controller_role_arn: got 'arn:aws:iam::123456789012:policy/p'; "
-            "expected an IAM role ARN",
+            "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
         ),
         ({"replicas": 0}, "replicas: got 0; expected an integer from 1 to 5"),
         ({"replicas": 6}, "replicas: got 6"),
@@ -277,7 +280,7 @@ def test_namespace_and_policy_validate_strictly(prod, version):
     ],
 )
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ClusterAddons osp-t-addons: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ClusterAddons osp-t-addons: {re.escape(message)}"):
         plan_addons(**overrides)
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.support import plan_of, spec_of
+from tests.stacks.plans import plan_for
+from tests.support import plan_of
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
@@ -150,11 +151,14 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
 def test_every_bucket_is_private_and_tls_only(environment):
     plan = plan_of(environment)
     blocks = plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert blocks
     assert len(blocks) == len(plan.of_type("aws:s3/bucket:Bucket"))
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     for block in blocks:
         assert all(block.inputs[flag] is True for flag in flags)
-    for policy in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+    policies = plan.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    assert len(policies) == len(blocks)
+    for policy in policies:
         statements = json.loads(policy.inputs["policy"])["Statement"]
         assert any(
             s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -163,10 +167,7 @@ def test_every_bucket_is_private_and_tls_only(environment):
 
 
 def test_learning_hub_routes_only_its_gateway():
-    from osp.platform.engine import offline
-
-    spec = spec_of("prod").model_copy(update={"blueprint": "learning-hub"})
-    plan = offline.run(spec)
+    plan = plan_for("learning-hub", "prod")
     assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
         "osp-prod-api-tg-api-gateway"
     ]

@@ -112,4 +112,5 @@ def test_world_open_ingress_is_detected():
 def test_no_security_group_admits_the_internet(environment):
     plan = plan_of(environment)
     assert plan.of_type("aws:ec2/securityGroup:SecurityGroup") or environment == "dev"
+    assert plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert world_open_ingress(plan) == []

@@ -25,13 +25,16 @@ from osp.app.identity import (
     LoadBalancerControllerIdentityArgs,
     ServiceIdentity,
     ServiceIdentityArgs,
+    arn_problem,
     controller_problems,
+    permission_statements,
     problems,
     with_key_grants,
 )
 from osp.platform.engine import offline
 from osp.platform.errors import EngineError
-from tests.support import spec_of
+from osp.platform.validation import InvalidArguments
+from tests.support import plan_component, spec_of
 
 TAGS = {"osp:environment": "prod", "osp:component": "app", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -86,14 +89,15 @@ def controller_args(**overrides) -> LoadBalancerControllerIdentityArgs:
 
 
 def plan_identity(name: str = "osp-t-fee", **overrides):
-    args = identity_args(**overrides)
+    return plan_component(
+        ServiceIdentity, identity_args(**overrides), name=name, exports=("role_arn", "role_name")
+    )
 
-    def program(spec):
-        identity = ServiceIdentity(name, args)
-        pulumi.export("roleArn", identity.role_arn)
-        pulumi.export("roleName", identity.role_name)
 
-    return offline.run(spec_of("prod"), program)
+def plan_controller(**overrides):
+    return plan_component(
+        LoadBalancerControllerIdentity, controller_args(**overrides), name="osp-t-lbc"
+    )
 
 
 def statements(document: str) -> dict[str, dict]:
@@ -388,8 +392,8 @@ def test_a_service_without_grants_has_no_policy():
     [identity] = plan.of_type(SERVICE_TOKEN)
     assert [c.type for c in plan.children(identity.urn)] == [ROLE]
     assert plan.of_type(ROLE_POLICY) == []
-    assert plan.outputs["roleName"] == "osp-prod-admin"
-    assert plan.outputs["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/osp-prod-admin"
+    assert plan.outputs["role_name"] == "osp-prod-admin"
+    assert plan.outputs["role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/osp-prod-admin"
 
 
 def test_long_role_names_are_fitted():
@@ -420,9 +424,13 @@ def test_an_output_that_resolves_to_a_wildcard_fails_the_run():
             "osp-t-fee", identity_args(grants=Grants(buckets=[BucketGrant(wildcard, "read")]))
         )
 
-    message = "ServiceIdentity osp-t-fee: grants.buckets[].arn: got 'arn:aws:s3:::*'; expected"
-    with pytest.raises(EngineError, match=re.escape(message)):
+    message = (
+        "ServiceIdentity osp-t-fee: grants.buckets[].arn: got 'arn:aws:s3:::*'; expected an S3 "
+        "bucket ARN (the bucket, not its objects) such as arn:aws:s3:::osp-prod-media"
+    )
+    with pytest.raises(EngineError) as failure:
         offline.run(spec_of("prod"), program)
+    assert f"{message} (set OSP_DEBUG=1" in str(failure.value)
     # The Pulumi runtime leaves the failed registration's future unretrieved, and asyncio
     # would print it at exit: mark it retrieved (the failure is what this test expects).
     for obj in gc.get_objects():
@@ -510,12 +518,7 @@ def test_controller_can_only_describe_on_star(controller):
 
 
 def test_controller_security_groups_when_asked():
-    plan = offline.run(
-        spec_of("prod"),
-        lambda spec: LoadBalancerControllerIdentity(
-            "osp-t-lbc", controller_args(security_group_ids=["sg-0123456789abcdef0"])
-        ),
-    )
+    plan = plan_controller(security_group_ids=["sg-0123456789abcdef0"])
     by_sid = policy_of(plan, "osp-t-lbc")
     assert by_sid["ManageSecurityGroupIngress"] == {
         "Sid": "ManageSecurityGroupIngress",
@@ -627,7 +630,8 @@ def test_nothing_is_created_when_args_are_wrong():
         (
             {"grants": Grants(keys=[KeyGrant(KMS.replace("key/", "alias/data"), ("s3",))])},
             "grants.keys[0].key_arn: got 'arn:aws:kms:us-east-1:123456789012:alias/data'; "
-            "expected a KMS key ARN (not an alias)",
+            "expected a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:"
+            "key/<id>",
         ),
         (
             {"grants": Grants(keys=[KeyGrant(DATA_KEY, ("rds",))])},
@@ -673,7 +677,7 @@ def test_nothing_is_created_when_args_are_wrong():
     ],
 )  # fmt: skip
 def test_refuses_bad_args(overrides, message):
-    with pytest.raises(EngineError, match=f"ServiceIdentity osp-t-fee: {re.escape(message)}"):
+    with pytest.raises(InvalidArguments, match=f"ServiceIdentity osp-t-fee: {re.escape(message)}"):
         plan_identity(**overrides)
 
 
@@ -702,12 +706,9 @@ def test_refuses_bad_args(overrides, message):
 )  # fmt: skip
 def test_controller_refuses_bad_args(overrides, message):
     with pytest.raises(
-        EngineError, match=f"LoadBalancerControllerIdentity osp-t-lbc: {re.escape(message)}"
+        InvalidArguments, match=f"LoadBalancerControllerIdentity osp-t-lbc: {re.escape(message)}"
     ):
-        offline.run(
-            spec_of("prod"),
-            lambda spec: LoadBalancerControllerIdentity("osp-t-lbc", controller_args(**overrides)),
-        )
+        plan_controller(**overrides)
 
 
 def test_reports_every_problem_at_once():
@@ -739,3 +740,93 @@ def test_with_key_grants_derives_only_what_is_used():
     assert grants.keys == (KeyGrant(STORAGE_KEY, ("s3",), ("kms:Decrypt",)),)
     grants = with_key_grants(Grants(publish_topic_arns=[SNS + "t"]), data_key_arn=DATA_KEY)
     assert grants.keys == (KeyGrant(DATA_KEY, ("sns",), KEY_ACTIONS),)
+
+
+def test_a_controller_whose_groups_resolve_to_none_fails_the_run():
+    def program(spec):
+        LoadBalancerControllerIdentity(
+            "osp-t-lbc", controller_args(target_group_arns=pulumi.Output.from_input({}))
+        )
+
+    with pytest.raises(EngineError) as failure:
+        offline.run(spec_of("prod"), program)
+    assert (
+        "LoadBalancerControllerIdentity osp-t-lbc: target_group_arns: got []; expected at least "
+        "one target group (set OSP_DEBUG=1"
+    ) in str(failure.value)
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Future) and obj.done() and not obj.cancelled():
+            obj.exception()
+
+
+# == the pure parts ======================================================================
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("topic", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:osp-prod-order-placed"),
+        ("queue", "arn:aws-cn:sqs:cn-north-1:123456789012:osp-prod-fee-order-placed.fifo"),
+        ("bucket", "arn:aws:s3:::osp-prod-media"),
+        ("secret", SECRET + "osp-prod/jwt-AbCdEf"),
+        ("key", DATA_KEY),
+        ("email", SES_CONFIGURATION_SET),
+        ("oidc_provider", OIDC_ARN),
+        ("target_group", TG + "osp-prod-fee/0123abcd"),
+        ("resource_id", "db-ABCDEFGHIJ"),
+        ("security_group", "sg-0123456789abcdef0"),
+    ],
+)
+def test_arns_of_every_partition_and_kind_are_accepted(kind, value):
+    assert arn_problem(kind, value) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("topic", "arn:aws:sns:europe:123456789012:t"),  # no region
+        ("topic", "arn:aws:sns:us-east-1:12345:t"),  # no account id
+        ("topic", "arn:gcp:sns:us-east-1:123456789012:t"),  # no AWS partition
+        ("topic", "arn:aws:sqs:us-east-1:123456789012:t"),  # another service's
+        ("topic", "arn:aws:sns:us-east-1:123456789012:t:sub"),  # a subscription
+        ("bucket", "arn:aws:s3:us-east-1::osp-prod-media"),  # buckets have no region
+        ("bucket", "arn:aws:s3:::osp-prod-media/*"),  # the objects
+        ("oidc_provider", f"arn:aws:iam:{REGION}:{ACCOUNT}:oidc-provider/{ISSUER}"),
+        ("key", KMS.replace("key/", "alias/data")),
+        ("secret", SECRET + "*"),
+        ("resource_id", "osp-prod-pg"),
+    ],
+)
+def test_arns_that_are_malformed_or_wildcards_are_refused(kind, value):
+    assert arn_problem(kind, value)
+
+
+def test_statements_come_in_one_order_and_each_resource_once():
+    statements = permission_statements(
+        partition="aws",
+        region=REGION,
+        account=ACCOUNT,
+        topic_arns=[SNS + "b", SNS + "a", SNS + "b"],
+        queue_arns=[SQS + "q"],
+        buckets=[("arn:aws:s3:::m", "read-write"), ("arn:aws:s3:::r", "read")],
+        secret_arns=[SECRET + "s"],
+        keys=[(DATA_KEY, ("sqs",), ("kms:Decrypt",)), (DATA_KEY, ("sqs",), ("kms:Decrypt",))],
+        database_users=[("db-A", "fee")],
+        email_identity_arns=[SES_IDENTITY],
+        sms=True,
+    )
+    assert [s["Sid"] for s in statements] == [
+        "PublishEvents",
+        "ConsumeEvents",
+        "ListBuckets",
+        "ReadObjects",
+        "WriteObjects",
+        "ReadSecrets",
+        "UseKey0",
+        "ConnectDatabase",
+        "SendEmail",
+        "SendSms",
+    ]
+    assert statements[0]["Resource"] == [SNS + "a", SNS + "b"]
+    assert statements[4]["Resource"] == ["arn:aws:s3:::m/*"]
+    assert permission_statements(partition="aws", region=REGION, account=ACCOUNT) == []
