@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from osp.app.workload import label_problems, namespace_problem
+from osp.app.pods import label_problems, namespace_problem
 from osp.components.cluster import POOL_LABEL
 from osp.platform.limits import AWS_REGION, IAM_ROLE_ARN, pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems

@@ -341,15 +341,6 @@ def _check_resolved(check: Problems, kind: str, arg: str, values: Iterable[str])
         check.against(_ARNS[kind], arg, value)
 
 
-def _fail_resolved(check: Problems) -> None:
-    """Fail the run on the problems found inside an Output, worded as `InvalidArguments` but
-    raised as a plain ValueError: an OspError raised inside an Output reaches the offline
-    engine either as itself or wrapped by Pulumi's resource registration, whichever task
-    fails first, and so would change type from one run to the next."""
-    if check:
-        raise ValueError("\n".join(check.found))
-
-
 def _once(values: Iterable[str]) -> list[str]:
     return sorted(set(values))
 
@@ -518,7 +509,7 @@ def _service_policy(
             ("email", "grants.email_identity_arns", v["emails"]),
         ):
             _check_resolved(check, kind, arg, values)
-        _fail_resolved(check)
+        check.raise_if_any()
         statements = permission_statements(
             partition=v["partition"],
             region=v["region"],
@@ -554,7 +545,7 @@ def _controller_policy(
         if check.check(bool(arns), "target_group_arns", arns, "at least one target group"):
             _check_resolved(check, "target_group", "target_group_arns", arns)
         _check_resolved(check, "security_group", "security_group_ids", v["sgs"])
-        _fail_resolved(check)
+        check.raise_if_any()
         return policy(
             *controller_statements(
                 partition=v["partition"],

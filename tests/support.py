@@ -9,6 +9,7 @@ over a program that builds one component (or app block) and exports what a test 
 from __future__ import annotations
 
 import functools
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,18 +25,21 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 @functools.cache
-def spec_of(environment: str) -> EnvironmentSpec:
-    """The spec of one of the repository's own environments."""
-    return load_environment(find_project(REPO), environment)
+def spec_of(environment: str, blueprint: str | None = None) -> EnvironmentSpec:
+    """The spec of one of the repository's own environments; `blueprint`: another bundled
+    blueprint instead of the stack file's."""
+    return load_environment(find_project(REPO), environment, blueprint=blueprint)
 
 
 @functools.cache
-def plan_of(environment: str) -> Plan:
-    """The offline plan of one of the repository's environments (computed once per run)."""
+def plan_of(environment: str, blueprint: str | None = None) -> Plan:
+    """The offline plan of `spec_of(environment, blueprint)`, computed once per test run."""
     from osp.platform.engine import offline
     from osp.stacks.estate import build
 
-    return offline.run(spec_of(environment), build)
+    if blueprint is not None and blueprint == spec_of(environment).blueprint:
+        return plan_of(environment)
+    return offline.run(spec_of(environment, blueprint), build)
 
 
 def plan_component(
@@ -65,6 +69,15 @@ def plan_component(
     plan = offline.run(spec or spec_of(environment), program)
     assert plan.resources, f"{factory.__name__} {name} registered no resource"
     return plan
+
+
+def statements(document: str) -> dict[str, dict]:
+    """An IAM policy document's statements by Sid (each Sid once, the 2012-10-17 grammar)."""
+    parsed = json.loads(document)
+    assert parsed["Version"] == "2012-10-17"
+    by_sid = {s["Sid"]: s for s in parsed["Statement"]}
+    assert len(by_sid) == len(parsed["Statement"])
+    return by_sid
 
 
 def custom_counts(plan: Plan) -> Counter[str]:

@@ -40,7 +40,6 @@ from osp.app.databases import (
 from osp.app.pods import image_problem
 from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
-from osp.platform.errors import EngineError
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import plan_component
@@ -927,7 +926,7 @@ def test_valid_args_have_no_problems():
 
 
 def test_a_wildcard_secret_from_an_output_fails_the_deployment():
-    with pytest.raises(EngineError, match=re.escape("grants.secret_arns: got 'arn:aws:")):
+    with pytest.raises(InvalidArguments, match=re.escape("grants.secret_arns: got 'arn:aws:")):
         plan_databases(
             databases_args(
                 master_secret_arn=pulumi.Output.from_input(

@@ -141,8 +141,7 @@ def test_adopted_zone_of_another_domain_is_refused():
         f"Zone osp-t-dns: existing_zone_id: got '{ZONE_ID}'; expected the public zone of "
         "'school.example.net' or of a parent of it, not the public zone 'osp.example.com'"
     )
-    # Raised inside an apply: the engine reports it as the InvalidArguments itself, or as an
-    # EngineError around Pulumi's message, whichever output fails first.
+    # Raised inside an apply: the engine reports it as itself, wrapped by the SDK or not.
     with pytest.raises(InvalidArguments, match=re.escape(message)):
         plan_zone(domain="school.example.net", existing_zone_id=ZONE_ID, aliases=False)
 

@@ -211,8 +211,7 @@ def test_a_token_count_other_than_three_fails_the_deployment(monkeypatch):
 
     monkeypatch.setitem(fake_aws._OUTPUTS, IDENTITY, two_tokens)
     message = f"EmailDomain {NAME}: domain: SES returned 2 Easy DKIM tokens for osp.example.com"
-    # Raised inside an apply: the engine reports it as the InvalidArguments itself, or as an
-    # EngineError around Pulumi's message, whichever output fails first.
+    # Raised inside an apply: the engine reports it as itself, wrapped by the SDK or not.
     with pytest.raises(InvalidArguments, match=re.escape(message)):
         plan_email()
 

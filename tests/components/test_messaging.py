@@ -24,7 +24,7 @@ from osp.components.messaging import (
 )
 from osp.platform.engine import offline
 from osp.platform.validation import InvalidArguments
-from tests.support import plan_component, spec_of
+from tests.support import plan_component, spec_of, statements
 
 TAGS = {"osp:environment": "t", "osp:component": "messaging", "osp:blueprint": "osp",
         "osp:managed-by": "osp"}  # fmt: skip
@@ -42,14 +42,6 @@ SQS_QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 REDRIVE_ALLOW = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 DAY = 86400
-
-
-def statements(document: str) -> dict[str, dict]:
-    parsed = json.loads(document)
-    assert parsed["Version"] == "2012-10-17"
-    by_sid = {s["Sid"]: s for s in parsed["Statement"]}
-    assert len(by_sid) == len(parsed["Statement"])
-    return by_sid
 
 
 def topic_args(**overrides) -> TopicArgs:

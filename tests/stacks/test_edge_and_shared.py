@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.stacks.plans import plan_for
 from tests.support import plan_of
 
 ACL = "aws:wafv2/webAcl:WebAcl"
@@ -167,7 +166,7 @@ def test_every_bucket_is_private_and_tls_only(environment):
 
 
 def test_learning_hub_routes_only_its_gateway():
-    plan = plan_for("learning-hub", "prod")
+    plan = plan_of("prod", "learning-hub")
     assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
         "osp-prod-api-tg-api-gateway"
     ]

@@ -14,11 +14,11 @@ from collections import Counter
 
 import pytest
 
-from osp.app.workload import container_security_context, pod_security_context
+from osp.app.pods import container_security_context, pod_security_context
 from osp.platform.catalogue import Access, Database, load_catalogue
 from osp.stacks.services import NAMESPACE
 from tests.app import k8s
-from tests.stacks.plans import plan_for, spec_for
+from tests.support import plan_of, spec_of
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -39,8 +39,8 @@ def case(request):
     blueprint, environment = request.param
     return (
         load_catalogue(blueprint),
-        spec_for(blueprint, environment),
-        plan_for(blueprint, environment),
+        spec_of(environment, blueprint),
+        plan_of(environment, blueprint),
     )
 
 
@@ -306,7 +306,7 @@ def _expected_https(catalogue, spec, plan, service):
 
 def test_sns_sqs_fan_out_gives_every_consumer_its_queue_and_dead_letter_queue():
     catalogue = load_catalogue("osp")
-    plan = plan_for("osp", "prod")
+    plan = plan_of("prod", "osp")
     queues = {q.inputs["name"] for q in plan.of_type("aws:sqs/queue:Queue")}
     subscriptions = [
         s
@@ -445,8 +445,8 @@ def test_configuration_points_at_exactly_what_the_policy_grants(case):
 
 
 def test_notification_sends_email_and_sms_and_touches_no_s3_or_rds():
-    plan = plan_for("osp", "prod")
-    spec = spec_for("osp", "prod")
+    plan = plan_of("prod", "osp")
+    spec = spec_of("prod", "osp")
     statements = policy_of(plan, spec, "notification")
     actions = {a for s in statements for a in s["Action"]}
     assert {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish"} <= actions
@@ -540,7 +540,7 @@ def test_the_database_job_creates_exactly_the_users_of_services_with_a_database(
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_rabbitmq_fan_out_gives_every_consumer_its_queue_and_dead_letter_queue(environment):
     catalogue = load_catalogue("learning-hub")
-    plan = plan_for("learning-hub", environment)
+    plan = plan_of(environment, "learning-hub")
     (config,) = [
         c
         for c in plan.of_type("kubernetes:core/v1:ConfigMap")
