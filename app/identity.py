@@ -9,7 +9,6 @@ keep the estate's target groups filled (TargetGroupBinding).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,15 +17,10 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components.cluster import irsa_trust_policy
+from osp.platform import limits
 from osp.platform.catalogue import Access
 from osp.platform.iam import policy
-from osp.platform.limits import (
-    ACCOUNT_ID,
-    AWS_REGION,
-    DNS_LABEL,
-    Constraint,
-    pattern,
-)
+from osp.platform.limits import DNS_LABEL, Constraint, pattern
 from osp.platform.naming import NameKind, fit
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -81,80 +75,21 @@ CONTROLLER_SECURITY_GROUP_ACTIONS = (
 
 # -- what each kind of ARN (or id) looks like ----------------------------------------------
 
-#: The partition part of an ARN: aws, aws-cn, aws-us-gov, aws-iso, …
-_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
-
-
-def _arn(
-    service: str, resource: str, expected: str, *, regional: bool = True, in_account: bool = True
-) -> Constraint:
-    """ARNs `arn:<partition>:<service>:<region>:<account>:<resource>` of one AWS service whose
-    resource part matches `resource`, without wildcards. The region and account are checked by
-    osp.platform.limits' rules, or must be empty where the service's ARNs have none (IAM's have
-    no region, S3 buckets' neither region nor account)."""
-    resource_pattern = re.compile(resource)
-
-    def accepts(value: object) -> bool:
-        parts = value.split(":", 5) if isinstance(value, str) else []
-        if len(parts) != 6:
-            return False
-        arn, partition, named_service, region, account, rest = parts
-        return (
-            arn == "arn"
-            and _PARTITION.fullmatch(partition) is not None
-            and named_service == service
-            and (AWS_REGION.accepts(region) if regional else region == "")
-            and (ACCOUNT_ID.accepts(account) if in_account else account == "")
-            and resource_pattern.fullmatch(rest) is not None
-        )
-
-    return Constraint(expected, accepts)
-
-
 _ARNS: dict[str, Constraint] = {
-    "topic": _arn(
-        "sns",
-        r"[A-Za-z0-9_-]{1,256}(?:\.fifo)?",
-        "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:osp-prod-order-placed",
-    ),
-    "queue": _arn(
-        "sqs",
-        r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?",
-        "an SQS queue ARN such as arn:aws:sqs:us-east-1:123456789012:osp-prod-fee-order-placed",
-    ),
-    "bucket": _arn(
-        "s3",
-        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
-        "an S3 bucket ARN (the bucket, not its objects) such as arn:aws:s3:::osp-prod-media",
-        regional=False,
-        in_account=False,
-    ),
-    "secret": _arn(
-        "secretsmanager",
-        r"secret:[A-Za-z0-9/_+=.@!-]+",
-        "a Secrets Manager secret ARN such as "
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod-jwt-AbCdEf",
-    ),
-    # Key ARNs only: an alias ARN in a policy's Resource does not grant use of the key.
-    "key": _arn(
-        "kms",
-        r"key/[A-Za-z0-9-]+",
-        "a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
-    ),
+    "topic": limits.SNS_TOPIC_ARN,
+    "queue": limits.SQS_QUEUE_ARN,
+    "bucket": limits.S3_BUCKET_ARN,
+    "secret": limits.SECRET_ARN,
+    "key": limits.KMS_KEY_ARN,
     # A send is authorised against the identity and, when the identity has a default
     # configuration set, against that set too: both are granted.
-    "email": _arn(
+    "email": limits.arn(
         "ses",
         r"identity/[A-Za-z0-9.@+_-]+|configuration-set/[A-Za-z0-9_-]+",
         "an SES identity ARN such as arn:aws:ses:us-east-1:123456789012:identity/example.edu, "
         "or the ARN of its configuration set (…:configuration-set/<name>)",
     ),
-    "target_group": _arn(
-        "elasticloadbalancing",
-        r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
-        "a target group ARN such as "
-        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd",
-    ),
+    "target_group": limits.TARGET_GROUP_ARN,
     "resource_id": pattern(
         r"db-[A-Z0-9]+",
         "an RDS instance resource id (DbiResourceId) such as db-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
@@ -162,13 +97,7 @@ _ARNS: dict[str, Constraint] = {
     "security_group": pattern(
         r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"
     ),
-    "oidc_provider": _arn(
-        "iam",
-        r"oidc-provider/[A-Za-z0-9./_-]+",
-        "an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/"
-        "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
-        regional=False,
-    ),
+    "oidc_provider": limits.OIDC_PROVIDER_ARN,
 }
 
 #: A service account's name, as any Kubernetes object's: a DNS-1123 subdomain.

@@ -73,9 +73,6 @@ _SECRET_WORD = re.compile(
 )
 _REFERENCE_SUFFIX = re.compile(r"_(ARN|ID|NAME|URL|URI|ENDPOINT|HOST|FILE|PATH)$", re.I)
 _KEY_MATERIAL = re.compile(r"-----BEGIN|(AKIA|ASIA)[0-9A-Z]{16}")
-_TARGET_GROUP_ARN = re.compile(
-    r"arn:aws(-cn|-us-gov)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[\w-]{1,32}/[0-9a-f]+"
-)
 _SERVICE_PORT = limits.whole_range(
     1024,
     65535,
@@ -286,12 +283,7 @@ def _ingress_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
     """Who reaches the pods: the load balancer (with its target group) and the callers."""
     arn = args.target_group_arn
     if isinstance(arn, str):
-        check.check(
-            bool(_TARGET_GROUP_ARN.fullmatch(arn)),
-            "target_group_arn",
-            arn,
-            "an ELBv2 target group ARN",
-        )
+        check.against(limits.TARGET_GROUP_ARN, "target_group_arn", arn)
     if arn is not None and not args.load_balancer_cidrs:
         check.add(
             "load_balancer_cidrs",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from osp.platform import limits
 from osp.platform.iam import policy
 from osp.platform.limits import pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems
@@ -33,10 +34,6 @@ _QUEUE_NAME = pattern(
 _SERVICE_PRINCIPAL = pattern(
     r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com",
     "AWS service principals such as cloudwatch.amazonaws.com",
-)
-_SNS_ARN = pattern(
-    r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}",
-    "SNS topic ARNs such as arn:aws:sns:us-east-1:123456789012:osp-prod-events",
 )
 
 # Every action a topic policy accepts: SNS refuses "sns:*" in a topic policy, so the
@@ -308,7 +305,7 @@ def queue_problems(name: str, args: QueueArgs) -> list[str]:
         # Topics of the same program are Outputs; only literal ARNs can be checked.
         literal = [t for t in topics if isinstance(t, str)]
         for topic in literal:
-            check.against(_SNS_ARN, "subscribe_to", topic)
+            check.against(limits.SNS_TOPIC_ARN, "subscribe_to", topic)
         check.check(
             len(set(literal)) == len(literal), "subscribe_to", literal, "each topic at most once"
         )

@@ -129,11 +129,80 @@ IAM_ROLE_ARN = pattern(
     "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
 )
 
-#: A KMS key ARN (not an alias): what services that encrypt on our behalf take.
-KMS_KEY_ARN = pattern(
-    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+",
-    "a KMS key ARN such as arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-"
-    "1234567890ab",
+# --- ARNs --------------------------------------------------------------------------------
+
+#: The partition part of an ARN: aws, aws-cn, aws-us-gov, aws-iso, …
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
+
+
+def arn(
+    service: str, resource: str, expected: str, *, regional: bool = True, in_account: bool = True
+) -> Constraint:
+    """ARNs `arn:<partition>:<service>:<region>:<account>:<resource>` of one AWS service whose
+    resource part matches `resource` (so no wildcards). The region and account follow
+    AWS_REGION and ACCOUNT_ID, or are empty where the service's ARNs have none (IAM's have no
+    region, S3 buckets' neither region nor account)."""
+    resource_pattern = re.compile(resource)
+
+    def accepts(value: object) -> bool:
+        parts = value.split(":", 5) if isinstance(value, str) else []
+        if len(parts) != 6:
+            return False
+        prefix, partition, named_service, region, account, rest = parts
+        return (
+            prefix == "arn"
+            and _PARTITION.fullmatch(partition) is not None
+            and named_service == service
+            and (AWS_REGION.accepts(region) if regional else region == "")
+            and (ACCOUNT_ID.accepts(account) if in_account else account == "")
+            and resource_pattern.fullmatch(rest) is not None
+        )
+
+    return Constraint(expected, accepts)
+
+
+#: A KMS key ARN, never an alias: an alias ARN in a policy's Resource grants nothing, and
+#: services that encrypt on our behalf resolve an alias in the caller's account.
+KMS_KEY_ARN = arn(
+    "kms",
+    r"key/[A-Za-z0-9-]+",
+    "a KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
+)
+SNS_TOPIC_ARN = arn(
+    "sns",
+    r"[A-Za-z0-9_-]{1,256}(?:\.fifo)?",
+    "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:osp-prod-order-placed",
+)
+SQS_QUEUE_ARN = arn(
+    "sqs",
+    r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?",
+    "an SQS queue ARN such as arn:aws:sqs:us-east-1:123456789012:osp-prod-fee-order-placed",
+)
+S3_BUCKET_ARN = arn(
+    "s3",
+    r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+    "an S3 bucket ARN (the bucket, not its objects) such as arn:aws:s3:::osp-prod-media",
+    regional=False,
+    in_account=False,
+)
+SECRET_ARN = arn(
+    "secretsmanager",
+    r"secret:[A-Za-z0-9/_+=.@!-]+",
+    "a Secrets Manager secret ARN such as "
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod-jwt-AbCdEf",
+)
+TARGET_GROUP_ARN = arn(
+    "elasticloadbalancing",
+    r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
+    "a target group ARN such as "
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd",
+)
+OIDC_PROVIDER_ARN = arn(
+    "iam",
+    r"oidc-provider/[A-Za-z0-9./_-]+",
+    "an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/"
+    "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+    regional=False,
 )
 
 #: Route 53 hosted zone ids: Z and up to 31 more upper-case letters and digits.

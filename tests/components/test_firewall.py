@@ -436,13 +436,13 @@ def test_every_taggable_resource_is_tagged(fixture, request):
         ),
         (
             {"logs_kms_key_arn": "alias/osp-logs"},
-            "logs_kms_key_arn: got 'alias/osp-logs'; expected a KMS key ARN such as "
-            "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "logs_kms_key_arn: got 'alias/osp-logs'; expected a KMS key ARN (not an alias) such "
+            "as arn:aws:kms:us-east-1:123456789012:key/<id>",
         ),
         (
             {"logs_kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp-logs"},
             f"logs_kms_key_arn: got 'arn:aws:kms:{REGION}:{ACCOUNT}:alias/osp-logs'; expected a "
-            "KMS key ARN such as",
+            "KMS key ARN (not an alias) such as arn:aws:kms:us-east-1:123456789012:key/<id>",
         ),
         (
             {"log_retention_days": 10},

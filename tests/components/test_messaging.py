@@ -475,7 +475,8 @@ def test_policy_functions():
         ),
         (
             {"subscribe_to": (SQS + "osp-t-fee",)},
-            f"subscribe_to: got '{SQS}osp-t-fee'; expected SNS topic ARNs",
+            f"subscribe_to: got '{SQS}osp-t-fee'; expected an SNS topic ARN such as "
+            "arn:aws:sns:us-east-1:123456789012:osp-prod-order-placed",
         ),
     ],
 )

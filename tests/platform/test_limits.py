@@ -20,7 +20,23 @@ ACCEPTS = {
         "arn:aws:iam::123456789012:role/teams/platform/admin",
         "arn:aws-us-gov:iam::123456789012:role/x",
     ],
-    "KMS_KEY_ARN": ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    "KMS_KEY_ARN": [
+        "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd",
+    ],
+    "SNS_TOPIC_ARN": [
+        "arn:aws:sns:us-east-1:123456789012:osp-prod-events",
+        "arn:aws:sns:us-east-1:123456789012:a.fifo",
+    ],
+    "SQS_QUEUE_ARN": ["arn:aws:sqs:eu-west-2:123456789012:osp-prod-fee-order-placed"],
+    "S3_BUCKET_ARN": ["arn:aws:s3:::osp-prod-media", "arn:aws-cn:s3:::a.b-c"],
+    "SECRET_ARN": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod/jwt-AbCdEf"],
+    "TARGET_GROUP_ARN": [
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd"
+    ],
+    "OIDC_PROVIDER_ARN": [
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AB12"
+    ],
     "HOSTED_ZONE_ID": ["Z0123456789ABCDEFGHIJ", "Z1"],
     "LOG_RETENTION": [1, 30, 365, 3653],
     "SECRET_RECOVERY_WINDOW": [0, 7, 30],
@@ -73,7 +89,27 @@ REFUSES = {
         "arn:aws:iam::1234:role/x",
         "role/x",
     ],
-    "KMS_KEY_ARN": ["arn:aws:kms:eu-west-2:123456789012:alias/x", "key/1234"],
+    "KMS_KEY_ARN": [
+        "arn:aws:kms:eu-west-2:123456789012:alias/x",
+        "key/1234",
+        "arn:aws:kms:eu-west-2:12345678901:key/1234",
+        "arn:aws:kms:eu-west-2:123456789012:key/*",
+    ],
+    "SNS_TOPIC_ARN": [
+        "arn:aws:sns:us-east-1:123456789012:*",
+        "arn:aws:sqs:us-east-1:123456789012:a",
+        "arn:aws:sns::123456789012:a",
+    ],
+    "SQS_QUEUE_ARN": ["arn:aws:sqs:us-east-1:123456789012:" + "a" * 81],
+    "S3_BUCKET_ARN": ["arn:aws:s3:::osp-prod-media/*", "arn:aws:s3:us-east-1:123456789012:osp"],
+    "SECRET_ARN": [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:*",
+        "arn:aws:secretsmanager:us-east-1:123456789012:osp",
+    ],
+    "TARGET_GROUP_ARN": [
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0123abcd"
+    ],
+    "OIDC_PROVIDER_ARN": ["arn:aws:iam:us-east-1:123456789012:oidc-provider/x"],
     "HOSTED_ZONE_ID": ["abc", "Z", "z123"],
     "LOG_RETENTION": [0, 2, 45, 3654, True, "30"],
     "SECRET_RECOVERY_WINDOW": [1, 6, 31, -1, False],
