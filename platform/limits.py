@@ -104,9 +104,18 @@ EMAIL_ADDRESS = pattern(
 #: Kubernetes label keys and values (a qualified name with an optional DNS-subdomain prefix).
 _K8S_LABEL_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 _K8S_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-K8S_LABEL_KEY = pattern(
-    rf"({_K8S_LABEL_PREFIX}/)?{_K8S_LABEL_NAME}",
-    "a Kubernetes label key: [prefix/]name, the name 1-63 letters, digits, '-', '_' or '.'",
+_K8S_LABEL_KEY = re.compile(rf"(?:(?P<prefix>{_K8S_LABEL_PREFIX})/)?{_K8S_LABEL_NAME}")
+
+
+def _is_label_key(value: object) -> bool:
+    match = _K8S_LABEL_KEY.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and len(match["prefix"] or "") <= 253
+
+
+K8S_LABEL_KEY = Constraint(
+    "a Kubernetes label key: [prefix/]name, the prefix a DNS subdomain of at most 253 "
+    "characters, the name 1-63 letters, digits, '-', '_' or '.'",
+    _is_label_key,
 )
 K8S_LABEL_VALUE = pattern(
     rf"({_K8S_LABEL_NAME})?",

@@ -578,8 +578,8 @@ LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1
                "2557, 2922, 3288, 3653")  # fmt: skip
 ROLE_ARN = ("an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin (not a user "
             "or an STS assumed-role ARN)")  # fmt: skip
-LABEL_KEY = ("a Kubernetes label key: [prefix/]name, the name 1-63 letters, digits, '-', '_' "
-             "or '.'")  # fmt: skip
+LABEL_KEY = ("a Kubernetes label key: [prefix/]name, the prefix a DNS subdomain of at most 253 "
+             "characters, the name 1-63 letters, digits, '-', '_' or '.'")  # fmt: skip
 LABEL_VALUE = ("a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', "
                "alphanumeric at both ends")  # fmt: skip
 
