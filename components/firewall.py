@@ -54,7 +54,6 @@ _MAX_SEARCH_BYTES = 200  # a byte-match statement's search string
 # Lower-case and already decoded, as the path is when it is compared.
 _PATH_PREFIX = re.compile(r"/[a-z0-9._~!$&'()*+,;=:@/-]*")
 _HEADER = re.compile(r"[A-Za-z0-9-]{1,255}")
-_EDGE_REGION = "us-east-1"
 _SCOPE = limits.one_of(tuple(s.value for s in WafScope))
 _RATE_LIMIT = limits.whole_range(RATE_LIMIT_MIN, RATE_LIMIT_MAX)
 
@@ -179,10 +178,10 @@ def _check_logs_key(check: Problems, key: pulumi.Input[str], scope: WafScope | N
     elif isinstance(key, str) and check.against(limits.KMS_KEY_ARN, "logs_kms_key_arn", key):
         region = key.split(":")[3]
         check.check(
-            scope is not WafScope.CLOUDFRONT or region == _EDGE_REGION,
+            scope is not WafScope.CLOUDFRONT or region == limits.CLOUDFRONT_REGION,
             "logs_kms_key_arn",
             key,
-            f"a key in {_EDGE_REGION}: a CLOUDFRONT ACL logs to a log group there",
+            f"a key in {limits.CLOUDFRONT_REGION}: a CLOUDFRONT ACL logs to a log group there",
         )
 
 

@@ -18,9 +18,6 @@ from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:observability:Monitoring"
 
-#: CloudFront publishes its metrics in this region only (dimension `Region=Global`), so its
-#: alarms, and the topic they notify, must live there too.
-CLOUDFRONT_REGION = "us-east-1"
 
 #: What KMS must let CloudWatch do with the key of an alarm topic: publishing to an
 #: encrypted topic means generating and reading its data keys.
@@ -791,7 +788,7 @@ def _widgets(alarms: Sequence[_Alarm], region: pulumi.Input[str]) -> list[dict[s
                     "properties": {
                         "title": title,
                         "view": "timeSeries",
-                        "region": CLOUDFRONT_REGION if edge else region,
+                        "region": limits.CLOUDFRONT_REGION if edge else region,
                         "period": group[0].kind.period,
                         "metrics": _metric_rows(group),
                         "annotations": {
@@ -878,7 +875,7 @@ class Monitoring(pulumi.ComponentResource):
                 account,
                 "edge-alarms",
                 args.edge_kms_key_arn,
-                CLOUDFRONT_REGION,
+                limits.CLOUDFRONT_REGION,
                 args.edge_provider,
             )
         created = [

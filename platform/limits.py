@@ -125,6 +125,10 @@ K8S_LABEL_VALUE = pattern(
 
 # --- Account-wide ------------------------------------------------------------------------
 
+#: CloudFront takes certificates and web ACLs from this region only, and publishes its metrics
+#: (and a CLOUDFRONT web ACL its logs) there.
+CLOUDFRONT_REGION = "us-east-1"
+
 #: A commercial, GovCloud or ISO region name.
 AWS_REGION = pattern(
     r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as us-east-1 or eu-west-2"

@@ -29,13 +29,11 @@ from osp.components import (
     Zone,
     ZoneArgs,
 )
+from osp.platform import limits
 from osp.stacks.context import Context
 from osp.stacks.foundation import Foundation
 from osp.stacks.shared import Shared
 
-#: CloudFront takes certificates and web ACLs from this region only, and publishes its
-#: metrics there.
-CLOUDFRONT_REGION = "us-east-1"
 #: The name CloudFront reaches the load balancer at: one label under the domain, so the
 #: regional wildcard certificate covers it and CloudFront's TLS check of the origin passes.
 API_ORIGIN_LABEL = "api-origin"
@@ -56,7 +54,9 @@ class Edge:
 
 def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
     keys = foundation.keys
-    edge_provider = aws.Provider(ctx.name(CLOUDFRONT_REGION), region=CLOUDFRONT_REGION)
+    edge_provider = aws.Provider(
+        ctx.name(limits.CLOUDFRONT_REGION), region=limits.CLOUDFRONT_REGION
+    )
     edge_keys = _edge_keys(ctx, edge_provider)
     edge_logs_key = keys.logs_key_arn if edge_keys is None else edge_keys.logs_key_arn
     zone = Zone(
@@ -112,7 +112,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
 
 def _edge_keys(ctx: Context, edge_provider: aws.Provider) -> KeyRing | None:
     """Keys in CloudFront's region, unless the environment lives there already."""
-    if ctx.spec.region == CLOUDFRONT_REGION:
+    if ctx.spec.region == limits.CLOUDFRONT_REGION:
         return None
     return KeyRing(
         ctx.name("edge-keys"),
