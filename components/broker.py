@@ -218,15 +218,12 @@ def problems(name: str, args: RabbitMqArgs) -> list[str]:
     if expected:
         check.add("subnet_ids", subnets if isinstance(subnets, str) else list(subnets), expected)
     instance_type = args.host_instance_type
-    if check.against(limits.MQ_INSTANCE_TYPE, "host_instance_type", instance_type) and (
-        mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ and instance_type.startswith("mq.t3.")
-    ):
-        check.add(
-            "host_instance_type",
-            instance_type,
-            "mq.m5.large or larger for CLUSTER_MULTI_AZ: mq.t3.micro runs only "
-            "SINGLE_INSTANCE brokers",
-        )
+    clustered = mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ
+    check.against(
+        limits.MQ_CLUSTER_INSTANCE_TYPE if clustered else limits.MQ_INSTANCE_TYPE,
+        "host_instance_type",
+        instance_type,
+    )
     check.against(limits.RABBITMQ_VERSION, "engine_version", args.engine_version)
     check.check(
         _matches(_USERNAME, args.admin_username),

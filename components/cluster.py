@@ -195,23 +195,16 @@ def _pool_problems(check: Problems, pool_role: str, pool: NodePoolArgs) -> None:
     if not pool.instance_types:
         check.add(f"{where}.instance_types", [], "at least one instance type")
     for instance_type in pool.instance_types:
-        valid = check.against(limits.EC2_INSTANCE_TYPE, f"{where}.instance_types", instance_type)
-        if valid and limits.ARM_INSTANCE_FAMILY.match(instance_type):
-            check.add(
-                f"{where}.instance_types",
-                instance_type,
-                f"an x86_64 type such as m6i.large, not a Graviton (arm64) one: the node "
-                f"pools run {AMI_TYPE}",
-            )
+        check.against(limits.NODE_INSTANCE_TYPE, f"{where}.instance_types", instance_type)
     low, high, desired = pool.min_size, pool.max_size, pool.desired_size
-    check.check(is_int(low) and low >= 0, f"{where}.min_size", low, "0 or more")
-    check.check(is_int(high) and high >= 1, f"{where}.max_size", high, "1 or more")
+    check.against(limits.NODE_POOL_MIN_SIZE, f"{where}.min_size", low)
+    check.against(limits.NODE_POOL_MAX_SIZE, f"{where}.max_size", high)
     if is_int(low) and is_int(high) and not (is_int(desired) and low <= desired <= high):
         check.add(
             f"{where}.desired_size", desired, f"between min_size ({low}) and max_size ({high})"
         )
     disk = pool.disk_size_gib
-    check.check(is_int(disk) and disk >= 20, f"{where}.disk_size_gib", disk, "at least 20 (GiB)")
+    check.against(limits.NODE_DISK_GIB, f"{where}.disk_size_gib", disk)
     check.check(
         isinstance(pool.capacity_type, CapacityType),
         f"{where}.capacity_type",

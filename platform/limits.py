@@ -288,6 +288,18 @@ MQ_INSTANCE_TYPE = pattern(
     r"mq\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|\d*xlarge)",
     "an Amazon MQ instance type such as mq.m5.large",
 )
+
+
+def _clusters(value: object) -> bool:
+    return MQ_INSTANCE_TYPE.accepts(value) and not value.startswith("mq.t3.")  # type: ignore[union-attr]
+
+
+#: A CLUSTER_MULTI_AZ broker's instance type: Amazon MQ runs mq.t3 as SINGLE_INSTANCE only.
+MQ_CLUSTER_INSTANCE_TYPE = Constraint(
+    "an mq.m5.large or larger instance type: mq.t3 brokers run as SINGLE_INSTANCE only, never "
+    "CLUSTER_MULTI_AZ",
+    _clusters,
+)
 #: Oldest engine osp deploys: from 3.13 on, Amazon MQ takes `major.minor` and requires
 #: automatic minor version upgrades, which is how osp runs every broker.
 RABBITMQ_MIN_VERSION = (3, 13)
@@ -310,6 +322,23 @@ EC2_INSTANCE_TYPE = pattern(
 )
 #: Graviton families carry a "g" right after the generation digit: m7g, c6gn, r8gd, t4g.
 ARM_INSTANCE_FAMILY = re.compile(r"[a-z]+\d+g[a-z]*(-[a-z]+)?\.")
+
+
+def _is_x86(value: object) -> bool:
+    return EC2_INSTANCE_TYPE.accepts(value) and not ARM_INSTANCE_FAMILY.match(value)  # type: ignore[arg-type]
+
+
+#: What an EKS node pool of osp runs on: its AMI (AL2023_x86_64_STANDARD) is x86_64 only.
+NODE_INSTANCE_TYPE = Constraint(
+    "an x86_64 EC2 instance type such as m6i.large, not a Graviton (arm64) one: the node "
+    "pools run x86_64 AMIs",
+    _is_x86,
+)
+#: A node pool's size bounds (osp's, well inside EKS's quota of 1 000 nodes per group).
+NODE_POOL_MIN_SIZE = whole_range(0, 100)
+NODE_POOL_MAX_SIZE = whole_range(1, 100)
+#: A node's root volume, GiB.
+NODE_DISK_GIB = whole_range(20, 1000)
 
 #: Kubernetes minors EKS runs in standard or extended support that osp deploys and tests.
 KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")

@@ -21,11 +21,12 @@ from osp.platform.errors import OspError
 from osp.platform.limits import Constraint
 
 
-class InvalidArguments(OspError, ValueError):
+class InvalidArguments(OspError):
     """A building block was given arguments it cannot build from; `problems` lists each one.
 
-    Also a `ValueError`: code that built the arguments (a program, a test) can catch it as the
-    bad value it is.
+    Deliberately not a ValueError: the Pulumi SDK re-wraps ValueErrors raised while it resolves
+    an input ("While processing input …"), which would turn this user error into an engine
+    failure on some runs and not others.
     """
 
     def __init__(self, problems: list[str]):

@@ -136,18 +136,6 @@ def _without_orphaned_failures(loop: asyncio.AbstractEventLoop, context: dict[st
     loop.default_exception_handler(context)
 
 
-def _user_error(exc: BaseException) -> OspError | None:
-    """The OspError `exc` was raised from (its cause or context chain), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OspError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def run(spec: EnvironmentSpec, program: Program, *, project: str = "osp") -> Plan:
     """Run `program` for `spec` and return everything it declared.
 
@@ -182,11 +170,6 @@ def run(spec: EnvironmentSpec, program: Program, *, project: str = "osp") -> Pla
         except Exception as exc:  # the program is osp's own code: show why, not a traceback
             if os.environ.get("OSP_DEBUG"):
                 raise
-            user_error = _user_error(exc)
-            if user_error is not None:
-                # Raised inside an apply, it reaches here wrapped in the SDK's "While
-                # processing input" error or not, depending on timing: report it the same way.
-                raise user_error from exc
             raise EngineError(
                 f"the {spec.name} program failed under the offline engine: "
                 f"{type(exc).__name__}: {exc} (set OSP_DEBUG=1 for the traceback)"

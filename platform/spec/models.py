@@ -82,7 +82,6 @@ LogRetentionDays = Annotated[int, _limit(limits.LOG_RETENTION)]
 RdsInstanceClass = Annotated[str, _limit(limits.RDS_INSTANCE_CLASS)]
 CacheNodeType = Annotated[str, _limit(limits.CACHE_NODE_TYPE)]
 MqInstanceType = Annotated[str, _limit(limits.MQ_INSTANCE_TYPE)]
-Ec2InstanceType = Annotated[str, _limit(limits.EC2_INSTANCE_TYPE)]
 IamRoleArn = Annotated[str, _limit(limits.IAM_ROLE_ARN)]
 RecoveryWindowDays = Annotated[int, _limit(limits.SECRET_RECOVERY_WINDOW)]
 # Where Pulumi keeps state: its own file and S3 backends, or Pulumi Cloud.
@@ -217,12 +216,14 @@ class CapacityType(StrEnum):
 class NodePoolSpec(_Model):
     """A managed node group."""
 
-    instance_types: tuple[Ec2InstanceType, ...] = Field(min_length=1)
-    min_size: int = Field(ge=0, le=100)
-    max_size: int = Field(ge=1, le=100)
-    desired_size: int = Field(ge=0, le=100)
+    instance_types: tuple[Annotated[str, _limit(limits.NODE_INSTANCE_TYPE)], ...] = Field(
+        min_length=1
+    )
+    min_size: Annotated[int, _limit(limits.NODE_POOL_MIN_SIZE)]
+    max_size: Annotated[int, _limit(limits.NODE_POOL_MAX_SIZE)]
+    desired_size: Annotated[int, _limit(limits.NODE_POOL_MIN_SIZE)]
     capacity_type: CapacityType = CapacityType.ON_DEMAND
-    disk_size_gib: int = Field(50, ge=20, le=1000)
+    disk_size_gib: Annotated[int, _limit(limits.NODE_DISK_GIB)] = 50
 
     @model_validator(mode="after")
     def _sizes(self) -> NodePoolSpec:
@@ -338,14 +339,15 @@ class BrokerSpec(_Model):
 
     @model_validator(mode="after")
     def _size(self) -> BrokerSpec:
-        if (
-            self.deployment_mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ
-            and self.instance_type == "mq.t3.micro"
-        ):
-            raise ValueError(
-                "expected an mq.m5 or larger instance_type for CLUSTER_MULTI_AZ: "
-                "mq.t3.micro runs only SINGLE_INSTANCE brokers"
-            )
+        if self.deployment_mode is BrokerDeploymentMode.CLUSTER_MULTI_AZ:
+            expected = limits.MQ_CLUSTER_INSTANCE_TYPE.problem(self.instance_type)
+            if expected is not None:
+                # Where the broker sits in the stack file: the problem names the key itself.
+                raise PydanticCustomError(
+                    CROSS_FIELD_ERROR,
+                    "1 problem",
+                    {"problems": [("osp:broker.instance_type", self.instance_type, expected)]},
+                )
         return self
 
 

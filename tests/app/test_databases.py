@@ -290,7 +290,7 @@ def test_script_is_the_same_for_the_same_users_in_any_order():
     ],
 )
 def test_script_refuses_names_it_would_have_to_trust(users, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
         setup_script(users)
 
 

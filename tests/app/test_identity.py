@@ -529,11 +529,11 @@ def test_nothing_is_created_when_args_are_wrong():
     def program(spec):
         try:
             ServiceIdentity("osp-t-fee", identity_args(namespace=""))
-        except ValueError as exc:
+        except InvalidArguments as exc:
             errors.append(str(exc))
         try:
             LoadBalancerControllerIdentity("osp-t-lbc", controller_args(target_group_arns=[]))
-        except ValueError as exc:
+        except InvalidArguments as exc:
             errors.append(str(exc))
 
     plan = offline.run(spec_of("prod"), program)

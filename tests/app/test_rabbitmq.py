@@ -1422,7 +1422,7 @@ def test_refuses_before_creating_anything():
     def program(_spec):
         try:
             RabbitMqTopology(NAME, args(role_name="a role", delivery_limit=0))
-        except ValueError as error:
+        except InvalidArguments as error:
             created.append(str(error))
 
     plan_ = offline.run(spec_of("prod"), program)

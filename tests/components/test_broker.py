@@ -476,8 +476,11 @@ LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1
          "host_instance_type: got 'm5.large'; expected an Amazon MQ instance type such as "
          "mq.m5.large"),
         ({**PROD, "host_instance_type": "mq.t3.micro"},
-         "host_instance_type: got 'mq.t3.micro'; expected mq.m5.large or larger for "
-         "CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers"),
+         "host_instance_type: got 'mq.t3.micro'; expected an mq.m5.large or larger instance "
+         "type: mq.t3 brokers run as SINGLE_INSTANCE only, never CLUSTER_MULTI_AZ"),
+        ({**PROD, "host_instance_type": "mq.t3.small"},
+         "host_instance_type: got 'mq.t3.small'; expected an mq.m5.large or larger instance "
+         "type: mq.t3 brokers run as SINGLE_INSTANCE only, never CLUSTER_MULTI_AZ"),
         ({"engine_version": "3.12"}, "engine_version: got '3.12'; expected a RabbitMQ "
          "major.minor version, 3.13 or later, such as 3.13"),
         ({"engine_version": "3.13.6"}, "engine_version: got '3.13.6'; expected a RabbitMQ "
@@ -531,6 +534,6 @@ def test_bad_args_fail_the_program_before_anything_is_declared():
     with pytest.raises(InvalidArguments) as caught:
         plan_broker(**{**PROD, "host_instance_type": "mq.t3.micro"})
     assert caught.value.problems == [
-        f"RabbitMq {NAME}: host_instance_type: got 'mq.t3.micro'; expected mq.m5.large or "
-        "larger for CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers"
+        f"RabbitMq {NAME}: host_instance_type: got 'mq.t3.micro'; expected an mq.m5.large or "
+        "larger instance type: mq.t3 brokers run as SINGLE_INSTANCE only, never CLUSTER_MULTI_AZ"
     ]

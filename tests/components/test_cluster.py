@@ -580,6 +580,8 @@ ROLE_ARN = ("an IAM role ARN such as arn:aws:iam::123456789012:role/platform-adm
             "or an STS assumed-role ARN)")  # fmt: skip
 LABEL_KEY = ("a Kubernetes label key: [prefix/]name, the prefix a DNS subdomain of at most 253 "
              "characters, the name 1-63 letters, digits, '-', '_' or '.'")  # fmt: skip
+NODE_TYPE = ("an x86_64 EC2 instance type such as m6i.large, not a Graviton (arm64) one: the "
+             "node pools run x86_64 AMIs")  # fmt: skip
 LABEL_VALUE = ("a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', "
                "alphanumeric at both ends")  # fmt: skip
 
@@ -624,19 +626,19 @@ LABEL_VALUE = ("a Kubernetes label value: at most 63 letters, digits, '-', '_' o
         ({"workload_pool": workload_pool(min_size=3, desired_size=2)},
          "workload_pool.desired_size: got 2; expected between min_size (3) and max_size (6)"),
         ({"workload_pool": workload_pool(min_size=0, desired_size=0, max_size=0)},
-         "workload_pool.max_size: got 0; expected 1 or more"),
+         "workload_pool.max_size: got 0; expected an integer from 1 to 100"),
         ({"workload_pool": workload_pool(min_size=-1, desired_size=2)},
-         "workload_pool.min_size: got -1; expected 0 or more"),
+         "workload_pool.min_size: got -1; expected an integer from 0 to 100"),
         ({"workload_pool": workload_pool(instance_types=[])},
          "workload_pool.instance_types: got []; expected at least one instance type"),
         ({"workload_pool": workload_pool(instance_types=["m6i"])},
-         "workload_pool.instance_types: got 'm6i'; expected an EC2 instance type such as "
-         "m6i.large"),
+         f"workload_pool.instance_types: got 'm6i'; expected {NODE_TYPE}"),
         ({"workload_pool": workload_pool(instance_types=["m7g.large"])},
-         "workload_pool.instance_types: got 'm7g.large'; expected an x86_64 type such as "
-         "m6i.large, not a Graviton (arm64) one: the node pools run AL2023_x86_64_STANDARD"),
+         f"workload_pool.instance_types: got 'm7g.large'; expected {NODE_TYPE}"),
         ({"workload_pool": workload_pool(disk_size_gib=8)},
-         "workload_pool.disk_size_gib: got 8; expected at least 20 (GiB)"),
+         "workload_pool.disk_size_gib: got 8; expected an integer from 20 to 1000"),
+        ({"workload_pool": workload_pool(disk_size_gib=1001)},
+         "workload_pool.disk_size_gib: got 1001; expected an integer from 20 to 1000"),
         ({"workload_pool": workload_pool(capacity_type="SOMETIMES")},
          "workload_pool.capacity_type: got 'SOMETIMES'; expected ON_DEMAND or SPOT"),
         ({"system_pool": system_pool(labels={"osp.io/pool": "x"})},

@@ -395,7 +395,7 @@ def test_queues_are_tagged(queue):
 
 def test_nothing_is_protected(queue, subscribed, topic):
     for plan in (queue, subscribed, topic):
-        assert plan.resources
+        assert any(r.custom for r in plan.resources)
         assert not any(r.options.protect for r in plan.resources)
 
 
@@ -514,7 +514,7 @@ def test_nothing_is_created_for_bad_args():
         ):
             try:
                 build()
-            except ValueError as exc:
+            except InvalidArguments as exc:
                 refused.append(str(exc))
 
     plan = offline.run(spec_of("prod"), program)

@@ -763,7 +763,7 @@ def test_edge_provider_with_distributions_needs_a_key_in_us_east_1():
 
 def test_refuses_before_creating_anything():
     def program(_spec):
-        with pytest.raises(ValueError, match="alarm_emails"):
+        with pytest.raises(InvalidArguments, match="alarm_emails"):
             Monitoring(NAME, monitoring_args(alarm_emails=("nope",), **{
                 k: v for k, v in FULL.items() if k != "alarm_emails"
             }))  # fmt: skip

@@ -256,7 +256,7 @@ def test_nothing_is_created_for_bad_args():
     def program(spec):
         try:
             Registry("r", registry_args(services=()))
-        except ValueError as exc:
+        except InvalidArguments as exc:
             created.append(str(exc))
 
     plan = offline.run(spec_of("prod"), program)

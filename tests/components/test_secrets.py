@@ -346,7 +346,7 @@ def test_nothing_is_created_for_bad_args():
     def program(spec):
         try:
             ServiceSecrets("s", secrets_args(recovery_window_days=1))
-        except ValueError as exc:
+        except InvalidArguments as exc:
             refused.append(str(exc))
 
     plan = offline.run(spec_of("prod"), program)

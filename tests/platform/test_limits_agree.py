@@ -8,18 +8,28 @@ Each case names a stack-file key, the component argument it becomes, and samples
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from collections.abc import Callable
 
 import pytest
 
-from osp.components import broker, cache, cluster, database, dns, keys, observability, secrets
+from osp.components import (
+    broker,
+    cache,
+    cluster,
+    database,
+    dns,
+    keys,
+    network,
+    observability,
+    secrets,
+)
 from osp.platform.errors import SpecError
 from osp.platform.spec import parse_stack_file
 from tests.components.test_broker import broker_args
 from tests.components.test_cache import redis_args
 from tests.components.test_cluster import cluster_args
 from tests.components.test_database import PROD as POSTGRES
+from tests.components.test_network import network_args
 from tests.components.test_observability import monitoring_args
 from tests.components.test_secrets import secrets_args
 
@@ -37,6 +47,9 @@ class Case:
     samples: tuple[object, ...]
     listed: bool = False
     """The argument (and the key) is a list: the sample is its one item."""
+    also: tuple[tuple[str, object], ...] = ()
+    """Other settings the sample needs, as (stack-file key, value) and the same under `arg`'s
+    component argument names: (`engine`, "valkey") sets `osp:cache.engine` and `engine`."""
 
 
 def _zone(**overrides) -> dns.ZoneArgs:
@@ -77,6 +90,14 @@ CASES = {
         "osp:database.log_retention_days", database.problems,
         lambda: database.PostgresArgs(**POSTGRES), "log_retention_days", (30, 3653, 45, 0),
     ),
+    "valkey version": Case(
+        "osp:cache.engine_version", cache.problems, redis_args, "engine_version",
+        ("8.0", "8.1", "7.2", "7.1", "6.2"), also=(("engine", "valkey"),),
+    ),
+    "cache logs": Case(
+        "osp:cache.log_retention_days", cache.problems, redis_args, "log_retention_days",
+        (7, 365, 10),
+    ),
     "cache node type": Case(
         "osp:cache.node_type", cache.problems, redis_args, "node_type",
         ("cache.r7g.large", "cache.t4g.small", "cache.r7g", "r7g.large", "cache.r7g.huge"),
@@ -96,6 +117,15 @@ CASES = {
         "osp:broker.instance_type", broker.problems, broker_args, "host_instance_type",
         ("mq.m5.large", "mq.m7g.xlarge", "m5.large", "mq.m5"),
     ),
+    "mq instance type of a cluster": Case(
+        "osp:broker.instance_type", broker.problems, broker_args, "host_instance_type",
+        ("mq.m5.large", "mq.t3.micro", "mq.t3.small"),
+        also=(("deployment_mode", "CLUSTER_MULTI_AZ"),),
+    ),
+    "broker logs": Case(
+        "osp:broker.log_retention_days", broker.problems, broker_args, "log_retention_days",
+        (30, 3653, 31),
+    ),
     "rabbitmq version": Case(
         "osp:broker.engine_version", broker.problems, broker_args, "engine_version",
         ("3.13", "4.0", "3.12", "3.13.7", "3"),
@@ -103,6 +133,24 @@ CASES = {
     "kubernetes version": Case(
         "osp:cluster.kubernetes_version", cluster.problems, cluster_args, "kubernetes_version",
         ("1.30", "1.34", "1.29", "1.35", "1.3"),
+    ),
+    "node instance type": Case(
+        "osp:cluster.workload_pool.instance_types", cluster.problems, cluster_args,
+        "workload_pool.instance_types",
+        ("m6i.large", "c7i.2xlarge", "m7g.large", "t4g.medium", "m6i"),
+        listed=True,
+    ),
+    "node disk": Case(
+        "osp:cluster.workload_pool.disk_size_gib", cluster.problems, cluster_args,
+        "workload_pool.disk_size_gib", (20, 1000, 19, 1001),
+    ),
+    "cluster logs": Case(
+        "osp:cluster.log_retention_days", cluster.problems, cluster_args, "log_retention_days",
+        (90, 1, 2),
+    ),
+    "flow logs": Case(
+        "osp:network.flow_log_retention_days", network.problems, network_args,
+        "flow_log_retention_days", (365, 14, 100),
     ),
     "admin role": Case(
         "osp:cluster.admin_role_arns", cluster.problems, cluster_args, "admin_role_arns",
@@ -138,20 +186,19 @@ CASES = {
 }  # fmt: skip
 
 
-def _stack_file(section: str, value: object) -> str:
-    config = {
+def _stack_file(settings: dict[str, object]) -> str:
+    config: dict[str, object] = {
         "aws:region": "eu-west-2",
         "osp:domain": "school.example.com",
         "osp:cluster": {"admin_role_arns": [ADMIN]},
     }
-    top, _, key = section.partition(".")
-    if key:
-        config[top] = {**config.get(top, {}), key: value}
-    else:
-        config[top] = value
-    lines = ["config:"]
-    for name, setting in config.items():
-        lines.append(f"  {name}: {_yaml(setting)}")
+    for path, value in settings.items():
+        *parents, key = path.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})  # type: ignore[assignment]
+        node[key] = value  # type: ignore[index]
+    lines = ["config:"] + [f"  {name}: {_yaml(setting)}" for name, setting in config.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -165,17 +212,33 @@ def _yaml(value: object) -> str:
     return str(value)
 
 
+def _sample(case: Case, value: object) -> object:
+    return [value] if case.listed else value
+
+
 def spec_refuses(case: Case, value: object) -> bool:
-    text = _stack_file(case.section, [value] if case.listed else value)
+    section = case.section.rpartition(".")[0]
+    settings = {f"{section}.{key}": setting for key, setting in case.also}
+    settings[case.section] = _sample(case, value)
     try:
-        parse_stack_file(textwrap.dedent(text), environment="prod", source="Pulumi.prod.yaml")
+        parse_stack_file(_stack_file(settings), environment="prod", source="Pulumi.prod.yaml")
     except SpecError as refused:
         return any(f": {case.section}" in problem for problem in refused.problems)
     return False
 
 
+def _replace(args: object, path: str, value: object) -> object:
+    """`args` with the (dotted) field `path` set to `value`, nested dataclasses included."""
+    head, _, rest = path.partition(".")
+    inner = _replace(getattr(args, head), rest, value) if rest else value
+    return dataclasses.replace(args, **{head: inner})  # type: ignore[type-var]
+
+
 def component_refuses(case: Case, value: object) -> bool:
-    args = dataclasses.replace(case.args(), **{case.arg: [value] if case.listed else value})
+    args = case.args()
+    for key, setting in case.also:
+        args = _replace(args, key, setting)
+    args = _replace(args, case.arg, _sample(case, value))
     return any(f": {case.arg}" in problem for problem in case.problems("t", args))
 
 

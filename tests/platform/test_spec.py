@@ -243,8 +243,9 @@ def test_blueprint_override_for_one_load():
         ),
         pytest.param(
             MINIMAL + "  osp:broker:\n    instance_type: mq.t3.micro\n",
-            f"{SOURCE}:5: osp:broker: expected an mq.m5 or larger instance_type for "
-            "CLUSTER_MULTI_AZ: mq.t3.micro runs only SINGLE_INSTANCE brokers",
+            f"{SOURCE}:6: osp:broker.instance_type: got 'mq.t3.micro'; expected an mq.m5.large "
+            "or larger instance type: mq.t3 brokers run as SINGLE_INSTANCE only, never "
+            "CLUSTER_MULTI_AZ",
             id="micro-broker-cluster",
         ),
         pytest.param(
