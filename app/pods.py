@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.resources
 import ipaddress
-import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import pulumi
@@ -44,9 +43,6 @@ ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 #: Namespaces that do not enforce Pod Security `restricted`: no osp pod runs in one.
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 # --- checks of what pods are given ---------------------------------------------------------
@@ -83,13 +79,13 @@ def image_problem(image: object) -> str | None:
     if not isinstance(image, str):
         return "an image reference"
     reference, _, digest = image.partition("@")
-    if digest and not _DIGEST.fullmatch(digest):
+    if digest and not limits.IMAGE_DIGEST.accepts(digest):
         return "a digest of the form sha256:<64 hex digits> after '@'"
     slash, colon = reference.rfind("/"), reference.rfind(":")
     if colon <= slash or not reference[:colon]:
         return "a full image reference with an explicit tag, <repository url>:<tag>"
     tag = reference[colon + 1 :]
-    if not _TAG.fullmatch(tag):
+    if not limits.IMAGE_TAG.accepts(tag):
         return "a tag of letters, digits, '_', '.' and '-', at most 128 characters"
     if tag.lower() == "latest":
         return (

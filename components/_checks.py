@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from osp.platform import limits
-from osp.platform.limits import is_int
 
-__all__ = ["common", "is_int", "security_groups"]
+__all__ = ["common", "security_groups"]
 
 
 def security_groups(value: object) -> str | None:
     """What is wrong with a list of security group ids (None if nothing)."""
     if isinstance(value, str):
         return "a list of security group ids, not one string"
+    if not isinstance(value, Sequence):
+        return "a list of security group ids"
     literal = [group for group in value if isinstance(group, str)]  # type: ignore[union-attr]
     if len(set(literal)) != len(literal):
         return "each security group at most once"
@@ -31,5 +32,5 @@ def common(args: object) -> Iterator[tuple[str, object, str]]:
             value = getattr(args, arg)
             expected = check(value)
             if expected:
-                shown = value if isinstance(value, str | int) else list(value)
+                shown = value if isinstance(value, str | int | float | None) else list(value)
                 yield arg, shown, expected

@@ -39,9 +39,7 @@ _TARGET_GROUP_SUFFIX = pattern(
 _DISTRIBUTION_ID = pattern(r"E[A-Z0-9]{5,}", "a CloudFront distribution id such as E2QWRUHAPOMQZL")
 
 _GIB = 1024**3
-_ALLOCATED_STORAGE_GIB = Constraint(
-    f"{limits.RDS_STORAGE_GIB.expected}, or None", limits.RDS_STORAGE_GIB.accepts
-)
+_ALLOCATED_STORAGE_GIB = limits.optional(limits.RDS_STORAGE_GIB)
 # PostgreSQL's own ceiling for max_connections.
 _MAX_CONNECTIONS = whole_range(1, 262143, "an integer from 1 to 262143, or None")
 _PERCENTAGE = Constraint(

@@ -3,7 +3,7 @@ argument checks both ask here, so the two can never disagree.
 
 A rule is a `Constraint`: `constraint.problem(value)` is None when the value is accepted and
 otherwise says what is allowed, in the words a message shows after "expected".
-tests/platform/test_limits.py feeds the same samples to the spec and to the components.
+tests/platform/test_limits_agree.py feeds the same samples to the spec and to the components.
 """
 
 from __future__ import annotations
