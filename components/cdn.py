@@ -51,8 +51,6 @@ _MAX_CSP_LENGTH = 1783
 # digits, '-' and '_'; a DNS label (63, [a-z0-9-]) is valid for both.
 _CLOUDFRONT_NAME = NameKind.K8S_LABEL
 
-_ACM_US_EAST_1 = re.compile(r"arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+")
-_CLOUDFRONT_WEB_ACL = re.compile(r"arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/\S+")
 _S3_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\.s3(\.[a-z0-9-]+)?\.amazonaws\.com")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
 # Headers CloudFront refuses to add to origin requests.
@@ -200,21 +198,13 @@ def problems(name: str, args: StaticSiteArgs | ApiDistributionArgs) -> list[str]
 def _check_distribution(check: Problems, args: _DistributionArgs) -> None:
     """What every distribution's arguments must be."""
     check.against(limits.DOMAIN_NAME, "domain_name", args.domain_name)
-    check.check(
-        args.certificate_arn is not None
-        and not _literal_mismatch(args.certificate_arn, _ACM_US_EAST_1),
-        "certificate_arn",
-        args.certificate_arn,
-        "an ACM certificate ARN in us-east-1 (CloudFront takes certificates from us-east-1 only)",
-    )
-    check.check(
-        args.web_acl_arn is not None
-        and not _literal_mismatch(args.web_acl_arn, _CLOUDFRONT_WEB_ACL),
-        "web_acl_arn",
-        args.web_acl_arn,
-        "the ARN of a WAFv2 web ACL of CLOUDFRONT scope "
-        "(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)",
-    )
+    for arg, rule in (
+        ("certificate_arn", limits.CLOUDFRONT_CERTIFICATE_ARN),
+        ("web_acl_arn", limits.CLOUDFRONT_WEB_ACL_ARN),
+    ):
+        value = getattr(args, arg)
+        if not isinstance(value, pulumi.Output):  # an Output is the cloud's to check
+            check.against(rule, arg, value)
     if args.log_bucket_domain_name is not None:
         check.check(
             not _literal_mismatch(args.log_bucket_domain_name, _S3_DOMAIN),

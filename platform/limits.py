@@ -136,12 +136,6 @@ AWS_REGION = pattern(
 
 ACCOUNT_ID = pattern(r"\d{12}", "a 12-digit AWS account id, quoted, such as '123456789012'")
 
-#: An IAM role ARN, path included (`role/path/name`), in any partition.
-IAM_ROLE_ARN = pattern(
-    r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
-    "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
-)
-
 # --- ARNs --------------------------------------------------------------------------------
 
 #: The partition part of an ARN: aws, aws-cn, aws-us-gov, aws-iso, …
@@ -149,24 +143,31 @@ _PARTITION = re.compile(r"aws(?:-[a-z]+)*")
 
 
 def arn(
-    service: str, resource: str, expected: str, *, regional: bool = True, in_account: bool = True
+    service: str,
+    resource: str,
+    expected: str,
+    *,
+    regional: bool = True,
+    in_account: bool = True,
+    region: str | None = None,
 ) -> Constraint:
     """ARNs `arn:<partition>:<service>:<region>:<account>:<resource>` of one AWS service whose
     resource part matches `resource` (so no wildcards). The region and account follow
     AWS_REGION and ACCOUNT_ID, or are empty where the service's ARNs have none (IAM's have no
-    region, S3 buckets' neither region nor account)."""
+    region, S3 buckets' neither region nor account); `region` demands that one region."""
     resource_pattern = re.compile(resource)
 
     def accepts(value: object) -> bool:
         parts = value.split(":", 5) if isinstance(value, str) else []
         if len(parts) != 6:
             return False
-        prefix, partition, named_service, region, account, rest = parts
+        prefix, partition, named_service, in_region, account, rest = parts
         return (
             prefix == "arn"
             and _PARTITION.fullmatch(partition) is not None
             and named_service == service
-            and (AWS_REGION.accepts(region) if regional else region == "")
+            and (AWS_REGION.accepts(in_region) if regional else in_region == "")
+            and (region is None or in_region == region)
             and (ACCOUNT_ID.accepts(account) if in_account else account == "")
             and resource_pattern.fullmatch(rest) is not None
         )
@@ -174,6 +175,13 @@ def arn(
     return Constraint(expected, accepts)
 
 
+#: An IAM role ARN, path included (`role/path/name`), in any partition.
+IAM_ROLE_ARN = arn(
+    "iam",
+    r"role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
+    regional=False,
+)
 #: A KMS key ARN, never an alias: an alias ARN in a policy's Resource grants nothing, and
 #: services that encrypt on our behalf resolve an alias in the caller's account.
 KMS_KEY_ARN = arn(
@@ -209,6 +217,21 @@ TARGET_GROUP_ARN = arn(
     r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+",
     "a target group ARN such as "
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd",
+)
+#: CloudFront takes certificates and web ACLs from CLOUDFRONT_REGION only.
+CLOUDFRONT_CERTIFICATE_ARN = arn(
+    "acm",
+    r"certificate/[0-9a-f-]+",
+    f"an ACM certificate ARN in {CLOUDFRONT_REGION} (CloudFront takes certificates from "
+    f"{CLOUDFRONT_REGION} only)",
+    region=CLOUDFRONT_REGION,
+)
+CLOUDFRONT_WEB_ACL_ARN = arn(
+    "wafv2",
+    r"global/webacl/\S+",
+    "the ARN of a WAFv2 web ACL of CLOUDFRONT scope "
+    f"(arn:aws:wafv2:{CLOUDFRONT_REGION}:<account>:global/webacl/<name>/<id>)",
+    region=CLOUDFRONT_REGION,
 )
 OIDC_PROVIDER_ARN = arn(
     "iam",

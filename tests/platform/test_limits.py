@@ -25,6 +25,7 @@ ACCEPTS = {
         "arn:aws:iam::123456789012:role/platform-admin",
         "arn:aws:iam::123456789012:role/teams/platform/admin",
         "arn:aws-us-gov:iam::123456789012:role/x",
+        "arn:aws-iso:iam::123456789012:role/x",
     ],
     "KMS_KEY_ARN": [
         "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -39,6 +40,12 @@ ACCEPTS = {
     "SECRET_ARN": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:osp-prod/jwt-AbCdEf"],
     "TARGET_GROUP_ARN": [
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/osp-prod-fee/0123abcd"
+    ],
+    "CLOUDFRONT_CERTIFICATE_ARN": [
+        "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
+    ],
+    "CLOUDFRONT_WEB_ACL_ARN": [
+        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/osp-prod-edge/0123abcd"
     ],
     "OIDC_PROVIDER_ARN": [
         "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AB12"
@@ -97,6 +104,8 @@ REFUSES = {
     "ACCOUNT_ID": ["12345678901", "12345678901a", 123456789012],
     "IAM_ROLE_ARN": [
         "arn:aws:iam::123456789012:user/x",
+        "arn:aws:iam:us-east-1:123456789012:role/x",
+        "arn:aws:iam::123456789012:role/*",
         "arn:aws:iam::1234:role/x",
         "role/x",
     ],
@@ -119,6 +128,14 @@ REFUSES = {
     ],
     "TARGET_GROUP_ARN": [
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0123abcd"
+    ],
+    "CLOUDFRONT_CERTIFICATE_ARN": [
+        "arn:aws:acm:eu-west-2:123456789012:certificate/0f0e0d0c",
+        "arn:aws:acm:us-east-1:123456789012:certificate/*",
+    ],
+    "CLOUDFRONT_WEB_ACL_ARN": [
+        "arn:aws:wafv2:eu-west-2:123456789012:global/webacl/x/1",
+        "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1",
     ],
     "OIDC_PROVIDER_ARN": ["arn:aws:iam:us-east-1:123456789012:oidc-provider/x"],
     "HOSTED_ZONE_ID": ["abc", "Z", "z123"],
