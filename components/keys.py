@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from osp.platform import limits
+from osp.platform import iam, limits
 from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:keys:KeyRing"
@@ -146,7 +145,7 @@ def key_policy(domain: str, *, partition: str, account: str, region: str) -> str
                 "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    return iam.policy(*statements)
 
 
 def _service_statement(service: str, *, partition: str, account: str, region: str) -> dict:
