@@ -26,12 +26,23 @@ from osp.components.secrets import (
     ServiceSecretsArgs,
 )
 from osp.components.storage import Bucket, BucketArgs, LogBucket, LogBucketArgs, ObjectOwnership
+from osp.components.table import (
+    AttributeType,
+    BillingMode,
+    GlobalSecondaryIndex,
+    ProjectionType,
+    StreamViewType,
+    Table,
+    TableArgs,
+)
 
 __all__ = [
     "ApiDistribution",
     "ApiDistributionArgs",
     "ApiLoadBalancer",
     "ApiLoadBalancerArgs",
+    "AttributeType",
+    "BillingMode",
     "Bucket",
     "BucketArgs",
     "Cluster",
@@ -39,6 +50,7 @@ __all__ = [
     "EmailDomain",
     "EmailDomainArgs",
     "GeneratedSecret",
+    "GlobalSecondaryIndex",
     "KeyRing",
     "KeyRingArgs",
     "LogBucket",
@@ -52,6 +64,7 @@ __all__ = [
     "PlaceholderSecret",
     "Postgres",
     "PostgresArgs",
+    "ProjectionType",
     "Queue",
     "QueueArgs",
     "RabbitMq",
@@ -65,6 +78,9 @@ __all__ = [
     "ServiceSecretsArgs",
     "StaticSite",
     "StaticSiteArgs",
+    "StreamViewType",
+    "Table",
+    "TableArgs",
     "Taint",
     "TaintEffect",
     "Topic",

@@ -142,6 +142,8 @@ def _export(
     pulumi.export("dataBuckets", {b: bucket.bucket_name for b, bucket in shared.buckets.items()})
     pulumi.export("logBucket", shared.log_bucket.bucket_name)
     pulumi.export("repositoryUrls", shared.registry.repository_urls)
+    pulumi.export("tenantsTable", shared.tenants.table_name)
+    pulumi.export("tenantsTableArn", shared.tenants.arn)
     if shared.secrets is not None:
         pulumi.export("appSecretArns", shared.secrets.secret_arns)
     if events is not None:

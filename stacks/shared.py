@@ -1,24 +1,42 @@
-"""Shared services: the log bucket, the data buckets, the image registry, the app secrets."""
+"""Shared services: the log bucket, the data buckets, the image registry, the app secrets and
+the tenant registry table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from osp.components import (
+    AttributeType,
+    BillingMode,
     Bucket,
     BucketArgs,
     GeneratedSecret,
+    GlobalSecondaryIndex,
     LogBucket,
     LogBucketArgs,
     PlaceholderSecret,
+    ProjectionType,
     Registry,
     RegistryArgs,
     ServiceSecrets,
     ServiceSecretsArgs,
+    Table,
+    TableArgs,
 )
 from osp.platform.catalogue.models import SecretKind
 from osp.stacks.context import Context
 from osp.stacks.foundation import Foundation
+
+# The tenant registry's key schema. The registry code reads and queries the table by these
+# names: changing one breaks every reader, and changing a key replaces the table.
+TABLE_HASH_KEY = "slug"
+"""Partition key of the tenants table: the tenant's slug (a string)."""
+STATE_INDEX = "by-state"
+"""Global secondary index listing tenants by lifecycle state (`tenant list --state`)."""
+STATE_INDEX_HASH_KEY = "state"
+"""Partition key of `STATE_INDEX`: the tenant's lifecycle state (a string)."""
+STATE_INDEX_RANGE_KEY = "slug"
+"""Sort key of `STATE_INDEX`: the slug, so a state's tenants come back in slug order."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,7 @@ class Shared:
     buckets: dict[str, Bucket]
     registry: Registry
     secrets: ServiceSecrets | None
+    tenants: Table
 
 
 def build(ctx: Context, foundation: Foundation) -> Shared:
@@ -96,4 +115,39 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
         if generated or placeholders
         else None
     )
-    return Shared(log_bucket=log_bucket, buckets=buckets, registry=registry, secrets=secrets)
+    return Shared(
+        log_bucket=log_bucket,
+        buckets=buckets,
+        registry=registry,
+        secrets=secrets,
+        tenants=_tenants(ctx, foundation),
+    )
+
+
+def _tenants(ctx: Context, foundation: Foundation) -> Table:
+    """The tenant registry: one item per tenant, listed by state through `STATE_INDEX`."""
+    return Table(
+        ctx.name("tenants"),
+        TableArgs(
+            table_name=ctx.name("tenants"),
+            attributes={
+                TABLE_HASH_KEY: AttributeType.STRING,
+                STATE_INDEX_HASH_KEY: AttributeType.STRING,
+                STATE_INDEX_RANGE_KEY: AttributeType.STRING,
+            },
+            hash_key=TABLE_HASH_KEY,
+            global_secondary_indexes=[
+                GlobalSecondaryIndex(
+                    name=STATE_INDEX,
+                    hash_key=STATE_INDEX_HASH_KEY,
+                    range_key=STATE_INDEX_RANGE_KEY,
+                    projection=ProjectionType.ALL,
+                )
+            ],
+            billing_mode=BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery=True,
+            kms_key_arn=foundation.keys.data_key_arn,
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("tenants"),
+        ),
+    )

@@ -281,6 +281,7 @@ _OUTPUTS: dict[str, _OutputsFn] = {
     "aws:sqs/queue:Queue": lambda c, i, inputs, r: {
         "url": f"https://sqs.{r}.{c.dns_suffix}/{c.account_id}/{inputs.get('name', i)}",
     },
+    "aws:dynamodb/table:Table": lambda c, i, inputs, r: _dynamodb_table(c, i, inputs, r),
     "aws:ecr/repository:Repository": lambda c, i, _in, r: {
         "repositoryUrl": f"{c.account_id}.dkr.ecr.{r}.{c.dns_suffix}/{i}",
         "registryId": c.account_id,
@@ -354,6 +355,17 @@ def _email_identity(c: FakeAws, identity: str, region: str) -> dict[str, Any]:
             "status": "PENDING",
         },
     }
+
+
+def _dynamodb_table(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    """`arn:…:table/<name>`; with a stream, its ARN `<table arn>/stream/<label>`, the label
+    being the stream's creation time (fixed here, so the plan stays deterministic)."""
+    arn = f"arn:{c.partition}:dynamodb:{region}:{c.account_id}:table/{ident}"
+    out: dict[str, Any] = {"arn": arn}
+    if inputs.get("streamEnabled"):
+        label = "2024-01-01T00:00:00.000"
+        out |= {"streamArn": f"{arn}/stream/{label}", "streamLabel": label}
+    return out
 
 
 def _cache_host(ident: str, region: str) -> str:

@@ -20,14 +20,15 @@ from tests.support import REPO
 EXPORTS = {
     "osp.components": [
         "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
-        "Bucket", "BucketArgs", "Cluster", "ClusterArgs", "EmailDomain", "EmailDomainArgs",
-        "GeneratedSecret", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
-        "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "ObjectOwnership",
-        "PlaceholderSecret", "Postgres", "PostgresArgs", "Queue", "QueueArgs", "RabbitMq",
-        "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
-        "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "Taint",
-        "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl", "WebAclArgs", "Zone",
-        "ZoneArgs",
+        "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
+        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "KeyRing",
+        "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring", "MonitoringArgs", "Network",
+        "NetworkArgs", "NodePoolArgs", "ObjectOwnership", "PlaceholderSecret", "Postgres",
+        "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq", "RabbitMqArgs",
+        "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute", "ServiceSecrets",
+        "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType", "Table",
+        "TableArgs", "Taint", "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl",
+        "WebAclArgs", "Zone", "ZoneArgs",
     ],
     "osp.app": [
         "BucketGrant", "ClusterAddons", "ClusterAddonsArgs", "DbUserGrant", "EgressRule",
