@@ -19,7 +19,7 @@ DOMAINS = ("data", "logs", "secrets", "storage")
 # AWS services that may use a domain's key on behalf of principals of the account
 # (the pattern of AWS managed keys: `kms:ViaService` + `kms:CallerAccount`).
 _VIA_SERVICES = {
-    "data": ("rds", "elasticache", "mq", "ec2", "eks", "sns", "sqs"),
+    "data": ("rds", "elasticache", "mq", "ec2", "eks", "sns", "sqs", "dynamodb"),
     "secrets": ("secretsmanager",),
     "storage": ("s3", "ecr"),
     "logs": (),

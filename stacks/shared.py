@@ -24,19 +24,14 @@ from osp.components import (
     TableArgs,
 )
 from osp.platform.catalogue.models import SecretKind
+from osp.platform.tenancy.registry import (
+    STATE_INDEX,
+    STATE_INDEX_HASH_KEY,
+    STATE_INDEX_RANGE_KEY,
+    TABLE_HASH_KEY,
+)
 from osp.stacks.context import Context
 from osp.stacks.foundation import Foundation
-
-# The tenant registry's key schema. The registry code reads and queries the table by these
-# names: changing one breaks every reader, and changing a key replaces the table.
-TABLE_HASH_KEY = "slug"
-"""Partition key of the tenants table: the tenant's slug (a string)."""
-STATE_INDEX = "by-state"
-"""Global secondary index listing tenants by lifecycle state (`tenant list --state`)."""
-STATE_INDEX_HASH_KEY = "state"
-"""Partition key of `STATE_INDEX`: the tenant's lifecycle state (a string)."""
-STATE_INDEX_RANGE_KEY = "slug"
-"""Sort key of `STATE_INDEX`: the slug, so a state's tenants come back in slug order."""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ def test_services_use_only_their_domains_key(protected):
         "s3.us-east-1.amazonaws.com",
         "ecr.us-east-1.amazonaws.com",
     ]
-    assert "rds.us-east-1.amazonaws.com" in via["data"]["StringEquals"]["kms:ViaService"]
+    assert via["data"]["StringEquals"]["kms:ViaService"] == [
+        f"{service}.us-east-1.amazonaws.com"
+        for service in ("rds", "elasticache", "mq", "ec2", "eks", "sns", "sqs", "dynamodb")
+    ]
     assert all(c["StringEquals"]["kms:CallerAccount"] == ACCOUNT for c in via.values() if c)
     assert via["logs"] == {}
     logs = policy(protected, "logs")["CloudWatchLogsEncrypts"]

@@ -50,6 +50,19 @@ EXPORTS = {
         "Transport", "UnknownBlueprintError", "Uses", "cpu_millicores", "load_catalogue",
         "memory_bytes", "parse_catalogue", "parse_catalogue_text",
     ],
+    "osp.platform.tenancy": [
+        "RESERVED_SLUGS", "SLUG", "SLUG_FORMAT", "TRANSITIONS", "Difference", "DynamoDbRegistry",
+        "Failure", "FileRegistry", "RolloutOutcome", "RolloutResult", "StaleTenantError",
+        "Tenant", "TenantConflictError", "TenantExistsError", "TenantInputError",
+        "TenantRegistry", "TenantRegistryError", "TenantRequest", "TenantState",
+        "TenantStateError", "Tier", "Transition", "UnknownTenantError", "allowed",
+        "differences", "from_dict", "new_tenant", "record_rollout", "to_dict", "transition",
+    ],
+    "osp.platform.tenancy.registry": [
+        "STATE_INDEX", "STATE_INDEX_HASH_KEY", "STATE_INDEX_RANGE_KEY", "TABLE_HASH_KEY",
+        "VERSION_ATTRIBUTE", "DynamoDbRegistry", "FileRegistry", "TenantRegistry",
+        "default_root",
+    ],
 }  # fmt: skip
 
 #: Packages of modules: users import a module (`from osp.platform.engine import offline`,
@@ -67,6 +80,8 @@ FOLDERS = {
     "osp.app": "app",
     "osp.platform.spec": "platform/spec",
     "osp.platform.catalogue": "platform/catalogue",
+    "osp.platform.tenancy": "platform/tenancy",
+    "osp.platform.tenancy.registry": "platform/tenancy/registry",
     **MODULE_PACKAGES,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from osp.stacks.shared import (
+from osp.platform.tenancy.registry import (
     STATE_INDEX,
     STATE_INDEX_HASH_KEY,
     STATE_INDEX_RANGE_KEY,
