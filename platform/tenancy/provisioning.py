@@ -1,0 +1,50 @@
+"""How a tenant's own stack is brought to its tier's blueprint, whichever engine runs it.
+
+Each tenant's resources live in a stack of their own, `<env>.tenant-<slug>`, declared by a
+`TenantProgram` (osp.stacks.tenant's, passed in by the caller: platform never imports stacks)
+from the environment's spec, the tenant and the environment stack's outputs. A `Provisioner`
+runs it: offline under the mocks engine, or for real through the Automation API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from osp.platform.plan import Plan
+from osp.platform.spec import EnvironmentSpec
+from osp.platform.tenancy.model import Tenant
+
+TenantProgram = Callable[[EnvironmentSpec, Tenant, Mapping[str, Any]], object]
+"""Declares one tenant's resources: (environment spec, tenant, environment stack outputs)."""
+
+
+def tenant_stack_name(environment: str, slug: str) -> str:
+    """The Pulumi stack holding one tenant's resources."""
+    return f"{environment}.tenant-{slug}"
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """What bringing a tenant's stack to its tier left behind."""
+
+    stack: str
+    blueprint_version: str
+    """The version of the tier blueprint the stack now matches (what a rollout compares)."""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    plan: Plan | None = None
+    """The plan the program declared (offline, or a real run's preview), for show and verify."""
+
+
+class Provisioner(Protocol):
+    """Runs tenant stacks. Every method raises an OspError naming what failed."""
+
+    def apply(self, tenant: Tenant) -> Provisioned:
+        """Create or update the tenant's stack to the current blueprint of its tier."""
+        ...
+
+    def destroy(self, tenant: Tenant, *, delete_data: bool) -> None:
+        """Destroy the tenant's stack; data stores keep a final snapshot, and a silo's bucket
+        is emptied only with `delete_data`."""
+        ...
