@@ -75,31 +75,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 #: Hex digits of the content hash in the Job's and ConfigMap's names.
 HASH_LENGTH = 10
 
-#: Role and database names a service may never take: PostgreSQL's and RDS's own, the databases
-#: every instance has, and the names that mean another role when written unquoted (`GRANT … TO
-#: current_user`). `pg_` and `rds` prefixes are refused as a whole (PostgreSQL reserves the
-#: first; RDS uses the second for its own roles and databases). Other keywords, such as `user`,
-#: are fine: every statement quotes the name, and unquoted they are a syntax error, not another
-#: role.
-RESERVED_NAMES = frozenset(
-    {
-        "postgres",
-        "public",
-        "none",
-        "current_role",
-        "current_user",
-        "session_user",
-        "template0",
-        "template1",
-        "rdsadmin",
-        "rdsrepladmin",
-        "rds_superuser",
-        IAM_ROLE,
-    }
-)
-RESERVED_PREFIXES = ("pg_", "rds")
-
-_USER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 #: Arguments that may be Outputs: (arg, ARN kind checked when a literal, or None).
 _OUTPUT_ARGS = (
@@ -129,18 +104,7 @@ def postgres_name(service: str) -> str:
 
 def user_problem(user: object) -> str | None:
     """What a service's PostgreSQL user (and database) name should have been, or None."""
-    if not isinstance(user, str) or not _USER.fullmatch(user):
-        return (
-            "a PostgreSQL name: a lower-case letter, then up to 62 lower-case letters, digits "
-            "or underscores (postgres_name(service))"
-        )
-    if user in RESERVED_NAMES or user.startswith(RESERVED_PREFIXES):
-        return (
-            "a service's own name, not one of PostgreSQL's or RDS's ("
-            + ", ".join(sorted(RESERVED_NAMES))
-            + ", or starting with pg_ or rds)"
-        )
-    return None
+    return limits.POSTGRES_SERVICE_USER.problem(user)
 
 
 def _literal(value: str) -> str:

@@ -115,14 +115,6 @@ _ISSUER = pattern(
     "(Cluster.oidc_provider_url)",
 )
 #: A PostgreSQL role name that needs no quoting: osp creates one per service.
-_DB_USER = pattern(
-    r"[a-z][a-z0-9_]{0,62}",
-    "a PostgreSQL user: a lower-case letter, then up to 62 lower-case letters, digits or "
-    "underscores",
-)
-_RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_superuser"})
-
-
 # -- grants ------------------------------------------------------------------------------
 
 
@@ -623,13 +615,7 @@ def _check_database_users(check: Problems, users: Sequence[DbUserGrant]) -> None
         if isinstance(grant.resource_id, str):
             check.against(_ARNS["resource_id"], f"{where}.resource_id", grant.resource_id)
         user = grant.user
-        if check.against(_DB_USER, f"{where}.user", user):
-            check.check(
-                user not in _RESERVED_DB_USERS,
-                f"{where}.user",
-                user,
-                "the service's own user, not one of " + ", ".join(sorted(_RESERVED_DB_USERS)),
-            )
+        check.against(limits.POSTGRES_SERVICE_USER, f"{where}.user", user)
         if isinstance(grant.resource_id, str):
             if (grant.resource_id, user) in seen:
                 check.add(where, f"{grant.resource_id}/{user}", "each instance and user once")

@@ -264,6 +264,37 @@ SECRET_RECOVERY_WINDOW = Constraint(
 
 # --- RDS for PostgreSQL ------------------------------------------------------------------
 
+#: Names a service's PostgreSQL role and database may never take: PostgreSQL's and RDS's own,
+#: the databases every instance has, and those that mean another role when written unquoted
+#: (`GRANT … TO current_user`). Prefixes: PostgreSQL reserves pg_, RDS uses rds for its own
+#: roles (rdsadmin, rds_superuser, rds_iam …). Other keywords, such as `user`, are fine: every
+#: statement quotes the name, and unquoted they are a syntax error, not another role.
+POSTGRES_RESERVED_NAMES = frozenset(
+    {"postgres", "public", "none", "current_role", "current_user", "session_user",
+     "template0", "template1"}
+)  # fmt: skip
+POSTGRES_RESERVED_PREFIXES = ("pg_", "rds")
+_POSTGRES_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def _is_service_user(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and _POSTGRES_NAME.fullmatch(value) is not None
+        and value not in POSTGRES_RESERVED_NAMES
+        and not value.startswith(POSTGRES_RESERVED_PREFIXES)
+    )
+
+
+#: A service's own PostgreSQL user (and database): what osp creates and grants rds_iam to.
+POSTGRES_SERVICE_USER = Constraint(
+    "a PostgreSQL name of the service's own: a lower-case letter, then up to 62 lower-case "
+    "letters, digits or underscores; not "
+    + ", ".join(sorted(POSTGRES_RESERVED_NAMES))
+    + ", nor starting with pg_ or rds",
+    _is_service_user,
+)
+
 #: PostgreSQL majors osp deploys (those RDS keeps in standard support).
 POSTGRES_MAJOR_VERSIONS = ("14", "15", "16", "17")
 POSTGRES_VERSION = pattern(

@@ -280,8 +280,14 @@ def test_script_is_the_same_for_the_same_users_in_any_order():
         (["course-review"], "setup_script: got 'course-review'"),
         (["9lives"], "setup_script: got '9lives'"),
         (["a" * 64], "setup_script: got 'aaaa"),
-        (["postgres"], "setup_script: got 'postgres'; expected a service's own name"),
-        (["rds_iam"], "setup_script: got 'rds_iam'; expected a service's own name"),
+        (
+            ["postgres"],
+            "setup_script: got 'postgres'; expected a PostgreSQL name of the service's own",
+        ),
+        (
+            ["rds_iam"],
+            "setup_script: got 'rds_iam'; expected a PostgreSQL name of the service's own",
+        ),
         (["rdsadmin"], "setup_script: got 'rdsadmin'"),
         (["pg_monitor"], "setup_script: got 'pg_monitor'"),
         (["template1"], "setup_script: got 'template1'"),
@@ -797,9 +803,18 @@ def test_shell_commands_parse():
         ({"users": ()}, "users: got []; expected at least one user"),
         ({"users": ("fee", "Fee")}, "users[1]: got 'Fee'; expected a PostgreSQL name"),
         ({"users": ("course-review",)}, "users[0]: got 'course-review'; expected a PostgreSQL"),
-        ({"users": ("postgres",)}, "users[0]: got 'postgres'; expected a service's own name"),
-        ({"users": ("rds_sync",)}, "users[0]: got 'rds_sync'; expected a service's own name"),
-        ({"users": ("pg_read",)}, "users[0]: got 'pg_read'; expected a service's own name"),
+        (
+            {"users": ("postgres",)},
+            "users[0]: got 'postgres'; expected a PostgreSQL name of the service's own",
+        ),
+        (
+            {"users": ("rds_sync",)},
+            "users[0]: got 'rds_sync'; expected a PostgreSQL name of the service's own",
+        ),
+        (
+            {"users": ("pg_read",)},
+            "users[0]: got 'pg_read'; expected a PostgreSQL name of the service's own",
+        ),
         ({"users": ("fee", "fee")}, "users[1]: got 'fee'; expected each user once"),
         ({"users": (["fee"],)}, "users[0]: got ['fee']; expected a PostgreSQL name"),
         ({"host": "db host"}, "host: got 'db host'; expected the instance's address"),

@@ -649,7 +649,8 @@ def test_nothing_is_created_when_args_are_wrong():
         ),
         (
             {"grants": Grants(database_users=[DbUserGrant("db-ABC", "Fee-Service")])},
-            "grants.database_users[0].user: got 'Fee-Service'; expected a PostgreSQL user",
+            "grants.database_users[0].user: got 'Fee-Service'; expected a PostgreSQL name of the "
+            "service's own",
         ),
         (
             {"grants": Grants(database_users=[DbUserGrant("db-ABC", "*")])},
@@ -657,7 +658,8 @@ def test_nothing_is_created_when_args_are_wrong():
         ),
         (
             {"grants": Grants(database_users=[DbUserGrant("db-ABC", "rdsadmin")])},
-            "grants.database_users[0].user: got 'rdsadmin'; expected the service's own user",
+            "grants.database_users[0].user: got 'rdsadmin'; expected a PostgreSQL name of the "
+            "service's own",
         ),
         (
             {"grants": Grants(database_users=[DbUserGrant("db-ABC", "fee"),

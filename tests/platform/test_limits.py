@@ -81,6 +81,7 @@ ACCEPTS = {
     "KMS_DELETION_WINDOW_DAYS": [7, 30],
     "IMAGE_TAG": ["1.0.0", "v2_rc.1", "a" * 128],
     "IMAGE_DIGEST": ["sha256:" + "a" * 64],
+    "POSTGRES_SERVICE_USER": ["fee", "course_review", "user", "a" * 63],
     "SECRET_NAME": ["jwt-signing-key", "stripe_api_key", "a1"],
     "SECRET_NAME_PREFIX": ["osp-prod", "osp-prod/broker"],
 }
@@ -164,6 +165,17 @@ REFUSES = {
     "KMS_DELETION_WINDOW_DAYS": [6, 31],
     "IMAGE_TAG": ["", ".hidden", "-x", "a" * 129, "a:b"],
     "IMAGE_DIGEST": ["sha256:abc", "md5:" + "a" * 32],
+    "POSTGRES_SERVICE_USER": [
+        "Fee",
+        "postgres",
+        "rds_iam",
+        "rdsadmin",
+        "pg_read",
+        "public",
+        "1fee",
+        "a" * 64,
+        "fee-service",
+    ],
     "SECRET_NAME": ["Jwt", "a--b", "-a", "a/b", ""],
     "SECRET_NAME_PREFIX": ["osp-prod/", "/osp", "osp//prod", "OSP"],
 }
