@@ -513,7 +513,7 @@ def network_policy_spec(args: ServiceDatabasesArgs, job_name: str) -> dict[str, 
         {"batch.kubernetes.io/job-name": job_name},
         [
             pods.cidr_egress(args.database_cidrs, [args.port]),
-            pods.cidr_egress(args.endpoint_cidrs, [443]),
+            pods.cidr_egress(args.endpoint_cidrs, [pods.HTTPS_PORT]),
         ],
     )
 

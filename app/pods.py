@@ -34,6 +34,9 @@ NAME_LABEL = "app.kubernetes.io/name"
 #: enforced by the kubelet, which can only check a numeric user.
 RUN_AS = 65532
 
+#: Where AWS's APIs (STS for IRSA, Secrets Manager …) listen, through the interface endpoints.
+HTTPS_PORT = 443
+
 #: CoreDNS pods, the one thing every pod must reach.
 DNS_NAMESPACE = "kube-system"
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}

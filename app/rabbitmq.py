@@ -538,7 +538,7 @@ def network_policy_spec(broker_cidrs: Sequence[str], endpoint_cidrs: Sequence[st
             # Only the management API: the Job never speaks AMQP.
             pods.cidr_egress(broker_cidrs, [CONSOLE_PORT]),
             # STS for IRSA, Secrets Manager for the credentials.
-            pods.cidr_egress(endpoint_cidrs, [CONSOLE_PORT]),
+            pods.cidr_egress(endpoint_cidrs, [pods.HTTPS_PORT]),
         ],
     )
 

@@ -29,9 +29,6 @@ from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:cluster:Cluster"
 
-#: Kubernetes minor versions osp builds clusters at (the rule lives in osp.platform.limits).
-SUPPORTED_KUBERNETES_VERSIONS = limits.KUBERNETES_VERSIONS
-
 #: Control-plane log streams shipped to CloudWatch: API calls, the audit trail, IAM auth.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
@@ -140,8 +137,8 @@ class ClusterArgs:
     """Customer KMS key of the nodes' root volumes; the EBS CSI driver may use it too."""
 
     kubernetes_version: str = "1.33"
-    """Kubernetes minor version ("1.NN", one of SUPPORTED_KUBERNETES_VERSIONS). Default: 1.33.
-    Node pools follow it after the control plane upgrades."""
+    """Kubernetes minor version ("1.NN", one of osp.platform.limits.KUBERNETES_VERSIONS).
+    Default: 1.33. Node pools follow it after the control plane upgrades."""
 
     public_access_cidrs: Sequence[str] = ()
     """CIDRs that may reach the public API endpoint. Default: none, and then the endpoint is

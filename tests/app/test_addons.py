@@ -15,7 +15,7 @@ from osp.app.addons import (
     ClusterAddonsArgs,
     problems,
 )
-from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import plan_component
@@ -226,7 +226,7 @@ def test_pinned_versions_can_be_moved():
     assert release(plan, "metrics-server").inputs["version"] == "3.12.2"
 
 
-@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_namespace_and_policy_validate_strictly(prod, version):
     # Helm releases are not manifests (their objects come from the charts): not validated.
     checked = manifests_of.validate_all(prod, version)

@@ -38,8 +38,8 @@ from osp.app.databases import (
     user_problem,
 )
 from osp.app.pods import image_problem
-from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import plan_component
@@ -654,7 +654,7 @@ def test_names_follow_the_object_name_and_the_deadline():
     )
 
 
-@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_validates_strictly(prod, verified, version):
     checked = manifests_of.validate_all(prod, version) + manifests_of.validate_all(
         verified, version

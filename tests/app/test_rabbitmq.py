@@ -45,9 +45,9 @@ from osp.app.rabbitmq import (
     topology,
 )
 from osp.components.broker import credentials_document
-from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import plan_component, spec_of
@@ -1247,7 +1247,7 @@ def test_component_attributes_are_plain_names():
     assert sorted(component.credentials_secret_arns) == sorted(SERVICES)
 
 
-@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_validates_strictly(plan, version):
     checked = manifests_of.validate_all(plan, version)
     assert Counter(m["kind"] for m in checked) == Counter(

@@ -22,7 +22,6 @@ from osp.app.workload import (
     ServiceWorkloadArgs,
     problems,
 )
-from osp.components.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from osp.platform.catalogue import (
     LivenessProbe,
     Probes,
@@ -34,6 +33,7 @@ from osp.platform.catalogue import (
     load_catalogue,
 )
 from osp.platform.engine import offline
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
 from tests.app import k8s as manifests_of
 from tests.support import plan_component, spec_of
@@ -534,7 +534,7 @@ def test_url_output(routed):
 # --- schema --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_validates_strictly(routed, internal, version):
     checked = manifests_of.validate_all(routed, version) + manifests_of.validate_all(
         internal, version
