@@ -532,20 +532,19 @@ def _container(
 ) -> dict[str, object]:
     """One of the Job's containers: a shell command, hardened, with 50m-500m of CPU and
     `memory` (requested, limit)."""
-    return {
-        "name": name,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", command],
-        "env": env,
-        "resources": {
+    return pods.job_container(
+        name,
+        image,
+        ["/bin/sh", "-c", command],
+        env,
+        resources={
             "requests": {"cpu": "50m", "memory": memory[0]},
             "limits": {"cpu": "500m", "memory": memory[1]},
         },
-        "securityContext": pods.container_security_context(),
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": mounts,
-    }
+        mounts=mounts,
+        # psql's error is in the log, not a message file: show it in `kubectl describe`.
+        termination_message_policy="FallbackToLogsOnError",
+    )
 
 
 def pod_spec(

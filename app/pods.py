@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.resources
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -260,6 +261,33 @@ def scratch_volume(name: str, size_limit: str) -> dict[str, object]:
 def config_map_volume(name: str, config_map: str) -> dict[str, object]:
     """A ConfigMap mounted read-only for everyone (it holds no secret)."""
     return {"name": name, "configMap": {"name": config_map, "defaultMode": 0o444}}
+
+
+def job_container(
+    name: str,
+    image: str,
+    command: list[str],
+    env: list[dict[str, Any]],
+    *,
+    resources: dict[str, Any],
+    mounts: list[dict[str, Any]],
+    termination_message_policy: str | None = None,
+) -> dict[str, Any]:
+    """One container of a setup Job: its command, hardened (restricted Pod Security), pulled
+    only when missing."""
+    container: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "env": env,
+        "resources": resources,
+        "securityContext": container_security_context(),
+        "volumeMounts": mounts,
+    }
+    if termination_message_policy is not None:
+        container["terminationMessagePolicy"] = termination_message_policy
+    return container
 
 
 def job_pod_spec(

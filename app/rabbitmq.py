@@ -571,16 +571,7 @@ def _container(
     ]
     if with_config:
         mounts.append({"name": "config", "mountPath": CONFIG_DIR, "readOnly": True})
-    return {
-        "name": name,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": command,
-        "env": env,
-        "resources": RESOURCES,
-        "securityContext": pods.container_security_context(),
-        "volumeMounts": mounts,
-    }
+    return pods.job_container(name, image, command, env, resources=RESOURCES, mounts=mounts)
 
 
 def job_containers(
