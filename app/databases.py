@@ -11,8 +11,6 @@ physically: what the Job creates on the primary appears on each replica.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,9 +70,6 @@ TMP_SIZE_LIMIT = "64Mi"
 #: Seconds the script may take to connect before psql gives up (and the pod is retried).
 CONNECT_TIMEOUT_SECONDS = 10
 
-#: Hex digits of the content hash in the Job's and ConfigMap's names.
-HASH_LENGTH = 10
-
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 #: Arguments that may be Outputs: (arg, ARN kind checked when a literal, or None).
 _OUTPUT_ARGS = (
@@ -88,7 +83,7 @@ _JOB_LABEL_PREFIX = "batch.kubernetes.io/"
 _JOB_LABELS = frozenset({"job-name", "controller-uid"})
 #: The longest object name that still leaves room for `-<hash>` within 63 characters (a Job's
 #: name becomes a label value on its pods).
-_MAX_OBJECT_NAME = 63 - 1 - HASH_LENGTH
+_MAX_OBJECT_NAME = 63 - 1 - pods.JOB_HASH_LENGTH
 
 #: Reads the RDS master user secret (JSON with `username` and `password`) and writes a libpq
 #: password file for it; prints only the user name. JSON::PP's error text quotes the input
@@ -474,8 +469,7 @@ def content_hash(data: Mapping[str, str]) -> str:
     """A short hash of the ConfigMap's data: part of the ConfigMap's and Job's names, so a new
     script is a new Job (a Job's pod template cannot change, and a finished Job never runs
     again)."""
-    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
+    return pods.fingerprint(dict(data))
 
 
 def connection_env(args: ServiceDatabasesArgs) -> list[dict[str, object]]:

@@ -17,8 +17,10 @@ words:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import ipaddress
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -261,6 +263,18 @@ def scratch_volume(name: str, size_limit: str) -> dict[str, object]:
 def config_map_volume(name: str, config_map: str) -> dict[str, object]:
     """A ConfigMap mounted read-only for everyone (it holds no secret)."""
     return {"name": name, "configMap": {"name": config_map, "defaultMode": 0o444}}
+
+
+#: Hex digits of a setup Job's content hash in its (and its ConfigMap's) name.
+JOB_HASH_LENGTH = 10
+
+
+def fingerprint(value: object) -> str:
+    """A short stable hash of `value` (JSON-serialisable), part of a setup Job's name: a Job's
+    pod template cannot change and a finished Job never runs again, so new content is a new
+    Job."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:JOB_HASH_LENGTH]
 
 
 def job_container(

@@ -16,7 +16,6 @@ creates empty: no password ever enters Pulumi's state, a plan or a manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -104,7 +103,6 @@ DELIVERY_LIMIT_RANGE = (1, 100)
 DEAD_LETTER_RETENTION_RANGE = (1, 365)
 
 _MS_PER_DAY = 24 * 60 * 60 * 1000
-_HASH_LENGTH = 10
 # RabbitMQ reserves queue and exchange names starting with "amq.".
 _RESERVED_PREFIX = "amq"
 _MANAGEMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?/?")
@@ -267,8 +265,7 @@ def topology(
 
 def fingerprint(*parts: object) -> str:
     """A short stable hash of `parts` (JSON-serialisable): the Job's and ConfigMap's suffix."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:_HASH_LENGTH]
+    return pods.fingerprint(parts)
 
 
 def secret_name(prefix: str, service: str) -> str:
