@@ -421,6 +421,8 @@ class _AlarmKind:
     treat_missing_data: str
     description: str
     """What happened and what to do, naming `_Watched.fields` and `_numbers` as {fields}."""
+    section: str
+    """The dashboard section its graph sits in (sections and graphs in catalogue order)."""
     widget: str
     """The title of the dashboard graph that shows the alarm's metric."""
     label: str
@@ -458,6 +460,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "Check the healthy-hosts alarms, the services' logs and the last deploy; "
             "load-balancer 5xx without target 5xx means no healthy target or timeouts."
         ),
+        section="API",
         widget="API 5xx error rate (%)",
         label="5xx / requests",
     ),
@@ -475,6 +478,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "routed to it gets a 503. Check its pods (kubectl get pods, events, readiness "
             "probe) and its TargetGroupBinding."
         ),
+        section="API",
         widget="Healthy hosts per service",
         label="{service}",
     ),
@@ -491,6 +495,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "Performance Insights (missing indexes, runaway reports); move reads to a "
             "replica, or scale the instance class if the load is real."
         ),
+        section="Database",
         widget="Database CPU (%)",
         label="{role}",
     ),
@@ -508,6 +513,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "for 5 minutes; new ones are refused at the limit. Look for leaking or oversized "
             "pools (pool size x pods); pool through RDS Proxy or PgBouncer, or scale the class."
         ),
+        section="Database",
         widget="Database connections",
         label="{role}",
     ),
@@ -525,6 +531,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "volume up to max_allocated_storage_gib: if it is there, raise it. Find what grew "
             "(table bloat, temp files, logs)."
         ),
+        section="Database",
         widget="Database free storage (bytes)",
         label="{role}",
     ),
@@ -541,6 +548,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "next come evictions (sessions, rate-limit counters and locks lost). Look for "
             "keys without a TTL and big keys; scale the node type."
         ),
+        section="Cache",
         widget="Redis memory (% of maxmemory)",
         label="node {index}",
     ),
@@ -557,6 +565,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "commands queue up and latency climbs. Read the slow-log (KEYS, big SCANs, Lua), "
             "look for hot keys; scale the node type up."
         ),
+        section="Cache",
         widget="Redis engine CPU (%)",
         label="node {index}",
     ),
@@ -578,6 +587,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "(consumers down or slow) and drain them; too many connections or channels also "
             "cost memory; scale the instance type."
         ),
+        section="Broker",
         widget="RabbitMQ memory (% of high watermark)",
         label="used / limit",
     ),
@@ -599,6 +609,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "messages (consumers down or slow) and drain or purge them; a large backlog that "
             "is normal needs a bigger instance type."
         ),
+        section="Broker",
         widget="RabbitMQ free disk (x disk limit)",
         label="free / limit",
     ),
@@ -617,6 +628,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "retries. Read one to learn why, fix the consumer, then redrive them to the "
             "source queue (SQS: start DLQ redrive) or delete them."
         ),
+        section="Queues",
         widget="Messages in dead-letter queues",
         label="dlq {index}",
     ),
@@ -633,6 +645,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
             "minutes in a row. Check its origin: the bucket policy and origin access control "
             "for a portal, the API alarms for the API; then the distribution's last change."
         ),
+        section="Edge",
         widget="CloudFront 5xx error rate (%)",
         label="{key}",
         edge=True,
@@ -750,17 +763,13 @@ def _metric_rows(alarms: Sequence[_Alarm]) -> list[list[Any]]:
 
 def _widgets(alarms: Sequence[_Alarm], region: pulumi.Input[str]) -> list[dict[str, Any]]:
     """Dashboard widgets: a section title, then one graph per kind of alarm, two a row."""
-    sections = (
-        ("API", ("API 5xx error rate (%)", "Healthy hosts per service")),
-        ("Database", ("Database CPU (%)", "Database connections", "Database free storage (bytes)")),
-        ("Cache", ("Redis memory (% of maxmemory)", "Redis engine CPU (%)")),
-        ("Broker", ("RabbitMQ memory (% of high watermark)", "RabbitMQ free disk (x disk limit)")),
-        ("Queues", ("Messages in dead-letter queues",)),
-        ("Edge", ("CloudFront 5xx error rate (%)",)),
-    )
+    # Sections and their graphs in the order the catalogue first names them.
+    sections: dict[str, dict[str, None]] = {}
+    for kind in ALARM_CATALOGUE:
+        sections.setdefault(kind.section, {})[kind.widget] = None
     widgets: list[dict[str, Any]] = []
     y = 0
-    for section, titles in sections:
+    for section, titles in sections.items():
         graphs = [(t, [a for a in alarms if a.kind.widget == t]) for t in titles]
         graphs = [(t, group) for t, group in graphs if group]
         if not graphs:

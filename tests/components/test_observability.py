@@ -845,6 +845,18 @@ def test_adding_an_alarm_is_adding_a_row(monkeypatch):
     assert found[3].watched.dimensions == {"DBInstanceIdentifier": DATABASES[1]}
 
 
+def test_a_new_graph_appears_on_the_dashboard_in_its_section(monkeypatch):
+    (cpu,) = [k for k in observability.ALARM_CATALOGUE if k.widget == "Database CPU (%)"]
+    latency = dataclasses.replace(
+        cpu, metric="read-latency", threshold=0.02, widget="Database read latency (s)"
+    )
+    monkeypatch.setattr(observability, "ALARM_CATALOGUE", (*observability.ALARM_CATALOGUE, latency))
+    found = observability._alarms(monitoring_args(database_instance_ids=DATABASES))
+    widgets = observability._widgets(found, "us-east-1")
+    shown = [w["properties"].get("markdown") or w["properties"]["title"] for w in widgets]
+    assert shown == ["## Database", "Database CPU (%)", "Database read latency (s)"]
+
+
 @pytest.mark.parametrize(
     ("value", "text"), [(80.0, "80"), (2.5, "2.5"), (400.0, "400"), (10 * 1024**3, "10737418240")]
 )
