@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from osp.app.events import EventBus, EventBusArgs, routes
 from osp.components import Monitoring
 from osp.platform.catalogue import Catalogue, Transport, load_catalogue
+from osp.platform.errors import SpecError
 from osp.platform.spec import EnvironmentSpec
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
@@ -158,9 +159,12 @@ def _verified_zones(spec: EnvironmentSpec) -> pulumi.Output[list[str]]:
     def check(available: list[str]) -> list[str]:
         missing = [zone for zone in spec.zones if zone not in available]
         if missing:
-            raise ValueError(
-                f"osp:network.availability_zones: {', '.join(missing)} not available in this "
-                f"account; available zones in {spec.region}: {', '.join(available)}"
+            raise SpecError(
+                f"stacks/Pulumi.{spec.name}.yaml",
+                [
+                    f"osp:network.availability_zones: {', '.join(missing)} not available in this "
+                    f"account; available zones in {spec.region}: {', '.join(available)}"
+                ],
             )
         return list(spec.zones)
 

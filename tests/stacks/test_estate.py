@@ -114,3 +114,23 @@ def test_no_security_group_admits_the_internet(environment):
     assert plan.of_type("aws:ec2/securityGroup:SecurityGroup") or environment == "dev"
     assert plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert world_open_ingress(plan) == []
+
+
+def test_zones_the_account_cannot_use_are_a_spec_error(monkeypatch):
+    from osp.platform.engine import fake_aws, offline
+    from osp.platform.errors import SpecError
+    from osp.stacks.estate import build
+
+    def two_zones(cloud, args):
+        answer = fake_aws._zones(cloud, args)
+        return {**answer, "names": answer["names"][:2]}
+
+    monkeypatch.setitem(
+        fake_aws._CALLS, "aws:index/getAvailabilityZones:getAvailabilityZones", two_zones
+    )
+    with pytest.raises(SpecError) as refused:
+        offline.run(spec_of("prod"), build)
+    assert refused.value.problems == [
+        "osp:network.availability_zones: us-east-1c not available in this account; available "
+        "zones in us-east-1: us-east-1a, us-east-1b"
+    ]
