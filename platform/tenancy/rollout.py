@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -277,6 +278,9 @@ def rollout(
         key=lambda t: t.slug,
     )
     current = {t: versions(t) for t in sorted({tenant.tier for tenant in selected})}
+    for each, version in current.items():
+        if not isinstance(version, str) or not version.strip():
+            raise ValueError(f"the {each.value} tier's blueprint version is {version!r}")
     skipped = tuple(t.slug for t in selected if t.blueprint_version == current[t.tier])
     work = [t for t in selected if t.blueprint_version != current[t.tier]]
     scope = {"versions": current, "tier": tier, "shard": shard, "max_failures": max_failures}
@@ -287,7 +291,7 @@ def rollout(
         )
         return RolloutReport(skipped=skipped, would_update=planned, dry_run=True, **scope)
 
-    run = _Run(registry, provisioner, current, max_failures, actor.strip(), clock, work)
+    run = _Run(registry, provisioner, current, max_failures, actor.strip(), clock, deque(work))
     if work:
         with ThreadPoolExecutor(max_workers=min(parallel, len(work))) as pool:
             workers = [pool.submit(run.work) for _ in range(min(parallel, len(work)))]
@@ -323,7 +327,7 @@ class _Run:
     max_failures: int | None
     actor: str
     clock: Callable[[], datetime]
-    pending: list[Tenant]
+    pending: deque[Tenant]
     updated: list[RolloutUpdate] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[RolloutProblem] = field(default_factory=list)
@@ -346,7 +350,7 @@ class _Run:
                 limit = self.max_failures is not None and len(self.failed) >= self.max_failures
                 if limit or self.stop or not self.pending:
                     return
-                tenant = self.pending.pop(0)
+                tenant = self.pending.popleft()
             yield tenant
 
     def _bring_up_to_date(self, listed: Tenant) -> None:
@@ -377,7 +381,11 @@ class _Run:
             RolloutOutcome.SUCCEEDED,
             f"{applied.stack} brought to {applied.blueprint_version} by {self.actor}",
         )
-        update = RolloutUpdate(tenant.slug, tenant.tier, tenant.blueprint_version, target)
+        # What the provisioner applied, which is the target unless the blueprint changed
+        # since the rollout began (then the next rollout brings it further).
+        update = RolloutUpdate(
+            tenant.slug, tenant.tier, tenant.blueprint_version, applied.blueprint_version
+        )
         self._record(tenant, result, update=update)
 
     def _record(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -524,3 +525,49 @@ def test_a_naive_clock_is_refused_before_anything_runs(registry):
     fleet(registry, 1)
     with pytest.raises(ValueError, match="times with their zone"):
         roll(registry, FakeProvisioner(), now=LATER.replace(tzinfo=None))
+
+
+def test_a_blank_blueprint_version_is_refused_before_any_stack(registry):
+    fleet(registry, 2)
+    provisioner = FakeProvisioner()
+    with pytest.raises(ValueError, match="the pool tier's blueprint version is ''"):
+        roll(registry, provisioner, versions=lambda tier: "")
+    assert provisioner.applied == []
+
+
+def test_the_version_recorded_is_the_one_the_provisioner_applied(registry):
+    fleet(registry, 1)
+
+    class Newer(FakeProvisioner):
+        """The blueprint moved on after the rollout read its version."""
+
+        def apply(self, tenant: Tenant) -> Provisioned:
+            return replace(super().apply(tenant), blueprint_version="pool-3")
+
+    report = roll(registry, Newer())
+    assert report.updated == (RolloutUpdate("school-000", Tier.POOL, "pool-1", "pool-3"),)
+    stored = registry.get("school-000")
+    assert stored.blueprint_version == "pool-3"
+    assert stored.last_rollout.blueprint_version == "pool-3"
+
+
+def test_a_bug_stops_new_starts_and_surfaces_with_its_traceback(registry):
+    slugs = fleet(registry, 5)
+
+    class Broken:
+        def __getattr__(self, name):
+            return getattr(registry, name)
+
+        def get(self, slug):
+            if slug == "school-001":
+                raise RuntimeError("a bug in the registry")
+            return registry.get(slug)
+
+    provisioner = FakeProvisioner()
+    with pytest.raises(RuntimeError, match="a bug in the registry"):
+        rollout(registry=Broken(), provisioner=provisioner, versions=CURRENT.__getitem__,
+                parallel=1, actor="ops@ci", now=LATER)  # fmt: skip
+    # The first was done (and recorded); nothing started after the bug.
+    assert provisioner.slugs == slugs[:1]
+    assert registry.get("school-000").blueprint_version == "pool-2"
+    assert {registry.get(s).blueprint_version for s in slugs[1:]} == {"pool-1"}
