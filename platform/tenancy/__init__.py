@@ -4,6 +4,8 @@
   (`TRANSITIONS`), its slug rule (`SLUG`, `RESERVED_SLUGS`), its dict form, its errors.
 - `registry`: where tenants are kept (`TenantRegistry`; `FileRegistry` offline,
   `DynamoDbRegistry` for the estate's table) and the table's key names.
+- `rollout`: bringing every tenant stack to its tier's current blueprint (`rollout` →
+  `RolloutReport`), N at a time, in deterministic shards (`parse_shard`, `Shard`).
 
     from osp.platform.tenancy import FileRegistry, TenantRequest, new_tenant
 """
@@ -38,9 +40,20 @@ from osp.platform.tenancy.model import (
     transition,
 )
 from osp.platform.tenancy.registry import DynamoDbRegistry, FileRegistry, TenantRegistry
+from osp.platform.tenancy.rollout import (
+    ROLLOUT_STATES,
+    RolloutProblem,
+    RolloutReport,
+    RolloutUpdate,
+    Shard,
+    parse_shard,
+    rollout,
+    shard_of,
+)
 
 __all__ = [
     "RESERVED_SLUGS",
+    "ROLLOUT_STATES",
     "SLUG",
     "SLUG_FORMAT",
     "TRANSITIONS",
@@ -49,7 +62,11 @@ __all__ = [
     "Failure",
     "FileRegistry",
     "RolloutOutcome",
+    "RolloutProblem",
+    "RolloutReport",
     "RolloutResult",
+    "RolloutUpdate",
+    "Shard",
     "StaleTenantError",
     "Tenant",
     "TenantConflictError",
@@ -67,7 +84,10 @@ __all__ = [
     "differences",
     "from_dict",
     "new_tenant",
+    "parse_shard",
     "record_rollout",
+    "rollout",
+    "shard_of",
     "to_dict",
     "transition",
 ]

@@ -51,12 +51,14 @@ EXPORTS = {
         "memory_bytes", "parse_catalogue", "parse_catalogue_text",
     ],
     "osp.platform.tenancy": [
-        "RESERVED_SLUGS", "SLUG", "SLUG_FORMAT", "TRANSITIONS", "Difference", "DynamoDbRegistry",
-        "Failure", "FileRegistry", "RolloutOutcome", "RolloutResult", "StaleTenantError",
+        "RESERVED_SLUGS", "ROLLOUT_STATES", "SLUG", "SLUG_FORMAT", "TRANSITIONS", "Difference",
+        "DynamoDbRegistry", "Failure", "FileRegistry", "RolloutOutcome", "RolloutProblem",
+        "RolloutReport", "RolloutResult", "RolloutUpdate", "Shard", "StaleTenantError",
         "Tenant", "TenantConflictError", "TenantExistsError", "TenantInputError",
         "TenantRegistry", "TenantRegistryError", "TenantRequest", "TenantState",
         "TenantStateError", "Tier", "Transition", "UnknownTenantError", "allowed",
-        "differences", "from_dict", "new_tenant", "record_rollout", "to_dict", "transition",
+        "differences", "from_dict", "new_tenant", "parse_shard", "record_rollout", "rollout",
+        "shard_of", "to_dict", "transition",
     ],
     "osp.platform.tenancy.registry": [
         "STATE_INDEX", "STATE_INDEX_HASH_KEY", "STATE_INDEX_RANGE_KEY", "TABLE_HASH_KEY",
