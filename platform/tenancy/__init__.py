@@ -4,6 +4,11 @@
   (`TRANSITIONS`), its slug rule (`SLUG`, `RESERVED_SLUGS`), its dict form, its errors.
 - `registry`: where tenants are kept (`TenantRegistry`; `FileRegistry` offline,
   `DynamoDbRegistry` for the estate's table) and the table's key names.
+- `onboarding`: what every `osp tenant` command does (`create`, `suspend`, `resume`,
+  `delete`, `show`, `list_tenants`) over a registry and a `Provisioner`.
+- `provisioning`: the seam to the tenant stacks; `offline_provisioner.OfflineProvisioner`
+  runs them under the offline engine (not imported here: it loads the Pulumi runtime).
+- `actor`: who is acting (the AWS caller identity; `user@host` offline).
 
     from osp.platform.tenancy import FileRegistry, TenantRequest, new_tenant
 """
@@ -37,6 +42,20 @@ from osp.platform.tenancy.model import (
     to_dict,
     transition,
 )
+from osp.platform.tenancy.onboarding import (
+    CreateOutcome,
+    CreateResult,
+    NotSuspendedError,
+    TenantProvisioningError,
+    TenantStackError,
+    create,
+    delete,
+    list_tenants,
+    resume,
+    show,
+    suspend,
+    tenant_urls,
+)
 from osp.platform.tenancy.registry import DynamoDbRegistry, FileRegistry, TenantRegistry
 
 __all__ = [
@@ -44,10 +63,13 @@ __all__ = [
     "SLUG",
     "SLUG_FORMAT",
     "TRANSITIONS",
+    "CreateOutcome",
+    "CreateResult",
     "Difference",
     "DynamoDbRegistry",
     "Failure",
     "FileRegistry",
+    "NotSuspendedError",
     "RolloutOutcome",
     "RolloutResult",
     "StaleTenantError",
@@ -55,19 +77,28 @@ __all__ = [
     "TenantConflictError",
     "TenantExistsError",
     "TenantInputError",
+    "TenantProvisioningError",
     "TenantRegistry",
     "TenantRegistryError",
     "TenantRequest",
+    "TenantStackError",
     "TenantState",
     "TenantStateError",
     "Tier",
     "Transition",
     "UnknownTenantError",
     "allowed",
+    "create",
+    "delete",
     "differences",
     "from_dict",
+    "list_tenants",
     "new_tenant",
     "record_rollout",
+    "resume",
+    "show",
+    "suspend",
+    "tenant_urls",
     "to_dict",
     "transition",
 ]
