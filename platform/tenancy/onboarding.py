@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import builtins
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from osp.platform.errors import OspError
 from osp.platform.tenancy.model import (
@@ -41,7 +42,7 @@ from osp.platform.tenancy.model import (
     transition,
 )
 from osp.platform.tenancy.provisioning import Provisioned, Provisioner
-from osp.platform.tenancy.registry import TenantRegistry
+from osp.platform.tenancy.registry import DynamoDbRegistry, TenantRegistry
 
 Clock = Callable[[], datetime]
 
@@ -373,6 +374,36 @@ def delete(
     deleted = transition(tenant, TenantState.DELETED, actor=actor, reason=reason, now=now())
     registry.update(deleted, expected_version=tenant.version)
     return deleted
+
+
+# --- the registry of an environment ------------------------------------------------------
+
+#: The environment stack's output naming its tenants table (stacks/estate.py exports it).
+TENANTS_TABLE_OUTPUT = "tenantsTable"
+
+
+class NoTenantsTableError(OspError):
+    """The environment's stack has no tenants table (not deployed, or deployed before it)."""
+
+
+def environment_registry(
+    environment: str, outputs: Mapping[str, Any], *, region: str, client: Any = None
+) -> DynamoDbRegistry:
+    """The DynamoDB registry an environment's stack outputs name (`tenantsTable`), through
+    `client` (default: a boto3 DynamoDB client in `region`)."""
+    table = outputs.get(TENANTS_TABLE_OUTPUT)
+    table = getattr(table, "value", table)  # the automation layer's Output, or a plain value
+    if not isinstance(table, str) or not table:
+        raise NoTenantsTableError(
+            f"the {environment} stack has no {TENANTS_TABLE_OUTPUT} output, so there is no "
+            f"tenant registry to use: run `osp up --env {environment}` first, or pass "
+            "--offline to use the local one"
+        )
+    if client is None:
+        import boto3
+
+        client = boto3.client("dynamodb", region_name=region)
+    return DynamoDbRegistry(table, client)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -505,3 +505,26 @@ def test_an_unknown_aws_identity_is_a_clear_error():
 
     with pytest.raises(actor.ActorError, match=r"Unable to locate credentials\).*--offline"):
         actor.aws(NoCredentials())
+
+
+# --- the registry an environment's outputs name --------------------------------------------
+
+
+def test_the_environment_registry_is_the_table_its_stack_exports(dynamodb):
+    from osp.platform.tenancy import DynamoDbRegistry
+    from osp.platform.tenancy.onboarding import environment_registry
+    from tests.platform.tenancy.conftest import REGION, TABLE
+
+    registry = environment_registry("dev", {"tenantsTable": TABLE}, region=REGION)
+    assert isinstance(registry, DynamoDbRegistry) and registry.table_name == TABLE
+    create(request(), environment="dev", registry=registry, provisioner=FakeProvisioner(),
+           actor="al@laptop")  # fmt: skip
+    # A second client (the default one) reads what the first wrote: the same table.
+    assert DynamoDbRegistry(TABLE, dynamodb).get("springfield").state is TenantState.ACTIVE
+
+
+def test_a_stack_without_a_tenants_table_is_a_clear_error():
+    from osp.platform.tenancy.onboarding import NoTenantsTableError, environment_registry
+
+    with pytest.raises(NoTenantsTableError, match=r"the dev stack has no tenantsTable output"):
+        environment_registry("dev", {"vpcId": "vpc-1"}, region="us-east-1")
