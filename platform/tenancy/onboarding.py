@@ -52,6 +52,9 @@ Clock = Callable[[], datetime]
 #: (Ctrl-C) marks its tenant failed itself, so the lease only matters after a hard kill.
 PROVISIONING_LEASE = timedelta(hours=1)
 
+#: The states a create may find a slug in and carry on (no-op, wait, or resume).
+_CREATABLE = (TenantState.ACTIVE, TenantState.PROVISIONING, TenantState.FAILED)
+
 
 def utc_now() -> datetime:
     """The default clock."""
@@ -172,6 +175,8 @@ def create(
     existing = registry.get(request.slug)
     if existing is not None:
         _require_same(existing, request)
+        if existing.state not in _CREATABLE:  # suspended, offboarding, deleted
+            raise TenantStateError(existing.slug, existing.state, TenantState.PROVISIONING)
 
     if dry_run:
         tenant = existing or new_tenant(request, actor=actor, now=now())
@@ -184,25 +189,24 @@ def create(
         except TenantExistsError as lost:  # another create registered it first
             _require_same(lost.existing, request)
             raise
-        return _provision(tenant, CreateResult.CREATED, environment, registry, provisioner,
-                          actor, now)  # fmt: skip
+        return _provision(
+            tenant, CreateResult.CREATED, environment, registry, provisioner, actor, now
+        )
 
     if existing.state is TenantState.ACTIVE:
         return CreateOutcome(existing, CreateResult.UNCHANGED)
     if existing.state is TenantState.PROVISIONING:
         if now() - existing.updated_at < lease:
             raise TenantExistsError(existing)  # someone's run is (likely) still going
-        return _provision(existing, CreateResult.RESUMED, environment, registry, provisioner,
-                          actor, now)  # fmt: skip
-    if existing.state is TenantState.FAILED:
-        claimed = transition(
-            existing, TenantState.PROVISIONING, actor=actor, reason="resumed", now=now()
+        return _provision(
+            existing, CreateResult.RESUMED, environment, registry, provisioner, actor, now
         )
-        _claim(registry, claimed, existing)
-        return _provision(claimed, CreateResult.RESUMED, environment, registry, provisioner,
-                          actor, now)  # fmt: skip
-    # suspended, offboarding, deleted: a create cannot bring it back.
-    raise TenantStateError(existing.slug, existing.state, TenantState.PROVISIONING)
+    # failed: claim it back (failed → provisioning, a conditional write), then provision.
+    claimed = transition(
+        existing, TenantState.PROVISIONING, actor=actor, reason="resumed", now=now()
+    )
+    _claim(registry, claimed, existing)
+    return _provision(claimed, CreateResult.RESUMED, environment, registry, provisioner, actor, now)
 
 
 def _require_same(existing: Tenant, request: TenantRequest) -> None:

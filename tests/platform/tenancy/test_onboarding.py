@@ -248,6 +248,16 @@ def test_a_bug_in_provisioning_still_leaves_the_tenant_failed(fleet, registry, p
     assert registry.get("springfield").failure.reason == "ZeroDivisionError: division by zero"
 
 
+def test_an_interrupted_create_leaves_the_tenant_failed_and_resumable(fleet, registry, provisioner):
+    provisioner.fail_with = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C stays Ctrl-C (the CLI exits 130)
+        create(request(), **fleet)
+    failed = registry.get("springfield")
+    assert (failed.state, failed.failure.reason) == (TenantState.FAILED, "interrupted")
+    provisioner.fail_with = None
+    assert create(request(), **fleet).result is CreateResult.RESUMED
+
+
 def test_a_provisioning_record_is_resumed_only_after_its_lease(fleet, registry, provisioner, clock):
     from osp.platform.tenancy import new_tenant
 
@@ -337,10 +347,15 @@ def test_a_dry_run_plans_and_writes_nothing(fleet, registry, provisioner, tmp_pa
     assert not (tmp_path / "tenants").exists()
 
 
-def test_a_dry_run_still_refuses_a_conflict(fleet):
+def test_a_dry_run_still_refuses_a_conflict_and_a_tenant_it_cannot_create(fleet, provisioner):
     create(request(), **fleet)
     with pytest.raises(TenantConflictError):
         create(request(name="Shelbyville"), dry_run=True, **fleet)
+    suspend("springfield", "audit", **fleet)
+    calls = len(provisioner.calls)
+    with pytest.raises(TenantStateError, match="suspended: it cannot become provisioning"):
+        create(request(), dry_run=True, **fleet)
+    assert len(provisioner.calls) == calls
 
 
 def test_bad_input_is_refused_before_anything_is_written(registry, tmp_path):
