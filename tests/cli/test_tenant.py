@@ -347,3 +347,73 @@ def test_tenant_help_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout.strip() == ""
+
+
+# --- against the estate's table (moto) -----------------------------------------------------
+
+
+@pytest.fixture
+def estate_table(monkeypatch, offline_tenants):
+    """The dev stack's outputs name a moto DynamoDB table (the real read of the outputs needs
+    the pulumi CLI: `operations.outputs` is replaced, after checking what it is asked)."""
+    import boto3
+    from moto import mock_aws
+
+    from osp.platform.automation import operations
+    from osp.stacks.estate import build
+    from tests.platform.tenancy.conftest import create_tenants_table
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+    def outputs(project, spec, program):
+        assert (project.root, spec.name, program) == (REPO, "dev", build)
+        return {"tenantsTable": operations.Output("osp-dev-tenants", secret=False)}
+
+    monkeypatch.setattr(operations, "outputs", outputs)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tenants_table(client, "osp-dev-tenants")
+        yield client
+
+
+def test_against_the_estate_table_a_dry_run_reads_it_and_writes_nothing(estate_table):
+    from osp.platform.tenancy import DynamoDbRegistry
+
+    result = osp(*CREATE, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["result"] == "planned"
+    assert data["tenant"]["history"][0]["actor"].endswith(":user/moto")  # the STS identity
+    assert DynamoDbRegistry("osp-dev-tenants", estate_table).list() == []
+
+
+def test_against_the_estate_table_list_and_show_read_it(estate_table):
+    from datetime import UTC, datetime
+
+    from osp.platform.tenancy import DynamoDbRegistry, TenantRequest, new_tenant
+
+    registry = DynamoDbRegistry("osp-dev-tenants", estate_table)
+    registry.create(
+        new_tenant(
+            TenantRequest("shelbyville", "Shelbyville High", "silo", "it@shelbyville.org"),
+            actor="arn:aws:iam::123456789012:user/ops",
+            now=datetime(2026, 5, 9, tzinfo=UTC),
+        )
+    )
+    listed = osp("tenant", "list", "--env", "dev", "--state", "provisioning", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [t["slug"] for t in json.loads(listed.stdout)] == ["shelbyville"]
+    shown = osp("tenant", "show", "shelbyville", "--env", "dev")
+    assert "provisioning since 2026-05-09 00:00:00 UTC, by arn:aws:iam::123456789012:user/ops" in (
+        shown.stdout
+    )
+    unknown = osp("tenant", "show", "nowhere", "--env", "dev")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.startswith("Error: no tenant nowhere in the tenant registry of dev")
