@@ -277,7 +277,7 @@ def delete(
     from osp.platform.tenancy import onboarding
 
     spec, registry, actor = _connect(env, project_dir, offline)
-    onboarding.show(slug, environment=spec.name, registry=registry)  # unknown: before asking
+    onboarding.deletable(slug, environment=spec.name, registry=registry)  # before asking
     provisioner = _offline_provisioner(spec) if offline else _real_provisioner(spec)
     _confirm_delete(spec, slug, delete_data=delete_data, yes=yes)
     tenant = onboarding.delete(

@@ -27,6 +27,7 @@ from typing import Any
 
 from osp.platform.errors import OspError
 from osp.platform.tenancy.model import (
+    TRANSITIONS,
     Failure,
     StaleTenantError,
     Tenant,
@@ -359,7 +360,7 @@ def delete(
     """Offboard a tenant: `offboarding`, its stack destroyed (data stores keep a final
     snapshot; a silo's bucket is emptied only with `delete_data`), then `deleted`, the record
     kept with its history. A failure leaves it `failed` with the command that resumes."""
-    tenant = _require(registry, slug, environment)
+    tenant = deletable(slug, environment=environment, registry=registry)
     reason = "offboarded, data deleted" if delete_data else "offboarded"
     if tenant.state is not TenantState.OFFBOARDING:  # an interrupted offboarding continues
         offboarding = transition(
@@ -408,6 +409,17 @@ def environment_registry(
 
         client = boto3.client("dynamodb", region_name=region)
     return DynamoDbRegistry(table, client)
+
+
+def deletable(slug: str, *, environment: str, registry: TenantRegistry) -> Tenant:
+    """The tenant `delete` would offboard, checked before anyone is asked to confirm:
+    UnknownTenantError, or TenantStateError when its state cannot be offboarded."""
+    tenant = _require(registry, slug, environment)
+    # An offboarding tenant is one whose offboarding was interrupted: delete continues it.
+    offboarding = TenantState.OFFBOARDING
+    if tenant.state is not offboarding and offboarding not in TRANSITIONS[tenant.state]:
+        raise TenantStateError(tenant.slug, tenant.state, offboarding)
+    return tenant
 
 
 # --- reading -------------------------------------------------------------------------------

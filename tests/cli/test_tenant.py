@@ -239,6 +239,11 @@ def test_suspend_of_a_deleted_tenant_is_refused(offline_tenants):
         "Error: tenant springfield is deleted: it cannot become suspended; deleted is final\n"
     )
     assert files(offline_tenants) == before
+    again = osp("tenant", "delete", "springfield", "--env", "dev", "--offline")  # no --yes
+    assert again.stderr == (
+        "Error: tenant springfield is deleted: it cannot become offboarding; deleted is final\n"
+    )  # refused before it asks
+    assert files(offline_tenants) == before
 
 
 def test_delete_of_an_unknown_tenant_is_refused(offline_tenants):

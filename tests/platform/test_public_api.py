@@ -57,8 +57,8 @@ EXPORTS = {
         "TenantExistsError", "TenantInputError", "TenantProvisioningError", "TenantRegistry",
         "TenantRegistryError", "TenantRequest", "TenantStackError", "TenantState",
         "TenantStateError", "Tier", "Transition", "UnknownTenantError", "allowed", "create",
-        "delete", "differences", "from_dict", "list_tenants", "new_tenant", "record_rollout",
-        "resume", "show", "suspend", "tenant_urls", "to_dict", "transition",
+        "deletable", "delete", "differences", "from_dict", "list_tenants", "new_tenant",
+        "record_rollout", "resume", "show", "suspend", "tenant_urls", "to_dict", "transition",
     ],
     "osp.platform.tenancy.registry": [
         "STATE_INDEX", "STATE_INDEX_HASH_KEY", "STATE_INDEX_RANGE_KEY", "TABLE_HASH_KEY",
