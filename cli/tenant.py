@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from osp.platform.plan import Plan
     from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
-    from osp.platform.tenancy import Tenant, TenantRegistry, Tier
+    from osp.platform.tenancy import CreateOutcome, Tenant, TenantRegistry, Tier
     from osp.platform.tenancy.provisioning import Provisioner, TenantProgram
 
 app = typer.Typer(
@@ -139,21 +140,19 @@ def create(
     request = TenantRequest(
         slug=slug, name=name, tier=tier, admin_email=admin_email, domain=domain
     )  # every problem at once, before anything is read or written
-    spec, registry, actor = _connect(env, project_dir, offline)
-    if dry_run or offline:
-        provisioner = _offline_provisioner(spec)
-    else:
-        provisioner = _real_provisioner(spec)
-        _confirm_create(spec, request.slug, yes=yes)
+    target = _connect(env, project_dir, offline)
+    provisioner = target.provisioner(offline=offline or dry_run)
+    if not (offline or dry_run):
+        _confirm_create(target.spec, request.slug, yes=yes)
     outcome = onboarding.create(
         request,
-        environment=spec.name,
-        registry=registry,
+        environment=target.spec.name,
+        registry=target.registry,
         provisioner=provisioner,
-        actor=actor,
+        actor=target.actor,
         dry_run=dry_run,
     )
-    _render_create(outcome, spec, as_json=as_json)
+    _render_create(outcome, target.spec, as_json=as_json)
 
 
 @app.command("list")
@@ -187,8 +186,9 @@ def list_(
         check.add("--tier", tier, "one of " + ", ".join(t.value for t in Tier))
     if check:
         raise InvalidArguments(check.found)
-    spec, registry, _ = _connect(env, project_dir, offline, actor=False)
-    tenants = onboarding.list_tenants(registry=registry, state=state, tier=tier)
+    target = _connect(env, project_dir, offline, actor=False)
+    spec = target.spec
+    tenants = onboarding.list_tenants(registry=target.registry, state=state, tier=tier)
     if as_json:
         typer.echo(json.dumps([to_dict(t) for t in tenants], indent=2, ensure_ascii=False))
         return
@@ -221,8 +221,9 @@ def show(
     """Show a tenant: its record, URLs and history."""
     from osp.platform.tenancy import onboarding
 
-    spec, registry, _ = _connect(env, project_dir, offline, actor=False)
-    tenant = onboarding.show(slug, environment=spec.name, registry=registry)
+    target = _connect(env, project_dir, offline, actor=False)
+    spec = target.spec
+    tenant = onboarding.show(slug, environment=spec.name, registry=target.registry)
     if as_json:
         typer.echo(json.dumps(_tenant_data(tenant, spec), indent=2, ensure_ascii=False))
         return
@@ -276,17 +277,18 @@ def delete(
     """
     from osp.platform.tenancy import onboarding
 
-    spec, registry, actor = _connect(env, project_dir, offline)
-    onboarding.deletable(slug, environment=spec.name, registry=registry)  # before asking
-    provisioner = _offline_provisioner(spec) if offline else _real_provisioner(spec)
+    target = _connect(env, project_dir, offline)
+    spec = target.spec
+    onboarding.deletable(slug, environment=spec.name, registry=target.registry)  # before asking
+    provisioner = target.provisioner(offline=offline)
     _confirm_delete(spec, slug, delete_data=delete_data, yes=yes)
     tenant = onboarding.delete(
         slug,
         delete_data=delete_data,
         environment=spec.name,
-        registry=registry,
+        registry=target.registry,
         provisioner=provisioner,
-        actor=actor,
+        actor=target.actor,
     )
     output.stdout().print(f"Tenant {tenant.slug} is deleted from {spec.name}; its record stays.")
 
@@ -294,40 +296,58 @@ def delete(
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _connect(
-    env: str, project_dir: Path | None, offline: bool, *, actor: bool = True
-) -> tuple[EnvironmentSpec, TenantRegistry, str]:
+@dataclass(frozen=True)
+class _Target:
+    """The environment a command acts on: its spec, its tenant registry, who is acting, and
+    (real runs) its stack's outputs."""
+
+    spec: EnvironmentSpec
+    registry: TenantRegistry
+    actor: str
+    stack_outputs: Mapping[str, Any] | None = None
+
+    def offline_provisioner(self) -> Provisioner:
+        """The offline engine over the tenant program, against the environment stack's
+        outputs (real runs: a dry run plans against the stack it read the registry of) or
+        else the environment's offline plan outputs."""
+        from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
+
+        spec, outputs = self.spec, self.stack_outputs
+        return OfflineProvisioner(
+            spec,
+            tenant_program(),
+            outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
+            tier_version,
+        )
+
+    def provisioner(self, *, offline: bool) -> Provisioner:
+        return self.offline_provisioner() if offline else _real_provisioner(self.spec)
+
+
+def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool = True) -> _Target:
     """The environment's spec, its tenant registry, and who is acting."""
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
+    from osp.platform.tenancy import FileRegistry, onboarding
     from osp.platform.tenancy import actor as actors
+    from osp.platform.tenancy.registry import default_root
 
     project = find_project(project_dir)
     spec = load_environment(project, env)
-    registry = _registry(project, spec, offline)
     who = actors.current(offline=offline, region=spec.region) if actor else ""
-    return spec, registry, who
-
-
-def _registry(project: Project, spec: EnvironmentSpec, offline: bool) -> TenantRegistry:
-    from osp.platform.tenancy import FileRegistry, onboarding
-    from osp.platform.tenancy.registry import default_root
-
     if offline:
-        return FileRegistry(default_root(spec.name))
+        return _Target(spec, FileRegistry(default_root(spec.name)), who)
+    outputs = _stack_outputs(project, spec)
+    registry = onboarding.environment_registry(spec.name, outputs, region=spec.region)
+    return _Target(spec, registry, who, {name: o.value for name, o in outputs.items()})
+
+
+def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Any]:
+    """The environment stack's outputs, through the automation layer `osp outputs` uses."""
     from osp.platform.automation import operations
     from osp.stacks.estate import build
 
-    outputs = operations.outputs(project, spec, build)
-    return onboarding.environment_registry(spec.name, outputs, region=spec.region)
-
-
-def _offline_provisioner(spec: EnvironmentSpec) -> Provisioner:
-    from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
-
-    return OfflineProvisioner(
-        spec, tenant_program(), lambda: offline_environment_outputs(spec), tier_version
-    )
+    return operations.outputs(project, spec, build)
 
 
 def _real_provisioner(spec: EnvironmentSpec) -> Provisioner:
@@ -345,17 +365,18 @@ def _set_running(
 ) -> None:
     from osp.platform.tenancy import onboarding
 
-    spec, registry, actor = _connect(env, project_dir, offline)
-    onboarding.show(slug, environment=spec.name, registry=registry)  # unknown: say so first
-    provisioner = _offline_provisioner(spec) if offline else _real_provisioner(spec)
+    target = _connect(env, project_dir, offline)
+    spec = target.spec
+    onboarding.show(slug, environment=spec.name, registry=target.registry)  # unknown: first
+    provisioner = target.provisioner(offline=offline)
     act: Callable[..., Tenant] = onboarding.suspend if verb == "suspend" else onboarding.resume
     tenant = act(
         slug,
         reason,
         environment=spec.name,
-        registry=registry,
+        registry=target.registry,
         provisioner=provisioner,
-        actor=actor,
+        actor=target.actor,
     )
     output.stdout().print(f"Tenant {tenant.slug} is {tenant.state.value} in {spec.name}.")
 
@@ -410,7 +431,7 @@ def _tenant_data(tenant: Tenant, spec: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def _render_create(outcome: Any, spec: EnvironmentSpec, *, as_json: bool) -> None:
+def _render_create(outcome: CreateOutcome, spec: EnvironmentSpec, *, as_json: bool) -> None:
     from osp.platform.tenancy import CreateResult, tenant_urls
 
     tenant, provisioned = outcome.tenant, outcome.provisioned

@@ -322,7 +322,10 @@ def test_offline_the_environment_outputs_are_the_estate_plan_outputs(monkeypatch
 
 def test_a_real_create_is_refused_until_tenant_stacks_can_be_provisioned(monkeypatch, tmp_path):
     monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(tenant_cli, "_registry", lambda project, spec, offline: None)
+    from osp.platform.automation.operations import Output
+
+    stack = {"tenantsTable": Output("osp-dev-tenants", secret=False)}
+    monkeypatch.setattr(tenant_cli, "_stack_outputs", lambda project, spec: stack)
     monkeypatch.setattr(actor, "aws", lambda client=None, region=None: "arn:aws:iam::1:user/al")
     result = osp(*CREATE)
     assert result.exit_code == 1
@@ -379,7 +382,10 @@ def estate_table(monkeypatch, offline_tenants):
 
     def outputs(project, spec, program):
         assert (project.root, spec.name, program) == (REPO, "dev", build)
-        return {"tenantsTable": operations.Output("osp-dev-tenants", secret=False)}
+        return {
+            "tenantsTable": operations.Output("osp-dev-tenants", secret=False),
+            "dataBuckets": operations.Output({"documents": "osp-dev-documents-9"}, secret=False),
+        }
 
     monkeypatch.setattr(operations, "outputs", outputs)
     with mock_aws():
@@ -396,6 +402,9 @@ def test_against_the_estate_table_a_dry_run_reads_it_and_writes_nothing(estate_t
     data = json.loads(result.stdout)
     assert data["result"] == "planned"
     assert data["tenant"]["history"][0]["actor"].endswith(":user/moto")  # the STS identity
+    # Planned against the stack's own outputs, not the offline ones.
+    (readme,) = [r for r in data["plan"]["resources"] if r["custom"]]
+    assert readme["inputs"]["bucket"] == "osp-dev-documents-9"
     assert DynamoDbRegistry("osp-dev-tenants", estate_table).list() == []
 
 
