@@ -150,6 +150,7 @@ def create(
         registry=target.registry,
         provisioner=provisioner,
         actor=target.actor,
+        command_options=_repeated(offline),
         dry_run=dry_run,
     )
     _render_create(outcome, target.spec, as_json=as_json)
@@ -289,6 +290,7 @@ def delete(
         registry=target.registry,
         provisioner=provisioner,
         actor=target.actor,
+        command_options=_repeated(offline),
     )
     output.stdout().print(f"Tenant {tenant.slug} is deleted from {spec.name}; its record stays.")
 
@@ -377,8 +379,14 @@ def _set_running(
         registry=target.registry,
         provisioner=provisioner,
         actor=target.actor,
+        command_options=_repeated(offline),
     )
     output.stdout().print(f"Tenant {tenant.slug} is {tenant.state.value} in {spec.name}.")
+
+
+def _repeated(offline: bool) -> tuple[str, ...]:
+    """The options a printed resume command must repeat."""
+    return ("--offline",) if offline else ()
 
 
 def _confirm_create(spec: EnvironmentSpec, slug: str, *, yes: bool) -> None:

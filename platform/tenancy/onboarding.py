@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -120,8 +120,11 @@ class TenantStackError(OspError):
 # --- commands ------------------------------------------------------------------------------
 
 
-def create_command(environment: str, request: TenantRequest | Tenant) -> str:
-    """The exact `osp tenant create` that registers (or resumes) this tenant."""
+def create_command(
+    environment: str, request: TenantRequest | Tenant, options: Sequence[str] = ()
+) -> str:
+    """The exact `osp tenant create` that registers (or resumes) this tenant; `options`: the
+    ones the command must repeat (`--offline`)."""
     words = [
         "osp", "tenant", "create", request.slug, "--env", environment,
         "--name", request.name, "--tier", Tier(request.tier).value,
@@ -129,13 +132,15 @@ def create_command(environment: str, request: TenantRequest | Tenant) -> str:
     ]  # fmt: skip
     if request.domain is not None:
         words += ["--domain", request.domain]
-    return shlex.join(words)
+    return shlex.join([*words, *options])
 
 
-def delete_command(environment: str, slug: str, *, delete_data: bool) -> str:
+def delete_command(
+    environment: str, slug: str, *, delete_data: bool, options: Sequence[str] = ()
+) -> str:
     """The exact `osp tenant delete` that offboards (or resumes offboarding) this tenant."""
     words = ["osp", "tenant", "delete", slug, "--env", environment]
-    return shlex.join(words + (["--delete-data"] if delete_data else []))
+    return shlex.join([*words, *(["--delete-data"] if delete_data else []), *options])
 
 
 def tenant_urls(tenant: Tenant, domain: str) -> list[str]:
@@ -160,6 +165,7 @@ def create(
     now: Clock = utc_now,
     dry_run: bool = False,
     lease: timedelta = PROVISIONING_LEASE,
+    command_options: Sequence[str] = (),
 ) -> CreateOutcome:
     """Register `request` as `provisioning`, provision its stack, mark it `active`.
 
@@ -172,7 +178,10 @@ def create(
     resumes, then raises TenantProvisioningError.
 
     `dry_run`: the plan of the tenant's stack (give an offline provisioner), nothing written.
+    `command_options`: what the resume command must repeat besides the request (the CLI's
+    `--offline`).
     """
+    resume = create_command(environment, request, command_options)
     existing = registry.get(request.slug)
     if existing is not None:
         _require_same(existing, request)
@@ -190,24 +199,20 @@ def create(
         except TenantExistsError as lost:  # another create registered it first
             _require_same(lost.existing, request)
             raise
-        return _provision(
-            tenant, CreateResult.CREATED, environment, registry, provisioner, actor, now
-        )
+        return _provision(tenant, CreateResult.CREATED, resume, registry, provisioner, actor, now)
 
     if existing.state is TenantState.ACTIVE:
         return CreateOutcome(existing, CreateResult.UNCHANGED)
     if existing.state is TenantState.PROVISIONING:
         if now() - existing.updated_at < lease:
             raise TenantExistsError(existing)  # someone's run is (likely) still going
-        return _provision(
-            existing, CreateResult.RESUMED, environment, registry, provisioner, actor, now
-        )
+        return _provision(existing, CreateResult.RESUMED, resume, registry, provisioner, actor, now)
     # failed: claim it back (failed → provisioning, a conditional write), then provision.
     claimed = transition(
         existing, TenantState.PROVISIONING, actor=actor, reason="resumed", now=now()
     )
     _claim(registry, claimed, existing)
-    return _provision(claimed, CreateResult.RESUMED, environment, registry, provisioner, actor, now)
+    return _provision(claimed, CreateResult.RESUMED, resume, registry, provisioner, actor, now)
 
 
 def _require_same(existing: Tenant, request: TenantRequest) -> None:
@@ -230,7 +235,7 @@ def _claim(registry: TenantRegistry, claimed: Tenant, read: Tenant) -> None:
 def _provision(
     tenant: Tenant,
     result: CreateResult,
-    environment: str,
+    resume: str,
     registry: TenantRegistry,
     provisioner: Provisioner,
     actor: str,
@@ -239,7 +244,7 @@ def _provision(
     try:
         provisioned = provisioner.apply(tenant)
     except (Exception, KeyboardInterrupt) as exc:
-        failed = _fail(tenant, exc, create_command(environment, tenant), registry, actor, now)
+        failed = _fail(tenant, exc, resume, registry, actor, now)
         if isinstance(exc, OspError):
             raise TenantProvisioningError(failed, "provisioning", str(exc)) from exc
         raise  # a bug keeps its traceback (and Ctrl-C stays Ctrl-C); the record is failed
@@ -285,6 +290,7 @@ def suspend(
     provisioner: Provisioner,
     actor: str,
     now: Clock = utc_now,
+    command_options: Sequence[str] = (),
 ) -> Tenant:
     """Suspend an active tenant: recorded `suspended`, then its stack re-applied with that
     state (the tenant program refuses its traffic and, for a silo, scales its workloads to
@@ -292,7 +298,7 @@ def suspend(
     suspension whose stack update failed)."""
     return _set_running(
         slug, reason, TenantState.SUSPENDED, "suspend", environment, registry, provisioner,
-        actor, now,
+        actor, now, command_options,
     )  # fmt: skip
 
 
@@ -305,12 +311,13 @@ def resume(
     provisioner: Provisioner,
     actor: str,
     now: Clock = utc_now,
+    command_options: Sequence[str] = (),
 ) -> Tenant:
     """Bring a suspended tenant back: recorded `active`, then its stack re-applied. Repeating
     it on an active tenant re-applies the stack only."""
     return _set_running(
         slug, reason, TenantState.ACTIVE, "resume", environment, registry, provisioner, actor,
-        now,
+        now, command_options,
     )  # fmt: skip
 
 
@@ -324,6 +331,7 @@ def _set_running(
     provisioner: Provisioner,
     actor: str,
     now: Clock,
+    command_options: Sequence[str],
 ) -> Tenant:
     tenant = _require(registry, slug, environment)
     if to is TenantState.ACTIVE and tenant.state is TenantState.PROVISIONING:
@@ -336,7 +344,19 @@ def _set_running(
     try:
         provisioner.apply(tenant)
     except OspError as exc:
-        again = shlex.join(["osp", "tenant", verb, slug, "--env", environment, "--reason", reason])
+        again = shlex.join(
+            [
+                "osp",
+                "tenant",
+                verb,
+                slug,
+                "--env",
+                environment,
+                "--reason",
+                reason,
+                *command_options,
+            ]
+        )
         raise TenantStackError(
             f"tenant {slug} is recorded {to.value}, but its stack was not updated: {exc}\n"
             f"Run it again to finish: {again}"
@@ -356,6 +376,7 @@ def delete(
     provisioner: Provisioner,
     actor: str,
     now: Clock = utc_now,
+    command_options: Sequence[str] = (),
 ) -> Tenant:
     """Offboard a tenant: `offboarding`, its stack destroyed (data stores keep a final
     snapshot; a silo's bucket is emptied only with `delete_data`), then `deleted`, the record
@@ -371,7 +392,7 @@ def delete(
     try:
         provisioner.destroy(tenant, delete_data=delete_data)
     except (Exception, KeyboardInterrupt) as exc:
-        resume = delete_command(environment, slug, delete_data=delete_data)
+        resume = delete_command(environment, slug, delete_data=delete_data, options=command_options)
         failed = _fail(tenant, exc, resume, registry, actor, now)
         if isinstance(exc, OspError):
             raise TenantProvisioningError(failed, "offboarding", str(exc)) from exc

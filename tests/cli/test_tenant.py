@@ -174,7 +174,7 @@ def test_a_failed_create_is_recorded_with_the_command_that_resumes(offline_tenan
     assert "provisioning failed: the dev program failed under the offline engine" in failed.stderr
     assert (
         "resume with: osp tenant create springfield --env dev --name 'Springfield Elementary' "
-        "--tier pool --admin-email it@springfield.example.org"
+        "--tier pool --admin-email it@springfield.example.org --offline\n"
     ) in failed.stderr
     listed = json.loads(osp("tenant", "list", "--env", "dev", "--offline", "--json").stdout)
     assert [t["state"] for t in listed] == ["failed"]

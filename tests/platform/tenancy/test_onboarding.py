@@ -179,9 +179,9 @@ def test_urls_and_the_resume_command():
         "https://springfield.osp.example.com",
         "https://learn.springfield.org",
     ]
-    assert create_command("prod", request(domain="learn.springfield.org")) == (
+    assert create_command("prod", request(domain="learn.springfield.org"), ["--offline"]) == (
         "osp tenant create springfield --env prod --name 'Springfield Elementary' --tier pool "
-        "--admin-email it@springfield.example.org --domain learn.springfield.org"
+        "--admin-email it@springfield.example.org --domain learn.springfield.org --offline"
     )
 
 
@@ -431,11 +431,11 @@ def test_a_failed_offboarding_is_resumable(fleet, registry, provisioner):
     create(request(), **fleet)
     provisioner.fail_with = EngineError("bucket not empty")
     with pytest.raises(TenantProvisioningError, match="offboarding failed: bucket not empty"):
-        delete("springfield", delete_data=True, **fleet)
+        delete("springfield", delete_data=True, command_options=["--offline"], **fleet)
     failed = registry.get("springfield")
     assert failed.state is TenantState.FAILED
     assert failed.failure.resume_command == (
-        "osp tenant delete springfield --env dev --delete-data"
+        "osp tenant delete springfield --env dev --delete-data --offline"
     )
     provisioner.fail_with = None
     deleted = delete("springfield", delete_data=True, **fleet)
