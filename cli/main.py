@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from osp.cli import bootstrap, destroy, doctor, envs, output, outputs, preview, refresh, up
+from osp.cli import (
+    bootstrap,
+    destroy,
+    doctor,
+    envs,
+    output,
+    outputs,
+    preview,
+    refresh,
+    tenant,
+    up,
+)
 
 HELP = """\
 osp provisions the AWS estate of the online-school platform and deploys its bundled
@@ -83,6 +94,7 @@ app.command("refresh")(refresh.refresh)
 app.command("outputs")(outputs.outputs)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("doctor")(doctor.doctor)
+app.add_typer(tenant.app, name="tenant")
 
 
 def main() -> None:

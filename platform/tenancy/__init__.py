@@ -6,6 +6,11 @@
   `DynamoDbRegistry` for the estate's table) and the table's key names.
 - `rollout`: bringing every tenant stack to its tier's current blueprint (`rollout` →
   `RolloutReport`), N at a time, in deterministic shards (`parse_shard`, `Shard`).
+- `onboarding`: what every `osp tenant` command does (`create`, `suspend`, `resume`,
+  `delete`, `show`, `list_tenants`) over a registry and a `Provisioner`.
+- `provisioning`: the seam to the tenant stacks; `offline_provisioner.OfflineProvisioner`
+  runs them under the offline engine (not imported here: it loads the Pulumi runtime).
+- `actor`: who is acting (the AWS caller identity; `user@host` offline).
 
     from osp.platform.tenancy import FileRegistry, TenantRequest, new_tenant
 """
@@ -39,6 +44,21 @@ from osp.platform.tenancy.model import (
     to_dict,
     transition,
 )
+from osp.platform.tenancy.onboarding import (
+    CreateOutcome,
+    CreateResult,
+    NotSuspendedError,
+    TenantProvisioningError,
+    TenantStackError,
+    create,
+    deletable,
+    delete,
+    list_tenants,
+    resume,
+    show,
+    suspend,
+    tenant_urls,
+)
 from osp.platform.tenancy.registry import DynamoDbRegistry, FileRegistry, TenantRegistry
 from osp.platform.tenancy.rollout import (
     ROLLOUT_STATES,
@@ -57,10 +77,13 @@ __all__ = [
     "SLUG",
     "SLUG_FORMAT",
     "TRANSITIONS",
+    "CreateOutcome",
+    "CreateResult",
     "Difference",
     "DynamoDbRegistry",
     "Failure",
     "FileRegistry",
+    "NotSuspendedError",
     "RolloutOutcome",
     "RolloutProblem",
     "RolloutReport",
@@ -72,22 +95,32 @@ __all__ = [
     "TenantConflictError",
     "TenantExistsError",
     "TenantInputError",
+    "TenantProvisioningError",
     "TenantRegistry",
     "TenantRegistryError",
     "TenantRequest",
+    "TenantStackError",
     "TenantState",
     "TenantStateError",
     "Tier",
     "Transition",
     "UnknownTenantError",
     "allowed",
+    "create",
+    "deletable",
+    "delete",
     "differences",
     "from_dict",
+    "list_tenants",
     "new_tenant",
     "parse_shard",
     "record_rollout",
+    "resume",
     "rollout",
     "shard_of",
+    "show",
+    "suspend",
+    "tenant_urls",
     "to_dict",
     "transition",
 ]

@@ -1,0 +1,500 @@
+"""`osp tenant …`: onboard, list, show, suspend, resume and offboard schools (tenants).
+
+Each command parses, calls one function of `osp.platform.tenancy.onboarding`, and renders.
+`--offline` works on the local registry under the osp home (`<OSP_HOME>/tenants/<env>`) and
+plans tenant stacks with the offline engine; without it, the registry is the DynamoDB table
+the environment's stack exports (`tenantsTable`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from osp.cli import output
+
+if TYPE_CHECKING:
+    from osp.platform.plan import Plan
+    from osp.platform.project import Project
+    from osp.platform.spec import EnvironmentSpec
+    from osp.platform.tenancy import CreateOutcome, Tenant, TenantRegistry, Tier
+    from osp.platform.tenancy.provisioning import Provisioner, TenantProgram
+
+app = typer.Typer(
+    name="tenant",
+    help="Onboard, list, show, suspend, resume and offboard tenants (schools, districts).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+SlugArgument = Annotated[
+    str, typer.Argument(help="The tenant's slug: its DNS label, such as springfield.")
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Use the local tenant registry under the osp home and plan tenant stacks with the "
+        "offline engine: no AWS, nothing created.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, only it.")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why (kept in the tenant's history).", show_default=False)
+]
+
+
+# --- what the CLI wires in (tests replace these) ---------------------------------------------
+
+
+def tenant_program() -> TenantProgram:
+    """The program that declares one tenant's resources (osp.stacks.tenant)."""
+    try:
+        from osp.stacks.tenant import build
+    except ImportError as exc:
+        from osp.platform.errors import OspError
+
+        raise OspError(f"the tenant program (osp.stacks.tenant) is missing: {exc}") from None
+    return build
+
+
+def tier_version(tier: Tier) -> str:
+    """The current blueprint version of `tier` (blueprints/tenants/)."""
+    try:
+        from osp.platform.tenancy.tiers import load_tier
+    except ImportError as exc:
+        from osp.platform.errors import OspError
+
+        raise OspError(
+            f"the tier blueprints (osp.platform.tenancy.tiers) are missing: {exc}"
+        ) from None
+    return load_tier(tier).version
+
+
+def offline_environment_outputs(spec: EnvironmentSpec) -> Mapping[str, Any]:
+    """The environment's outputs under the offline engine: its estate plan's outputs."""
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    return offline.run(spec, build).outputs
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@app.command("create")
+def create(
+    slug: SlugArgument,
+    env: output.EnvOption,
+    name: Annotated[
+        str, typer.Option("--name", help="Display name of the school.", show_default=False)
+    ],
+    tier: Annotated[
+        str,
+        typer.Option(
+            "--tier",
+            help="pool (shares the estate's services and stores) or silo (its own namespace, "
+            "database, bucket and key).",
+            show_default=False,
+        ),
+    ],
+    admin_email: Annotated[
+        str,
+        typer.Option("--admin-email", help="The school's administrator.", show_default=False),
+    ],
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", help="A custom domain the school brings.", show_default=False),
+    ] = None,
+    offline: OfflineOption = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate and show the tenant's plan, resource by resource; write nothing.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Onboard without asking (a real create in a prod environment asks first).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Onboard a tenant: register it, provision its stack, mark it active; print its URLs.
+
+    Run it again with the same arguments to resume an onboarding that stopped; an active
+    tenant is left as it is.
+    """
+    from osp.platform.tenancy import TenantRequest, onboarding
+
+    request = TenantRequest(
+        slug=slug, name=name, tier=tier, admin_email=admin_email, domain=domain
+    )  # every problem at once, before anything is read or written
+    target = _connect(env, project_dir, offline)
+    provisioner = target.provisioner(offline=offline or dry_run)
+    if not (offline or dry_run):
+        _confirm_create(target.spec, request.slug, yes=yes)
+    outcome = onboarding.create(
+        request,
+        environment=target.spec.name,
+        registry=target.registry,
+        provisioner=provisioner,
+        actor=target.actor,
+        command_options=_repeated(offline),
+        dry_run=dry_run,
+    )
+    _render_create(outcome, target.spec, as_json=as_json)
+
+
+@app.command("list")
+def list_(
+    env: output.EnvOption,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Only tenants in this state: provisioning, active, suspended, offboarding, "
+            "deleted or failed.",
+            show_default=False,
+        ),
+    ] = None,
+    tier: Annotated[
+        str | None,
+        typer.Option("--tier", help="Only tenants of this tier: pool or silo.", show_default=False),
+    ] = None,
+    offline: OfflineOption = False,
+    as_json: JsonOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """List the tenants of an environment, by slug."""
+    from osp.platform.tenancy import TenantState, Tier, onboarding, to_dict
+    from osp.platform.validation import InvalidArguments, Problems
+
+    check = Problems("tenant list", f"--env {env}")
+    if state is not None and state not in {s.value for s in TenantState}:
+        check.add("--state", state, "one of " + ", ".join(s.value for s in TenantState))
+    if tier is not None and tier not in {t.value for t in Tier}:
+        check.add("--tier", tier, "one of " + ", ".join(t.value for t in Tier))
+    if check:
+        raise InvalidArguments(check.found)
+    target = _connect(env, project_dir, offline, actor=False)
+    spec = target.spec
+    tenants = onboarding.list_tenants(registry=target.registry, state=state, tier=tier)
+    if as_json:
+        typer.echo(json.dumps([to_dict(t) for t in tenants], indent=2, ensure_ascii=False))
+        return
+    console = output.stdout()
+    if not tenants:
+        which = " ".join(f"{w} " for w in (state, tier) if w)
+        console.print(f"No {which}tenants in {spec.name}.")
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for column in ("slug", "state", "tier", "name", "updated"):
+        table.add_column(column)
+    for t in tenants:
+        table.add_row(
+            t.slug, t.state.value, t.tier.value, t.name, t.updated_at.strftime("%Y-%m-%d %H:%M")
+        )
+    console.print(table)
+    console.print(f"{len(tenants)} tenant{'s' if len(tenants) != 1 else ''} in {spec.name}")
+
+
+@app.command("show")
+def show(
+    slug: SlugArgument,
+    env: output.EnvOption,
+    offline: OfflineOption = False,
+    as_json: JsonOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Show a tenant: its record, URLs and history."""
+    from osp.platform.tenancy import onboarding
+
+    target = _connect(env, project_dir, offline, actor=False)
+    spec = target.spec
+    tenant = onboarding.show(slug, environment=spec.name, registry=target.registry)
+    if as_json:
+        typer.echo(json.dumps(_tenant_data(tenant, spec), indent=2, ensure_ascii=False))
+        return
+    _render_tenant(tenant, spec)
+
+
+@app.command("suspend")
+def suspend(
+    slug: SlugArgument,
+    env: output.EnvOption,
+    reason: ReasonOption,
+    offline: OfflineOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Suspend an active tenant: its traffic is refused and a silo's workloads scaled to zero."""
+    _set_running("suspend", slug, env, reason, offline, project_dir)
+
+
+@app.command("resume")
+def resume(
+    slug: SlugArgument,
+    env: output.EnvOption,
+    reason: ReasonOption,
+    offline: OfflineOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Bring a suspended tenant back."""
+    _set_running("resume", slug, env, reason, offline, project_dir)
+
+
+@app.command("delete")
+def delete(
+    slug: SlugArgument,
+    env: output.EnvOption,
+    delete_data: Annotated[
+        bool,
+        typer.Option(
+            "--delete-data",
+            help="Also empty a silo tenant's bucket (its database always leaves a final snapshot).",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without typing the slug to confirm.")
+    ] = False,
+    offline: OfflineOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Offboard a tenant: destroy its stack; the record stays, as deleted, with its history.
+
+    Asks for the slug to be typed, unless --yes.
+    """
+    from osp.platform.tenancy import onboarding
+
+    target = _connect(env, project_dir, offline)
+    spec = target.spec
+    onboarding.deletable(slug, environment=spec.name, registry=target.registry)  # before asking
+    provisioner = target.provisioner(offline=offline)
+    _confirm_delete(spec, slug, delete_data=delete_data, yes=yes)
+    tenant = onboarding.delete(
+        slug,
+        delete_data=delete_data,
+        environment=spec.name,
+        registry=target.registry,
+        provisioner=provisioner,
+        actor=target.actor,
+        command_options=_repeated(offline),
+    )
+    output.stdout().print(f"Tenant {tenant.slug} is deleted from {spec.name}; its record stays.")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The environment a command acts on: its spec, its tenant registry, who is acting, and
+    (real runs) its stack's outputs."""
+
+    spec: EnvironmentSpec
+    registry: TenantRegistry
+    actor: str
+    stack_outputs: Mapping[str, Any] | None = None
+
+    def offline_provisioner(self) -> Provisioner:
+        """The offline engine over the tenant program, against the environment stack's
+        outputs (real runs: a dry run plans against the stack it read the registry of) or
+        else the environment's offline plan outputs."""
+        from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
+
+        spec, outputs = self.spec, self.stack_outputs
+        return OfflineProvisioner(
+            spec,
+            tenant_program(),
+            outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
+            tier_version,
+        )
+
+    def provisioner(self, *, offline: bool) -> Provisioner:
+        return self.offline_provisioner() if offline else _real_provisioner(self.spec)
+
+
+def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool = True) -> _Target:
+    """The environment's spec, its tenant registry, and who is acting."""
+    from osp.platform.project import find_project
+    from osp.platform.spec import load_environment
+    from osp.platform.tenancy import FileRegistry, onboarding
+    from osp.platform.tenancy import actor as actors
+    from osp.platform.tenancy.registry import default_root
+
+    project = find_project(project_dir)
+    spec = load_environment(project, env)
+    who = actors.current(offline=offline, region=spec.region) if actor else ""
+    if offline:
+        return _Target(spec, FileRegistry(default_root(spec.name)), who)
+    outputs = _stack_outputs(project, spec)
+    registry = onboarding.environment_registry(spec.name, outputs, region=spec.region)
+    return _Target(spec, registry, who, {name: o.value for name, o in outputs.items()})
+
+
+def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Any]:
+    """The environment stack's outputs, through the automation layer `osp outputs` uses."""
+    from osp.platform.automation import operations
+    from osp.stacks.estate import build
+
+    return operations.outputs(project, spec, build)
+
+
+def _real_provisioner(spec: EnvironmentSpec) -> Provisioner:
+    from osp.platform.errors import OspError
+
+    raise OspError(
+        f"tenant stacks cannot be provisioned for real by this osp yet: pass --offline (the "
+        f"local registry and offline plans) or --dry-run (the plan against {spec.name}'s "
+        "registry, nothing written)"
+    )
+
+
+def _set_running(
+    verb: str, slug: str, env: str, reason: str, offline: bool, project_dir: Path | None
+) -> None:
+    from osp.platform.tenancy import onboarding
+
+    target = _connect(env, project_dir, offline)
+    spec = target.spec
+    onboarding.show(slug, environment=spec.name, registry=target.registry)  # unknown: first
+    provisioner = target.provisioner(offline=offline)
+    act: Callable[..., Tenant] = onboarding.suspend if verb == "suspend" else onboarding.resume
+    tenant = act(
+        slug,
+        reason,
+        environment=spec.name,
+        registry=target.registry,
+        provisioner=provisioner,
+        actor=target.actor,
+        command_options=_repeated(offline),
+    )
+    output.stdout().print(f"Tenant {tenant.slug} is {tenant.state.value} in {spec.name}.")
+
+
+def _repeated(offline: bool) -> tuple[str, ...]:
+    """The options a printed resume command must repeat."""
+    return ("--offline",) if offline else ()
+
+
+def _confirm_create(spec: EnvironmentSpec, slug: str, *, yes: bool) -> None:
+    from osp.platform.spec import Profile
+
+    if yes or spec.profile is not Profile.PROD:
+        return
+    _require_answer(
+        f"Onboard tenant {slug} onto {spec.name} (prod)? Type the slug ({slug}) to confirm: ",
+        slug,
+        f"onboard {slug} onto {spec.name}",
+    )
+
+
+def _confirm_delete(spec: EnvironmentSpec, slug: str, *, delete_data: bool, yes: bool) -> None:
+    if yes:
+        return
+    data = " and its data" if delete_data else ""
+    _require_answer(
+        f"Delete tenant {slug}{data} from {spec.name}? Type the slug ({slug}) to confirm: ",
+        slug,
+        f"delete tenant {slug}",
+    )
+
+
+def _require_answer(prompt: str, expected: str, action: str) -> None:
+    from osp.cli import progress
+    from osp.platform.automation.confirmation import ConfirmationError, declined
+
+    if not progress.interactive():
+        raise ConfirmationError(
+            f"refusing to {action} without confirmation: there is no terminal to ask on "
+            "(stdin is not a TTY); pass --yes"
+        )
+    try:
+        answer = output.stderr().input(prompt, markup=False)
+    except EOFError:
+        answer = ""
+    if answer.strip() != expected:
+        raise declined(action)
+
+
+def _tenant_data(tenant: Tenant, spec: EnvironmentSpec) -> dict[str, Any]:
+    from osp.platform.tenancy import tenant_urls, to_dict
+    from osp.platform.tenancy.provisioning import tenant_stack_name
+
+    return to_dict(tenant) | {
+        "stack": tenant_stack_name(spec.name, tenant.slug),
+        "urls": tenant_urls(tenant, spec.domain),
+    }
+
+
+def _render_create(outcome: CreateOutcome, spec: EnvironmentSpec, *, as_json: bool) -> None:
+    from osp.platform.tenancy import CreateResult, tenant_urls
+
+    tenant, provisioned = outcome.tenant, outcome.provisioned
+    plan = provisioned.plan if provisioned is not None else None
+    if as_json:
+        data = {"result": outcome.result.value, "tenant": _tenant_data(tenant, spec)}
+        if plan is not None:
+            data["plan"] = json.loads(plan.dumps())
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    console = output.stdout()
+    if plan is not None:
+        _render_tenant_plan(console, plan, tenant)
+    if outcome.result is CreateResult.PLANNED:
+        console.print(f"Dry run: nothing was written. Tenant {tenant.slug} would answer at:")
+    else:
+        said = {
+            CreateResult.CREATED: "is onboarded",
+            CreateResult.RESUMED: "is onboarded (resumed)",
+            CreateResult.UNCHANGED: "was already active: nothing to do",
+        }[outcome.result]
+        console.print(f"Tenant {tenant.slug} {said} in {spec.name}. Its URLs:")
+    for url in tenant_urls(tenant, spec.domain):
+        console.print(f"  {url}", soft_wrap=True)
+
+
+def _render_tenant_plan(console: Any, plan: Plan, tenant: Tenant) -> None:
+    """What the tier adds, resource by resource."""
+    resources = [r for r in plan.resources if r.custom]
+    console.print(f"[bold]{plan.stack}[/] (tier {tenant.tier.value}): {len(resources)} resources")
+    for resource in sorted(resources, key=lambda r: (r.type, r.name)):
+        console.print(f"  + {resource.name} [dim]{resource.type}[/]", soft_wrap=True)
+
+
+def _render_tenant(tenant: Tenant, spec: EnvironmentSpec) -> None:
+    from osp.platform.tenancy import tenant_urls
+
+    console = output.stdout()
+    console.print(f"[bold]{tenant.slug}[/] {tenant.name} ({spec.name})")
+    rows = [
+        ("state", tenant.describe_state()),
+        ("tier", tenant.tier.value),
+        ("admin email", tenant.admin_email),
+        ("domain", tenant.domain or "-"),
+        ("blueprint", tenant.blueprint_version or "-"),
+        ("urls", ", ".join(tenant_urls(tenant, spec.domain))),
+        ("version", str(tenant.version)),
+    ]
+    for label, value in rows:
+        console.print(f"  {label + ':':<13}{value}", markup=False, soft_wrap=True)
+    console.print("  history:")
+    for t in tenant.history:
+        move = f"{t.from_state.value} → " if t.from_state else ""
+        console.print(
+            f"    {t.at:%Y-%m-%d %H:%M:%S} {move}{t.to_state.value} by {t.actor}: {t.reason}",
+            markup=False,
+            soft_wrap=True,
+        )
