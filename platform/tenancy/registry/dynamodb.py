@@ -17,6 +17,8 @@ import heapq
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from osp.platform.tenancy.model import (
     SLUG_FORMAT,
     StaleTenantError,
@@ -69,7 +71,6 @@ class DynamoDbRegistry:
         return self._tenant(item) if item else None
 
     def create(self, tenant: Tenant) -> Tenant:
-        failed = self._client.exceptions.ConditionalCheckFailedException
         try:
             self._client.put_item(
                 TableName=self.table_name,
@@ -78,7 +79,9 @@ class DynamoDbRegistry:
                 ExpressionAttributeNames={"#slug": TABLE_HASH_KEY},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except failed as refused:
+        except ClientError as refused:
+            if not _condition_failed(refused):
+                raise
             existing = self._holder(refused, tenant.slug)
             # Records are never removed, so a refused create has a holder to name.
             if existing is None:
@@ -91,7 +94,6 @@ class DynamoDbRegistry:
 
     def update(self, tenant: Tenant, *, expected_version: int) -> Tenant:
         require_next_version(tenant, expected_version)
-        failed = self._client.exceptions.ConditionalCheckFailedException
         try:
             self._client.put_item(
                 TableName=self.table_name,
@@ -101,7 +103,9 @@ class DynamoDbRegistry:
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except failed as refused:
+        except ClientError as refused:
+            if not _condition_failed(refused):
+                raise
             current = self._holder(refused, tenant.slug)
             if current is None:
                 where = f"the tenant table {self.table_name}"
@@ -135,7 +139,7 @@ class DynamoDbRegistry:
             for item in page["Items"]:
                 yield self._tenant(item)
 
-    def _holder(self, refused: Exception, slug: str) -> Tenant | None:
+    def _holder(self, refused: ClientError, slug: str) -> Tenant | None:
         """The item a conditional write was refused on: DynamoDB returns it (ALL_OLD on
         condition failure); read it when an older endpoint does not."""
         item = getattr(refused, "response", {}).get("Item")
@@ -193,3 +197,10 @@ def _plain(attribute: Mapping[str, Any]) -> object:
     if kind == "M":
         return {k: _plain(v) for k, v in value.items()}
     raise TypeError(f"a tenant record holds no DynamoDB {kind} attribute")
+
+
+def _condition_failed(error: ClientError) -> bool:
+    # By code, not by `client.exceptions.ConditionalCheckFailedException`: botocore builds
+    # that class lazily per client, and threads racing on the first build can each get their
+    # own class, so the one raised would not be the one caught.
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
