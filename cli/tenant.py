@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="tenant",
-    help="Onboard, list, show, suspend, resume and offboard tenants (schools, districts).",
+    help="Onboard, list, show, suspend, resume, offboard and roll out tenants (schools, "
+    "districts).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -293,6 +294,74 @@ def delete(
         command_options=_repeated(offline),
     )
     output.stdout().print(f"Tenant {tenant.slug} is deleted from {spec.name}; its record stays.")
+
+
+@app.command("rollout")
+def rollout(
+    env: output.EnvOption,
+    tier: Annotated[
+        str | None,
+        typer.Option("--tier", help="Only tenants of this tier: pool or silo.", show_default=False),
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option("--parallel", help="Tenant stacks updated at the same time (1-32).")
+    ] = 4,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: only this machine's deterministic slice of the fleet, so N machines "
+            "(a CI matrix) share a rollout; see docs/tenant-rollout.md.",
+            show_default=False,
+        ),
+    ] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--max-failures",
+            help="Start no new tenant once this many have failed.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be updated; change nothing.")
+    ] = False,
+    offline: OfflineOption = False,
+    as_json: JsonOption = False,
+    project_dir: output.ProjectDirOption = None,
+) -> None:
+    """Bring every active and suspended tenant's stack to its tier's current blueprint.
+
+    Tenants already at the current version are skipped, so a rerun retries only what failed.
+    Exit 0 when every selected tenant is current; 1 when any failed or was not started.
+    """
+    from datetime import UTC, datetime
+
+    from osp.platform.tenancy import parse_shard
+    from osp.platform.tenancy import rollout as run_rollout
+
+    chosen = parse_shard(shard) if shard is not None else None  # before anything is read
+    target = _connect(env, project_dir, offline)
+    report = run_rollout(
+        registry=target.registry,
+        provisioner=target.provisioner(offline=offline),
+        versions=tier_version,
+        tier=tier,
+        parallel=parallel,
+        shard=chosen,
+        max_failures=max_failures,
+        dry_run=dry_run,
+        actor=target.actor,
+        now=lambda: datetime.now(UTC),
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        console = output.stdout()
+        for problem in (*report.failed, *report.conflicted):
+            console.print(f"{problem.slug}: {problem.reason}")
+        console.print(report.summary)
+    raise typer.Exit(report.exit_code)
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -431,3 +431,78 @@ def test_against_the_estate_table_list_and_show_read_it(estate_table):
     unknown = osp("tenant", "show", "nowhere", "--env", "dev")
     assert unknown.exit_code == 1
     assert unknown.stderr.startswith("Error: no tenant nowhere in the tenant registry of dev")
+
+
+# --- rollout -------------------------------------------------------------------------------
+
+
+def _onboard(*slugs: str) -> None:
+    for slug in slugs:
+        created = osp(
+            "tenant", "create", slug, "--env", "dev", "--name", slug.title(), "--tier", "pool",
+            "--admin-email", f"it@{slug}.example.org", "--offline",
+        )  # fmt: skip
+        assert created.exit_code == 0, created.output
+
+
+def test_rollout_brings_tenants_to_the_new_version_and_a_rerun_skips_them(
+    offline_tenants, monkeypatch
+):
+    _onboard("springfield", "shelbyville", "ogdenville")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: f"{tier.value}-2")
+    dry = osp("tenant", "rollout", "--env", "dev", "--offline", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    before = json.loads(osp("tenant", "list", "--env", "dev", "--offline", "--json").stdout)
+    assert {t["blueprint_version"] for t in before} == {"pool-1"}
+
+    done = osp("tenant", "rollout", "--env", "dev", "--offline", "--parallel", "2")
+    assert done.exit_code == 0, done.output
+    assert "3 updated" in done.stdout
+    after = json.loads(osp("tenant", "list", "--env", "dev", "--offline", "--json").stdout)
+    assert {t["blueprint_version"] for t in after} == {"pool-2"}
+    again = osp("tenant", "rollout", "--env", "dev", "--offline")
+    assert again.exit_code == 0 and "0 updated, 3 already current" in again.stdout
+
+
+def test_rollout_exits_1_naming_the_tenant_that_failed(offline_tenants, monkeypatch):
+    _onboard("springfield", "shelbyville")
+
+    def fails_for_shelbyville(spec, tenant, environment):
+        if tenant.slug == "shelbyville":
+            raise RuntimeError("quota exceeded")
+        small_program(spec, tenant, environment)
+
+    monkeypatch.setattr(tenant_cli, "tenant_program", lambda: fails_for_shelbyville)
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: f"{tier.value}-2")
+    failed = osp("tenant", "rollout", "--env", "dev", "--offline")
+    assert failed.exit_code == 1
+    assert "shelbyville: " in failed.stdout and "quota exceeded" in failed.stdout
+    assert "1 updated" in failed.stdout and "1 failed" in failed.stdout
+
+
+def test_rollout_refuses_a_bad_shard_before_reading_anything(offline_tenants):
+    refused = osp("tenant", "rollout", "--env", "dev", "--offline", "--shard", "4/3")
+    assert refused.exit_code == 1
+    assert "--shard: got '4/3'; expected I/N with 1 <= I <= N" in refused.stderr
+    assert files(offline_tenants) == {}
+
+
+def test_the_rollout_workflow_uses_only_options_the_command_has():
+    import re
+
+    import typer.main
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "tenant-rollout.yml").read_text())
+    runs = [
+        step["run"]
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", ())
+        if "osp tenant rollout" in step.get("run", "")
+    ]
+    used = {option for run in runs for option in re.findall(r"(--[a-z][a-z-]*)", run)}
+    group = typer.main.get_command(app)
+    rollout = group.commands["tenant"].commands["rollout"]  # type: ignore[attr-defined]
+    known = {o for p in rollout.params for o in p.opts if o.startswith("--")}
+    assert {"--env", "--shard", "--parallel", "--max-failures"} <= used
+    assert used <= known, used - known
