@@ -147,6 +147,7 @@ class _Program:
             "roleName": role.name,
             "roleArn": role.arn,
             "configParameter": config_parameter(spec.name, self.slug),
+            "configParameterArn": parameter.arn,
             "storagePrefixes": {
                 purpose: f"s3://{bucket}/{prefix(self.slug)}" for purpose, bucket in shared.items()
             },
@@ -178,9 +179,12 @@ class _Program:
                 f"{portal!r} portal, which environment {spec.name} does not have (portals: "
                 f"{', '.join(sorted(self.needs('portalUrls'))) or 'none'})"
             )
-        lookup = pulumi.InvokeOutputOptions(parent=self.component)
-        zone = aws.route53.get_zone_output(name=spec.domain, private_zone=False, opts=lookup)
-        zone_id = spec.dns.zone_id or zone.zone_id
+        zone_id: pulumi.Input[str] | None = spec.dns.zone_id
+        if zone_id is None:
+            lookup = pulumi.InvokeOutputOptions(parent=self.component)
+            zone_id = aws.route53.get_zone_output(
+                name=spec.domain, private_zone=False, opts=lookup
+            ).zone_id
         hostname = f"{self.slug}.{spec.domain}"
         aws.route53.Record(
             self.name("dns"),
