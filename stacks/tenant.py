@@ -215,7 +215,8 @@ class _Program:
             name,
             name=config_parameter(self.spec.name, tenant.slug),
             type="String",
-            value=json.dumps(config, sort_keys=True),
+            # Not a secret: `insecure_value` keeps it readable in plans and diffs.
+            insecure_value=json.dumps(config, sort_keys=True),
             description=f"Configuration of tenant {tenant.slug} ({tenant.tier.value})",
             tags=self.tags(name),
             opts=self.child,
@@ -232,7 +233,7 @@ class _Program:
         else:
             trusted = pulumi.Output.format("arn:{0}:iam::{1}:root", self.partition, self.account)
         role = aws.iam.Role(
-            name,
+            self.name("role"),
             name=name,
             description=f"Tenant {self.slug}: its own prefix, bucket and configuration only",
             assume_role_policy=pulumi.Output.from_input(trusted).apply(
