@@ -4,10 +4,15 @@
   (`TRANSITIONS`), its slug rule (`SLUG`, `RESERVED_SLUGS`), its dict form, its errors.
 - `registry`: where tenants are kept (`TenantRegistry`; `FileRegistry` offline,
   `DynamoDbRegistry` for the estate's table) and the table's key names.
+- `provisioning`: the seam to a tenant's own stack (`TenantProgram`, `Provisioner`).
+- `tiers`: what each tier gives a tenant (`load_tier(tier) -> TierBlueprint`, its `version`),
+  from `blueprints/tenants/<tier>.yaml`, and the names osp fixes (prefix, namespace, …).
+- `isolation`: the proof from plans (`verify(plans) -> list[Finding]`).
 
     from osp.platform.tenancy import FileRegistry, TenantRequest, new_tenant
 """
 
+from osp.platform.tenancy.isolation import Finding, verify
 from osp.platform.tenancy.model import (
     RESERVED_SLUGS,
     SLUG,
@@ -38,6 +43,7 @@ from osp.platform.tenancy.model import (
     transition,
 )
 from osp.platform.tenancy.registry import DynamoDbRegistry, FileRegistry, TenantRegistry
+from osp.platform.tenancy.tiers import TierBlueprint, UnknownTierError, load_tier
 
 __all__ = [
     "RESERVED_SLUGS",
@@ -48,6 +54,7 @@ __all__ = [
     "DynamoDbRegistry",
     "Failure",
     "FileRegistry",
+    "Finding",
     "RolloutOutcome",
     "RolloutResult",
     "StaleTenantError",
@@ -61,13 +68,17 @@ __all__ = [
     "TenantState",
     "TenantStateError",
     "Tier",
+    "TierBlueprint",
     "Transition",
     "UnknownTenantError",
+    "UnknownTierError",
     "allowed",
     "differences",
     "from_dict",
+    "load_tier",
     "new_tenant",
     "record_rollout",
     "to_dict",
     "transition",
+    "verify",
 ]

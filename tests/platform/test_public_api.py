@@ -52,11 +52,12 @@ EXPORTS = {
     ],
     "osp.platform.tenancy": [
         "RESERVED_SLUGS", "SLUG", "SLUG_FORMAT", "TRANSITIONS", "Difference", "DynamoDbRegistry",
-        "Failure", "FileRegistry", "RolloutOutcome", "RolloutResult", "StaleTenantError",
-        "Tenant", "TenantConflictError", "TenantExistsError", "TenantInputError",
-        "TenantRegistry", "TenantRegistryError", "TenantRequest", "TenantState",
-        "TenantStateError", "Tier", "Transition", "UnknownTenantError", "allowed",
-        "differences", "from_dict", "new_tenant", "record_rollout", "to_dict", "transition",
+        "Failure", "FileRegistry", "Finding", "RolloutOutcome", "RolloutResult",
+        "StaleTenantError", "Tenant", "TenantConflictError", "TenantExistsError",
+        "TenantInputError", "TenantRegistry", "TenantRegistryError", "TenantRequest",
+        "TenantState", "TenantStateError", "Tier", "TierBlueprint", "Transition",
+        "UnknownTenantError", "UnknownTierError", "allowed", "differences", "from_dict",
+        "load_tier", "new_tenant", "record_rollout", "to_dict", "transition", "verify",
     ],
     "osp.platform.tenancy.registry": [
         "STATE_INDEX", "STATE_INDEX_HASH_KEY", "STATE_INDEX_RANGE_KEY", "TABLE_HASH_KEY",
