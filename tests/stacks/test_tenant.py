@@ -250,3 +250,11 @@ def test_an_environment_without_what_the_tier_needs_is_named():
         "tenant ogdenville: the environment dev's outputs have no 'dataBuckets', which the "
         "pool tier needs; run `osp up --env dev` to bring the environment up to date"
     )
+
+
+def test_silo_kubernetes_objects_are_valid_for_the_cluster(env):
+    from tests.app.k8s import manifests, validate_all
+
+    plan = tenant_plan(env, Tier.SILO)
+    validated = validate_all(plan, spec_of(env).cluster.kubernetes_version)
+    assert validated == manifests(plan) and len(validated) == 4
