@@ -35,7 +35,7 @@ from osp.platform.catalogue import load_catalogue
 from osp.platform.errors import OspError
 from osp.platform.naming import NameKind
 from osp.platform.spec import EnvironmentSpec
-from osp.platform.tenancy import Tenant
+from osp.platform.tenancy import Tenant, TenantState
 from osp.platform.tenancy.tiers import (
     LABEL_TENANT,
     LABEL_TIER,
@@ -68,9 +68,28 @@ class TenantProgramError(OspError):
     """The environment's outputs lack what the tenant's tier needs."""
 
 
-def build(spec: EnvironmentSpec, tenant: Tenant, environment: Mapping[str, Any]) -> None:
-    """Declare `tenant`'s resources in environment `spec` and export its URLs and names."""
-    blueprint = load_tier(tenant.tier)
+def build(
+    spec: EnvironmentSpec,
+    tenant: Tenant,
+    environment: Mapping[str, Any],
+    *,
+    blueprint: TierBlueprint | None = None,
+) -> None:
+    """Declare `tenant`'s resources in environment `spec` and export its URLs and names.
+
+    `blueprint`: the tier blueprint to declare (default: the shipped one of the tenant's tier,
+    `load_tier(tenant.tier)`); it must be of the tenant's tier.
+
+    A suspended tenant keeps every resource and its data, but its configuration says
+    `suspended` (the services refuse its requests) and a silo's namespace no longer admits
+    the load balancer.
+    """
+    blueprint = blueprint or load_tier(tenant.tier)
+    if blueprint.tier is not tenant.tier:
+        raise TenantProgramError(
+            f"tenant {tenant.slug} is {tenant.tier.value}: it cannot be given the "
+            f"{blueprint.tier.value} tier's blueprint"
+        )
     _Program(spec, tenant, blueprint, environment).declare()
 
 
@@ -486,7 +505,7 @@ class _Program:
         ports = sorted({s.port for s in load_catalogue(spec.blueprint).routed})
         own = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
         ingress: list[dict[str, Any]] = [{"from": [own]}]
-        if ports:
+        if ports and self.tenant.state is not TenantState.SUSPENDED:
             ingress.append(
                 {
                     "from": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs["public"]],

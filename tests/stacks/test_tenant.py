@@ -7,7 +7,9 @@ import importlib
 import inspect
 import json
 import keyword
+from dataclasses import replace
 from datetime import UTC, datetime
+from importlib.resources import files
 
 import pytest
 
@@ -15,8 +17,15 @@ from osp.components.network import subnet_cidrs
 from osp.platform.engine import offline
 from osp.platform.naming import REQUIRED_TAG_KEYS
 from osp.platform.plan import Plan
-from osp.platform.tenancy import Tenant, TenantRequest, Tier, new_tenant
-from osp.platform.tenancy.tiers import load_tier
+from osp.platform.tenancy import (
+    Tenant,
+    TenantRequest,
+    TenantState,
+    Tier,
+    new_tenant,
+    transition,
+)
+from osp.platform.tenancy.tiers import load_tier, parse_tier_text
 from osp.stacks.tenant import TenantProgramError, build
 from tests.support import plan_of, spec_of, statements
 
@@ -258,3 +267,59 @@ def test_silo_kubernetes_objects_are_valid_for_the_cluster(env):
     plan = tenant_plan(env, Tier.SILO)
     validated = validate_all(plan, spec_of(env).cluster.kubernetes_version)
     assert validated == manifests(plan) and len(validated) == 4
+
+
+def test_a_suspended_silo_no_longer_admits_the_load_balancer():
+    tenant = transition(
+        replace(tenant_of("shelbyville", Tier.SILO), state=TenantState.ACTIVE),
+        TenantState.SUSPENDED,
+        actor="al@laptop",
+        reason="unpaid invoice",
+        now=NOW,
+    )
+    plan = offline.run(spec_of("dev"), lambda s: build(s, tenant, plan_of("dev").outputs))
+    (policy,) = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    (own,) = policy.inputs["spec"]["ingress"]
+    assert own["from"] == [
+        {
+            "namespaceSelector": {
+                "matchLabels": {"kubernetes.io/metadata.name": "tenant-shelbyville"}
+            }
+        }
+    ]
+    (parameter,) = plan.of_type("aws:ssm/parameter:Parameter")
+    assert json.loads(parameter.inputs["insecureValue"])["state"] == "suspended"
+    # Everything else, data included, stays.
+    assert plan.type_counts() == tenant_plan("dev", Tier.SILO).type_counts()
+
+
+def test_the_cluster_nodes_reach_a_silo_database_once_the_environment_exports_them():
+    outputs = {**plan_of("dev").outputs, "nodeSecurityGroupId": "sg-0123456789abcdef0"}
+    tenant = tenant_of("shelbyville", Tier.SILO)
+    plan = offline.run(spec_of("dev"), lambda s: build(s, tenant, outputs))
+    rules = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [r.inputs["referencedSecurityGroupId"] for r in rules] == ["sg-0123456789abcdef0"]
+    assert rules[0].inputs["fromPort"] == rules[0].inputs["toPort"] == 5432
+    assert not tenant_plan("dev", Tier.SILO).of_type(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    )
+
+
+def test_a_blueprint_can_be_given_and_must_be_of_the_tenants_tier():
+    text = (files("osp.blueprints") / "tenants" / "pool.yaml").read_text("utf-8")
+    account = parse_tier_text(
+        text.replace("trusted_by: services", "trusted_by: account"), source="pool.yaml"
+    )
+    tenant = tenant_of("springfield", Tier.POOL)
+    plan = offline.run(
+        spec_of("dev"), lambda s: build(s, tenant, plan_of("dev").outputs, blueprint=account)
+    )
+    role = plan.named("osp-dev-tenant-springfield-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"]["AWS"] == "arn:aws:iam::123456789012:root"
+    assert plan.outputs["blueprintVersion"] == account.version != load_tier(Tier.POOL).version
+    with pytest.raises(TenantProgramError, match="tenant springfield is pool: it cannot be given"):
+        offline.run(
+            spec_of("dev"),
+            lambda s: build(s, tenant, plan_of("dev").outputs, blueprint=load_tier(Tier.SILO)),
+        )
