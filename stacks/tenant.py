@@ -191,12 +191,14 @@ class _Program:
 
     def dns(self) -> str:
         """`<slug>.<domain>`, pointing at the tier's portal."""
-        spec, portal = self.spec, self.blueprint.dns.portal
-        if portal not in self.needs("portalUrls"):
+        spec, wanted = self.spec, self.blueprint.dns.portals
+        portals = self.needs("portalUrls")
+        portal = next((p for p in wanted if p in portals), None)
+        if portal is None:
             raise TenantProgramError(
                 f"tenant {self.slug}: the {self.tenant.tier.value} tier puts tenants on the "
-                f"{portal!r} portal, which environment {spec.name} does not have (portals: "
-                f"{', '.join(sorted(self.needs('portalUrls'))) or 'none'})"
+                f"{' or '.join(wanted)} portal, which environment {spec.name} does not have "
+                f"(portals: {', '.join(sorted(portals)) or 'none'})"
             )
         zone_id: pulumi.Input[str] | None = spec.dns.zone_id
         if zone_id is None:

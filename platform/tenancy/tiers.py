@@ -139,7 +139,7 @@ def _s3_action(value: str) -> str:
 
 def _some(value: tuple[str, ...]) -> tuple[str, ...]:
     if not value:
-        raise ValueError("expected at least one action")
+        raise ValueError("expected at least one")
     return value
 
 
@@ -157,7 +157,10 @@ class _Model(BaseModel):
 class Dns(_Model):
     """`<slug>.<domain>`: a name pointing at one of the estate's portals."""
 
-    portal: Label = Field(description="The portal whose distribution answers for the tenant.")
+    portals: Annotated[tuple[Label, ...], AfterValidator(_some)] = Field(
+        description="The portals whose distribution answers for the tenant, in preference "
+        "order: the first one the environment's blueprint has."
+    )
     ttl_seconds: int = Field(300, ge=60, le=86400, description="TTL of the tenant's record.")
 
 

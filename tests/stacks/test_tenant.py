@@ -250,6 +250,18 @@ def test_a_custom_domain_is_one_of_the_tenants_urls():
     ]
 
 
+def test_the_first_portal_the_blueprint_has_answers_for_the_tenant(tier):
+    tenant = tenant_of("ogdenville", tier)
+    outputs = plan_of("dev", "learning-hub").outputs
+    assert "student" not in outputs["portalUrls"]
+    plan = offline.run(spec_of("dev", "learning-hub"), lambda s: build(s, tenant, outputs))
+    (record,) = plan.of_type("aws:route53/record:Record")
+    assert record.inputs["records"] == ["www.dev.osp.example.com"]
+    without = {**outputs, "portalUrls": {"admin": "https://admin.dev.osp.example.com"}}
+    with pytest.raises(TenantProgramError, match=r"student or www portal, which environment dev"):
+        offline.run(spec_of("dev", "learning-hub"), lambda s: build(s, tenant, without))
+
+
 def test_an_environment_without_what_the_tier_needs_is_named():
     outputs = {k: v for k, v in plan_of("dev").outputs.items() if k != "dataBuckets"}
     tenant = tenant_of("ogdenville", Tier.POOL)

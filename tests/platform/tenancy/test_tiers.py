@@ -25,7 +25,7 @@ from osp.platform.tenancy.tiers import (
 POOL = """\
 tier: pool
 description: shares everything
-dns: {portal: student}
+dns: {portals: [student]}
 storage: {object_actions: [s3:GetObject]}
 role: {trusted_by: services}
 """
@@ -67,7 +67,7 @@ def test_pool_shares_and_silo_owns():
     for own in ("key", "bucket", "database", "namespace"):
         assert getattr(pool, own) is None
         assert getattr(silo, own) is not None
-    assert pool.dns.portal == silo.dns.portal == "student"
+    assert pool.dns.portals == silo.dns.portals == ("student", "www")
     assert "backups" in pool.storage.exclude_buckets
 
 
@@ -100,7 +100,7 @@ def test_unknown_tier():
 
 
 def test_unknown_keys_are_refused_naming_file_line_and_key():
-    message = _problems(POOL.replace("{portal: student}", "{portal: student, tll: 60}"))
+    message = _problems(POOL.replace("{portals: [student]}", "{portals: [student], tll: 60}"))
     assert "blueprints/tenants/x.yaml:3: dns.tll: unknown key 'tll'" in message
     message = _problems(POOL + "colour: blue\n")
     assert "blueprints/tenants/x.yaml:6: colour: unknown key 'colour'" in message
@@ -133,6 +133,9 @@ def test_a_silo_needs_all_it_owns_and_a_pool_owns_nothing():
 
 def test_silo_quantities_and_profiles_are_checked():
     text = _text(Tier.SILO)
+    assert "dns.portals: got []; expected at least one" in _problems(
+        text.replace("portals: [student, www]", "portals: []")
+    )
     assert "expected at least requests.cpu" in _problems(text.replace("    pods: 40\n", ""))
     assert "unknown key 'pod'; did you mean 'pods'?" in _problems(
         text.replace("    pods: 40", "    pod: 40")
