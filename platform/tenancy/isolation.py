@@ -12,6 +12,10 @@ Three rules, each finding naming the tenant, the rule, the resource and the evid
   parameter or database. Patterns are compared as IAM compares them (`*` and `?`), so a `*` or
   a prefix wildcard that would match B's is a leak; an unconditioned `s3:ListBucket` on a
   shared bucket, or an `s3:prefix` condition admitting B's prefix, is one too.
+- `unconfined-access`: what no other tenant of the fleet owns yet is still no tenant's to
+  take: every resource a tenant's identity policies (its role's) allow is its own (its prefix
+  in a shared bucket, its bucket, key, configuration parameter, roles), a shared bucket's
+  listing only when held to its prefix. A `*` is refused even in a fleet of one.
 - `namespace-quota`, `namespace-limit-range`, `namespace-network-policy`: every silo
   namespace has its ResourceQuota (CPU, memory and pods bounded), its LimitRange (container
   defaults) and a default-deny NetworkPolicy (every pod selected, ingress denied) whose rules
@@ -37,6 +41,7 @@ from osp.platform.plan import Plan, PlannedResource
 from osp.platform.tenancy.model import Tier
 
 RULE_CROSS_TENANT = "cross-tenant-access"
+RULE_UNCONFINED = "unconfined-access"
 RULE_UNREADABLE = "unreadable-policy"
 RULE_NAMESPACE = "silo-namespace"
 RULE_QUOTA = "namespace-quota"
@@ -55,6 +60,15 @@ _KMS_KEY = "aws:kms/key:Key"
 #: Policies attached to the resource they govern, whose `Resource` can only name that
 #: resource (a key policy's `*` is the key itself): what they can leak is a principal.
 _SELF_GOVERNED = frozenset({_KMS_KEY})
+#: Policies that grant their holder (a role, user or group) access to resources.
+_IDENTITY_POLICIES = frozenset(
+    {
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/policy:Policy",
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/groupPolicy:GroupPolicy",
+    }
+)
 _NAME_LABEL = "kubernetes.io/metadata.name"
 #: An object key that stands for "anything under the prefix".
 _PROBE = "isolation-probe"
@@ -84,7 +98,7 @@ def verify(plans: Mapping[str, Plan]) -> list[Finding]:
     findings: list[Finding] = []
     for slug, plan in sorted(plans.items()):
         others = [t for other, t in sorted(territories.items()) if other != slug]
-        findings += _cross_tenant(slug, plan, others)
+        findings += _cross_tenant(slug, plan, territories[slug], others)
         if _tier(plan) is Tier.SILO:
             findings += _namespaces(slug, plan)
             findings += _key_policies(slug, plan, territories[slug])
@@ -106,6 +120,10 @@ class _Territory:
     roles: list[str] = field(default_factory=list)
     """The tenant's role ARNs."""
     root: str | None = None
+    own_roots: list[str] = field(default_factory=list)
+    """ARN starts under which everything is the tenant's (`…:s3:::<shared>/tenants/<slug>/`)."""
+    own_exact: set[str] = field(default_factory=set)
+    """ARNs that are the tenant's (its bucket, key, parameter, roles)."""
 
 
 def _tier(plan: Plan) -> Tier | None:
@@ -131,16 +149,20 @@ def _territory(slug: str, plan: Plan) -> _Territory:
             f"prefix {prefix} in the shared {purpose} bucket {bucket}"
         )
         found.listings.append((f"arn:{partition}:s3:::{bucket}", prefix))
+        found.own_roots.append(f"arn:{partition}:s3:::{bucket}/{prefix}")
     for resource in plan.resources:
         inputs = resource.inputs
         if resource.type == "aws:s3/bucket:Bucket" and inputs.get("bucket"):
             bucket = inputs["bucket"]
             found.arns[f"arn:{partition}:s3:::{bucket}"] = f"bucket {bucket}"
             found.arns[f"arn:{partition}:s3:::{bucket}/{_PROBE}"] = f"objects of bucket {bucket}"
+            found.own_exact.add(f"arn:{partition}:s3:::{bucket}")
+            found.own_roots.append(f"arn:{partition}:s3:::{bucket}/")
         elif resource.type == "aws:iam/role:Role" and inputs.get("name"):
             arn = f"arn:{partition}:iam::{account}:role{inputs.get('path') or '/'}{inputs['name']}"
             found.arns[arn] = f"role {inputs['name']}"
             found.roles.append(arn)
+            found.own_exact.add(arn)
         elif resource.type == "aws:rds/instance:Instance" and inputs.get("identifier"):
             ident = inputs["identifier"]
             found.arns[f"arn:{partition}:rds:*:{account}:db:{ident}"] = f"database {ident}"
@@ -148,6 +170,7 @@ def _territory(slug: str, plan: Plan) -> _Territory:
         arn = outputs.get(key)
         if isinstance(arn, str) and arn.startswith("arn:"):
             found.arns[arn] = f"{what} {arn}"
+            found.own_exact.add(arn)
     return found
 
 
@@ -229,7 +252,9 @@ def _sid(statement: Mapping[str, Any], index: int) -> str:
     return f"statement {statement.get('Sid') or f'#{index + 1}'}"
 
 
-def _cross_tenant(slug: str, plan: Plan, others: Iterable[_Territory]) -> list[Finding]:
+def _cross_tenant(
+    slug: str, plan: Plan, own: _Territory, others: Iterable[_Territory]
+) -> list[Finding]:
     others = list(others)
     findings: list[Finding] = []
     for policy in _policies(plan):
@@ -259,9 +284,61 @@ def _cross_tenant(slug: str, plan: Plan, others: Iterable[_Territory]) -> list[F
                 else _values(statement.get("Resource"))
             )
             principals = [v for kind, v in _principals(statement) if kind == "AWS"]
-            for other in others:
-                findings += _reaches(slug, name, where, statement, resources, principals, other)
+            reached = [
+                found
+                for other in others
+                for found in _reaches(slug, name, where, statement, resources, principals, other)
+            ]
+            findings += [finding for _, finding in reached]
+            if policy.resource.type in _IDENTITY_POLICIES or policy.kind == "inline policy":
+                findings += _unconfined(slug, name, where, statement, resources, own, reached)
     return findings
+
+
+def _unconfined(
+    slug: str,
+    name: str,
+    where: str,
+    statement: Mapping[str, Any],
+    resources: list[str],
+    own: _Territory,
+    reached: list[tuple[str, Finding]],
+) -> list[Finding]:
+    """A finding for each resource pattern of an identity policy that is not wholly the
+    tenant's, unless it already reached another tenant (that finding names the victim)."""
+    found: list[Finding] = []
+    named = {pattern for pattern, _ in reached}
+    for pattern in resources:
+        if pattern in named:
+            continue
+        fixed = re.split(r"\*|\?|\$\{", pattern, maxsplit=1)[0]
+        wildcard = fixed != pattern
+        if (not wildcard and pattern in own.own_exact) or any(
+            fixed.startswith(root) for root in own.own_roots
+        ):
+            continue
+        listing = next((bucket for bucket, _ in own.listings if bucket == pattern), None)
+        if listing is not None and _held_to(statement, f"tenants/{own.slug}/"):
+            continue
+        found.append(
+            Finding(
+                slug,
+                RULE_UNCONFINED,
+                name,
+                f"{where} allows {_actions(statement)} on {pattern}, which is not tenant "
+                f"{slug}'s own",
+            )
+        )
+    return found
+
+
+def _held_to(statement: Mapping[str, Any], prefix: str) -> bool:
+    """Whether a listing is held to keys under `prefix` (every admitted s3:prefix lies in it)."""
+    admitted = _listing_prefixes(statement)
+    if not admitted:
+        return False
+    return all(re.split(r"\*|\?|\$\{", value, maxsplit=1)[0].startswith(prefix)
+               for value, _literal in admitted)  # fmt: skip
 
 
 def _reaches(
@@ -272,18 +349,22 @@ def _reaches(
     resources: list[str],
     principals: list[str],
     other: _Territory,
-) -> list[Finding]:
-    found: list[Finding] = []
+) -> list[tuple[str, Finding]]:
+    """(the pattern, the finding) for each way the statement reaches `other`."""
+    found: list[tuple[str, Finding]] = []
     for pattern in resources:
         for arn, what in other.arns.items():
             if matches(pattern, arn) or (arn.count("*") and matches(arn, pattern)):
                 found.append(
-                    Finding(
-                        slug,
-                        RULE_CROSS_TENANT,
-                        name,
-                        f"{where} allows {_actions(statement)} on {pattern}, which reaches "
-                        f"tenant {other.slug}'s {what}",
+                    (
+                        pattern,
+                        Finding(
+                            slug,
+                            RULE_CROSS_TENANT,
+                            name,
+                            f"{where} allows {_actions(statement)} on {pattern}, which reaches "
+                            f"tenant {other.slug}'s {what}",
+                        ),
                     )
                 )
         for bucket_arn, prefix in other.listings:
@@ -308,24 +389,30 @@ def _reaches(
             )
             if leak:
                 found.append(
-                    Finding(
-                        slug,
-                        RULE_CROSS_TENANT,
-                        name,
-                        f"{where} allows listing {pattern} {leak}, which lists tenant "
-                        f"{other.slug}'s prefix {prefix}",
+                    (
+                        pattern,
+                        Finding(
+                            slug,
+                            RULE_CROSS_TENANT,
+                            name,
+                            f"{where} allows listing {pattern} {leak}, which lists tenant "
+                            f"{other.slug}'s prefix {prefix}",
+                        ),
                     )
                 )
     for pattern in principals:
         for role in other.roles:
             if matches(pattern, role):
                 found.append(
-                    Finding(
-                        slug,
-                        RULE_CROSS_TENANT,
-                        name,
-                        f"{where} allows principal {pattern}, which names tenant "
-                        f"{other.slug}'s role {role}",
+                    (
+                        pattern,
+                        Finding(
+                            slug,
+                            RULE_CROSS_TENANT,
+                            name,
+                            f"{where} allows principal {pattern}, which names tenant "
+                            f"{other.slug}'s role {role}",
+                        ),
                     )
                 )
     return found

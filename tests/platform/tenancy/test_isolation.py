@@ -21,6 +21,7 @@ from osp.platform.tenancy.isolation import (
     RULE_NAMESPACE,
     RULE_NETWORK_POLICY,
     RULE_QUOTA,
+    RULE_UNCONFINED,
     RULE_UNREADABLE,
     Finding,
     matches,
@@ -252,6 +253,50 @@ def test_a_policy_that_cannot_be_read_cannot_be_proven():
     broken = edited(tenant_plan("dev", "springfield"), "aws:iam/rolePolicy:RolePolicy", unreadable)
     finding = only(verify(fleet(springfield=broken)), RULE_UNREADABLE)
     assert finding.evidence == "its policy cannot be read as JSON"
+
+
+# --- confinement, whatever the fleet ------------------------------------------------------
+
+
+def test_a_star_is_refused_even_in_a_fleet_of_one():
+    def star(statements):
+        statements[-1]["Resource"] = "*"
+
+    broken = role_policy("springfield", star)
+    finding = only(verify({"springfield": broken}), RULE_UNCONFINED)
+    assert finding.evidence == (
+        "policy statement TenantConfiguration allows ssm:GetParameter on *, which is not "
+        "tenant springfield's own"
+    )
+
+
+def test_an_unheld_listing_is_refused_even_in_a_fleet_of_one():
+    def loosen(statements):
+        statements[1]["Condition"] = {"StringLike": {"s3:prefix": ["tenants/*"]}}
+
+    findings = verify({"springfield": role_policy("springfield", loosen)})
+    assert findings and {f.rule for f in findings} == {RULE_UNCONFINED}
+    assert all("allows s3:ListBucket on arn:aws:s3:::" in f.evidence for f in findings)
+
+
+def test_a_resource_no_tenant_owns_is_refused():
+    def elsewhere(statements):
+        statements[0]["Resource"].append("arn:aws:s3:::someone-elses-bucket/*")
+
+    finding = only(
+        verify(fleet(springfield=role_policy("springfield", elsewhere))), RULE_UNCONFINED
+    )
+    assert "on arn:aws:s3:::someone-elses-bucket/*, which is not tenant springfield's own" in (
+        finding.evidence
+    )
+
+
+def test_a_leak_is_named_once_by_its_victim_not_twice():
+    def star(statements):
+        statements[-1]["Resource"] = "*"
+
+    findings = verify(fleet(springfield=role_policy("springfield", star)))
+    assert {f.rule for f in findings} == {RULE_CROSS_TENANT}
 
 
 # --- silo namespaces and keys -------------------------------------------------------------
