@@ -25,6 +25,7 @@ from osp.platform.tenancy import (
     new_tenant,
     transition,
 )
+from osp.platform.tenancy.isolation import verify
 from osp.platform.tenancy.tiers import load_tier, parse_tier_text
 from osp.stacks.tenant import TenantProgramError, build
 from tests.support import plan_of, spec_of, statements
@@ -45,6 +46,13 @@ def tenant_plan(environment: str, tier: Tier) -> Plan:
     tenant = tenant_of(SLUG[tier], tier)
     outputs = plan_of(environment).outputs
     return offline.run(spec_of(environment), lambda spec: build(spec, tenant, outputs))
+
+
+def run(tenant: Tenant, environment: str = "dev", **options) -> Plan:
+    """The offline plan of `tenant` in `environment`, on that environment's own outputs (read
+    before the run: the offline engine runs one program at a time)."""
+    outputs = plan_of(environment).outputs
+    return offline.run(spec_of(environment), lambda spec: build(spec, tenant, outputs, **options))
 
 
 @functools.cache
@@ -243,7 +251,7 @@ def test_outputs(env, tier):
 
 def test_a_custom_domain_is_one_of_the_tenants_urls():
     tenant = tenant_of("ogdenville", Tier.POOL, domain="learn.ogdenville.example.org")
-    plan = offline.run(spec_of("dev"), lambda s: build(s, tenant, plan_of("dev").outputs))
+    plan = run(tenant)
     assert plan.outputs["urls"] == [
         "https://ogdenville.dev.osp.example.com",
         "https://learn.ogdenville.example.org",
@@ -289,7 +297,7 @@ def test_a_suspended_silo_no_longer_admits_the_load_balancer():
         reason="unpaid invoice",
         now=NOW,
     )
-    plan = offline.run(spec_of("dev"), lambda s: build(s, tenant, plan_of("dev").outputs))
+    plan = run(tenant)
     (policy,) = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     (own,) = policy.inputs["spec"]["ingress"]
     assert own["from"] == [
@@ -323,15 +331,24 @@ def test_a_blueprint_can_be_given_and_must_be_of_the_tenants_tier():
         text.replace("trusted_by: services", "trusted_by: account"), source="pool.yaml"
     )
     tenant = tenant_of("springfield", Tier.POOL)
-    plan = offline.run(
-        spec_of("dev"), lambda s: build(s, tenant, plan_of("dev").outputs, blueprint=account)
-    )
+    plan = run(tenant, blueprint=account)
     role = plan.named("osp-dev-tenant-springfield-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"]["AWS"] == "arn:aws:iam::123456789012:root"
     assert plan.outputs["blueprintVersion"] == account.version != load_tier(Tier.POOL).version
     with pytest.raises(TenantProgramError, match="tenant springfield is pool: it cannot be given"):
-        offline.run(
-            spec_of("dev"),
-            lambda s: build(s, tenant, plan_of("dev").outputs, blueprint=load_tier(Tier.SILO)),
-        )
+        run(tenant, blueprint=load_tier(Tier.SILO))
+
+
+def test_the_longest_slug_still_gives_valid_names():
+    slug = "a" * 28 + "-b2c"
+    tenant = tenant_of(slug, Tier.SILO)
+    plan = run(tenant, "staging")
+    (bucket,) = plan.of_type("aws:s3/bucket:Bucket")
+    (instance,) = plan.of_type("aws:rds/instance:Instance")
+    role = plan.named(f"osp-staging-tenant-{slug}-role")
+    assert len(bucket.inputs["bucket"]) <= 63 and bucket.inputs["bucket"].startswith("osp-staging")
+    assert len(instance.inputs["identifier"]) <= 63
+    assert len(role.inputs["name"]) <= 64
+    assert plan.outputs["namespace"] == f"tenant-{slug}"
+    assert verify({slug: plan, "springfield": tenant_plan("dev", Tier.POOL)}) == []
