@@ -379,7 +379,10 @@ def load_tier(tier: Tier) -> TierBlueprint:
 
 
 def parse_tier(
-    path: str | os.PathLike[str] | Traversable, *, source: str | None = None, tier: Tier | None
+    path: str | os.PathLike[str] | Traversable,
+    *,
+    source: str | None = None,
+    tier: Tier | None = None,
 ) -> TierBlueprint:
     """Validate the tier blueprint at `path`; `tier`, when given, is the tier it must state."""
     resource = path if isinstance(path, Traversable) else Path(path)

@@ -17,6 +17,7 @@ from osp.platform.tenancy.tiers import (
     config_parameter,
     load_tier,
     namespace,
+    parse_tier,
     parse_tier_text,
     prefix,
     resource_name,
@@ -159,3 +160,12 @@ def test_silo_quantities_and_profiles_are_checked():
 )
 def test_malformed_files(text, expected):
     assert expected in _problems(text)
+
+
+def test_a_file_elsewhere_is_named_by_its_path(tmp_path):
+    path = tmp_path / "pool.yaml"
+    path.write_text(POOL, encoding="utf-8")
+    assert parse_tier(path).version == parse_tier_text(POOL, source="x").version
+    path.write_text(POOL.replace("services", "nobody"), encoding="utf-8")
+    with pytest.raises(SpecError, match=rf"{path}:5: role.trusted_by: got 'nobody'"):
+        parse_tier(path)
