@@ -11,10 +11,14 @@
 - `provisioning`: the seam to the tenant stacks; `offline_provisioner.OfflineProvisioner`
   runs them under the offline engine (not imported here: it loads the Pulumi runtime).
 - `actor`: who is acting (the AWS caller identity; `user@host` offline).
+- `tiers`: what each tier gives a tenant (`load_tier(tier) -> TierBlueprint`, its `version`),
+  from `blueprints/tenants/<tier>.yaml`, and the names osp fixes (prefix, namespace, …).
+- `isolation`: the proof from plans (`verify(plans) -> list[Finding]`).
 
     from osp.platform.tenancy import FileRegistry, TenantRequest, new_tenant
 """
 
+from osp.platform.tenancy.isolation import Finding, verify
 from osp.platform.tenancy.model import (
     RESERVED_SLUGS,
     SLUG,
@@ -70,6 +74,7 @@ from osp.platform.tenancy.rollout import (
     rollout,
     shard_of,
 )
+from osp.platform.tenancy.tiers import TierBlueprint, UnknownTierError, load_tier
 
 __all__ = [
     "RESERVED_SLUGS",
@@ -83,6 +88,7 @@ __all__ = [
     "DynamoDbRegistry",
     "Failure",
     "FileRegistry",
+    "Finding",
     "NotSuspendedError",
     "RolloutOutcome",
     "RolloutProblem",
@@ -103,8 +109,10 @@ __all__ = [
     "TenantState",
     "TenantStateError",
     "Tier",
+    "TierBlueprint",
     "Transition",
     "UnknownTenantError",
+    "UnknownTierError",
     "allowed",
     "create",
     "deletable",
@@ -112,6 +120,7 @@ __all__ = [
     "differences",
     "from_dict",
     "list_tenants",
+    "load_tier",
     "new_tenant",
     "parse_shard",
     "record_rollout",
@@ -123,4 +132,5 @@ __all__ = [
     "tenant_urls",
     "to_dict",
     "transition",
+    "verify",
 ]
