@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from osp.platform.engine import offline
+from osp.platform.plan import Plan
 from osp.platform.spec import EnvironmentSpec
 from osp.platform.tenancy.model import Tenant, Tier
 from osp.platform.tenancy.provisioning import Provisioned, TenantProgram, tenant_stack_name
@@ -69,6 +70,12 @@ class OfflineProvisioner:
             outputs=plan.outputs,
             plan=replace(plan, stack=stack),
         )
+
+    def plan(self, tenant: Tenant) -> Plan:
+        """The tenant stack's plan (offline, planning is all applying does)."""
+        plan = self.apply(tenant).plan
+        assert plan is not None  # the offline engine always plans
+        return plan
 
     def destroy(self, tenant: Tenant, *, delete_data: bool) -> None:
         stack = tenant_stack_name(self.spec.name, tenant.slug)

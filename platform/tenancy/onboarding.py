@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from osp.platform.errors import OspError
+from osp.platform.tenancy.isolation import Finding, verify
 from osp.platform.tenancy.model import (
     TRANSITIONS,
     Failure,
@@ -462,6 +463,40 @@ def list_tenants(
         state=TenantState(state) if state is not None else None,
         tier=Tier(tier) if tier is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class IsolationReport:
+    """What `verify_isolation` looked at and what it found."""
+
+    tenants: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def isolated(self) -> bool:
+        return not self.findings
+
+
+def verify_isolation(
+    slug: str | None,
+    *,
+    environment: str,
+    registry: TenantRegistry,
+    provisioner: Provisioner,
+) -> IsolationReport:
+    """Plan the stacks of every tenant that has one (not deleted) and prove from those plans
+    that none reaches beyond its own resources (isolation.verify). With `slug`, the findings
+    of that tenant's own stack only; the others are planned all the same, since a leak is
+    found by comparing with its victim's resources."""
+    wanted = _require(registry, slug, environment) if slug is not None else None
+    tenants = [t for t in registry.list() if t.state is not TenantState.DELETED]
+    if wanted is not None and wanted.state is TenantState.DELETED:
+        raise TenantStateError(wanted.slug, wanted.state, TenantState.ACTIVE)
+    plans = {t.slug: provisioner.plan(t) for t in tenants}
+    findings = verify(plans)
+    if wanted is not None:
+        findings = [f for f in findings if f.tenant == wanted.slug]
+    return IsolationReport(tuple(sorted(plans)), tuple(findings))
 
 
 def _require(registry: TenantRegistry, slug: str, environment: str) -> Tenant:

@@ -44,6 +44,10 @@ class Provisioner(Protocol):
         """Create or update the tenant's stack to the current blueprint of its tier."""
         ...
 
+    def plan(self, tenant: Tenant) -> Plan:
+        """What the tenant's stack declares at the current blueprint, changing nothing."""
+        ...
+
     def destroy(self, tenant: Tenant, *, delete_data: bool) -> None:
         """Destroy the tenant's stack; data stores keep a final snapshot, and a silo's bucket
         is emptied only with `delete_data`."""

@@ -506,3 +506,80 @@ def test_the_rollout_workflow_uses_only_options_the_command_has():
     known = {o for p in rollout.params for o in p.opts if o.startswith("--")}
     assert {"--env", "--shard", "--parallel", "--max-failures"} <= used
     assert used <= known, used - known
+
+
+# --- verify: the real tenant program, offline -------------------------------------------------
+
+
+@pytest.fixture
+def real_tenants(offline_tenants, monkeypatch) -> Path:
+    """The CLI with the real tenant program and tier versions, against dev's offline outputs
+    (the cached estate plan: the program reads them before the engine runs it)."""
+    from osp.platform.tenancy.tiers import load_tier
+    from osp.stacks import tenant as tenant_stack
+    from tests.support import plan_of
+
+    monkeypatch.setattr(tenant_cli, "tenant_program", lambda: tenant_stack.build)
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: load_tier(tier).version)
+    monkeypatch.setattr(
+        tenant_cli, "offline_environment_outputs", lambda s: plan_of(s.name).outputs
+    )
+    return offline_tenants
+
+
+def test_verify_proves_real_pool_and_silo_tenants_isolated(real_tenants):
+    _onboard("springfield")
+    silo = osp(
+        "tenant", "create", "shelbyville", "--env", "dev", "--name", "Shelbyville", "--tier",
+        "silo", "--admin-email", "it@shelbyville.example.org", "--offline",
+    )  # fmt: skip
+    assert silo.exit_code == 0, silo.output
+    checked = osp("tenant", "verify", "--all", "--env", "dev", "--offline", "--json")
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.stdout)
+    assert report == {"tenants": ["shelbyville", "springfield"], "isolated": True, "findings": []}
+
+
+def test_verify_exits_3_naming_the_leak(real_tenants, monkeypatch):
+    from osp.stacks import tenant as tenant_stack
+
+    def leaky(spec, tenant, environment):
+        tenant_stack.build(spec, tenant, environment)
+        if tenant.slug == "shelbyville":  # reads every school's files, not only its own
+            bucket = environment["dataBuckets"]["documents"]
+            aws.iam.RolePolicy(
+                f"osp-{spec.name}-tenant-shelbyville-extra",
+                role=f"osp-{spec.name}-tenant-shelbyville",
+                policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "Everything", "Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/tenants/*",
+                }]}),
+            )  # fmt: skip
+
+    _onboard("springfield", "shelbyville")
+    monkeypatch.setattr(tenant_cli, "tenant_program", lambda: leaky)
+    broken = osp("tenant", "verify", "--all", "--env", "dev", "--offline")
+    assert broken.exit_code == 3, broken.output
+    assert "tenant shelbyville: cross-tenant-access: osp-dev-tenant-shelbyville-extra" in (
+        broken.stdout
+    )
+    assert "reaches tenant springfield's prefix tenants/springfield/" in broken.stdout
+    assert "2 tenants in dev: NOT isolated" in broken.stdout
+    # The victim's own stack is clean: verifying it alone passes.
+    alone = osp("tenant", "verify", "springfield", "--env", "dev", "--offline")
+    assert alone.exit_code == 0, alone.output
+
+
+@pytest.mark.parametrize("arguments", [(), ("springfield", "--all")])
+def test_verify_takes_one_slug_or_all(offline_tenants, arguments):
+    refused = osp("tenant", "verify", *arguments, "--env", "dev", "--offline")
+    assert refused.exit_code == 1
+    assert "SLUG / --all: got" in refused.stderr and "expected one tenant's slug or --all" in (
+        refused.stderr
+    )
+
+
+def test_verify_of_an_unknown_tenant_is_refused(offline_tenants):
+    refused = osp("tenant", "verify", "springfield", "--env", "dev", "--offline")
+    assert refused.exit_code == 1
+    assert "springfield" in refused.stderr and "tenant registry of dev" in refused.stderr
