@@ -13,13 +13,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from osp.platform import blueprints
 from osp.platform.catalogue.models import Catalogue
 from osp.platform.errors import OspError, SpecError
-from osp.platform.spec.positions import Positions, positions
+from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
     display_path,
@@ -71,14 +70,7 @@ def parse_catalogue(
 
 def parse_catalogue_text(text: str, *, source: str, blueprint: str | None = None) -> Catalogue:
     """Validate the text of a catalogue; `source` is how messages name the file."""
-    try:
-        document = yaml.safe_load(text)
-        where = positions(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
+    document, where = load_document(text, source)
 
     problems = [
         Problem(display_path(path), "key appears twice; expected each key once", line)

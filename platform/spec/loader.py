@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from osp.platform import blueprints
 from osp.platform.errors import SpecError
 from osp.platform.project import Project
 from osp.platform.spec.models import ENVIRONMENT_NAME, EnvironmentSpec, Profile
-from osp.platform.spec.positions import Positions, positions
+from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
     display_path,
@@ -54,14 +53,7 @@ def parse_stack_file(
     text: str, *, environment: str, source: str, blueprint: str | None = None
 ) -> EnvironmentSpec:
     """Validate the text of a stack file; `source` is how messages name the file."""
-    try:
-        document = yaml.safe_load(text)
-        where = positions(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
+    document, where = load_document(text, source)
 
     problems: list[Problem] = []
     for dup_path, line in where.duplicates:

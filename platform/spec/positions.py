@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
+
+from osp.platform.errors import SpecError
 
 Path = tuple[str | int, ...]
 
@@ -19,6 +22,18 @@ class Positions:
     def line(self, path: Path) -> int | None:
         """The line of `path`, or None when the document does not have it."""
         return self.lines.get(path)
+
+
+def load_document(text: str, source: str) -> tuple[Any, Positions]:
+    """The YAML document in `text` and where its keys sit; a SpecError naming `source` and
+    the line when `text` is not YAML."""
+    try:
+        return yaml.safe_load(text), positions(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
 
 
 def positions(text: str) -> Positions:

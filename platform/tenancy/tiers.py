@@ -24,7 +24,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -41,7 +40,7 @@ from osp.platform.catalogue import Quantities, cpu_millicores, memory_bytes
 from osp.platform.errors import OspError, SpecError
 from osp.platform.naming import NameKind, physical_name
 from osp.platform.spec import Profile
-from osp.platform.spec.positions import Positions, positions
+from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
     display_path,
@@ -395,14 +394,7 @@ def parse_tier(
 
 def parse_tier_text(text: str, *, source: str, tier: Tier | None = None) -> TierBlueprint:
     """Validate the text of a tier blueprint; `source` is how messages name the file."""
-    try:
-        document = yaml.safe_load(text)
-        where = positions(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
+    document, where = load_document(text, source)
 
     problems = [
         Problem(display_path(path), "key appears twice; expected each key once", line)
