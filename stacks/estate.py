@@ -129,6 +129,7 @@ def _export(
     pulumi.export("natPublicIps", network.nat_public_ips)
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("postgresEndpoint", foundation.database.endpoint)
     pulumi.export("postgresMasterSecretArn", foundation.database.master_user_secret_arn)

@@ -427,9 +427,8 @@ class _Program:
             tags=self.tags(self.name("db-subnets")),
             opts=self.child,
         )
-        # The cluster's nodes, once the environment exports their security group; until then
-        # nothing reaches the database (rules can be added to its own security group).
-        clients = [self.env["nodeSecurityGroupId"]] if "nodeSecurityGroupId" in self.env else []
+        # The cluster's nodes (where the services run) reach it on 5432; nothing else does.
+        clients = [self.needs("nodeSecurityGroupId")]
         return Postgres(
             name,
             PostgresArgs(
