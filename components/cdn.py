@@ -67,6 +67,12 @@ _FORBIDDEN_ORIGIN_HEADER_PREFIXES = ("x-amz-", "x-edge-")
 _MIN_ORIGIN_SECRET_LENGTH = 16
 _PRICE_CLASS = limits.one_of(tuple(p.value for p in PriceClass))
 _API_DOMAIN_NAME = limits.optional(limits.DOMAIN_NAME)
+# A CloudFront alternate domain name: a DNS name, or a wildcard for its first label.
+_ALIAS = limits.Constraint(
+    "a DNS name such as school.example.com, or a wildcard for its first label such as "
+    "*.example.com",
+    lambda v: isinstance(v, str) and limits.DOMAIN_NAME.accepts(v.removeprefix("*.")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +95,11 @@ class _DistributionArgs:
 
     price_class: PriceClass = PriceClass.NORTH_AMERICA_EUROPE
     """Edge locations that serve viewers: PriceClass_100, PriceClass_200 or PriceClass_All."""
+
+    additional_domain_names: Sequence[str] = ()
+    """More names the distribution answers for, each covered by `certificate_arn`: such as
+    `*.<domain>` on the portal that serves tenants' own names (`<school>.<domain>`); more
+    specific names on other distributions still win. Default: none."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every taggable resource (osp's tag set)."""
@@ -198,6 +209,17 @@ def problems(name: str, args: StaticSiteArgs | ApiDistributionArgs) -> list[str]
 def _check_distribution(check: Problems, args: _DistributionArgs) -> None:
     """What every distribution's arguments must be."""
     check.against(limits.DOMAIN_NAME, "domain_name", args.domain_name)
+    extra = args.additional_domain_names
+    if check.check(not isinstance(extra, str), "additional_domain_names", extra, "a list of names"):
+        for index, name in enumerate(extra):
+            check.against(_ALIAS, f"additional_domain_names[{index}]", name)
+        names = [args.domain_name, *extra]
+        check.check(
+            len(set(names)) == len(names),
+            "additional_domain_names",
+            list(extra),
+            "each name once, and not domain_name again",
+        )
     for arg, rule in (
         ("certificate_arn", limits.CLOUDFRONT_CERTIFICATE_ARN),
         ("web_acl_arn", limits.CLOUDFRONT_WEB_ACL_ARN),
@@ -365,7 +387,7 @@ def _distribution(
         resource_name,
         enabled=True,
         comment=comment[:128],
-        aliases=[args.domain_name],
+        aliases=[args.domain_name, *args.additional_domain_names],
         origins=[origin],
         default_cache_behavior=behavior,
         http_version="http2and3",

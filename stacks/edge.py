@@ -7,6 +7,7 @@ viewer ─► CloudFront api.<domain> (WAF) ─► api-origin.<domain> ─► AL
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ from osp.components import (
     ZoneArgs,
 )
 from osp.platform import limits
+from osp.platform.tenancy import Tier
+from osp.platform.tenancy.tiers import load_tier
 from osp.stacks.context import Context
 from osp.stacks.foundation import Foundation
 from osp.stacks.shared import Shared
@@ -93,8 +96,14 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
         "price_class": ctx.spec.edge.price_class,
     }
     portals = {}
+    tenants_portal = tenant_portal(ctx.catalogue.portals)
     for portal in ctx.catalogue.portals:
-        site = _portal(ctx, foundation, portal, distribution_settings)
+        settings = dict(distribution_settings)
+        if portal == tenants_portal:
+            # Tenants' own names, <school>.<domain>, are CNAMEs to this portal (the tenant
+            # program's): the distribution answers for them; the wildcard certificate covers.
+            settings["additional_domain_names"] = (f"*.{ctx.spec.domain}",)
+        site = _portal(ctx, foundation, portal, settings)
         zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
         portals[portal] = site
     api = _api_distribution(ctx, zone, load_balancer, distribution_settings)
@@ -198,6 +207,13 @@ def _admit_load_balancer(
             description=f"API load balancer to service pods on {port}",
             tags={"Name": rule, **ctx.tags("api")},
         )
+
+
+def tenant_portal(portals: Sequence[str]) -> str | None:
+    """The portal that serves tenants' names: the first of the pool tier's portals the
+    blueprint has (blueprints/tenants/pool.yaml; the silo tier uses the same)."""
+    wanted = load_tier(Tier.POOL).dns.portals
+    return next((p for p in wanted if p in portals), None)
 
 
 def _portal(

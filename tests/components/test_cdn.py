@@ -638,3 +638,24 @@ def test_nothing_is_created_from_bad_args(make):
             make()
 
     assert offline.run(spec_of("prod"), program).custom_count == 0
+
+
+def test_a_site_answers_for_additional_names_such_as_tenants_wildcard():
+    plan = plan_site(additional_domain_names=("*.example.com",))
+    assert distribution(plan).inputs["aliases"] == ["student.example.com", "*.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (("*.com",), "additional_domain_names[0]: got '*.com'; expected a DNS name such as "
+         "school.example.com, or a wildcard for its first label such as *.example.com"),
+        (("a.*.example.com",), "additional_domain_names[0]: got 'a.*.example.com'; expected"),
+        (("student.example.com",), "additional_domain_names: got ['student.example.com']; "
+         "expected each name once, and not domain_name again"),
+        ("*.example.com", "additional_domain_names: got '*.example.com'; expected a list of names"),
+    ],
+)  # fmt: skip
+def test_additional_names_are_names(names, message):
+    found = problems("osp-t-student", site_args(additional_domain_names=names))
+    assert len(found) == 1 and message in found[0], found

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support import plan_of
+from tests.support import plan_of, spec_of
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
@@ -41,6 +41,24 @@ def test_three_portals_and_the_api_each_behind_cloudfront_and_the_edge_acl(prod)
         assert distribution.inputs["viewerCertificate"]["minimumProtocolVersion"] >= "TLSv1.2_2021"
     aliases = {d.inputs["aliases"][0] for d in distributions.values()}
     assert aliases == {f"{p}.osp.example.com" for p in (*PORTALS, "api")}
+
+
+@pytest.mark.parametrize(("blueprint", "portal"), [("osp", "student"), ("learning-hub", "www")])
+def test_one_portal_answers_for_tenants_names(blueprint, portal):
+    plan = plan_of("prod", blueprint)
+    domain = spec_of("prod").domain
+    distributions = by_name(plan, DISTRIBUTION)
+    wildcard = {
+        n: d.inputs["aliases"][1:] for n, d in distributions.items() if d.inputs["aliases"][1:]
+    }
+    assert wildcard == {f"osp-prod-{portal}-portal-distribution": [f"*.{domain}"]}
+    # The certificate it shows (the edge one, in us-east-1) covers the wildcard.
+    certificates = [
+        c.inputs.get("subjectAlternativeNames") or []
+        for c in plan.of_type("aws:acm/certificate:Certificate")
+        if (c.provider or "").endswith("::osp-prod-us-east-1")
+    ]
+    assert [f"*.{domain}" in names for names in certificates] == [True]
 
 
 def test_both_web_acls_exist_and_the_regional_one_is_on_the_load_balancer(prod):
