@@ -230,7 +230,7 @@ def suspend(
     offline: OfflineOption = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
-    """Suspend an active tenant: its traffic is refused and a silo's workloads scaled to zero."""
+    """Suspend an active tenant: its configuration says so and a silo stops admitting traffic."""
     _set_running("suspend", slug, env, reason, offline, project_dir)
 
 

@@ -294,9 +294,9 @@ def suspend(
     command_options: Sequence[str] = (),
 ) -> Tenant:
     """Suspend an active tenant: recorded `suspended`, then its stack re-applied with that
-    state (the tenant program refuses its traffic and, for a silo, scales its workloads to
-    zero). Repeating it on a suspended tenant re-applies the stack only (the way to finish a
-    suspension whose stack update failed)."""
+    state (the tenant program marks its configuration suspended and closes a silo's
+    namespace to the load balancer). Repeating it on a suspended tenant re-applies the stack
+    only (the way to finish a suspension whose stack update failed)."""
     return _set_running(
         slug, reason, TenantState.SUSPENDED, "suspend", environment, registry, provisioner,
         actor, now, command_options,
