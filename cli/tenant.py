@@ -9,7 +9,8 @@ the environment's stack exports (`tenantsTable`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,10 +20,12 @@ import typer
 from osp.cli import output
 
 if TYPE_CHECKING:
+    from osp.platform.automation.operations import Output, Reporter
     from osp.platform.plan import Plan
     from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
     from osp.platform.tenancy import CreateOutcome, Tenant, TenantRegistry, Tier
+    from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
     from osp.platform.tenancy.provisioning import Provisioner, TenantProgram
 
 app = typer.Typer(
@@ -132,18 +135,19 @@ def create(
         slug=slug, name=name, tier=tier, admin_email=admin_email, domain=domain
     )  # every problem at once, before anything is read or written
     target = _connect(env, project_dir, offline)
-    provisioner = target.provisioner(offline=offline or dry_run)
-    if not (offline or dry_run):
-        _confirm_create(target.spec, request.slug, yes=yes)
-    outcome = onboarding.create(
-        request,
-        environment=target.spec.name,
-        registry=target.registry,
-        provisioner=provisioner,
-        actor=target.actor,
-        command_options=_repeated(offline),
-        dry_run=dry_run,
-    )
+    with _engine_display(offline or dry_run) as display:
+        provisioner = target.provisioner(offline=offline or dry_run, reporter=display)
+        if not (offline or dry_run):
+            _confirm_create(target.spec, request.slug, yes=yes)
+        outcome = onboarding.create(
+            request,
+            environment=target.spec.name,
+            registry=target.registry,
+            provisioner=provisioner,
+            actor=target.actor,
+            command_options=_repeated(offline),
+            dry_run=dry_run,
+        )
     _render_create(outcome, target.spec, as_json=as_json)
 
 
@@ -210,16 +214,34 @@ def show(
     as_json: JsonOption = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
-    """Show a tenant: its record, URLs and history."""
+    """Show a tenant: its record, URLs, history and its stack's outputs.
+
+    Offline there is no stack: the outputs shown are what its plan exports.
+    """
     from osp.platform.tenancy import onboarding
 
     target = _connect(env, project_dir, offline, actor=False)
     spec = target.spec
-    tenant = onboarding.show(slug, environment=spec.name, registry=target.registry)
+    described = onboarding.describe(
+        slug,
+        environment=spec.name,
+        registry=target.registry,
+        provisioner=target.provisioner(offline=offline),
+    )
+    tenant, outputs = described.tenant, described.outputs
     if as_json:
-        typer.echo(json.dumps(_tenant_data(tenant, spec), indent=2, ensure_ascii=False))
+        data = _tenant_data(tenant, spec) | {"outputs": outputs}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
     _render_tenant(tenant, spec)
+    console = output.stdout()
+    if outputs is None:
+        console.print("  outputs:     - (no stack)")
+        return
+    console.print("  outputs:" + (" (offline plan)" if offline else ""))
+    for name, value in sorted(outputs.items()):
+        shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+        console.print(f"    {name}: {shown}", markup=False, soft_wrap=True)
 
 
 @app.command("suspend")
@@ -272,17 +294,18 @@ def delete(
     target = _connect(env, project_dir, offline)
     spec = target.spec
     onboarding.deletable(slug, environment=spec.name, registry=target.registry)  # before asking
-    provisioner = target.provisioner(offline=offline)
-    _confirm_delete(spec, slug, delete_data=delete_data, yes=yes)
-    tenant = onboarding.delete(
-        slug,
-        delete_data=delete_data,
-        environment=spec.name,
-        registry=target.registry,
-        provisioner=provisioner,
-        actor=target.actor,
-        command_options=_repeated(offline),
-    )
+    with _engine_display(offline) as display:
+        provisioner = target.provisioner(offline=offline, reporter=display)
+        _confirm_delete(spec, slug, delete_data=delete_data, yes=yes)
+        tenant = onboarding.delete(
+            slug,
+            delete_data=delete_data,
+            environment=spec.name,
+            registry=target.registry,
+            provisioner=provisioner,
+            actor=target.actor,
+            command_options=_repeated(offline),
+        )
     output.stdout().print(f"Tenant {tenant.slug} is deleted from {spec.name}; its record stays.")
 
 
@@ -420,15 +443,16 @@ def verify(
 
 @dataclass(frozen=True)
 class _Target:
-    """The environment a command acts on: its spec, its tenant registry, who is acting, and
-    (real runs) its stack's outputs."""
+    """The environment a command acts on: its project and spec, its tenant registry, who is
+    acting, and (real runs) its stack's outputs."""
 
+    project: Project
     spec: EnvironmentSpec
     registry: TenantRegistry
     actor: str
-    stack_outputs: Mapping[str, Any] | None = None
+    stack_outputs: Mapping[str, Output] | None = None
 
-    def offline_provisioner(self) -> Provisioner:
+    def offline_provisioner(self) -> OfflineProvisioner:
         """The offline engine over the tenant program, against the environment stack's
         outputs (real runs: a dry run plans against the stack it read the registry of) or
         else the environment's offline plan outputs."""
@@ -438,12 +462,30 @@ class _Target:
         return OfflineProvisioner(
             spec,
             tenant_program(),
-            outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
+            (
+                {name: o.value for name, o in outputs.items()}
+                if outputs is not None
+                else (lambda: offline_environment_outputs(spec))
+            ),
             tier_version,
         )
 
-    def provisioner(self, *, offline: bool) -> Provisioner:
-        return self.offline_provisioner() if offline else _real_provisioner(self.spec)
+    def provisioner(self, *, offline: bool, reporter: Reporter | None = None) -> Provisioner:
+        """Offline: the offline engine. Otherwise each tenant's own stack through the
+        Automation API, its engine events shown on `reporter` (default: not shown)."""
+        if offline or self.stack_outputs is None:
+            return self.offline_provisioner()
+        from osp.platform.tenancy.stack_provisioner import StackProvisioner
+
+        return StackProvisioner(
+            self.project,
+            self.spec,
+            tenant_program(),
+            self.stack_outputs,
+            tier_version,
+            reporter=reporter,
+            unprovisioned=self.offline_provisioner(),
+        )
 
 
 def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool = True) -> _Target:
@@ -458,13 +500,13 @@ def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool =
     spec = load_environment(project, env)
     who = actors.current(offline=offline, region=spec.region) if actor else ""
     if offline:
-        return _Target(spec, FileRegistry(default_root(spec.name)), who)
+        return _Target(project, spec, FileRegistry(default_root(spec.name)), who)
     outputs = _stack_outputs(project, spec)
     registry = onboarding.environment_registry(spec.name, outputs, region=spec.region)
-    return _Target(spec, registry, who, {name: o.value for name, o in outputs.items()})
+    return _Target(project, spec, registry, who, outputs)
 
 
-def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Any]:
+def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Output]:
     """The environment stack's outputs, through the automation layer `osp outputs` uses."""
     from osp.platform.automation import operations
     from osp.stacks.estate import build
@@ -472,14 +514,17 @@ def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Any]
     return operations.outputs(project, spec, build)
 
 
-def _real_provisioner(spec: EnvironmentSpec) -> Provisioner:
-    from osp.platform.errors import OspError
+@contextmanager
+def _engine_display(offline: bool) -> Iterator[Reporter | None]:
+    """Where a real run shows a tenant stack's engine events: stderr, so that stdout keeps
+    the command's result (and its --json) alone. Offline there are none (None)."""
+    if offline:
+        yield None
+        return
+    from osp.cli import progress
 
-    raise OspError(
-        f"tenant stacks cannot be provisioned for real by this osp yet: pass --offline (the "
-        f"local registry and offline plans) or --dry-run (the plan against {spec.name}'s "
-        "registry, nothing written)"
-    )
+    with progress.reporter(as_json=False, console=output.stderr()) as display:
+        yield display
 
 
 def _set_running(
@@ -490,17 +535,17 @@ def _set_running(
     target = _connect(env, project_dir, offline)
     spec = target.spec
     onboarding.show(slug, environment=spec.name, registry=target.registry)  # unknown: first
-    provisioner = target.provisioner(offline=offline)
     act: Callable[..., Tenant] = onboarding.suspend if verb == "suspend" else onboarding.resume
-    tenant = act(
-        slug,
-        reason,
-        environment=spec.name,
-        registry=target.registry,
-        provisioner=provisioner,
-        actor=target.actor,
-        command_options=_repeated(offline),
-    )
+    with _engine_display(offline) as display:
+        tenant = act(
+            slug,
+            reason,
+            environment=spec.name,
+            registry=target.registry,
+            provisioner=target.provisioner(offline=offline, reporter=display),
+            actor=target.actor,
+            command_options=_repeated(offline),
+        )
     output.stdout().print(f"Tenant {tenant.slug} is {tenant.state.value} in {spec.name}.")
 
 

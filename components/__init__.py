@@ -25,7 +25,14 @@ from osp.components.secrets import (
     ServiceSecrets,
     ServiceSecretsArgs,
 )
-from osp.components.storage import Bucket, BucketArgs, LogBucket, LogBucketArgs, ObjectOwnership
+from osp.components.storage import (
+    Bucket,
+    BucketArgs,
+    LogBucket,
+    LogBucketArgs,
+    ObjectOwnership,
+    OnDelete,
+)
 from osp.components.table import (
     AttributeType,
     BillingMode,
@@ -61,6 +68,7 @@ __all__ = [
     "NetworkArgs",
     "NodePoolArgs",
     "ObjectOwnership",
+    "OnDelete",
     "PlaceholderSecret",
     "Postgres",
     "PostgresArgs",

@@ -64,6 +64,19 @@ class ObjectOwnership(StrEnum):
 _OBJECT_OWNERSHIP = limits.one_of(tuple(o.value for o in ObjectOwnership))
 
 
+class OnDelete(StrEnum):
+    """What deleting the bucket from its stack does to it."""
+
+    #: The delete fails while the bucket holds objects: data never vanishes with an update.
+    REFUSE_IF_NOT_EMPTY = "refuse-if-not-empty"
+    #: The delete empties the bucket first (`force_destroy`): offboarding a tenant together
+    #: with its data, on the operator's explicit word.
+    EMPTY = "empty"
+    #: The bucket, its objects and its configuration (encryption, policy…) stay in AWS and
+    #: only leave the stack: offboarding a tenant whose data is kept.
+    RETAIN = "retain"
+
+
 @dataclass(frozen=True, kw_only=True)
 class BucketArgs:
     """Arguments of `Bucket`."""
@@ -75,8 +88,12 @@ class BucketArgs:
 
     deletion_protection: bool
     """Pulumi `protect` on the bucket: an update that would delete or replace it fails until
-    this is turned off. The bucket is never created with `force_destroy`, so a bucket with
-    objects in it cannot be deleted by Pulumi either way."""
+    this is turned off. Unless `on_delete` says otherwise, a bucket with objects in it cannot
+    be deleted by Pulumi either way."""
+
+    on_delete: OnDelete = OnDelete.REFUSE_IF_NOT_EMPTY
+    """What deleting it does: fail while it holds objects (the default), empty it, or leave
+    it and its configuration in AWS (see `OnDelete`)."""
 
     kms_key_arn: pulumi.Input[str] | None = None
     """Customer KMS key for default encryption (SSE-KMS, with an S3 Bucket Key so that KMS is
@@ -383,18 +400,28 @@ class _BucketComponent(pulumi.ComponentResource):
     regional_domain_name: pulumi.Output[str]
     domain_name: pulumi.Output[str]
 
+    _retain = False
+
+    def _child(self, **options: Any) -> pulumi.ResourceOptions:
+        """Options of a resource of the bucket: retained with it when it is retained (Pulumi
+        does not pass `retain_on_delete` from a component to its children)."""
+        if self._retain:
+            options["retain_on_delete"] = True
+        return pulumi.ResourceOptions(parent=self, **options)
+
     def _provision(self, name: str, args: BucketArgs) -> _Parts:
         """The bucket of `args` and its configuration, as children of this component."""
+        self._retain = args.on_delete is OnDelete.RETAIN
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=args.bucket_name,
-            # Never: a bucket that still holds data must not vanish with an update.
-            force_destroy=False,
+            # Only on the caller's explicit word: data must not vanish with an update.
+            force_destroy=args.on_delete is OnDelete.EMPTY,
             tags={"Name": f"{name}-bucket", **args.tags},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            opts=self._child(protect=args.deletion_protection),
         )
         parts = _Parts(bucket, *self._access_controls(name, bucket, args.object_ownership))
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child()
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,
@@ -414,7 +441,7 @@ class _BucketComponent(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=lifecycle_rules(args),  # type: ignore[arg-type]
             # Noncurrent-version rules only mean something once versioning is settled.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=self._child(depends_on=[versioning]),
         )
         if args.access_log_bucket is not None:
             self._access_logging(name, bucket, args)
@@ -426,7 +453,7 @@ class _BucketComponent(pulumi.ComponentResource):
         self, name: str, bucket: aws.s3.Bucket, object_ownership: ObjectOwnership
     ) -> tuple[aws.s3.BucketOwnershipControls, aws.s3.BucketPublicAccessBlock]:
         """Object Ownership (ACLs on or off) and Block Public Access with all four flags."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child()
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
@@ -458,7 +485,7 @@ class _BucketComponent(pulumi.ComponentResource):
                     partition_date_source="EventTime"
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
     def _policy(
@@ -471,7 +498,7 @@ class _BucketComponent(pulumi.ComponentResource):
                 lambda v: bucket_policy(v[0], *v[1:])
             ),
             # S3 refuses concurrent changes to a bucket's access settings.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[parts.public_access_block]),
+            opts=self._child(depends_on=[parts.public_access_block]),
         )
 
     def _expose(self, bucket: aws.s3.Bucket) -> None:
@@ -497,8 +524,8 @@ class Bucket(_BucketComponent):
     given, SSE-S3 otherwise; the bucket policy denies any request made without TLS. Versions
     are kept and expire after `noncurrent_version_expiry_days`; incomplete multipart uploads
     are removed after 7 days; documents can be archived (Standard-IA, then Glacier) and logs
-    expired. S3 server access logs go to the log bucket when one is given. `force_destroy`
-    is never set.
+    expired. S3 server access logs go to the log bucket when one is given. A delete empties
+    it (`force_destroy`) or leaves it in AWS only when `on_delete` says so.
 
     Outputs: `bucket_name`, `arn`, `regional_domain_name` (what CloudFront origins use) and
     `domain_name` (`<bucket>.s3.amazonaws.com`, what CloudFront standard logging takes).
@@ -591,5 +618,5 @@ class LogBucket(_BucketComponent):
                 ],
             ),
             # S3 refuses ACLs until Object Ownership allows them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[parts.ownership]),
+            opts=self._child(depends_on=[parts.ownership]),
         )

@@ -1,8 +1,9 @@
 """The osp home: where osp keeps what belongs to the user rather than to a project.
 
 `~/.osp` unless `OSP_HOME` names another folder. It holds the embedded Pulumi state backend
-(`state/`, used when a stack file sets no `osp:backend`) and the passphrase that encrypts the
-secrets in that state (`passphrase`, generated once, mode 0600).
+(`state/`, used when a stack file sets no `osp:backend`), the passphrase that encrypts the
+secrets in that state (`passphrase`, generated once, mode 0600), and the workspace folders of
+the tenant stacks (`workspaces/<project>/<environment>/`: their Pulumi.yaml and stack files).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ HOME_ENV = "OSP_HOME"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
 STATE_DIR = "state"
+WORKSPACES_DIR = "workspaces"
 PASSPHRASE_FILE = "passphrase"
 
 
@@ -43,6 +45,15 @@ def state_dir(*, create: bool = True) -> Path:
 def state_url() -> str:
     """The embedded backend as Pulumi names it: `file://<osp home>/state`."""
     return f"file://{state_dir().resolve()}"
+
+
+def workspace_dir(project: str, environment: str) -> Path:
+    """The workspace folder of `environment`'s other stacks (its tenants'), created owner-only:
+    their stack files live here, not among the project's own stack files."""
+    path = home() / WORKSPACES_DIR / project / environment
+    for folder in (home(), path.parent.parent, path.parent, path):
+        _private_dir(folder)
+    return path
 
 
 def passphrase_path() -> Path:

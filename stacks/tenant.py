@@ -27,7 +27,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from osp.app.pods import cidr_egress, dns_egress
-from osp.components import Bucket, BucketArgs, Postgres, PostgresArgs
+from osp.components import Bucket, BucketArgs, OnDelete, Postgres, PostgresArgs
 from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.network import subnet_cidrs
 from osp.platform import iam, naming
@@ -73,9 +73,15 @@ def build(
     tenant: Tenant,
     environment: Mapping[str, Any],
     *,
+    delete_data: bool | None = None,
     blueprint: TierBlueprint | None = None,
 ) -> None:
     """Declare `tenant`'s resources in environment `spec` and export its URLs and names.
+
+    `delete_data` (given only to offboard the tenant): the form of the stack a destroy goes
+    through. Protection is lifted; the database leaves its final snapshot; the bucket is
+    emptied by the destroy with `delete_data`, and otherwise left in AWS with its data; the
+    key stays either way (the snapshot, and a kept bucket, are encrypted with it).
 
     `blueprint`: the tier blueprint to declare (default: the shipped one of the tenant's tier,
     `load_tier(tenant.tier)`); it must be of the tenant's tier.
@@ -90,7 +96,7 @@ def build(
             f"tenant {tenant.slug} is {tenant.tier.value}: it cannot be given the "
             f"{blueprint.tier.value} tier's blueprint"
         )
-    _Program(spec, tenant, blueprint, environment).declare()
+    _Program(spec, tenant, blueprint, environment, delete_data).declare()
 
 
 class _Program:
@@ -100,9 +106,14 @@ class _Program:
         tenant: Tenant,
         blueprint: TierBlueprint,
         environment: Mapping[str, Any],
+        delete_data: bool | None = None,
     ) -> None:
         self.spec, self.tenant, self.blueprint, self.env = spec, tenant, blueprint, environment
         self.slug = tenant.slug
+        self.offboarding = delete_data is not None
+        self.delete_data = bool(delete_data)
+        # Offboarding lifts what protects the tenant's resources, so the destroy can pass.
+        self.protected = spec.deletion_protection and not self.offboarding
         self.component = pulumi.ComponentResource(TOKEN, self.name())
         self.child = pulumi.ResourceOptions(parent=self.component)
         lookup = pulumi.InvokeOutputOptions(parent=self.component)
@@ -381,7 +392,10 @@ class _Program:
             policy=pulumi.Output.all(self.partition, self.account, role.arn).apply(policy),
             tags=self.tags(name),
             opts=pulumi.ResourceOptions(
-                parent=self.component, protect=self.spec.deletion_protection
+                parent=self.component,
+                protect=self.protected,
+                # Its final database snapshot (and a kept bucket) cannot be read without it.
+                retain_on_delete=self.offboarding or None,
             ),
         )
         aws.kms.Alias(
@@ -394,6 +408,12 @@ class _Program:
         suffix = hashlib.sha256(self.spec.domain.encode()).hexdigest()[:8]
         return self.name(suffix, NameKind.S3_BUCKET)
 
+    def bucket_on_delete(self) -> OnDelete:
+        """Kept while the tenant is served; offboarding empties it only with delete_data."""
+        if not self.offboarding:
+            return OnDelete.REFUSE_IF_NOT_EMPTY
+        return OnDelete.EMPTY if self.delete_data else OnDelete.RETAIN
+
     def bucket(self, bucket_name: str | None, key: aws.kms.Key) -> Bucket:
         settings = self.blueprint.bucket
         assert settings is not None and bucket_name is not None
@@ -402,7 +422,8 @@ class _Program:
             name,
             BucketArgs(
                 bucket_name=bucket_name,
-                deletion_protection=self.spec.deletion_protection,
+                deletion_protection=self.protected,
+                on_delete=self.bucket_on_delete(),
                 kms_key_arn=key.arn,
                 versioning=settings.versioning,
                 archive=settings.archive,
@@ -446,7 +467,7 @@ class _Program:
                 performance_insights_enabled=spec.database.performance_insights,
                 monitoring_interval_seconds=spec.database.monitoring_interval_seconds,
                 log_retention_days=spec.database.log_retention_days,
-                deletion_protection=spec.deletion_protection,
+                deletion_protection=self.protected,
                 tags=self.tags(name),
             ),
             self.child,

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from osp.platform.automation import backend as backends
@@ -106,25 +107,45 @@ class Environment:
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        """The stack's name: the environment's own, or a stack of it (`prod.tenant-x`)."""
+        return self.target.stack_name
+
+    @property
+    def is_environment_stack(self) -> bool:
+        """The environment's own stack (what `osp up --env` updates), not a tenant's."""
+        return self.target.stack_name == self.spec.name
 
     def inline_program(self) -> None:
         """The Automation API's inline program: `program` for this environment's spec."""
         self.program(self.spec)
 
 
-def connect(project: Project, spec: EnvironmentSpec, program: Program) -> Environment:
-    """Find the CLI (exit 1 with how to install it when missing) and describe the stack."""
+def connect(
+    project: Project,
+    spec: EnvironmentSpec,
+    program: Program,
+    *,
+    stack: str | None = None,
+    work_dir: Path | None = None,
+    config: Mapping[str, str] | None = None,
+) -> Environment:
+    """Find the CLI (exit 1 with how to install it when missing) and describe the stack.
+
+    By default the environment's own stack, in the project root. `stack`, `work_dir` and
+    `config`: another stack of the environment (a tenant's) in the same backend, whose
+    workspace folder is `work_dir` and whose stack file osp keeps with `config` in it.
+    """
     cli = pulumi_cli.find()
     backend = backends.for_spec(spec)
     target = stacks.target_for(
-        stack_name=spec.name,
+        stack_name=stack or spec.name,
         project_name=project.name,
-        work_dir=project.root,
+        work_dir=work_dir or project.root,
         backend_url=backend.url,
         secrets_provider=backend.secrets_provider,
         env_vars=backend.env_vars,
         cli=cli,
+        config=config,
     )
     return Environment(project=project, spec=spec, program=program, backend=backend, target=target)
 
@@ -284,6 +305,80 @@ def mask(outputs: Mapping[str, Output], *, show_secrets: bool) -> dict[str, Any]
     }
 
 
+# --- the stacks of an environment's tenants -------------------------------------------------
+# A tenant command has decided and confirmed before it calls these: they neither preview for
+# a question nor ask one, and their failures name the stack, not an `osp up` to run.
+
+
+def update_stack(env: Environment, reporter: Reporter) -> RunOutcome:
+    """Create the stack if it is missing and bring it to its program (`pulumi up`)."""
+    stack = _open(env, create=True)
+    progress = Progress()
+    reporter.stage("update", env.name)
+    started = time.monotonic()
+    with _EngineRun(env, "update", progress, reporter) as on_event:
+        result = stack.up(color=COLOR, on_event=on_event)
+    return _outcome(
+        "up",
+        env,
+        progress,
+        started,
+        fallback_counts=getattr(result.summary, "resource_changes", None),
+        outputs=_outputs(result.outputs),
+        next_command="",
+    )
+
+
+def preview_stack(env: Environment, reporter: Reporter) -> Plan | None:
+    """The plan of an existing stack's program (a real preview); None when there is no stack
+    (nothing is created to preview one)."""
+    try:
+        stack = _open(env, create=False)
+    except stacks.NoStackError:
+        return None
+    recorder = _preview(env, stack, reporter, targets=(), refresh=False)
+    spec = env.spec
+    return recorder.plan(
+        project=env.project.name, environment=spec.name, stack=env.name, blueprint=spec.blueprint
+    )
+
+
+def stack_outputs(env: Environment) -> dict[str, Output] | None:
+    """The outputs of the stack; None when there is no stack."""
+    try:
+        stack = _open(env, create=False)
+    except stacks.NoStackError:
+        return None
+    return _read_outputs(env, stack)
+
+
+def remove_stack(env: Environment, reporter: Reporter) -> RunOutcome:
+    """Destroy every resource of the stack, then the stack itself (its history goes with it).
+
+    Protected resources stop the destroy: the caller first updates the stack to a program
+    that releases them. A missing stack is already removed ("no-changes").
+    """
+    try:
+        stack = _open(env, create=False)
+    except stacks.NoStackError:
+        return RunOutcome(command="destroy", environment=env.name, result="no-changes")
+    progress = Progress()
+    reporter.stage("destroy", env.name)
+    started = time.monotonic()
+    with _EngineRun(env, "destroy", progress, reporter) as on_event:
+        result = stack.destroy(color=COLOR, on_event=on_event)
+    with _EngineRun(env, "remove", Progress(), None):
+        stack.workspace.remove_stack(env.name)
+    return _outcome(
+        "destroy",
+        env,
+        progress,
+        started,
+        fallback_counts=getattr(result.summary, "resource_changes", None),
+        next_command="",
+    )
+
+
 # --- internals ------------------------------------------------------------------------------
 
 #: What each engine stage is called in messages.
@@ -295,9 +390,10 @@ _STAGE_LABELS = {
     "refresh": "the refresh of {name}",
     "outputs": "the read of {name}'s outputs",
     "state": "the read of {name}'s state",
+    "remove": "the removal of the {name} stack",
 }
 #: Stages that change the stack; an interruption of any other leaves nothing half-done.
-_CHANGING = ("update", "destroy", "refresh")
+_CHANGING = ("update", "destroy", "refresh", "remove")
 
 
 def _open(env: Environment, *, create: bool) -> Any:
@@ -403,6 +499,11 @@ class _EngineRun:
             Stop.FORCE: "Pulumi was told to terminate at once",
             Stop.KILL: "osp killed the pulumi process",
         }[self.interrupts.strongest or Stop.GRACEFUL]
+        if not self.env.is_environment_stack:  # a tenant command says how to resume itself
+            return InterruptedRunError(
+                f"{self.label} was interrupted ({how}); some resources may be half-done. If "
+                f"the stack is then reported locked, remove the lock with {self._cancel_hint()}."
+            )
         return InterruptedRunError(
             f"{self.label} was interrupted ({how}); some resources may be "
             f"half-done. Recover: run `osp refresh --env {name}` to bring the state in line "
@@ -412,9 +513,11 @@ class _EngineRun:
         )
 
     def _cancel_hint(self) -> str:
+        work_dir = self.env.target.work_dir
+        where = "the project root" if self.env.is_environment_stack else str(work_dir)
         return (
             f"`PULUMI_BACKEND_URL={self.env.backend.url} pulumi cancel --yes --stack "
-            f"{self.env.name}` (from the project root)"
+            f"{self.env.name}` (from {where})"
         )
 
     def _locked(self, text: str) -> StackLockedError:
@@ -445,6 +548,8 @@ class _EngineRun:
             "destroy": f"fix the cause and run `osp destroy --env {name}` again",
             "refresh": f"check the credentials and region, then `osp refresh --env {name}`",
         }.get(self.stage, f"check `osp doctor --env {name}`")
+        if not self.env.is_environment_stack:  # a tenant command says how to resume itself
+            return RunFailedError(f"{self.label} failed:{detail}")
         return RunFailedError(f"{self.label} failed:{detail}\nNext: {retry}")
 
 

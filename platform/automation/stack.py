@@ -29,6 +29,7 @@ from typing import Any
 
 from pulumi.automation import (
     CommandResult,
+    ConfigValue,
     LocalWorkspaceOptions,
     PulumiCommand,
     StackNotFoundError,
@@ -59,6 +60,10 @@ class StackTarget:
     env_vars: Mapping[str, str]
     cli: PulumiCli
     command: TrackedPulumiCommand = field(compare=False, repr=False)
+    #: Plain configuration osp sets on the stack each time it opens it: empty for an
+    #: environment's stack (its stack file in the project is the user's), the provider keys of
+    #: the environment for a tenant stack (whose stack file lives in osp's workspace folder).
+    config: Mapping[str, str] = field(default_factory=dict)
 
 
 class TrackedPulumiCommand(PulumiCommand):
@@ -158,6 +163,7 @@ def target_for(
     secrets_provider: str | None,
     env_vars: Mapping[str, str],
     cli: PulumiCli,
+    config: Mapping[str, str] | None = None,
 ) -> StackTarget:
     return StackTarget(
         stack_name=stack_name,
@@ -168,7 +174,21 @@ def target_for(
         env_vars=dict(env_vars),
         cli=cli,
         command=TrackedPulumiCommand(cli),
+        config=dict(config or {}),
     )
+
+
+def prepare_workspace(folder: Path, project_name: str) -> Path:
+    """Write `folder`'s Pulumi.yaml for `project_name` (an inline Python program) unless it
+    is there already; returns the folder. Written whole or not at all: stacks of a rollout
+    open the same folder at once."""
+    project_file = folder / "Pulumi.yaml"
+    text = f"name: {project_name}\nruntime: python\n"
+    if not project_file.exists() or project_file.read_text(encoding="utf-8") != text:
+        partial = folder / f".Pulumi.yaml.{os.getpid()}.{threading.get_ident()}"
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, project_file)
+    return folder
 
 
 def open_stack(target: StackTarget, program: Callable[[], None], *, create: bool) -> Any:
@@ -180,21 +200,27 @@ def open_stack(target: StackTarget, program: Callable[[], None], *, create: bool
         pulumi_command=target.command,
     )
     if create:
-        return create_or_select_stack(
+        stack = create_or_select_stack(
             stack_name=target.stack_name,
             project_name=target.project_name,
             program=program,
             opts=options,
         )
-    try:
-        return select_stack(
-            stack_name=target.stack_name,
-            project_name=target.project_name,
-            program=program,
-            opts=options,
-        )
-    except StackNotFoundError:
-        raise NoStackError(
-            f"there is no {target.stack_name} stack in {target.backend_url} yet; create it "
-            f"with `osp up --env {target.stack_name}`"
-        ) from None
+    else:
+        try:
+            stack = select_stack(
+                stack_name=target.stack_name,
+                project_name=target.project_name,
+                program=program,
+                opts=options,
+            )
+        except StackNotFoundError:
+            raise NoStackError(
+                f"there is no {target.stack_name} stack in {target.backend_url} yet; create it "
+                f"with `osp up --env {target.stack_name}`"
+            ) from None
+    if target.config:
+        # `pulumi config set-all` edits the stack file in place, keeping what `stack init`
+        # wrote there (the passphrase provider's salt).
+        stack.set_all_config({key: ConfigValue(value) for key, value in target.config.items()})
+    return stack

@@ -4,7 +4,7 @@ from osp.platform.spec import load_environment
 spec = load_environment(find_project(), "prod")
 """
 
-from osp.platform.spec.loader import load_environment, parse_stack_file
+from osp.platform.spec.loader import load_environment, parse_stack_file, provider_config
 from osp.platform.spec.models import (
     BrokerDeploymentMode,
     CacheEngine,
@@ -29,4 +29,5 @@ __all__ = [
     "SubnetTier",
     "load_environment",
     "parse_stack_file",
+    "provider_config",
 ]

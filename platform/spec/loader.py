@@ -8,6 +8,7 @@ This is the one place YAML enters osp. The stack file is Pulumi's own
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -216,3 +217,38 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
         else:
             merged[key] = value
     return merged
+
+
+def provider_config(project: Project, environment: str) -> dict[str, str]:
+    """The provider configuration of `environment`'s stack file (every key outside `osp:`),
+    as the plain strings `pulumi config set` takes: what the environment's other stacks (its
+    tenants') need to reach the same account and region. Structured values become JSON.
+
+    A secret (`secure:`) value is encrypted for the environment's stack alone and cannot be
+    copied: SpecError naming the key.
+    """
+    path = project.require_environment(environment)
+    source = project.relative(path)
+    document, where = load_document(path.read_text(encoding="utf-8"), source)
+    problems: list[Problem] = []
+    config = _config_section(document, where, problems)
+    found: dict[str, str] = {}
+    for key, value in (config or {}).items():
+        key = str(key)
+        if key.startswith("osp:"):
+            continue
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            problems.append(
+                Problem(
+                    key,
+                    "is a secret, which cannot be copied into the environment's tenant stacks; "
+                    "expected a plain value (give the provider its secret through the "
+                    "environment instead, such as AWS_PROFILE or AWS_SECRET_ACCESS_KEY)",
+                    where.line(("config", key)),
+                )
+            )
+            continue
+        found[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if problems:
+        raise SpecError(source, [p.render(source) for p in problems])
+    return found

@@ -25,10 +25,12 @@ EnvironmentOutputs = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class Destroyed:
-    """A destroy the offline provisioner was asked for."""
+    """A destroy the offline provisioner was asked for, and the plan of the stack's
+    offboarding form (what a real destroy first updates the stack to)."""
 
     stack: str
     delete_data: bool
+    release: Plan
 
 
 class OfflineProvisioner:
@@ -77,6 +79,17 @@ class OfflineProvisioner:
         assert plan is not None  # the offline engine always plans
         return plan
 
+    def outputs(self, tenant: Tenant) -> Mapping[str, Any]:
+        """What the tenant's stack would export (nothing exists offline to read)."""
+        return self.apply(tenant).outputs
+
     def destroy(self, tenant: Tenant, *, delete_data: bool) -> None:
+        """Plan the offboarding form of the stack (so a broken one fails here as it would for
+        real) and record the destroy; nothing exists offline to destroy."""
+        outputs = self.environment_outputs
         stack = tenant_stack_name(self.spec.name, tenant.slug)
-        self.destroyed.append(Destroyed(stack, delete_data))
+        release = offline.run(
+            self.spec,
+            lambda spec: self.program(spec, tenant, outputs, delete_data=delete_data),
+        )
+        self.destroyed.append(Destroyed(stack, delete_data, replace(release, stack=stack)))

@@ -452,6 +452,24 @@ def show(slug: str, *, environment: str, registry: TenantRegistry) -> Tenant:
     return _require(registry, slug, environment)
 
 
+@dataclass(frozen=True)
+class Described:
+    """A tenant's record and what its stack exports (None: it has no stack)."""
+
+    tenant: Tenant
+    outputs: Mapping[str, Any] | None
+
+
+def describe(
+    slug: str, *, environment: str, registry: TenantRegistry, provisioner: Provisioner
+) -> Described:
+    """The registered tenant and its stack's outputs (a deleted tenant has no stack)."""
+    tenant = _require(registry, slug, environment)
+    if tenant.state is TenantState.DELETED:
+        return Described(tenant, None)
+    return Described(tenant, provisioner.outputs(tenant))
+
+
 def list_tenants(
     *,
     registry: TenantRegistry,

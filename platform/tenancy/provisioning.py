@@ -8,7 +8,7 @@ runs it: offline under the mocks engine, or for real through the Automation API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,8 +16,25 @@ from osp.platform.plan import Plan
 from osp.platform.spec import EnvironmentSpec
 from osp.platform.tenancy.model import Tenant
 
-TenantProgram = Callable[[EnvironmentSpec, Tenant, Mapping[str, Any]], object]
-"""Declares one tenant's resources: (environment spec, tenant, environment stack outputs)."""
+
+class TenantProgram(Protocol):
+    """Declares one tenant's resources from the environment's spec, the tenant and the
+    environment stack's outputs.
+
+    `delete_data` is given only when the tenant is being offboarded: the program then
+    declares the form of its stack that lets a destroy through (protection lifted, a final
+    database snapshot) and, unless `delete_data`, keeps the tenant's data out of the destroy.
+    """
+
+    def __call__(
+        self,
+        spec: EnvironmentSpec,
+        tenant: Tenant,
+        environment: Mapping[str, Any],
+        /,
+        *,
+        delete_data: bool = ...,
+    ) -> object: ...
 
 
 def tenant_stack_name(environment: str, slug: str) -> str:
@@ -46,6 +63,11 @@ class Provisioner(Protocol):
 
     def plan(self, tenant: Tenant) -> Plan:
         """What the tenant's stack declares at the current blueprint, changing nothing."""
+        ...
+
+    def outputs(self, tenant: Tenant) -> Mapping[str, Any] | None:
+        """What the tenant's stack exports (offline: what its plan would); None when it has
+        no stack."""
         ...
 
     def destroy(self, tenant: Tenant, *, delete_data: bool) -> None:

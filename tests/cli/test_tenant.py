@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pulumi
 import pulumi_aws as aws
 import pytest
+from pulumi.automation import OutputValue
 from typer.testing import CliRunner
 
 from osp.cli import tenant as tenant_cli
@@ -30,7 +32,7 @@ CREATE = (
 OUTPUTS = {"environment": "dev", "dataBuckets": {"documents": "osp-dev-documents-1"}}
 
 
-def small_program(spec, tenant, environment):
+def small_program(spec, tenant, environment, *, delete_data=None):
     """One object under the tenant's prefix of a shared bucket, tagged, and its key."""
     key = f"tenants/{tenant.slug}/README"
     aws.s3.BucketObjectv2(
@@ -320,18 +322,6 @@ def test_offline_the_environment_outputs_are_the_estate_plan_outputs(monkeypatch
     assert asked == [("dev", build)]
 
 
-def test_a_real_create_is_refused_until_tenant_stacks_can_be_provisioned(monkeypatch, tmp_path):
-    monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
-    from osp.platform.automation.operations import Output
-
-    stack = {"tenantsTable": Output("osp-dev-tenants", secret=False)}
-    monkeypatch.setattr(tenant_cli, "_stack_outputs", lambda project, spec: stack)
-    monkeypatch.setattr(actor, "aws", lambda client=None, region=None: "arn:aws:iam::1:user/al")
-    result = osp(*CREATE)
-    assert result.exit_code == 1
-    assert "pass --offline" in result.stderr and "or --dry-run" in result.stderr
-
-
 def test_tenant_help_imports_nothing_heavy():
     import subprocess
     import sys
@@ -408,7 +398,7 @@ def test_against_the_estate_table_a_dry_run_reads_it_and_writes_nothing(estate_t
     assert DynamoDbRegistry("osp-dev-tenants", estate_table).list() == []
 
 
-def test_against_the_estate_table_list_and_show_read_it(estate_table):
+def test_against_the_estate_table_list_and_show_read_it(estate_table, tenant_engine):
     from datetime import UTC, datetime
 
     from osp.platform.tenancy import DynamoDbRegistry, TenantRequest, new_tenant
@@ -431,6 +421,113 @@ def test_against_the_estate_table_list_and_show_read_it(estate_table):
     unknown = osp("tenant", "show", "nowhere", "--env", "dev")
     assert unknown.exit_code == 1
     assert unknown.stderr.startswith("Error: no tenant nowhere in the tenant registry of dev")
+
+
+# --- real runs: tenant stacks through the Automation API ----------------------------------
+
+
+@pytest.fixture
+def tenant_engine(estate_table, tmp_path, monkeypatch):
+    """Real runs against the moto table, each tenant stack opened through a fake engine
+    (tests/cli/test_run_commands.py's): a stand-in `pulumi` on PATH for osp's own CLI check,
+    `open_stack` (the one seam into the Automation API) recording every stack it opens."""
+    import os
+
+    from osp.platform.automation import stack as stacks
+    from tests.cli.test_run_commands import Engine
+    from tests.platform.test_automation_layer import standin
+
+    fake = standin(tmp_path / "cli")
+    monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
+    engine = Engine()
+    engine.stack.values = {"hostname": OutputValue("springfield.dev.osp.example.com", False)}
+    engine.stack.removed = []
+    engine.stack.workspace = SimpleNamespace(remove_stack=engine.stack.removed.append)
+    monkeypatch.setattr(stacks, "open_stack", engine.open_stack)
+    return engine
+
+
+def test_a_real_create_brings_up_the_tenants_own_stack_and_registers_it(
+    tenant_engine, offline_tenants
+):
+    from osp.platform.engine import offline
+    from osp.platform.tenancy import DynamoDbRegistry
+    from tests.support import spec_of
+
+    created = osp(*CREATE, "--json")
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.stdout)["result"] == "created"
+    target, create = tenant_engine.opened[-1]
+    assert (target.stack_name, create) == ("dev.tenant-springfield", True)
+    assert target.project_name == "osp"
+    # Its stack file lives in the osp home, with the environment's provider configuration.
+    assert target.work_dir == offline_tenants / "workspaces" / "osp" / "dev"
+    assert (target.work_dir / "Pulumi.yaml").read_text() == "name: osp\nruntime: python\n"
+    assert target.config == {"aws:region": "us-east-1"}
+    assert target.backend_url == f"file://{(offline_tenants / 'state').resolve()}"
+    assert tenant_engine.stack.ops() == ["up"]
+    # The inline program is the tenant program against the environment stack's outputs.
+    plan = offline.run(spec_of("dev"), lambda spec: tenant_engine.program())
+    (readme,) = [r for r in plan.resources if r.custom]
+    assert readme.inputs["bucket"] == "osp-dev-documents-9"
+    assert readme.inputs["content"] == "Springfield Elementary (provisioning)"
+    tenant = DynamoDbRegistry("osp-dev-tenants", tenant_engine_client()).get("springfield")
+    assert (tenant.state.value, tenant.blueprint_version) == ("active", "pool-1")
+
+    shown = osp("tenant", "show", "springfield", "--env", "dev", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["outputs"] == {"hostname": "springfield.dev.osp.example.com"}
+
+    suspended = osp("tenant", "suspend", "springfield", "--env", "dev", "--reason", "unpaid")
+    assert suspended.exit_code == 0, suspended.output
+    assert tenant_engine.stack.ops()[-1] == "up"
+    plan = offline.run(spec_of("dev"), lambda spec: tenant_engine.program())
+    (readme,) = [r for r in plan.resources if r.custom]
+    assert readme.inputs["content"] == "Springfield Elementary (suspended)"
+
+
+def test_a_real_delete_releases_destroys_and_removes_the_tenant_stack(tenant_engine):
+    from osp.platform.engine import offline
+    from tests.support import spec_of
+
+    assert osp(*CREATE).exit_code == 0
+    deleted = osp("tenant", "delete", "springfield", "--env", "dev", "--delete-data", "--yes")
+    assert deleted.exit_code == 0, deleted.output
+    # Read (the stack exists), update to the offboarding form, destroy, remove.
+    assert tenant_engine.stack.ops() == ["up", "outputs", "up", "destroy"]
+    assert tenant_engine.stack.removed == ["dev.tenant-springfield"]
+    plan = offline.run(spec_of("dev"), lambda spec: tenant_engine.program())
+    assert [r.name for r in plan.resources if r.custom] == ["osp-dev-tenant-springfield-readme"]
+    assert "Tenant springfield is deleted from dev" in deleted.stdout
+
+
+def test_a_failed_real_create_leaves_the_tenant_failed_with_the_command_that_resumes(
+    tenant_engine,
+):
+    from pulumi.automation import CommandError, CommandResult
+
+    tenant_engine.stack.errors["up"] = CommandError(
+        CommandResult("", "error: AccessDenied: not authorized to perform iam:CreateRole", 255)
+    )
+    failed = osp(*CREATE)
+    assert failed.exit_code == 1
+    assert "the update of dev.tenant-springfield failed" in failed.stderr
+    assert "not authorized to perform iam:CreateRole" in failed.stderr
+    assert "resume with: osp tenant create springfield --env dev" in failed.stderr
+    assert "osp up --env" not in failed.stderr  # a tenant stack is not resumed by `osp up`
+    listed = json.loads(osp("tenant", "list", "--env", "dev", "--json").stdout)
+    assert [(t["slug"], t["state"]) for t in listed] == [("springfield", "failed")]
+
+    del tenant_engine.stack.errors["up"]
+    resumed = osp(*CREATE)
+    assert resumed.exit_code == 0, resumed.output
+    assert "is onboarded (resumed)" in resumed.stdout
+
+
+def tenant_engine_client():
+    import boto3
+
+    return boto3.client("dynamodb", region_name="us-east-1")
 
 
 # --- rollout -------------------------------------------------------------------------------

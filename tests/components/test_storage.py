@@ -15,6 +15,7 @@ from osp.components.storage import (
     LogBucket,
     LogBucketArgs,
     ObjectOwnership,
+    OnDelete,
     alb_log_delivery_statement,
     bucket_policy,
     lifecycle_rules,
@@ -196,9 +197,27 @@ def test_acls_can_be_honoured_for_log_deliveries():
 
 
 @pytest.mark.parametrize("fixture", ["plain", "documents", "logs"])
-def test_never_force_destroyed(fixture, request):
-    (bucket,) = request.getfixturevalue(fixture).of_type(BUCKET)
+def test_not_force_destroyed_nor_retained_by_default(fixture, request):
+    plan = request.getfixturevalue(fixture)
+    (bucket,) = plan.of_type(BUCKET)
     assert bucket.inputs["forceDestroy"] is False
+    assert not [r.name for r in plan.resources if r.options.retain_on_delete]
+
+
+def test_on_delete_empty_force_destroys_the_bucket_only():
+    plan = plan_bucket(on_delete=OnDelete.EMPTY, access_log_bucket="osp-t-logs")
+    (bucket,) = plan.of_type(BUCKET)
+    assert bucket.inputs["forceDestroy"] is True
+    assert not [r.name for r in plan.resources if r.options.retain_on_delete]
+
+
+def test_on_delete_retain_leaves_the_bucket_and_all_its_configuration():
+    plan = plan_bucket(on_delete=OnDelete.RETAIN, access_log_bucket="osp-t-logs")
+    (bucket,) = plan.of_type(BUCKET)
+    assert bucket.inputs["forceDestroy"] is False
+    children = [r for r in plan.resources if r.custom]
+    assert {r.type for r in children} >= {BUCKET, POLICY, ENCRYPTION, PUBLIC_ACCESS_BLOCK, LOGGING}
+    assert [r.name for r in children if not r.options.retain_on_delete] == []
 
 
 # -- encryption and versioning ---------------------------------------------------------

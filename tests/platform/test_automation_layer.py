@@ -374,3 +374,47 @@ def test_sigint_is_not_sent_to_processes_that_already_ended(osp_home, tmp_path):
     command = a_target(fake).command
     result = command.run(["whoami"], str(REPO), {})
     assert result.code == 0 and command.stop(Stop.KILL) == 0
+
+
+# --- the stacks of an environment's tenants --------------------------------------------------
+
+
+def test_a_tenant_stack_opens_in_its_workspace_with_the_environments_provider_config(
+    osp_home, tmp_path
+):
+    """Through the real SDK: the stack is created in osp's workspace folder, then osp sets the
+    provider configuration on it with `pulumi config set-all` (which keeps what `stack init`
+    wrote into the stack file)."""
+    fake = standin(tmp_path)
+    fake.answer("stack select", code=255, stderr="error: no stack named 'dev.tenant-x' found")
+    work_dir = stacks.prepare_workspace(home.workspace_dir("osp", "dev"), "osp")
+    backend = backends.for_spec(spec_of("dev"))
+    target = stacks.target_for(
+        stack_name="dev.tenant-x",
+        project_name="osp",
+        work_dir=work_dir,
+        backend_url=backend.url,
+        secrets_provider=backend.secrets_provider,
+        env_vars=backend.env_vars,
+        cli=pulumi_cli.find(path_env=str(fake.bin)),
+        config={"aws:region": "eu-west-1", "aws:profile": "school-ops"},
+    )
+    stacks.open_stack(target, lambda: None, create=True)
+    select, init, config = fake.calls()
+    assert init["argv"][1:4] == ["stack", "init", "dev.tenant-x"]
+    assert config["argv"][1:3] == ["config", "set-all"]
+    assert config["argv"][config["argv"].index("--stack") + 1] == "dev.tenant-x"
+    assert {"aws:region=eu-west-1", "aws:profile=school-ops"} <= set(config["argv"])
+    assert {call["cwd"] for call in (select, init, config)} == {str(work_dir)}
+    assert work_dir == osp_home / "workspaces" / "osp" / "dev"
+    assert (work_dir / "Pulumi.yaml").read_text() == "name: osp\nruntime: python\n"
+    assert oct(work_dir.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_workspace_project_file_is_written_once_and_whole(osp_home):
+    folder = home.workspace_dir("osp", "prod")
+    stacks.prepare_workspace(folder, "osp")
+    written = (folder / "Pulumi.yaml").stat().st_mtime_ns
+    stacks.prepare_workspace(folder, "osp")
+    assert (folder / "Pulumi.yaml").stat().st_mtime_ns == written
+    assert sorted(p.name for p in folder.iterdir()) == ["Pulumi.yaml"]  # no partial left

@@ -23,11 +23,11 @@ EXPORTS = {
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
         "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "KeyRing",
         "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring", "MonitoringArgs", "Network",
-        "NetworkArgs", "NodePoolArgs", "ObjectOwnership", "PlaceholderSecret", "Postgres",
-        "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq", "RabbitMqArgs",
-        "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute", "ServiceSecrets",
-        "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType", "Table",
-        "TableArgs", "Taint", "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl",
+        "NetworkArgs", "NodePoolArgs", "ObjectOwnership", "OnDelete", "PlaceholderSecret",
+        "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
+        "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
+        "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
+        "Table", "TableArgs", "Taint", "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl",
         "WebAclArgs", "Zone", "ZoneArgs",
     ],
     "osp.app": [
@@ -41,7 +41,7 @@ EXPORTS = {
     "osp.platform.spec": [
         "BrokerDeploymentMode", "CacheEngine", "CapacityType", "EnvironmentSpec", "NatStrategy",
         "NetworkSpec", "Profile", "SubnetPlan", "SubnetTier", "load_environment",
-        "parse_stack_file",
+        "parse_stack_file", "provider_config",
     ],
     "osp.platform.catalogue": [
         "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "Database", "Event", "Image",

@@ -9,7 +9,7 @@ import pytest
 
 from osp.platform.errors import SpecError
 from osp.platform.spec import NatStrategy, Profile, parse_stack_file
-from tests.support import spec_of
+from tests.support import REPO, spec_of
 
 SOURCE = "stacks/Pulumi.prod.yaml"
 
@@ -475,3 +475,48 @@ def test_profiles_choose_cost_or_availability(environment, protected, multi_az, 
     assert spec.cluster.system_pool.capacity_type == "ON_DEMAND"
     assert spec.database.backup_retention_days == (35 if environment == "prod" else 7)
     assert spec.cluster.log_retention_days == (30 if environment == "dev" else 90)
+
+
+# --- the provider configuration an environment's tenant stacks get -------------------------
+
+
+def _project_with(tmp_path, config_lines: str):
+    from osp.platform.project import find_project
+
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    text = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        text.replace("config:\n", "config:\n" + config_lines)
+    )
+    return find_project(tmp_path)
+
+
+def test_provider_config_is_every_plain_key_outside_osp(tmp_path):
+    from osp.platform.spec import provider_config
+
+    project = _project_with(
+        tmp_path,
+        "  aws:profile: school-ops\n"
+        "  aws:assumeRoles:\n    - roleArn: arn:aws:iam::123456789012:role/deployer\n"
+        "  kubernetes:enableServerSideApply: true\n",
+    )
+    assert provider_config(project, "dev") == {
+        "aws:region": "us-east-1",
+        "aws:profile": "school-ops",
+        "aws:assumeRoles": '[{"roleArn": "arn:aws:iam::123456789012:role/deployer"}]',
+        "kubernetes:enableServerSideApply": "true",
+    }
+
+
+def test_a_secret_provider_setting_cannot_reach_tenant_stacks(tmp_path):
+    from osp.platform.spec import provider_config
+
+    project = _project_with(tmp_path, "  aws:secretKey:\n    secure: AAABAJ0xyz\n")
+    with pytest.raises(SpecError) as caught:
+        provider_config(project, "dev")
+    (problem,) = caught.value.problems
+    assert problem.startswith("stacks/Pulumi.dev.yaml:")
+    assert "aws:secretKey: is a secret, which cannot be copied into the environment's tenant" in (
+        problem
+    )

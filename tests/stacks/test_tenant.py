@@ -350,3 +350,52 @@ def test_the_longest_slug_still_gives_valid_names():
     assert len(role.inputs["name"]) <= 64
     assert plan.outputs["namespace"] == f"tenant-{slug}"
     assert verify({slug: plan, "springfield": tenant_plan("dev", Tier.POOL)}) == []
+
+
+# --- offboarding: the form of the stack a destroy goes through -------------------------------
+
+
+@functools.cache
+def offboarding_plan(delete_data: bool) -> Plan:
+    tenant = tenant_of(SLUG[Tier.SILO], Tier.SILO)
+    tenant = transition(tenant, TenantState.ACTIVE, actor="al", reason="provisioned", now=NOW)
+    tenant = transition(tenant, TenantState.OFFBOARDING, actor="al", reason="left", now=NOW)
+    outputs = plan_of("prod").outputs
+    return offline.run(
+        spec_of("prod"), lambda spec: build(spec, tenant, outputs, delete_data=delete_data)
+    )
+
+
+@pytest.mark.parametrize("delete_data", [False, True])
+def test_offboarding_lifts_protection_and_keeps_the_final_snapshot_and_the_key(delete_data):
+    plan = offboarding_plan(delete_data)
+    assert not [r.name for r in plan.resources if r.options.protect]  # prod protects them
+    (instance,) = plan.of_type("aws:rds/instance:Instance")
+    assert instance.inputs["deletionProtection"] is False
+    assert instance.inputs["skipFinalSnapshot"] is False
+    assert instance.inputs["finalSnapshotIdentifier"] == "osp-prod-tenant-shelbyville-db-final"
+    (key,) = plan.of_type("aws:kms/key:Key")
+    assert key.options.retain_on_delete is True  # the snapshot is encrypted with it
+
+
+def test_offboarding_empties_the_bucket_only_with_delete_data():
+    kept = offboarding_plan(delete_data=False)
+    (bucket,) = kept.of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["forceDestroy"] is False
+    # The bucket and everything that secures it stay in AWS, out of the stack.
+    own = [
+        r for r in kept.resources if r.custom and r.name.startswith(bucket.name[: -len("-bucket")])
+    ]
+    assert own and all(r.options.retain_on_delete for r in own)
+    policy = [r for r in own if r.type == "aws:s3/bucketPolicy:BucketPolicy"]
+    assert policy, "the TLS-only bucket policy stays with the kept bucket"
+
+    emptied = offboarding_plan(delete_data=True)
+    (bucket,) = emptied.of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["forceDestroy"] is True and not bucket.options.retain_on_delete
+
+
+def test_while_served_a_silo_bucket_is_never_emptied_by_a_delete():
+    (bucket,) = tenant_plan("prod", Tier.SILO).of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["forceDestroy"] is False and not bucket.options.retain_on_delete
+    assert bucket.options.protect is True

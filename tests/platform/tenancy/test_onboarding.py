@@ -23,7 +23,7 @@ from osp.platform.tenancy import (
     Tier,
     UnknownTenantError,
 )
-from osp.platform.tenancy.offline_provisioner import Destroyed, OfflineProvisioner
+from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
 from osp.platform.tenancy.onboarding import (
     CreateResult,
     NotSuspendedError,
@@ -445,11 +445,13 @@ def test_a_failed_offboarding_is_resumable(fleet, registry, provisioner):
 # --- the offline provisioner ---------------------------------------------------------------
 
 
-def small_program(spec, tenant, environment):
-    """A tenant program of the test's own: one bucket under the environment's prefix."""
+def small_program(spec, tenant, environment, *, delete_data=None):
+    """A tenant program of the test's own: one bucket under the environment's prefix,
+    emptied by a destroy only when offboarding with `delete_data`."""
     bucket = aws.s3.BucketV2(
         f"osp-{spec.name}-tenant-{tenant.slug}",
         bucket=f"{environment['prefix']}-{tenant.slug}",
+        force_destroy=bool(delete_data),
         tags={"osp:tenant": tenant.slug, "osp:tier": tenant.tier.value,
               "osp:state": tenant.state.value},
     )  # fmt: skip
@@ -481,7 +483,10 @@ def test_the_offline_provisioner_plans_the_tenant_program():
     assert asked == [True]  # the environment's outputs are read once
 
     provisioner.destroy(tenant, delete_data=True)
-    assert provisioner.destroyed == [Destroyed("dev.tenant-springfield", True)]
+    (destroyed,) = provisioner.destroyed
+    assert (destroyed.stack, destroyed.delete_data) == ("dev.tenant-springfield", True)
+    (bucket,) = destroyed.release.of_type("aws:s3/bucketV2:BucketV2")
+    assert bucket.inputs["forceDestroy"] is True  # the program was given delete_data
 
 
 def test_a_failing_tenant_program_is_an_osp_error():
