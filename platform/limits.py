@@ -66,6 +66,11 @@ def optional(constraint: Constraint, meaning: str = "") -> Constraint:
 # --- Names -------------------------------------------------------------------------------
 
 #: An RFC 1123 DNS label as DNS, Kubernetes (DNS-1123 label) and AWS accept it.
+#: osp's own guardrail rule ids (osp.platform.policy), as waivers in stack files name them.
+POLICY_RULE_ID = pattern(
+    r"OSP-[A-Z][A-Z0-9]*-[1-9][0-9]*", "a rule id such as OSP-RDS-1 (see `osp policy list`)"
+)
+
 DNS_LABEL = pattern(
     r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
     "a DNS label (1-63 lower-case letters, digits and hyphens, not starting or ending with "

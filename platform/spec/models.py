@@ -7,6 +7,7 @@ errors name exactly what the user wrote. Every model rejects unknown keys.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Any
@@ -456,6 +457,58 @@ class MonitoringSpec(_Model):
         return value
 
 
+#: The fewest characters a waiver's reason may have: a sentence, not "ok" or "legacy".
+WAIVER_REASON_MIN = 20
+
+
+class WaiverSpec(_Model):
+    """One accepted exception to a guardrail rule, with who accepted it, why, and until when."""
+
+    rule: Annotated[str, _limit(limits.POLICY_RULE_ID)] = Field(
+        description="The rule waived (`osp policy list` gives every id)."
+    )
+    resource: str = Field(
+        description="The resource's name, or a shell-style pattern of names (`osp-prod-*-db`)."
+    )
+    reason: str = Field(
+        description="Why the risk is accepted, in words a security reviewer can judge."
+    )
+    expires: date = Field(
+        description="The last day the waiver holds (YYYY-MM-DD); after it the rule fails again."
+    )
+    approved_by: str = Field(description="Who accepted the risk.")
+
+    @field_validator("resource", "approved_by")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected a name, not blanks")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _explained(cls, value: str) -> str:
+        if len(value.strip()) < WAIVER_REASON_MIN:
+            raise ValueError(
+                f"expected a reason of at least {WAIVER_REASON_MIN} characters: why the risk "
+                "is accepted, in words a security reviewer can judge"
+            )
+        return value
+
+
+class PolicySpec(_Model):
+    """The environment's guardrails (`osp policy check`)."""
+
+    min_log_retention_days: LogRetentionDays = Field(
+        30,
+        description="The fewest days any log group of the environment may keep its events "
+        "(profile default: dev 30, staging and prod 90).",
+    )
+    waivers: tuple[WaiverSpec, ...] = Field(
+        (), description="Accepted exceptions; each names its rule, resource, reason and expiry."
+    )
+
+
 class EnvironmentSpec(_Model):
     """A whole environment, as its stack file and profile preset describe it."""
 
@@ -504,6 +557,7 @@ class EnvironmentSpec(_Model):
     storage: StorageSpec = Field(default_factory=StorageSpec, alias="osp:storage")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
+    policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
 
     @model_validator(mode="before")
     @classmethod

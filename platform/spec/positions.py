@@ -24,11 +24,27 @@ class Positions:
         return self.lines.get(path)
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a scalar that looks like a date and is not one (2027-13-01)
+    is a YAML error at its line, not a bare ValueError from the date constructor."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a date: {exc}", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def load_document(text: str, source: str) -> tuple[Any, Positions]:
     """The YAML document in `text` and where its keys sit; a SpecError naming `source` and
     the line when `text` is not YAML."""
     try:
-        return yaml.safe_load(text), positions(text)
+        return yaml.load(text, Loader=_Loader), positions(text)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

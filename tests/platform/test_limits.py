@@ -7,6 +7,7 @@ import pytest
 from osp.platform import limits
 
 ACCEPTS = {
+    "POLICY_RULE_ID": ["OSP-RDS-1", "OSP-K8S-12", "OSP-S3-3"],
     "DNS_LABEL": ["a", "school-1", "x" * 63, "0abc"],
     "DNS_1035_LABEL": ["a", "fee", "course-review", "a" + "b" * 62],
     "DOMAIN_NAME": ["school.example.com", "osp.example.co.uk", "a.io"],
@@ -87,6 +88,7 @@ ACCEPTS = {
 }
 
 REFUSES = {
+    "POLICY_RULE_ID": ["", "osp-rds-1", "OSP-RDS-0", "OSP-RDS", "RDS-1", "OSP--1", 7],
     "DNS_LABEL": ["", "-a", "a-", "A", "a.b", "x" * 64, "a_b"],
     "DNS_1035_LABEL": ["1abc", "a-", "Fee", ""],
     "DOMAIN_NAME": [

@@ -67,6 +67,11 @@ EXPORTS = {
         "VERSION_ATTRIBUTE", "DynamoDbRegistry", "FileRegistry", "TenantRegistry",
         "default_root",
     ],
+    "osp.platform.policy": [
+        "RULES", "Check", "Context", "Evidence", "Finding", "Outcome", "Report", "Rule", "Scope",
+        "Severity", "WaiverUse", "check_waivers", "context_of", "evaluate",
+    ],
+    "osp.platform.policy.rules": ["RULES"],
 }  # fmt: skip
 
 #: Packages of modules: users import a module (`from osp.platform.engine import offline`,
@@ -86,6 +91,8 @@ FOLDERS = {
     "osp.platform.catalogue": "platform/catalogue",
     "osp.platform.tenancy": "platform/tenancy",
     "osp.platform.tenancy.registry": "platform/tenancy/registry",
+    "osp.platform.policy": "platform/policy",
+    "osp.platform.policy.rules": "platform/policy/rules",
     **MODULE_PACKAGES,
 }
 
