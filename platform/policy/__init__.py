@@ -1,7 +1,7 @@
 """Guardrails: rules over a plan, waivers from the stack file, and the report of a check.
 
-    from osp.platform.policy import RULES, context_of, evaluate
-    report = evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=date.today())
+from osp.platform.policy import RULES, context_of, evaluate
+report = evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=date.today())
 """
 
 from osp.platform.policy.evaluation import (

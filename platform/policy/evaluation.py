@@ -1,7 +1,7 @@
 """Running the rules over a plan: every verdict, the waivers applied, and the summary.
 
-    report = evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=date.today())
-    report.failing(Severity.HIGH)     # what fails at or above high, waivers applied
+report = evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=date.today())
+report.failing(Severity.HIGH)     # what fails at or above high, waivers applied
 """
 
 from __future__ import annotations
