@@ -15,6 +15,7 @@ from osp.cli import (
     envs,
     output,
     outputs,
+    policy,
     preview,
     refresh,
     tenant,
@@ -30,7 +31,8 @@ CLI needed). Real runs (`osp preview`, `up`, `destroy`, `refresh`, `outputs`) ne
 CLI and AWS credentials: `osp doctor` checks both.
 
 Exit codes: 0 success; 1 error (bad input, failed run); 2 usage (unknown option, missing
-argument); 4 stack locked by another update; 130 interrupted (Ctrl-C).
+argument); 3 a check found failures (`osp policy check`, `osp tenant verify`); 4 stack locked
+by another update; 130 interrupted (Ctrl-C).
 """
 
 
@@ -95,6 +97,7 @@ app.command("outputs")(outputs.outputs)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("doctor")(doctor.doctor)
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(policy.app, name="policy")
 
 
 def main() -> None:
