@@ -264,15 +264,6 @@ CLOUDFRONT_KEY_VALUE_STORE_ARN = arn(
     "arn:aws:cloudfront::123456789012:key-value-store/<uuid>",
     regional=False,
 )
-#: A KeyValueStore's keys take up to 512 characters, its values up to 1024.
-CLOUDFRONT_KVS_KEY = Constraint(
-    "a key of 1 to 512 characters",
-    lambda v: isinstance(v, str) and 0 < len(v) <= 512,
-)
-CLOUDFRONT_KVS_VALUE = Constraint(
-    "a value of 1 to 1024 characters",
-    lambda v: isinstance(v, str) and 0 < len(v) <= 1024,
-)
 
 #: Route 53 hosted zone ids: Z and up to 31 more upper-case letters and digits.
 HOSTED_ZONE_ID = pattern(
