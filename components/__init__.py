@@ -13,6 +13,7 @@ from osp.components.database import Postgres, PostgresArgs
 from osp.components.dns import Zone, ZoneArgs
 from osp.components.email import EmailDomain, EmailDomainArgs
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
+from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.keys import KeyRing, KeyRingArgs
 from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
 from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
@@ -91,6 +92,8 @@ __all__ = [
     "TableArgs",
     "Taint",
     "TaintEffect",
+    "TenantGate",
+    "TenantGateArgs",
     "Topic",
     "TopicArgs",
     "WafScope",

@@ -67,6 +67,7 @@ _FORBIDDEN_ORIGIN_HEADER_PREFIXES = ("x-amz-", "x-edge-")
 _MIN_ORIGIN_SECRET_LENGTH = 16
 _PRICE_CLASS = limits.one_of(tuple(p.value for p in PriceClass))
 _API_DOMAIN_NAME = limits.optional(limits.DOMAIN_NAME)
+_VIEWER_REQUEST_FUNCTION = limits.optional(limits.CLOUDFRONT_FUNCTION_ARN)
 # A CloudFront alternate domain name: a DNS name, or a wildcard for its first label.
 _ALIAS = limits.Constraint(
     "a DNS name such as school.example.com, or a wildcard for its first label such as "
@@ -127,6 +128,12 @@ class StaticSiteArgs(_DistributionArgs):
     """The Content-Security-Policy header. Default: `spa_content_security_policy()`, which
     allows the site's own scripts, styles (inline ones too, as Angular needs), images and
     fonts, calls to the API only, and no framing, plugins or foreign forms."""
+
+    viewer_request_function_arn: pulumi.Input[str] | None = None
+    """A CloudFront Function (cloudfront-js-2.0, published) run on every viewer request, on
+    every behaviour: such as `TenantGate.function_arn` on the portal that answers tenants'
+    names. CloudFront takes one function per event type per behaviour, and the site has no
+    other. Default: none."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,6 +252,9 @@ def _check_site(check: Problems, args: StaticSiteArgs) -> None:
     if expected:
         check.add("kms_key_arn", args.kms_key_arn, expected)
     check.against(_API_DOMAIN_NAME, "api_domain_name", args.api_domain_name)
+    function = args.viewer_request_function_arn
+    if not isinstance(function, pulumi.Output):  # an Output is the cloud's to check
+        check.against(_VIEWER_REQUEST_FUNCTION, "viewer_request_function_arn", function)
     csp = args.content_security_policy
     if csp is not None:
         check.check(
@@ -349,9 +359,18 @@ def _cache_behavior(
     headers_policy: aws.cloudfront.ResponseHeadersPolicy,
     compress: bool,
     origin_request_policy_id: pulumi.Input[str] | None = None,
+    viewer_request_function_arn: pulumi.Input[str] | None = None,
 ) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
     """The one behaviour of an osp distribution: HTTPS only (HTTP redirects), GET and HEAD
-    cached at most, the security headers on every response."""
+    cached at most, the security headers on every response, and the viewer-request
+    function when there is one."""
+    functions = None
+    if viewer_request_function_arn is not None:
+        functions = [
+            aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
+                event_type="viewer-request", function_arn=viewer_request_function_arn
+            )
+        ]
     return aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
         target_origin_id=origin_id,
         viewer_protocol_policy="redirect-to-https",
@@ -361,6 +380,7 @@ def _cache_behavior(
         origin_request_policy_id=origin_request_policy_id,
         response_headers_policy_id=headers_policy.id,
         compress=compress,
+        function_associations=functions,
     )
 
 
@@ -464,7 +484,9 @@ class StaticSite(_Edge):
     cache policy, security headers (HSTS with preload, nosniff, DENY framing, a strict
     referrer policy, a CSP) and SPA routing (403 and 404 answer /index.html with 200). The
     CLOUDFRONT-scope web ACL inspects every request; standard logs go to the log bucket when
-    one is given. `domain_name` and `hosted_zone_id` are what a Route 53 alias needs.
+    one is given. A viewer-request function, when given (such as a `TenantGate`'s), runs
+    on every request before the cache. `domain_name` and `hosted_zone_id` are what a Route 53
+    alias needs.
     """
 
     bucket_name: pulumi.Output[str]
@@ -539,6 +561,7 @@ class StaticSite(_Edge):
                 cache_policy_id=caching.id,
                 headers_policy=headers,
                 compress=True,
+                viewer_request_function_arn=args.viewer_request_function_arn,
             ),
             default_root_object="index.html",
             custom_error_responses=[

@@ -246,6 +246,30 @@ OIDC_PROVIDER_ARN = arn(
     regional=False,
 )
 
+#: CloudFront Functions and KeyValueStores: names of 1-64 letters, digits, '-' and '_'.
+CLOUDFRONT_FUNCTION_NAME = pattern(
+    r"[A-Za-z0-9_-]{1,64}",
+    "a CloudFront Function name: 1-64 letters, digits, hyphens and underscores",
+)
+CLOUDFRONT_KEY_VALUE_STORE_NAME = pattern(
+    r"[A-Za-z0-9_-]{1,64}",
+    "a CloudFront KeyValueStore name: 1-64 letters, digits, hyphens and underscores",
+)
+#: CloudFront's ARNs are global: no region. A store's ARN ends in its id (a UUID), not its name.
+CLOUDFRONT_FUNCTION_ARN = arn(
+    "cloudfront",
+    r"function/[A-Za-z0-9_-]{1,64}",
+    "a CloudFront Function ARN such as arn:aws:cloudfront::123456789012:function/osp-prod-gate",
+    regional=False,
+)
+CLOUDFRONT_KEY_VALUE_STORE_ARN = arn(
+    "cloudfront",
+    r"key-value-store/[0-9a-f-]{36}",
+    "a CloudFront KeyValueStore ARN such as "
+    "arn:aws:cloudfront::123456789012:key-value-store/<uuid>",
+    regional=False,
+)
+
 #: Route 53 hosted zone ids: Z and up to 31 more upper-case letters and digits.
 HOSTED_ZONE_ID = pattern(
     r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"

@@ -1,6 +1,8 @@
 """The edge: DNS and certificates, the web ACLs, the portals, and the API's way in.
 
 viewer ─► CloudFront (WAF, TLS) ─► S3 portal bucket (OAC)
+          (the portal answering <school>.<domain> first runs the tenant gate: a suspended
+          school's name gets 503, see osp.stacks.tenant_gate)
 viewer ─► CloudFront api.<domain> (WAF) ─► api-origin.<domain> ─► ALB (WAF, CloudFront
           prefix list + origin-verify header) ─► pods (target groups, one per service)
 """
@@ -24,6 +26,8 @@ from osp.components import (
     ServiceRoute,
     StaticSite,
     StaticSiteArgs,
+    TenantGate,
+    TenantGateArgs,
     WafScope,
     WebAcl,
     WebAclArgs,
@@ -53,6 +57,9 @@ class Edge:
     load_balancer: ApiLoadBalancer
     portals: dict[str, StaticSite]
     api: ApiDistribution
+    tenant_gate: TenantGate | None
+    """Refuses suspended tenants' names on the portal that answers them (None when the
+    blueprint has no such portal)."""
 
 
 def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
@@ -97,12 +104,17 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
     }
     portals = {}
     tenants_portal = tenant_portal(ctx.catalogue.portals)
+    gate = None
+    if tenants_portal is not None:
+        gate = TenantGate(ctx.name("tenant-gate"), TenantGateArgs(tags=ctx.tags("portals")))
     for portal in ctx.catalogue.portals:
         settings = dict(distribution_settings)
-        if portal == tenants_portal:
+        if portal == tenants_portal and gate is not None:
             # Tenants' own names, <school>.<domain>, are CNAMEs to this portal (the tenant
             # program's): the distribution answers for them; the wildcard certificate covers.
+            # The gate refuses the names of suspended tenants (osp.stacks.tenant_gate).
             settings["additional_domain_names"] = (f"*.{ctx.spec.domain}",)
+            settings["viewer_request_function_arn"] = gate.function_arn
         site = _portal(ctx, foundation, portal, settings)
         zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
         portals[portal] = site
@@ -116,6 +128,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
         load_balancer=load_balancer,
         portals=portals,
         api=api,
+        tenant_gate=gate,
     )
 
 

@@ -146,6 +146,8 @@ def _export(
     pulumi.export("repositoryUrls", shared.registry.repository_urls)
     pulumi.export("tenantsTable", shared.tenants.table_name)
     pulumi.export("tenantsTableArn", shared.tenants.arn)
+    if edge.tenant_gate is not None:
+        pulumi.export("tenantGateStoreArn", edge.tenant_gate.store_arn)
     if shared.secrets is not None:
         pulumi.export("appSecretArns", shared.secrets.secret_arns)
     if events is not None:

@@ -106,6 +106,9 @@ class FakeAws(Mocks):
             return "E" + digest(token, name, length=13).upper()
         if token in _UUID_IDS:
             return str(uuid.UUID(digest(token, name, length=32)))
+        if token == "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey":
+            # AWS's provider: "<store ARN>,<key>".
+            return f"{inputs.get('keyValueStoreArn', '')},{inputs.get('key', '')}"
         if token == "aws:route53/zone:Zone":
             return "Z" + digest(token, name, length=20).upper()
         if token == "aws:kms/key:Key":
@@ -247,6 +250,17 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "hostedZoneId": "Z2FDTNDATAQYW2",
         "status": "Deployed",
         "etag": digest("etag", i, length=14).upper(),
+    },
+    # A store's ARN ends in the id AWS gives it (a UUID); its Pulumi id is its name.
+    "aws:cloudfront/keyValueStore:KeyValueStore": lambda c, i, _in, _r: {
+        "arn": f"arn:{c.partition}:cloudfront::{c.account_id}:key-value-store/"
+        + str(uuid.UUID(digest("key-value-store", i, length=32))),
+        "etag": digest("etag", i, length=14).upper(),
+    },
+    "aws:cloudfront/function:Function": lambda c, i, inputs, _r: {
+        "etag": digest("etag", i, length=14).upper(),
+        "liveStageEtag": digest("etag", i, length=14).upper() if inputs.get("publish") else "",
+        "status": "UNASSOCIATED",
     },
     "aws:lb/loadBalancer:LoadBalancer": lambda c, i, inputs, r: {
         "dnsName": f"{inputs.get('name', i)}-{int(digest('elb', i, length=8), 16)}."

@@ -659,3 +659,38 @@ def test_a_site_answers_for_additional_names_such_as_tenants_wildcard():
 def test_additional_names_are_names(names, message):
     found = problems("osp-t-student", site_args(additional_domain_names=names))
     assert len(found) == 1 and message in found[0], found
+
+
+GATE_FUNCTION = f"arn:aws:cloudfront::{ACCOUNT}:function/osp-t-tenant-gate-viewer-request"
+
+
+def test_a_site_runs_its_viewer_request_function_on_every_behaviour():
+    plan = plan_site(viewer_request_function_arn=GATE_FUNCTION)
+    inputs = distribution(plan).inputs
+    assert inputs["defaultCacheBehavior"]["functionAssociations"] == [
+        {"eventType": "viewer-request", "functionArn": GATE_FUNCTION}
+    ]
+    # The default behaviour is the only one: no ordered behaviour escapes the function.
+    assert not inputs.get("orderedCacheBehaviors")
+
+
+def test_without_a_function_no_association_is_declared(dev_site, dev_api):
+    for plan in (dev_site, dev_api):
+        assert "functionAssociations" not in distribution(plan).inputs["defaultCacheBehavior"]
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:lambda:us-east-1:123456789012:function:gate",
+        f"arn:aws:cloudfront:us-east-1:{ACCOUNT}:function/gate",
+        f"arn:aws:cloudfront::{ACCOUNT}:function/gate.js",
+        "",
+    ],
+)
+def test_the_viewer_request_function_is_a_cloudfront_function(arn):
+    (found,) = problems("osp-t-student", site_args(viewer_request_function_arn=arn))
+    assert found.startswith(
+        f"StaticSite osp-t-student: viewer_request_function_arn: got {arn!r}; expected a "
+        "CloudFront Function ARN such as arn:aws:cloudfront::123456789012:function/"
+    ), found

@@ -51,6 +51,15 @@ ACCEPTS = {
     "OIDC_PROVIDER_ARN": [
         "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AB12"
     ],
+    "CLOUDFRONT_FUNCTION_NAME": ["osp-prod-tenant-gate-viewer-request", "a", "A_b-1" + "c" * 59],
+    "CLOUDFRONT_KEY_VALUE_STORE_NAME": ["osp-prod-tenant-gate", "x", "Ab_9" * 16],
+    "CLOUDFRONT_FUNCTION_ARN": [
+        "arn:aws:cloudfront::123456789012:function/osp-prod-tenant-gate-viewer-request",
+        "arn:aws-cn:cloudfront::123456789012:function/a_b",
+    ],
+    "CLOUDFRONT_KEY_VALUE_STORE_ARN": [
+        "arn:aws:cloudfront::123456789012:key-value-store/8562a61f-caba-2845-9d99-b97d1bae5d3c"
+    ],
     "HOSTED_ZONE_ID": ["Z0123456789ABCDEFGHIJ", "Z1"],
     "LOG_RETENTION": [1, 30, 365, 3653],
     "SECRET_RECOVERY_WINDOW": [0, 7, 30],
@@ -141,6 +150,20 @@ REFUSES = {
         "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1",
     ],
     "OIDC_PROVIDER_ARN": ["arn:aws:iam:us-east-1:123456789012:oidc-provider/x"],
+    "CLOUDFRONT_FUNCTION_NAME": ["", "a" * 65, "gate.js", "osp gate", 7],
+    "CLOUDFRONT_KEY_VALUE_STORE_NAME": ["", "a" * 65, "osp.prod", None],
+    "CLOUDFRONT_FUNCTION_ARN": [
+        "arn:aws:cloudfront:us-east-1:123456789012:function/gate",
+        "arn:aws:lambda:us-east-1:123456789012:function:gate",
+        "arn:aws:cloudfront::123456789012:function/*",
+        "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+    ],
+    "CLOUDFRONT_KEY_VALUE_STORE_ARN": [
+        "arn:aws:cloudfront::123456789012:key-value-store/osp-prod-tenant-gate",
+        "arn:aws:cloudfront:us-east-1:123456789012:key-value-store/"
+        "8562a61f-caba-2845-9d99-b97d1bae5d3c",
+        "arn:aws:cloudfront::123456789012:key-value-store/*",
+    ],
     "HOSTED_ZONE_ID": ["abc", "Z", "z123"],
     "LOG_RETENTION": [0, 2, 45, 3654, True, "30"],
     "SECRET_RECOVERY_WINDOW": [1, 6, 31, -1, False],

@@ -27,8 +27,8 @@ EXPORTS = {
         "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
         "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
         "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
-        "Table", "TableArgs", "Taint", "TaintEffect", "Topic", "TopicArgs", "WafScope", "WebAcl",
-        "WebAclArgs", "Zone", "ZoneArgs",
+        "Table", "TableArgs", "Taint", "TaintEffect", "TenantGate", "TenantGateArgs", "Topic",
+        "TopicArgs", "WafScope", "WebAcl", "WebAclArgs", "Zone", "ZoneArgs",
     ],
     "osp.app": [
         "BucketGrant", "ClusterAddons", "ClusterAddonsArgs", "DbUserGrant", "EgressRule",
