@@ -49,6 +49,7 @@ from osp.platform.tenancy.tiers import (
     prefix,
     resource_name,
 )
+from osp.stacks.tenant_gate import declare_gate
 
 TOKEN = "osp:tenant:Tenant"
 
@@ -87,8 +88,8 @@ def build(
     `load_tier(tenant.tier)`); it must be of the tenant's tier.
 
     A suspended tenant keeps every resource and its data, but its configuration says
-    `suspended` (the services refuse its requests) and a silo's namespace no longer admits
-    the load balancer.
+    `suspended` (the services refuse its requests), the estate's tenant gate refuses its
+    names at the edge, and a silo's namespace no longer admits the load balancer.
     """
     blueprint = blueprint or load_tier(tenant.tier)
     if blueprint.tier is not tenant.tier:
@@ -159,6 +160,14 @@ class _Program:
     def declare(self) -> None:
         blueprint, spec = self.blueprint, self.spec
         hostname = self.dns()
+        # The edge refuses a suspended tenant's names (a 503 from the portal's gate).
+        declare_gate(
+            self.name("gate"),
+            store_arn=self.needs("tenantGateStoreArn"),
+            hosts=self.domains(hostname),
+            suspended=self.tenant.state is TenantState.SUSPENDED,
+            opts=self.child,
+        )
         shared = {
             purpose: bucket
             for purpose, bucket in sorted(self.needs("dataBuckets").items())

@@ -106,6 +106,27 @@ def test_pool_declares_its_record_name_role_and_configuration_only(env):
         "aws:iam/role:Role": 1,
         "aws:iam/rolePolicy:RolePolicy": 1,
         "aws:ssm/parameter:Parameter": 1,
+        "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey": 1,
+    }
+
+
+@pytest.mark.parametrize("tier", list(Tier))
+def test_the_tenants_name_is_open_at_the_edge_until_it_is_suspended(tier):
+    plan = tenant_plan("dev", tier)
+    (key,) = plan.of_type("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey")
+    assert key.inputs["key"] == plan.outputs["hostname"]
+    assert key.inputs["value"] == "active"
+    assert key.inputs["keyValueStoreArn"] == plan_of("dev").outputs["tenantGateStoreArn"]
+
+    tenant = tenant_of(SLUG[tier], tier, domain="www.springfield-school.org")
+    tenant = transition(tenant, TenantState.ACTIVE, actor="al", reason="provisioned", now=NOW)
+    tenant = transition(tenant, TenantState.SUSPENDED, actor="al", reason="unpaid", now=NOW)
+    outputs = plan_of("dev").outputs
+    suspended = offline.run(spec_of("dev"), lambda spec: build(spec, tenant, outputs))
+    keys = suspended.of_type("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey")
+    assert {(k.inputs["key"], k.inputs["value"]) for k in keys} == {
+        (f"{SLUG[tier]}.dev.osp.example.com", "suspended"),
+        ("www.springfield-school.org", "suspended"),
     }
 
 
