@@ -216,7 +216,7 @@ def test_silo_namespace_is_bounded_and_default_deny(env):
     assert quota.inputs["spec"]["hard"] == load_tier(Tier.SILO).namespace.quota.hard()
     (limits,) = plan.of_type("kubernetes:core/v1:LimitRange")
     assert limits.inputs["spec"]["limits"][0]["type"] == "Container"
-    policy = plan.named("osp-{}-tenant-shelbyville-default-deny".format(env))
+    policy = plan.named(f"osp-{env}-tenant-shelbyville-default-deny")
     body = policy.inputs["spec"]
     assert body["podSelector"] == {} and body["policyTypes"] == ["Ingress", "Egress"]
     own, balancer = body["ingress"]
