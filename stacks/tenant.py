@@ -10,7 +10,9 @@ kubeconfig there, and never touches a resource of the environment stack.
 Every tenant: its DNS name `<slug>.<domain>` on the tier's portal, a role confined to its
 prefix `tenants/<slug>/` in the shared data buckets, and its configuration parameter. A silo
 tenant also gets its own KMS key, bucket, PostgreSQL instance and namespace `tenant-<slug>`
-(ResourceQuota, LimitRange, default-deny NetworkPolicy). Every AWS resource is tagged
+(ResourceQuota, LimitRange, default-deny NetworkPolicy) running its own copy of the
+environment's services, reached through its own listener rules (osp.stacks.tenant_services).
+Every AWS resource is tagged
 `osp:tenant=<slug>` and `osp:tier=<tier>` besides osp's standard tags; every Kubernetes object
 is labelled `osp.io/tenant` and `osp.io/tier`.
 """
@@ -83,8 +85,8 @@ def build(
     `load_tier(tenant.tier)`); it must be of the tenant's tier.
 
     A suspended tenant keeps every resource and its data, but its configuration says
-    `suspended` (the services refuse its requests) and a silo's namespace no longer admits
-    the load balancer.
+    `suspended` (the services refuse its requests); a silo's namespace no longer admits the
+    load balancer, its services run no pods and its listener rules answer 503.
     """
     blueprint = blueprint or load_tier(tenant.tier)
     if blueprint.tier is not tenant.tier:
