@@ -118,8 +118,8 @@ class ServiceWorkloadArgs:
     container and its pods' `app.kubernetes.io/name` label."""
 
     namespace: str
-    """Namespace of every object: the estate's services namespace (see `ClusterAddons`), never
-    `default` or a `kube-*` one."""
+    """Namespace of every object: the estate's services namespace (see `ClusterAddons`) or a
+    silo tenant's own, never `default` or a `kube-*` one."""
 
     image: pulumi.Input[str]
     """Full image reference `<repository url>:<tag>` (optionally `@sha256:<digest>` after the
@@ -193,6 +193,11 @@ class ServiceWorkloadArgs:
     shutdown_seconds: int = 15
     """Time the process gets between SIGTERM and SIGKILL to finish in-flight work, 1–600.
     terminationGracePeriodSeconds is the preStop sleep plus this."""
+
+    scaled_to_zero: bool = False
+    """Run no pods (a suspended tenant's services): no autoscaler, and a forced patch holding
+    the Deployment at 0 replicas. Everything else (account, Service, policies, binding) stays,
+    so that switching back is a scale-up, not a rebuild. Default: False."""
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -363,6 +368,12 @@ def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
         _DEREGISTRATION_DELAY, "deregistration_delay_seconds", args.deregistration_delay_seconds
     )
     check.against(_SHUTDOWN_SECONDS, "shutdown_seconds", args.shutdown_seconds)
+    check.check(
+        isinstance(args.scaled_to_zero, bool),
+        "scaled_to_zero",
+        args.scaled_to_zero,
+        "True or False",
+    )
     return check.found
 
 
@@ -599,6 +610,38 @@ def target_group_binding_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
     }
 
 
+#: Lets a patch take a field another field manager owns (Pulumi's Patch resources).
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+
+
+def _hold_at_zero(
+    name: str,
+    args: ServiceWorkloadArgs,
+    deployment: k8s.apps.v1.Deployment,
+    child: pulumi.ResourceOptions,
+) -> None:
+    """A server-side-apply patch of the Deployment to 0 replicas, with its own field manager.
+
+    Not `replicas: 0` in the Deployment itself: the Deployment ignores changes to its count
+    (the autoscaler owns it), so Pulumi would neither scale it down nor, on the way back, up.
+    The patch takes `spec.replicas` by force; deleting it (switching back) relinquishes the
+    field, which then has no manager and returns to its default of 1, from which the
+    re-created autoscaler scales to `replicas.min` (an autoscaler never scales up from 0).
+    """
+    metadata = _metadata(args)
+    k8s.apps.v1.DeploymentPatch(
+        f"{name}-scaled-to-zero",
+        metadata={
+            "name": metadata["name"],
+            "namespace": metadata["namespace"],
+            "labels": metadata["labels"],
+            "annotations": {PATCH_FORCE_ANNOTATION: "true"},
+        },
+        spec={"replicas": 0},
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployment])),
+    )
+
+
 class ServiceWorkload(pulumi.ComponentResource):
     """One service on the cluster, hardened and least-privileged.
 
@@ -620,6 +663,7 @@ class ServiceWorkload(pulumi.ComponentResource):
       calls (on their ports) and the rules given. Together with the namespace's default
       deny, nothing else gets in or out.
     - TargetGroupBinding (IP targets) when the service has a target group.
+    - `scaled_to_zero`: no autoscaler, and a forced patch holding the Deployment at 0.
     """
 
     service_account_name: pulumi.Output[str]
@@ -657,6 +701,8 @@ class ServiceWorkload(pulumi.ComponentResource):
         service = k8s.core.v1.Service(
             f"{name}-service", metadata=_metadata(args), spec=service_spec(args), opts=child
         )
+        if args.scaled_to_zero:
+            _hold_at_zero(name, args, deployment, child)
         self._scaling_and_reach(name, args, deployment, service)
         self.service_account_name = account.metadata.name
         self.deployment_name = deployment.metadata.name
@@ -684,12 +730,13 @@ class ServiceWorkload(pulumi.ComponentResource):
         """The autoscaler, the disruption budget, the NetworkPolicy and, when routed, the
         TargetGroupBinding."""
         child = pulumi.ResourceOptions(parent=self)
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-autoscaler",
-            metadata=_metadata(args),
-            spec=autoscaler_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-        )
+        if not args.scaled_to_zero:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler",
+                metadata=_metadata(args),
+                spec=autoscaler_spec(args),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-disruption-budget",
             metadata=_metadata(args),

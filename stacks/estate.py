@@ -80,7 +80,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     monitoring = build_monitoring(
         ctx, foundation, edge, events.dead_letter_queue_names if events is not None else []
     )
-    _export(ctx, foundation, shared, edge, events, monitoring)
+    _export(ctx, foundation, shared, edge, events, monitoring, services)
     for name, value in services_exports(services).items():
         pulumi.export(name, value)
     return Estate(
@@ -116,6 +116,7 @@ def _export(
     edge: Edge,
     events: EventBus | None,
     monitoring: Monitoring,
+    services: Services,
 ) -> None:
     spec, network, cluster = ctx.spec, foundation.network, foundation.cluster
     pulumi.export("environment", spec.name)
@@ -154,6 +155,26 @@ def _export(
         pulumi.export("eventTopicArns", {e: t.arn for e, t in events.topics.items()})
     pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
     pulumi.export("dashboard", monitoring.dashboard_name)
+    _export_for_silos(foundation, edge, services)
+
+
+def _export_for_silos(foundation: Foundation, edge: Edge, services: Services) -> None:
+    """What a silo tenant's stack (osp.stacks.tenant_services) needs to run its own copy of
+    the services: the cluster's OIDC provider (its roles' trust), the HTTPS listener and the
+    origin-verify header (its listener rules), and the shared things its services use as the
+    estate's do (the secrets key, the cache's reader, the email configuration set)."""
+    cluster, balancer = foundation.cluster, edge.load_balancer
+    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("oidcProviderUrl", cluster.oidc_provider_url)
+    pulumi.export("apiListenerArn", balancer.listener_arn)
+    pulumi.export("apiOriginVerifyHeaderName", balancer.origin_verify_header_name)
+    # A secret: whoever holds it can reach the load balancer's rules without CloudFront.
+    pulumi.export("apiOriginVerifyValue", balancer.origin_verify_value)
+    pulumi.export("secretsKeyArn", foundation.keys.secrets_key_arn)
+    pulumi.export("redisReaderEndpoint", foundation.cache.reader_endpoint)
+    if services.email is not None:
+        pulumi.export("emailConfigurationSetArn", services.email.configuration_set_arn)
+        pulumi.export("emailConfigurationSetName", services.email.configuration_set_name)
 
 
 def _verified_zones(spec: EnvironmentSpec) -> pulumi.Output[list[str]]:

@@ -8,7 +8,7 @@ nothing it was given an address for but not a grant — the tests compare the tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -39,7 +39,14 @@ from osp.components import EmailDomain, EmailDomainArgs
 from osp.components.broker import AMQPS_PORT
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
-from osp.platform.catalogue import Database, Replicas, SecretKind, Service, Transport
+from osp.platform.catalogue import (
+    Catalogue,
+    Database,
+    Replicas,
+    SecretKind,
+    Service,
+    Transport,
+)
 from osp.platform.naming import NameKind
 from osp.platform.spec import Profile
 from osp.stacks.context import Context
@@ -305,7 +312,7 @@ def _service_identity(
 
 
 @dataclass
-class _Given:
+class Given:
     """What one service has been given so far: the resources its role may use, and the
     environment variables that point at them."""
 
@@ -338,7 +345,7 @@ class _Wiring:
     def grants_and_env(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
         """The service's grants, and its environment variables naming what they grant."""
         spec = self.ctx.spec
-        given = _Given(
+        given = Given(
             env={
                 "SERVICE_NAME": service.name,
                 "ENVIRONMENT": spec.name,
@@ -374,7 +381,7 @@ class _Wiring:
         )
         return grants, given.env
 
-    def _give_database(self, service: Service, given: _Given) -> None:
+    def _give_database(self, service: Service, given: Given) -> None:
         uses = service.uses
         if not uses.database_access:
             return
@@ -397,7 +404,7 @@ class _Wiring:
                 ",".join
             )
 
-    def _give_cache(self, service: Service, given: _Given) -> None:
+    def _give_cache(self, service: Service, given: Given) -> None:
         if not service.uses.cache:
             return
         cache = self.foundation.cache
@@ -410,7 +417,7 @@ class _Wiring:
             "REDIS_AUTH_SECRET_ARN": cache.auth_secret_arn,
         }
 
-    def _give_events(self, service: Service, given: _Given) -> None:
+    def _give_events(self, service: Service, given: Given) -> None:
         """Its topics and queues, when events travel over SNS and SQS."""
         if self.events is None:
             return
@@ -423,7 +430,7 @@ class _Wiring:
             given.queues.append(queue.arn)
             given.env[env_name("queue", subscription.event, "url")] = queue.url
 
-    def _give_broker_user(self, service: Service, given: _Given) -> None:
+    def _give_broker_user(self, service: Service, given: Given) -> None:
         """Its RabbitMQ user, exchanges and queues, when events travel over RabbitMQ."""
         broker = self.broker
         if broker is None or service.name not in broker.credentials_secret_arns:
@@ -440,13 +447,13 @@ class _Wiring:
             queue_name = broker.queues[(service.name, subscription.event)]
             given.env[env_name("queue", subscription.event, "name")] = queue_name
 
-    def _give_buckets(self, service: Service, given: _Given) -> None:
+    def _give_buckets(self, service: Service, given: Given) -> None:
         for bucket, access in service.uses.buckets.items():
             store = self.shared.buckets[bucket]
             given.buckets.append(BucketGrant(store.arn, access))
             given.env[env_name("bucket", bucket, "name")] = store.bucket_name
 
-    def _give_app_secrets(self, service: Service, given: _Given) -> None:
+    def _give_app_secrets(self, service: Service, given: Given) -> None:
         app_secrets = self.shared.secrets
         for secret in service.uses.secrets:
             assert app_secrets is not None  # the catalogue guarantees the secret exists
@@ -454,7 +461,7 @@ class _Wiring:
             given.secrets.append(arn)
             given.env[env_name("secret", secret, "arn")] = arn
 
-    def _give_email_and_sms(self, service: Service, given: _Given) -> None:
+    def _give_email_and_sms(self, service: Service, given: Given) -> None:
         if service.uses.email:
             assert self.email is not None  # created whenever a service sends email
             given.emails += [self.email.identity_arn, self.email.configuration_set_arn]
@@ -465,12 +472,7 @@ class _Wiring:
             given.env["SMS_ENABLED"] = "true"
 
     def image(self, service: Service) -> pulumi.Input[str]:
-        image = service.image
-        if not image.in_estate_registry:
-            return image.reference()
-        return self.shared.registry.repository_urls.apply(
-            lambda urls: image.reference(urls[image.repository])
-        )
+        return image(service, self.shared.registry.repository_urls)
 
     def target_group_arn(self, service: Service) -> pulumi.Input[str] | None:
         if service.route is None:
@@ -479,39 +481,70 @@ class _Wiring:
 
     def calls(self, service: Service) -> dict[str, int]:
         """The services that admit this one as a caller, and their ports."""
-        return {
-            other.name: other.port
-            for other in self.ctx.catalogue.services
-            if service.name in other.callers
-        }
+        return calls(self.ctx.catalogue, service)
 
     def egress(self, service: Service) -> list[EgressRule]:
         """Data stores on the isolated subnets, on their ports; AWS's APIs on 443."""
-        uses = service.uses
-        stores = []
-        if uses.database_access:
-            stores.append(POSTGRES_PORT)
-        if uses.cache:
-            stores.append(REDIS_PORT)
-        if self.broker is not None and service.name in self.broker.credentials_secret_arns:
-            stores.append(AMQPS_PORT)
-        rules = [
-            EgressRule(cidr=cidr, ports=tuple(stores))
-            for cidr in (self.foundation.network.subnet_cidrs["isolated"] if stores else ())
-        ]
-        # S3 (through the gateway endpoint, at S3's public addresses, which a NetworkPolicy
-        # cannot name by prefix list) and the SES API have no address inside the VPC, and a
-        # third-party credential (a placeholder secret) means a third party's API: those
-        # services need 443 to the internet. Everyone else reaches only the interface
-        # endpoints (STS for IRSA, Secrets Manager, SQS, SNS for events and SMS).
-        catalogue = self.ctx.catalogue
-        third_party = any(
-            catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets
+        broker = self.broker
+        return egress(
+            self.ctx.catalogue,
+            service,
+            isolated_cidrs=self.foundation.network.subnet_cidrs["isolated"],
+            endpoint_cidrs=self.endpoints,
+            broker_user=broker is not None and service.name in broker.credentials_secret_arns,
         )
-        public = bool(uses.buckets) or uses.email or third_party
-        for cidr in [ANYWHERE] if public else self.endpoints:
-            rules.append(EgressRule(cidr=cidr, ports=(HTTPS,)))
-        return rules
+
+
+# What the estate's services and a silo tenant's copy of them (osp.stacks.tenant_services)
+# are given alike.
+
+
+def image(service: Service, repository_urls: pulumi.Input[Mapping[str, str]]) -> pulumi.Input[str]:
+    """The service's image: from the estate's registry (`repository_urls`) or its own."""
+    wanted = service.image
+    if not wanted.in_estate_registry:
+        return wanted.reference()
+    return pulumi.Output.from_input(repository_urls).apply(
+        lambda urls: wanted.reference(urls[wanted.repository])
+    )
+
+
+def calls(catalogue: Catalogue, service: Service) -> dict[str, int]:
+    """The services that admit `service` as a caller, and their ports."""
+    return {other.name: other.port for other in catalogue.services if service.name in other.callers}
+
+
+def egress(
+    catalogue: Catalogue,
+    service: Service,
+    *,
+    isolated_cidrs: Sequence[str],
+    endpoint_cidrs: Sequence[str],
+    broker_user: bool,
+) -> list[EgressRule]:
+    """Data stores on the isolated subnets, on their ports; AWS's APIs on 443 (through
+    `endpoint_cidrs`, or the internet when the service needs a public endpoint)."""
+    uses = service.uses
+    stores = []
+    if uses.database_access:
+        stores.append(POSTGRES_PORT)
+    if uses.cache:
+        stores.append(REDIS_PORT)
+    if broker_user:
+        stores.append(AMQPS_PORT)
+    rules = [
+        EgressRule(cidr=cidr, ports=tuple(stores)) for cidr in (isolated_cidrs if stores else ())
+    ]
+    # S3 (through the gateway endpoint, at S3's public addresses, which a NetworkPolicy
+    # cannot name by prefix list) and the SES API have no address inside the VPC, and a
+    # third-party credential (a placeholder secret) means a third party's API: those
+    # services need 443 to the internet. Everyone else reaches only the interface
+    # endpoints (STS for IRSA, Secrets Manager, SQS, SNS for events and SMS).
+    third_party = any(catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets)
+    public = bool(uses.buckets) or uses.email or third_party
+    for cidr in [ANYWHERE] if public else endpoint_cidrs:
+        rules.append(EgressRule(cidr=cidr, ports=(HTTPS,)))
+    return rules
 
 
 def exports(services: Services) -> Mapping[str, pulumi.Input[object]]:

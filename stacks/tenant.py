@@ -10,7 +10,9 @@ kubeconfig there, and never touches a resource of the environment stack.
 Every tenant: its DNS name `<slug>.<domain>` on the tier's portal, a role confined to its
 prefix `tenants/<slug>/` in the shared data buckets, and its configuration parameter. A silo
 tenant also gets its own KMS key, bucket, PostgreSQL instance and namespace `tenant-<slug>`
-(ResourceQuota, LimitRange, default-deny NetworkPolicy). Every AWS resource is tagged
+(ResourceQuota, LimitRange, default-deny NetworkPolicy) running its own copy of the
+environment's services, reached through its own listener rules (osp.stacks.tenant_services).
+Every AWS resource is tagged
 `osp:tenant=<slug>` and `osp:tier=<tier>` besides osp's standard tags; every Kubernetes object
 is labelled `osp.io/tenant` and `osp.io/tier`.
 """
@@ -31,7 +33,7 @@ from osp.components import Bucket, BucketArgs, OnDelete, Postgres, PostgresArgs
 from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.network import subnet_cidrs
 from osp.platform import iam, naming
-from osp.platform.catalogue import load_catalogue
+from osp.platform.catalogue import Catalogue, load_catalogue
 from osp.platform.errors import OspError
 from osp.platform.naming import NameKind
 from osp.platform.spec import EnvironmentSpec
@@ -47,8 +49,10 @@ from osp.platform.tenancy.tiers import (
     load_tier,
     namespace,
     prefix,
+    quota_problem,
     resource_name,
 )
+from osp.stacks import tenant_services
 from osp.stacks.tenant_gate import declare_gate
 
 TOKEN = "osp:tenant:Tenant"
@@ -89,7 +93,8 @@ def build(
 
     A suspended tenant keeps every resource and its data, but its configuration says
     `suspended` (the services refuse its requests), the estate's tenant gate refuses its
-    names at the edge, and a silo's namespace no longer admits the load balancer.
+    names at the edge, and a silo's namespace no longer admits the load balancer, its
+    services run no pods and its listener rules answer 503.
     """
     blueprint = blueprint or load_tier(tenant.tier)
     if blueprint.tier is not tenant.tier:
@@ -174,6 +179,13 @@ class _Program:
             if purpose not in blueprint.storage.exclude_buckets
         }
         silo = blueprint.namespace is not None
+        catalogue = load_catalogue(spec.blueprint) if silo else None
+        if catalogue is not None:
+            problem = quota_problem(blueprint, catalogue) or tenant_services.check_blueprint(
+                catalogue
+            )
+            if problem:
+                raise TenantProgramError(f"tenant {self.slug}: {problem}")
         own_bucket = self.bucket_name() if blueprint.bucket is not None else None
         parameter = self.configuration(hostname, own_bucket)
         role = self.role(shared, own_bucket, parameter)
@@ -191,16 +203,27 @@ class _Program:
                 purpose: f"s3://{bucket}/{prefix(self.slug)}" for purpose, bucket in shared.items()
             },
         }
-        if silo:
-            key = self.key(role)
+        if catalogue is not None:
+            assert own_bucket is not None
+            topics = tenant_services.topic_names(self.name(), catalogue)
+            key = self.key(role, topics)
             bucket = self.bucket(own_bucket, key)
             database = self.database(key)
+            ns, provider, ready = self.namespace()
+            services = self.services(catalogue, key, own_bucket, database, ns, provider, ready)
             outputs |= {
                 "keyArn": key.arn,
                 "bucketName": bucket.bucket_name,
                 "databaseIdentifier": database.identifier,
                 "databaseEndpoint": database.endpoint,
-                "namespace": self.namespace(),
+                "databaseResourceId": database.resource_id,
+                "databaseMasterSecretArn": database.master_user_secret_arn,
+                "namespace": ns,
+                "serviceRoleArns": {n: i.role_arn for n, i in services.identities.items()},
+                "serviceUrls": {n: w.url for n, w in services.workloads.items()},
+                "targetGroupArns": {n: g.arn for n, g in services.target_groups.items()},
+                "listenerRulePriorities": services.priorities,
+                "sharedResources": dict(sorted(services.shared.items())),
             }
         self.component.register_outputs({})
         for name, value in outputs.items():
@@ -350,9 +373,10 @@ class _Program:
 
     # -- silo -------------------------------------------------------------------------
 
-    def key(self, role: aws.iam.Role) -> aws.kms.Key:
-        """The tenant's own key: the account administers it; its role, and CloudWatch Logs for
-        its database's log groups only, use it."""
+    def key(self, role: aws.iam.Role, topics: list[str]) -> aws.kms.Key:
+        """The tenant's own key: the account administers it; its role, CloudWatch Logs for
+        its database's log groups only, and SNS for its own `topics` only, use it (its
+        services' roles through the grants of their own policies)."""
         settings = self.blueprint.key
         assert settings is not None
         name = self.name("key")
@@ -391,6 +415,9 @@ class _Program:
                         }
                     },
                 },
+                *tenant_services.key_statements(
+                    partition=partition, account=account, region=region, topics=topics
+                ),
             )
 
         key = aws.kms.Key(
@@ -482,7 +509,7 @@ class _Program:
             self.child,
         )
 
-    def namespace(self) -> str:
+    def namespace(self) -> tuple[str, k8s.Provider, list[pulumi.Resource]]:
         """`tenant-<slug>`: its quota, its limit range, and a default-deny policy admitting the
         load balancer (as the services' policies do) and its own namespace only."""
         settings = self.blueprint.namespace
@@ -510,14 +537,14 @@ class _Program:
         )
         inside = pulumi.ResourceOptions(parent=self.component, provider=provider, depends_on=[ns])
         metadata = {"namespace": name, "labels": labels}
-        k8s.core.v1.ResourceQuota(
+        quota = k8s.core.v1.ResourceQuota(
             self.name("quota"),
             metadata={"name": "tenant-quota", **metadata},
             spec={"hard": settings.quota.hard()},
             opts=inside,
         )
         limits = settings.limit_range
-        k8s.core.v1.LimitRange(
+        limit_range = k8s.core.v1.LimitRange(
             self.name("limits"),
             metadata={"name": "tenant-limits", **metadata},
             spec={
@@ -543,7 +570,7 @@ class _Program:
                     "ports": [{"protocol": "TCP", "port": port} for port in ports],
                 }
             )
-        k8s.networking.v1.NetworkPolicy(
+        default_deny = k8s.networking.v1.NetworkPolicy(
             self.name("default-deny"),
             metadata={"name": "default-deny", **metadata},
             spec={
@@ -559,4 +586,41 @@ class _Program:
             },
             opts=inside,
         )
-        return name
+        return name, provider, [ns, quota, limit_range, default_deny]
+
+    def services(
+        self,
+        catalogue: Catalogue,
+        key: aws.kms.Key,
+        bucket_name: str,
+        database: Postgres,
+        ns: str,
+        provider: k8s.Provider,
+        ready: list[pulumi.Resource],
+    ) -> tenant_services.SiloServices:
+        """The environment's services, the tenant's own copy, in its namespace."""
+        settings = self.blueprint.services
+        assert settings is not None
+        hostname = f"{self.slug}.{self.spec.domain}"
+        return tenant_services.declare(
+            tenant_services.Silo(
+                spec=self.spec,
+                slug=self.slug,
+                domains=self.domains(hostname),
+                suspended=self.tenant.state is TenantState.SUSPENDED,
+                catalogue=catalogue,
+                replicas=settings.replicas[self.spec.profile],
+                needs=self.needs,
+                name=self.name,
+                tags=self.tags,
+                labels=self.labels(),
+                parent=self.component,
+                provider=provider,
+                namespace=ns,
+                namespace_ready=ready,
+                key_arn=key.arn,
+                bucket_name=bucket_name,
+                database=database,
+                partition=self.partition,
+            )
+        )

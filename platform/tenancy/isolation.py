@@ -13,9 +13,14 @@ Three rules, each finding naming the tenant, the rule, the resource and the evid
   a prefix wildcard that would match B's is a leak; an unconditioned `s3:ListBucket` on a
   shared bucket, or an `s3:prefix` condition admitting B's prefix, is one too.
 - `unconfined-access`: what no other tenant of the fleet owns yet is still no tenant's to
-  take: every resource a tenant's identity policies (its role's) allow is its own (its prefix
-  in a shared bucket, its bucket, key, configuration parameter, roles), a shared bucket's
-  listing only when held to its prefix. A `*` is refused even in a fleet of one.
+  take: every resource a tenant's identity policies (its role's, its services' roles') allow
+  is its own (its prefix in a shared bucket, its bucket, key, configuration parameter, roles,
+  topics, queues, target groups, database users and master secret), a shared bucket's
+  listing only when held to its prefix, or one of the estate's resources its plan declares
+  shared (`sharedResources`: exact ARNs, such as the platform's app secrets; never a
+  pattern, and never another tenant's: the cross-tenant rule still applies to them). A `*`
+  is refused even in a fleet of one. The one NotResource statement admitted is the SMS
+  grant: sns:Publish on everything that is not an SNS ARN, i.e. phone numbers.
 - `namespace-quota`, `namespace-limit-range`, `namespace-network-policy`: every silo
   namespace has its ResourceQuota (CPU, memory and pods bounded), its LimitRange (container
   defaults) and a default-deny NetworkPolicy (every pod selected, ingress denied) whose rules
@@ -124,6 +129,13 @@ class _Territory:
     """ARN starts under which everything is the tenant's (`…:s3:::<shared>/tenants/<slug>/`)."""
     own_exact: set[str] = field(default_factory=set)
     """ARNs that are the tenant's (its bucket, key, parameter, roles)."""
+    own_patterns: list[str] = field(default_factory=list)
+    """IAM patterns every ARN of which is the tenant's, for resources whose ARN holds a part
+    only the cloud knows or a region the plan does not say (its topics, queues, target
+    groups, its database's users)."""
+    shared: dict[str, str] = field(default_factory=dict)
+    """The estate's resources the tenant's plan says it shares, exact ARNs only (its
+    `sharedResources` output): not the tenant's, but given to every silo alike."""
 
 
 def _tier(plan: Plan) -> Tier | None:
@@ -166,12 +178,52 @@ def _territory(slug: str, plan: Plan) -> _Territory:
         elif resource.type == "aws:rds/instance:Instance" and inputs.get("identifier"):
             ident = inputs["identifier"]
             found.arns[f"arn:{partition}:rds:*:{account}:db:{ident}"] = f"database {ident}"
-    for key, what in (("keyArn", "KMS key"), ("configParameterArn", "configuration parameter")):
+        else:
+            _own_by_pattern(found, resource, partition, account)
+    for key, what in (
+        ("keyArn", "KMS key"),
+        ("configParameterArn", "configuration parameter"),
+        ("databaseMasterSecretArn", "database master secret"),
+    ):
         arn = outputs.get(key)
         if isinstance(arn, str) and arn.startswith("arn:"):
             found.arns[arn] = f"{what} {arn}"
             found.own_exact.add(arn)
+    resource_id = outputs.get("databaseResourceId")
+    if isinstance(resource_id, str) and resource_id.startswith("db-"):
+        users = f"arn:{partition}:rds-db:*:{account}:dbuser:{resource_id}/*"
+        found.arns[users] = f"database users of instance {resource_id}"
+        found.own_patterns.append(users)
+    for arn, why in (outputs.get("sharedResources") or {}).items():
+        if isinstance(arn, str) and arn.startswith("arn:") and not re.search(r"[*?]|\$\{", arn):
+            found.shared[arn] = str(why)
     return found
+
+
+#: Resources found by name whose ARN the plan cannot spell exactly: (type, ARN pattern of
+#: `{partition}`, `{account}` and `{name}`, what it is).
+_BY_NAME = (
+    ("aws:sns/topic:Topic", "arn:{partition}:sns:*:{account}:{name}", "topic"),
+    ("aws:sqs/queue:Queue", "arn:{partition}:sqs:*:{account}:{name}", "queue"),
+    (
+        "aws:lb/targetGroup:TargetGroup",
+        "arn:{partition}:elasticloadbalancing:*:{account}:targetgroup/{name}/*",
+        "target group",
+    ),
+)
+
+
+def _own_by_pattern(
+    found: _Territory, resource: PlannedResource, partition: str, account: str
+) -> None:
+    name = resource.inputs.get("name")
+    if not isinstance(name, str) or not name:
+        return
+    for kind, pattern, what in _BY_NAME:
+        if resource.type == kind:
+            arn = pattern.format(partition=partition, account=account, name=name)
+            found.arns[arn] = f"{what} {name}"
+            found.own_patterns.append(arn)
 
 
 # --- policies -----------------------------------------------------------------------------
@@ -268,7 +320,7 @@ def _cross_tenant(
             if statement.get("Effect") != "Allow":
                 continue
             where = f"{policy.kind} {_sid(statement, index)}"
-            if "NotResource" in statement:
+            if "NotResource" in statement and not _phone_numbers_only(statement):
                 findings.append(
                     Finding(
                         slug,
@@ -317,6 +369,10 @@ def _unconfined(
             fixed.startswith(root) for root in own.own_roots
         ):
             continue
+        if not wildcard and (
+            pattern in own.shared or any(matches(mine, pattern) for mine in own.own_patterns)
+        ):
+            continue
         listing = next((bucket for bucket, _ in own.listings if bucket == pattern), None)
         if listing is not None and _held_to(statement, f"tenants/{own.slug}/"):
             continue
@@ -330,6 +386,21 @@ def _unconfined(
             )
         )
     return found
+
+
+def _phone_numbers_only(statement: Mapping[str, Any]) -> bool:
+    """Whether a NotResource statement allows only sns:Publish on what is not an SNS ARN: the
+    grant of SMS, whose recipient (a phone number) has no ARN, and which reaches no topic,
+    queue, bucket or other resource of any tenant."""
+    actions = _values(statement.get("Action"))
+    if "NotAction" in statement or not actions or any(a != "sns:Publish" for a in actions):
+        return False
+    return any(
+        len(parts := value.split(":")) == 6
+        and parts[2] == "sns"
+        and matches(value, f"arn:{parts[1]}:sns:{_PROBE}:{_PROBE}:{_PROBE}")
+        for value in _values(statement.get("NotResource"))
+    )
 
 
 def _held_to(statement: Mapping[str, Any], prefix: str) -> bool:

@@ -17,7 +17,9 @@ each as `<file>:<line>: <key.path>: got X; expected Y`, in one SpecError.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from importlib.resources.abc import Traversable
@@ -36,7 +38,7 @@ from pydantic import (
 )
 
 from osp.platform import blueprints, limits
-from osp.platform.catalogue import Quantities, cpu_millicores, memory_bytes
+from osp.platform.catalogue import Catalogue, Quantities, cpu_millicores, memory_bytes
 from osp.platform.errors import OspError, SpecError
 from osp.platform.naming import NameKind, physical_name
 from osp.platform.spec import Profile
@@ -309,7 +311,40 @@ class Namespace(_Model):
     limit_range: LimitRange
 
 
-_SILO_ONLY = ("key", "bucket", "database", "namespace")
+class ServiceReplicas(_Model):
+    """How many pods each of a silo tenant's services runs in environments of one profile:
+    it starts at `min` and its autoscaler keeps it between `min` and `max`."""
+
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServiceReplicas:
+        if self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}; expected at least it")
+        return self
+
+
+class Services(_Model):
+    """A silo tenant's own copy of the environment's services, in its namespace."""
+
+    replicas: dict[Profile, ServiceReplicas] = Field(
+        description="Pods per service, per environment profile (a school's own copy runs "
+        "fewer than the estate's, which serve every pool tenant)."
+    )
+
+    @model_validator(mode="after")
+    def _every_profile(self) -> Services:
+        missing = [p.value for p in Profile if p not in self.replicas]
+        if missing:
+            raise ValueError(
+                f"replicas has no {', '.join(missing)}; expected one entry per profile "
+                f"({', '.join(p.value for p in Profile)})"
+            )
+        return self
+
+
+_SILO_ONLY = ("key", "bucket", "database", "namespace", "services")
 
 
 class TierBlueprint(_Model):
@@ -324,6 +359,7 @@ class TierBlueprint(_Model):
     bucket: BucketSettings | None = None
     database: Database | None = None
     namespace: Namespace | None = None
+    services: Services | None = None
 
     _version: str = PrivateAttr(default="")
 
@@ -347,6 +383,76 @@ class TierBlueprint(_Model):
                 "the estate's key, buckets, database and namespace"
             )
         return self
+
+
+# --- what a silo's namespace must hold -------------------------------------------------------
+
+#: A rolling update adds up to this share of a Deployment's pods (ServiceWorkload's maxSurge).
+ROLLING_SURGE = 0.25
+
+#: Pods a namespace holds besides the services': the database setup Job's.
+SETUP_PODS = 1
+
+
+def namespace_demand(
+    services: Services, catalogue: Catalogue, profile: Profile
+) -> dict[str, Decimal]:
+    """What the catalogue's services take from a silo namespace at their busiest in `profile`:
+    every service at its `max` replicas plus a rolling update's surge, in the quota's units
+    (millicores, bytes, pods)."""
+    replicas = services.replicas[profile]
+    pods = replicas.max + math.ceil(replicas.max * ROLLING_SURGE)
+    demand = dict.fromkeys(
+        ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory"), Decimal(0)
+    )
+    for service in catalogue.services:
+        sizes = service.resources
+        demand["requests.cpu"] += pods * cpu_millicores(sizes.requests.cpu)
+        demand["requests.memory"] += pods * memory_bytes(sizes.requests.memory)
+        demand["limits.cpu"] += pods * cpu_millicores(sizes.limits.cpu)
+        demand["limits.memory"] += pods * memory_bytes(sizes.limits.memory)
+    demand["pods"] = Decimal(pods * len(catalogue.services) + SETUP_PODS)
+    return demand
+
+
+def quota_problem(blueprint: TierBlueprint, catalogue: Catalogue) -> str | None:
+    """Why `blueprint`'s namespace quota cannot hold `catalogue`'s services in some profile
+    (one message naming each profile and quota key that falls short), or None when it can.
+
+    The Job that creates the databases is counted as a pod, not by its (small) sizes: the
+    quota is meant to leave room for it, not to be cut to the millicore."""
+    if blueprint.namespace is None or blueprint.services is None:
+        return None
+    hard = blueprint.namespace.quota.hard()
+    measures = {
+        "requests.cpu": cpu_millicores,
+        "limits.cpu": cpu_millicores,
+        "requests.memory": memory_bytes,
+        "limits.memory": memory_bytes,
+        "pods": Decimal,
+    }
+    short: list[str] = []
+    for profile in Profile:
+        demand = namespace_demand(blueprint.services, catalogue, profile)
+        for key, measure in measures.items():
+            if measure(hard[key]) < demand[key]:
+                short.append(f"{profile.value}: {key} {hard[key]} < {_shown(key, demand[key])}")
+    if not short:
+        return None
+    return (
+        f"the {blueprint.tier.value} tier's namespace quota cannot hold the {catalogue.name} "
+        f"blueprint's {len(catalogue.services)} services at their busiest (max replicas plus "
+        f"a rolling update's surge): {'; '.join(short)}; raise namespace.quota or lower "
+        "services.replicas"
+    )
+
+
+def _shown(key: str, value: Decimal) -> str:
+    if key.endswith("cpu"):
+        return f"{value.normalize():f}m needed"
+    if key.endswith("memory"):
+        return f"{(value / 2**20).to_integral_value(rounding='ROUND_CEILING')}Mi needed"
+    return f"{value} needed"
 
 
 # --- loading ------------------------------------------------------------------------------

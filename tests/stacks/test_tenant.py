@@ -14,6 +14,7 @@ from importlib.resources import files
 import pytest
 
 from osp.components.network import subnet_cidrs
+from osp.platform.catalogue import load_catalogue
 from osp.platform.engine import offline
 from osp.platform.naming import REQUIRED_TAG_KEYS
 from osp.platform.plan import Plan
@@ -142,7 +143,6 @@ def test_silo_adds_its_key_bucket_database_and_namespace(env):
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:ResourceQuota",
         "kubernetes:core/v1:LimitRange",
-        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "pulumi:providers:kubernetes",
     ):
         assert counts[kind] == 1, kind
@@ -163,7 +163,7 @@ def test_role_reaches_its_prefix_only(env, tier):
     assert role.inputs["name"] == f"osp-{env}-tenant-{slug}"
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"]["AWS"] == sorted(plan_of(env).outputs["serviceRoleArns"].values())
-    (policy,) = plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    policy = plan.named(f"osp-{env}-tenant-{slug}-access")
     by_sid = statements(policy.inputs["policy"])
     objects = by_sid["TenantPrefixObjects"]["Resource"]
     assert objects == [
@@ -237,7 +237,7 @@ def test_silo_namespace_is_bounded_and_default_deny(env):
     assert quota.inputs["spec"]["hard"] == load_tier(Tier.SILO).namespace.quota.hard()
     (limits,) = plan.of_type("kubernetes:core/v1:LimitRange")
     assert limits.inputs["spec"]["limits"][0]["type"] == "Container"
-    (policy,) = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policy = plan.named(f"osp-{env}-tenant-shelbyville-default-deny")
     body = policy.inputs["spec"]
     assert body["podSelector"] == {} and body["policyTypes"] == ["Ingress", "Egress"]
     own, balancer = body["ingress"]
@@ -279,8 +279,8 @@ def test_a_custom_domain_is_one_of_the_tenants_urls():
     ]
 
 
-def test_the_first_portal_the_blueprint_has_answers_for_the_tenant(tier):
-    tenant = tenant_of("ogdenville", tier)
+def test_the_first_portal_the_blueprint_has_answers_for_the_tenant():
+    tenant = tenant_of("ogdenville", Tier.POOL)
     outputs = plan_of("dev", "learning-hub").outputs
     assert "student" not in outputs["portalUrls"]
     plan = offline.run(spec_of("dev", "learning-hub"), lambda s: build(s, tenant, outputs))
@@ -289,6 +289,18 @@ def test_the_first_portal_the_blueprint_has_answers_for_the_tenant(tier):
     without = {**outputs, "portalUrls": {"admin": "https://admin.dev.osp.example.com"}}
     with pytest.raises(TenantProgramError, match=r"student or www portal, which environment dev"):
         offline.run(spec_of("dev", "learning-hub"), lambda s: build(s, tenant, without))
+
+
+def test_a_silo_is_refused_where_its_events_would_need_a_broker_of_its_own():
+    silo = tenant_of("ogdenville", Tier.SILO)
+    outputs = plan_of("dev", "learning-hub").outputs
+    with pytest.raises(TenantProgramError) as caught:
+        offline.run(spec_of("dev", "learning-hub"), lambda s: build(s, silo, outputs))
+    assert str(caught.value) == (
+        "tenant ogdenville: the learning-hub blueprint's events travel over RabbitMQ, and a "
+        "silo tenant would need a broker (or virtual host) of its own: osp gives silo tenants "
+        "their own events over SNS and SQS only; run silo tenants on an sns-sqs blueprint"
+    )
 
 
 def test_an_environment_without_what_the_tier_needs_is_named():
@@ -303,11 +315,17 @@ def test_an_environment_without_what_the_tier_needs_is_named():
 
 
 def test_silo_kubernetes_objects_are_valid_for_the_cluster(env):
-    from tests.app.k8s import manifests, validate_all
+    from tests.app.k8s import custom_resources, manifests, validate_all
 
     plan = tenant_plan(env, Tier.SILO)
     validated = validate_all(plan, spec_of(env).cluster.kubernetes_version)
-    assert validated == manifests(plan) and len(validated) == 4
+    services = len(load_catalogue(spec_of(env).blueprint).services)
+    # The namespace's four, each service's six (account, Deployment, Service, autoscaler,
+    # disruption budget, policy) and the setup Job's four (account, policy, ConfigMap, Job).
+    assert len(validated) == 4 + 6 * services + 4
+    bindings = custom_resources(plan)
+    assert {m["kind"] for m in bindings} == {"TargetGroupBinding"}
+    assert len(validated) + len(bindings) == len(manifests(plan))
 
 
 def test_a_suspended_silo_no_longer_admits_the_load_balancer():
@@ -319,7 +337,7 @@ def test_a_suspended_silo_no_longer_admits_the_load_balancer():
         now=NOW,
     )
     plan = run(tenant)
-    (policy,) = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policy = plan.named("osp-dev-tenant-shelbyville-default-deny")
     (own,) = policy.inputs["spec"]["ingress"]
     assert own["from"] == [
         {
@@ -330,8 +348,12 @@ def test_a_suspended_silo_no_longer_admits_the_load_balancer():
     ]
     (parameter,) = plan.of_type("aws:ssm/parameter:Parameter")
     assert json.loads(parameter.inputs["insecureValue"])["state"] == "suspended"
-    # Everything else, data included, stays.
-    assert plan.type_counts() == tenant_plan("dev", Tier.SILO).type_counts()
+    # Everything else, data included, stays; the services are held at zero pods.
+    counts, running = plan.type_counts(), tenant_plan("dev", Tier.SILO).type_counts()
+    autoscalers = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+    patches = "kubernetes:apps/v1:DeploymentPatch"
+    assert counts.pop(autoscalers, 0) == 0 and counts.pop(patches) == running.pop(autoscalers)
+    assert counts == running
 
 
 def test_the_cluster_nodes_and_only_they_reach_a_silo_database():

@@ -83,7 +83,12 @@ def role_policy(slug: str, change, environment: str = "dev") -> Plan:
         inputs["policy"] = json.dumps(document)
         return inputs
 
-    return edited(tenant_plan(environment, slug), "aws:iam/rolePolicy:RolePolicy", edit)
+    return edited(
+        tenant_plan(environment, slug),
+        "aws:iam/rolePolicy:RolePolicy",
+        edit,
+        name=f"osp-{environment}-tenant-{slug}-access",
+    )
 
 
 def only(findings: list[Finding], rule: str) -> Finding:
@@ -354,7 +359,10 @@ def test_a_network_policy_admitting_outsiders_is_named(peer, evidence):
         return inputs
 
     broken = edited(
-        tenant_plan("dev", "shelbyville"), "kubernetes:networking.k8s.io/v1:NetworkPolicy", admit
+        tenant_plan("dev", "shelbyville"),
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        admit,
+        name="osp-dev-tenant-shelbyville-default-deny",
     )
     finding = only(verify(fleet(shelbyville=broken)), RULE_NETWORK_POLICY)
     assert finding.evidence.startswith("namespace tenant-shelbyville: ingress rule 1 ")
@@ -408,3 +416,24 @@ def test_iam_patterns(pattern, value, expected):
 def test_findings_read_as_messages():
     finding = Finding("a", RULE_QUOTA, "r", "evidence")
     assert str(finding) == finding.message == "tenant a: namespace-quota: r: evidence"
+
+
+@pytest.mark.parametrize(
+    ("actions", "not_resource", "leak"),
+    [
+        (["sns:Publish"], ["arn:aws:sns:*:*:*"], False),
+        (["sns:Publish", "s3:GetObject"], ["arn:aws:sns:*:*:*"], True),
+        (["sns:Publish"], ["arn:aws:sns:us-east-1:*:*"], True),
+    ],
+)
+def test_not_resource_is_a_leak_unless_it_only_texts_phone_numbers(actions, not_resource, leak):
+    def texting(statements):
+        statements.append(
+            {"Sid": "Sms", "Effect": "Allow", "Action": actions, "NotResource": not_resource}
+        )
+
+    findings = verify(fleet(shelbyville=role_policy("shelbyville", texting)))
+    if leak:
+        assert "allows NotResource" in only(findings, RULE_CROSS_TENANT).evidence
+    else:
+        assert findings == []

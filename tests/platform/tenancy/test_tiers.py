@@ -137,15 +137,21 @@ def test_silo_quantities_and_profiles_are_checked():
     assert "dns.portals: got []; expected at least one" in _problems(
         text.replace("portals: [student, www]", "portals: []")
     )
-    assert "expected at least requests.cpu" in _problems(text.replace("    pods: 40\n", ""))
+    assert "expected at least requests.cpu" in _problems(text.replace("    pods: 60\n", ""))
     assert "unknown key 'pod'; did you mean 'pods'?" in _problems(
-        text.replace("    pods: 40", "    pod: 40")
+        text.replace("    pods: 60", "    pod: 60")
     )
     assert "database.profiles.prod.instance_class: got 'm7g.large'" in _problems(
         text.replace("db.m7g.large", "m7g.large")
     )
     assert "expected default_request <= default <= max" in _problems(
         text.replace('max: {cpu: "2"', "max: {cpu: 100m")
+    )
+    assert "max 1 is below min 2; expected at least it" in _problems(
+        text.replace("prod: {min: 2, max: 3}", "prod: {min: 2, max: 1}")
+    )
+    assert "replicas has no staging" in _problems(
+        text.replace("    staging: {min: 1, max: 2}\n", "")
     )
 
 
