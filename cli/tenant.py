@@ -147,6 +147,7 @@ def create(
             actor=target.actor,
             command_options=_repeated(offline),
             dry_run=dry_run,
+            estate_domain=target.spec.domain,
         )
     _render_create(outcome, target.spec, as_json=as_json)
 
@@ -462,11 +463,7 @@ class _Target:
         return OfflineProvisioner(
             spec,
             tenant_program(),
-            (
-                {name: o.value for name, o in outputs.items()}
-                if outputs is not None
-                else (lambda: offline_environment_outputs(spec))
-            ),
+            outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
             tier_version,
         )
 

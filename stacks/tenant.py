@@ -37,7 +37,7 @@ from osp.platform.catalogue import Catalogue, load_catalogue
 from osp.platform.errors import OspError
 from osp.platform.naming import NameKind
 from osp.platform.spec import EnvironmentSpec
-from osp.platform.tenancy import Tenant, TenantState
+from osp.platform.tenancy import Tenant
 from osp.platform.tenancy.tiers import (
     LABEL_TENANT,
     LABEL_TIER,
@@ -170,7 +170,7 @@ class _Program:
             self.name("gate"),
             store_arn=self.needs("tenantGateStoreArn"),
             hosts=self.domains(hostname),
-            suspended=self.tenant.state is TenantState.SUSPENDED,
+            suspended=self.tenant.state.closed,
             opts=self.child,
         )
         shared = {
@@ -180,7 +180,9 @@ class _Program:
         }
         silo = blueprint.namespace is not None
         catalogue = load_catalogue(spec.blueprint) if silo else None
-        if catalogue is not None:
+        # An offboarding goes through whatever the tier says today: the checks of what may
+        # be onboarded must never stop a tenant from leaving.
+        if catalogue is not None and not self.offboarding:
             problem = quota_problem(blueprint, catalogue) or tenant_services.check_blueprint(
                 catalogue
             )
@@ -563,7 +565,7 @@ class _Program:
         ports = sorted({s.port for s in load_catalogue(spec.blueprint).routed})
         own = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
         ingress: list[dict[str, Any]] = [{"from": [own]}]
-        if ports and self.tenant.state is not TenantState.SUSPENDED:
+        if ports and not self.tenant.state.closed:
             ingress.append(
                 {
                     "from": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs["public"]],
@@ -607,7 +609,7 @@ class _Program:
                 spec=self.spec,
                 slug=self.slug,
                 domains=self.domains(hostname),
-                suspended=self.tenant.state is TenantState.SUSPENDED,
+                suspended=self.tenant.state.closed,
                 catalogue=catalogue,
                 replicas=settings.replicas[self.spec.profile],
                 needs=self.needs,

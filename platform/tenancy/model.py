@@ -46,6 +46,12 @@ class TenantState(StrEnum):
     DELETED = "deleted"
     FAILED = "failed"
 
+    @property
+    def closed(self) -> bool:
+        """The tenant's traffic is refused and a silo's services run no pods: it is
+        suspended, or on its way out (an offboarding's release must not serve it again)."""
+        return self in (TenantState.SUSPENDED, TenantState.OFFBOARDING)
+
 
 #: The lifecycle, the one place it is stated: each state and the states it may become.
 #: `failed` is left by resuming (→ provisioning) or by giving up (→ offboarding).

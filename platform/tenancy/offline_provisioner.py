@@ -16,10 +16,16 @@ from osp.platform.engine import offline
 from osp.platform.plan import Plan
 from osp.platform.spec import EnvironmentSpec
 from osp.platform.tenancy.model import Tenant, Tier
-from osp.platform.tenancy.provisioning import Provisioned, TenantProgram, tenant_stack_name
+from osp.platform.tenancy.provisioning import (
+    Provisioned,
+    TenantProgram,
+    program_environment,
+    tenant_stack_name,
+)
 
-#: The environment stack's outputs, or a function giving them (called once, on the first
-#: apply: the estate's offline plan takes seconds, and a destroy needs none).
+#: The environment stack's outputs (plain values, or the automation layer's `Output`s, whose
+#: secrets stay secret), or a function giving them (called once, on the first apply: the
+#: estate's offline plan takes seconds).
 EnvironmentOutputs = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 
@@ -65,7 +71,9 @@ class OfflineProvisioner:
     def apply(self, tenant: Tenant) -> Provisioned:
         outputs = self.environment_outputs
         stack = tenant_stack_name(self.spec.name, tenant.slug)
-        plan = offline.run(self.spec, lambda spec: self.program(spec, tenant, outputs))
+        plan = offline.run(
+            self.spec, lambda spec: self.program(spec, tenant, program_environment(outputs))
+        )
         return Provisioned(
             stack=stack,
             blueprint_version=self.version(tenant.tier),
@@ -90,6 +98,8 @@ class OfflineProvisioner:
         stack = tenant_stack_name(self.spec.name, tenant.slug)
         release = offline.run(
             self.spec,
-            lambda spec: self.program(spec, tenant, outputs, delete_data=delete_data),
+            lambda spec: self.program(
+                spec, tenant, program_environment(outputs), delete_data=delete_data
+            ),
         )
         self.destroyed.append(Destroyed(stack, delete_data, replace(release, stack=stack)))

@@ -45,6 +45,7 @@ from osp.platform.tenancy.model import (
 )
 from osp.platform.tenancy.provisioning import Provisioned, Provisioner
 from osp.platform.tenancy.registry import DynamoDbRegistry, TenantRegistry
+from osp.platform.validation import Problems
 
 Clock = Callable[[], datetime]
 
@@ -167,6 +168,7 @@ def create(
     dry_run: bool = False,
     lease: timedelta = PROVISIONING_LEASE,
     command_options: Sequence[str] = (),
+    estate_domain: str | None = None,
 ) -> CreateOutcome:
     """Register `request` as `provisioning`, provision its stack, mark it `active`.
 
@@ -181,13 +183,20 @@ def create(
     `dry_run`: the plan of the tenant's stack (give an offline provisioner), nothing written.
     `command_options`: what the resume command must repeat besides the request (the CLI's
     `--offline`).
+    `estate_domain`: the environment's domain. A custom domain may not be it or a name under
+    it (those are the estate's and the other tenants' names: taking one would route or
+    suspend someone else's traffic), nor a domain another tenant already has.
     """
     resume = create_command(environment, request, command_options)
+    if request.domain is not None and estate_domain is not None:
+        _require_own_domain(request, estate_domain)
     existing = registry.get(request.slug)
     if existing is not None:
         _require_same(existing, request)
         if existing.state not in _CREATABLE:  # suspended, offboarding, deleted
             raise TenantStateError(existing.slug, existing.state, TenantState.PROVISIONING)
+    if request.domain is not None and existing is None:
+        _require_unclaimed_domain(request, registry)
 
     if dry_run:
         tenant = existing or new_tenant(request, actor=actor, now=now())
@@ -214,6 +223,34 @@ def create(
     )
     _claim(registry, claimed, existing)
     return _provision(claimed, CreateResult.RESUMED, resume, registry, provisioner, actor, now)
+
+
+def _require_own_domain(request: TenantRequest, estate_domain: str) -> None:
+    domain, estate = str(request.domain).lower(), estate_domain.lower()
+    if domain == estate or domain.endswith(f".{estate}"):
+        check = Problems("tenant create", request.slug)
+        check.add(
+            "--domain",
+            request.domain,
+            f"a domain of the school's own, not {estate} or a name under it (the estate's "
+            f"and its tenants' names; the tenant already answers at {request.slug}.{estate})",
+        )
+        check.raise_if_any()
+
+
+def _require_unclaimed_domain(request: TenantRequest, registry: TenantRegistry) -> None:
+    """Refuse a custom domain another tenant holds (deleted tenants hold none). A check
+    before the write, not a conditional one: two creates racing for one domain in the same
+    moment could both pass it."""
+    for other in registry.list():
+        if other.domain == request.domain and other.state is not TenantState.DELETED:
+            check = Problems("tenant create", request.slug)
+            check.add(
+                "--domain",
+                request.domain,
+                f"a domain no other tenant has (tenant {other.slug} has it)",
+            )
+            check.raise_if_any()
 
 
 def _require_same(existing: Tenant, request: TenantRequest) -> None:

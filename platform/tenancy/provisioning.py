@@ -74,3 +74,22 @@ class Provisioner(Protocol):
         """Destroy the tenant's stack; data stores keep a final snapshot, and a silo's bucket
         is emptied only with `delete_data`."""
         ...
+
+
+def program_environment(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The environment's outputs as a tenant program takes them; call it inside the running
+    program. An output the automation layer read as secret (`operations.Output` with
+    `secret`) becomes a secret Output again: it stays encrypted in the tenant's state and is
+    masked in plans. Plain values (the offline plan's outputs) pass as they are."""
+    import pulumi
+
+    from osp.platform.automation.operations import Output
+
+    return {
+        name: (
+            (pulumi.Output.secret(value.value) if value.secret else value.value)
+            if isinstance(value, Output)
+            else value
+        )
+        for name, value in outputs.items()
+    }

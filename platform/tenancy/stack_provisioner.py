@@ -17,6 +17,7 @@ the offline engine against the environment's offline plan.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from osp.platform import home
@@ -25,11 +26,17 @@ from osp.platform.automation import stack as stacks
 from osp.platform.automation.changes import ChangeSet
 from osp.platform.automation.confirmation import Confirmation
 from osp.platform.automation.interrupt import Stop
+from osp.platform.errors import OspError
 from osp.platform.plan import Plan
 from osp.platform.project import Project
 from osp.platform.spec import EnvironmentSpec, provider_config
 from osp.platform.tenancy.model import Tenant, Tier
-from osp.platform.tenancy.provisioning import Provisioned, Provisioner, TenantProgram
+from osp.platform.tenancy.provisioning import (
+    Provisioned,
+    Provisioner,
+    TenantProgram,
+    program_environment,
+)
 from osp.platform.tenancy.provisioning import tenant_stack_name as stack_name
 
 
@@ -81,12 +88,10 @@ class StackProvisioner:
         self.reporter: operations.Reporter = reporter or Quiet()
         self.unprovisioned = unprovisioned
         self._outputs = dict(environment_outputs)
-        # Both read and checked before any stack is touched: a secret provider setting in the
+        # Read and checked before any stack is touched: a secret provider setting in the
         # stack file is refused here, not halfway through a rollout.
         self._config = provider_config(project, spec.name)
-        self._work_dir = stacks.prepare_workspace(
-            home.workspace_dir(project.name, spec.name), project.name
-        )
+        self._work_dir: Path | None = None  # created by the first stack opened, not before
 
     def __repr__(self) -> str:
         return f"StackProvisioner({self.spec.name!r})"
@@ -137,15 +142,19 @@ class StackProvisioner:
         def program(spec: EnvironmentSpec) -> object:
             import pulumi
 
-            # A secret output of the environment stays a secret in the tenant's state.
-            environment = {
-                name: pulumi.Output.secret(o.value) if o.secret else o.value
-                for name, o in values.items()
-            }
-            if delete_data is None:
-                return self.program(spec, tenant, environment)
-            return self.program(spec, tenant, environment, delete_data=delete_data)
+            environment = program_environment(values)
+            try:
+                if delete_data is None:
+                    return self.program(spec, tenant, environment)
+                return self.program(spec, tenant, environment, delete_data=delete_data)
+            except OspError as exc:
+                # The engine reports a RunError as its message alone: what the tenant's
+                # failure records, not a Python traceback of the inline program.
+                raise pulumi.RunError(str(exc)) from None
 
+        if self._work_dir is None:
+            folder = home.workspace_dir(self.project.name, self.spec.name)
+            self._work_dir = stacks.prepare_workspace(folder, self.project.name)
         return operations.connect(
             self.project,
             self.spec,

@@ -442,3 +442,20 @@ def test_while_served_a_silo_bucket_is_never_emptied_by_a_delete():
     (bucket,) = tenant_plan("prod", Tier.SILO).of_type("aws:s3/bucket:Bucket")
     assert bucket.inputs["forceDestroy"] is False and not bucket.options.retain_on_delete
     assert bucket.options.protect is True
+
+
+@pytest.mark.parametrize("delete_data", [False, True])
+def test_an_offboarding_never_serves_the_tenant_again(delete_data):
+    """The release update before the destroy keeps a suspended tenant closed: were the destroy
+    to fail, the school stays refused, never back online."""
+    plan = offboarding_plan(delete_data)
+    (key,) = plan.of_type("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey")
+    assert key.inputs["value"] == "suspended"
+    assert plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") == []
+    patches = plan.of_type("kubernetes:apps/v1:DeploymentPatch")
+    assert patches and all(p.inputs["spec"] == {"replicas": 0} for p in patches)
+    for rule in plan.of_type("aws:lb/listenerRule:ListenerRule"):
+        (action,) = rule.inputs["actions"]
+        assert action["type"] == "fixed-response"
+    config = json.loads(plan.of_type("aws:ssm/parameter:Parameter")[0].inputs["insecureValue"])
+    assert config["state"] == "offboarding"

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pytest
 
 from osp.platform.errors import EngineError, OspError
+from osp.platform.validation import InvalidArguments
 from osp.platform.tenancy import (
     Tenant,
     TenantConflictError,
@@ -212,6 +213,33 @@ def test_a_conflicting_repeat_names_the_differences(fleet, registry):
         "'ops@springfield.example.org'",
     ]
     assert registry.get("springfield") == first
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["dev.osp.example.com", "student.dev.osp.example.com", "shelbyville.dev.osp.example.com"],
+)  # fmt: skip
+def test_a_custom_domain_under_the_estates_domain_is_refused_before_anything_is_written(
+    fleet, registry, provisioner, domain
+):
+    with pytest.raises(InvalidArguments) as refused:
+        create(request(domain=domain), **fleet, estate_domain="dev.osp.example.com")
+    (problem,) = refused.value.problems
+    assert f"--domain: got '{domain}'; expected a domain of the school's own, not " in problem
+    assert "dev.osp.example.com or a name under it" in problem
+    assert registry.list() == [] and provisioner.calls == []
+
+
+def test_a_custom_domain_another_tenant_has_is_refused_until_that_tenant_is_deleted(
+    fleet, registry, provisioner
+):
+    create(request("shelbyville", domain="learn.example.org"), **fleet)
+    with pytest.raises(InvalidArguments) as refused:
+        create(request(domain="learn.example.org"), **fleet)
+    assert "a domain no other tenant has (tenant shelbyville has it)" in str(refused.value)
+    assert [t.slug for t in registry.list()] == ["shelbyville"]
+    delete("shelbyville", delete_data=False, **fleet)
+    assert create(request(domain="learn.example.org"), **fleet).tenant.state.value == "active"
 
 
 def test_an_injected_failure_leaves_the_tenant_failed_and_resumable(fleet, registry, provisioner):

@@ -118,3 +118,29 @@ def test_destroying_a_tenant_without_a_stack_changes_nothing(engine):
     engine.stack.errors["open"] = stacks.NoStackError("no stack")
     provisioner().destroy(create_tenant_in_memory(), delete_data=True)
     assert engine.stack.ops() == [] and engine.stack.removed == []
+
+
+def test_a_tenant_program_error_reaches_the_engine_as_its_message_alone(engine):
+    from osp.stacks.tenant import TenantProgramError
+
+    def refuses(spec, tenant, environment, *, delete_data=None):
+        raise TenantProgramError("tenant springfield: the silo tier needs 'vpcId'")
+
+    failing = StackProvisioner(find_project(REPO), spec_of("dev"), refuses, {}, lambda tier: "v7")
+    failing.apply(create_tenant_in_memory())
+    with pytest.raises(pulumi.RunError) as raised:
+        engine.program()
+    assert str(raised.value) == "tenant springfield: the silo tier needs 'vpcId'"
+
+
+def test_a_secret_environment_output_is_masked_in_an_offline_plan_of_the_tenant():
+    outputs = {
+        "bucket": Output("osp-dev-documents-1", secret=False),
+        "kubeconfig": Output("apiVersion: v1 # token", secret=True),
+    }
+    planner = OfflineProvisioner(spec_of("dev"), program, outputs, lambda tier: "v7")
+    plan = planner.plan(create_tenant_in_memory())
+    (readme,) = [r for r in plan.resources if r.custom]
+    assert readme.inputs["bucket"] == "osp-dev-documents-1"
+    assert readme.inputs["content"] == "<secret>"
+    assert "token" not in plan.dumps()
