@@ -247,8 +247,8 @@ RULES = (
         "mistake; allowing every protocol and port from 0.0.0.0/0 leaves only one line, and "
         "never SSH or RDP from the internet.",
         fix="Replace allow-all ingress from 0.0.0.0/0 with entries for the load balancer's "
-        "listener ports (public subnets) and TCP/UDP 1024-65535 for replies; keep 22 and 3389 "
-        "out (NetworkArgs: the subnet tier's ACL entries).",
+        "listener ports (public subnets) and TCP/UDP 1024-3388 and 3390-65535 for replies, "
+        "keeping RDP (3389) and SSH (22) out (the Network component's ACL entries).",
         types=(NETWORK_ACL, DEFAULT_NETWORK_ACL, NETWORK_ACL_RULE),
         check=_acl_ingress,
     ),
