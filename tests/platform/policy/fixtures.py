@@ -1,7 +1,7 @@
 """Small synthetic plans for the rules: one factory for resources, one for the scope.
 
-    bucket = resource(BUCKET, {"bucket": "b"}, name="b")
-    verdict("OSP-S3-1", bucket, resource(ENCRYPTION, {...}, refs={"bucket": bucket}))
+bucket = resource(BUCKET, {"bucket": "b"}, name="b")
+verdict("OSP-S3-1", bucket, resource(ENCRYPTION, {...}, refs={"bucket": bucket}))
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def rule(rule_id: str):
     return next(r for r in RULES if r.id == rule_id)
 
 
-def verdict(rule_id: str, target: PlannedResource, *others: PlannedResource, **ctx: Any) -> Check | None:
+def verdict(
+    rule_id: str, target: PlannedResource, *others: PlannedResource, **ctx: Any
+) -> Check | None:
     """The rule's check of `target` in a plan of `target` and `others`."""
     found = rule(rule_id)
     assert found.applies_to(target), f"{rule_id} does not look at {target.type}"

@@ -18,10 +18,39 @@ from tests.platform.policy.test_rules import INGRESS, ROLE, ROLE_POLICY, SG, SGR
 @pytest.mark.parametrize(
     "make",
     [
-        lambda g: R(SG, {"ingress": [{"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": ["10.0.0.0/8", "0.0.0.0/0"]}]}, name="sg"),
-        lambda g: R(SGR, {"type": "ingress", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"], "securityGroupId": "sg-1"}),
-        lambda g: R(INGRESS, {"cidrIpv6": "::/0", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22}, refs={"securityGroupId": g}),
-        lambda g: R(INGRESS, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "-1"}, refs={"securityGroupId": g}),
+        lambda g: R(
+            SG,
+            {
+                "ingress": [
+                    {
+                        "protocol": "tcp",
+                        "fromPort": 5432,
+                        "toPort": 5432,
+                        "cidrBlocks": ["10.0.0.0/8", "0.0.0.0/0"],
+                    }
+                ]
+            },
+            name="sg",
+        ),
+        lambda g: R(
+            SGR,
+            {
+                "type": "ingress",
+                "protocol": "-1",
+                "fromPort": 0,
+                "toPort": 0,
+                "cidrBlocks": ["0.0.0.0/0"],
+                "securityGroupId": "sg-1",
+            },
+        ),
+        lambda g: R(
+            INGRESS,
+            {"cidrIpv6": "::/0", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+            refs={"securityGroupId": g},
+        ),
+        lambda g: R(
+            INGRESS, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "-1"}, refs={"securityGroupId": g}
+        ),
     ],
     ids=["inline", "securityGroupRule", "ingressRule-ipv6", "ingressRule-all-protocols"],
 )
@@ -40,8 +69,21 @@ def test_world_ingress_to_a_port_the_load_balancer_does_not_listen_on_fails():
 
 
 def test_inline_world_ingress_on_the_listener_port_of_the_balancer_by_id_passes():
-    group = R(SG, {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]}, name="alb-sg")
-    balancer = R("aws:lb/loadBalancer:LoadBalancer", {"securityGroups": ["sg-9"]}, name="alb", refs={"securityGroups": group})
+    group = R(
+        SG,
+        {
+            "ingress": [
+                {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}
+            ]
+        },
+        name="alb-sg",
+    )
+    balancer = R(
+        "aws:lb/loadBalancer:LoadBalancer",
+        {"securityGroups": ["sg-9"]},
+        name="alb",
+        refs={"securityGroups": group},
+    )
     listener = R("aws:lb/listener:Listener", {"port": 443}, refs={"loadBalancerArn": balancer})
     assert verdict("OSP-NET-1", group, balancer, listener).passed
 
@@ -52,7 +94,15 @@ def test_inline_world_ingress_on_the_listener_port_of_the_balancer_by_id_passes(
         json.dumps({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
         {"Statement": [{"Effect": "Allow", "Action": ["sqs:*"], "Resource": "arn:aws:sqs:*:*:*"}]},
         {"Statement": [{"Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:*:*:key/other"}]},
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "NotResource": "arn:aws:kms:*:*:key/other",
+                }
+            ]
+        },
     ],
     ids=["text-string-statement", "service-wildcard-arn", "not-action", "not-resource"],
 )
@@ -62,7 +112,11 @@ def test_data_plane_on_everything_fails_in_every_form(policy):
 
 def test_a_not_resource_that_leaves_out_the_whole_service_is_scoped():
     # Publishing SMS: every SNS topic excluded, only phone numbers remain.
-    policy = {"Statement": [{"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}]}
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}
+        ]
+    }
     assert verdict("OSP-IAM-1", R(ROLE_POLICY, {"policy": policy})).passed
 
 
@@ -70,7 +124,10 @@ def test_a_roles_inline_policy_is_read_too():
     role = R(ROLE, {"inlinePolicies": [{"name": "p", "policy": json.dumps({"Statement": [
         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]})}]})  # fmt: skip
     check = verdict("OSP-IAM-2", role)
-    assert not check.passed and check.evidence[0].path == "inlinePolicies[0].policy.Statement[0].Resource"
+    assert (
+        not check.passed
+        and check.evidence[0].path == "inlinePolicies[0].policy.Statement[0].Resource"
+    )
 
 
 def test_an_unreadable_policy_fails():
@@ -113,7 +170,10 @@ def test_a_log_target_bucket_may_use_s3_managed_keys_and_others_may_not():
 
 
 def test_production_only_rules_do_not_apply_elsewhere():
-    assert verdict("OSP-RDS-1", R("aws:rds/instance:Instance", {"multiAz": False}), production=False) is None
+    assert (
+        verdict("OSP-RDS-1", R("aws:rds/instance:Instance", {"multiAz": False}), production=False)
+        is None
+    )
 
 
 def test_log_retention_follows_the_environment_minimum():

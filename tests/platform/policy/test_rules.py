@@ -75,7 +75,9 @@ def with_bucket(type_token: str, inputs: dict, *, by_name: bool = False):
     """A bucket and one companion of it, linked by dependency (or, `by_name`, by its name)."""
     target = bucket()
     refs = {} if by_name else {"bucket": target}
-    return target, R(type_token, {"bucket": "docs" if by_name else "<unknown>", **inputs}, refs=refs)
+    return target, R(
+        type_token, {"bucket": "docs" if by_name else "<unknown>", **inputs}, refs=refs
+    )
 
 
 def sse(algorithm: str, key: Any = None) -> dict:
@@ -112,9 +114,21 @@ def deployment(*containers: dict, **pod: Any) -> Any:
 
 def distribution(**inputs: Any) -> Any:
     base = {
-        "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https", "responseHeadersPolicyId": "p"},
-        "viewerCertificate": {"acmCertificateArn": "arn:cert", "minimumProtocolVersion": "TLSv1.2_2021"},
-        "origins": [{"originId": "site", "domainName": "b.s3.us-east-1.amazonaws.com", "originAccessControlId": "E1"}],
+        "defaultCacheBehavior": {
+            "viewerProtocolPolicy": "redirect-to-https",
+            "responseHeadersPolicyId": "p",
+        },
+        "viewerCertificate": {
+            "acmCertificateArn": "arn:cert",
+            "minimumProtocolVersion": "TLSv1.2_2021",
+        },
+        "origins": [
+            {
+                "originId": "site",
+                "domainName": "b.s3.us-east-1.amazonaws.com",
+                "originAccessControlId": "E1",
+            }
+        ],
         "loggingConfig": {"bucket": "logs.s3.amazonaws.com"},
         "webAclId": "arn:aws:wafv2:acl",
         "defaultRootObject": "index.html",
@@ -127,13 +141,19 @@ def web_acl(*rules: dict) -> Any:
 
 
 def managed(name: str, count: bool = False, overrides: list | None = None) -> dict:
-    group = {"name": name, "vendorName": "AWS"} | ({"ruleActionOverrides": overrides} if overrides else {})
+    group = {"name": name, "vendorName": "AWS"} | (
+        {"ruleActionOverrides": overrides} if overrides else {}
+    )
     return {"name": name, "overrideAction": {"count": {}} if count else {"none": {}},
             "statement": {"managedRuleGroupStatement": group}}  # fmt: skip
 
 
 COMMON, BAD_INPUTS = "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"
-RATE = {"name": "rate", "action": {"block": {}}, "statement": {"rateBasedStatement": {"limit": 2000}}}
+RATE = {
+    "name": "rate",
+    "action": {"block": {}},
+    "statement": {"rateBasedStatement": {"limit": 2000}},
+}
 
 
 def launch_template(**metadata: Any) -> Any:
@@ -147,21 +167,47 @@ def launch_template(**metadata: Any) -> Any:
 #: function returning (target, *others) and the context's keywords.
 CASES: dict[str, tuple[Any, Any, str]] = {
     # --- RDS ---------------------------------------------------------------------------
-    "OSP-RDS-1": (lambda: (R(RDS, {"multiAz": True}),), lambda: (R(RDS, {"multiAz": False}),), "multiAz"),
+    "OSP-RDS-1": (
+        lambda: (R(RDS, {"multiAz": True}),),
+        lambda: (R(RDS, {"multiAz": False}),),
+        "multiAz",
+    ),
     "OSP-RDS-2": (
         lambda: (R(RDS, {"storageEncrypted": True, "kmsKeyId": "alias/osp-prod-data"}),),
         lambda: (R(RDS, {"storageEncrypted": True, "kmsKeyId": "alias/aws/rds"}),),
         "kmsKeyId",
     ),
-    "OSP-RDS-3": (lambda: (R(RDS, {"publiclyAccessible": False}),), lambda: (R(RDS, {"publiclyAccessible": True}),), "publiclyAccessible"),
-    "OSP-RDS-4": (lambda: (R(RDS, {"deletionProtection": True}),), lambda: (R(RDS, {}),), "deletionProtection"),
-    "OSP-RDS-5": (lambda: (R(RDS, {"backupRetentionPeriod": 7}),), lambda: (R(RDS, {"backupRetentionPeriod": 1}),), "backupRetentionPeriod"),
+    "OSP-RDS-3": (
+        lambda: (R(RDS, {"publiclyAccessible": False}),),
+        lambda: (R(RDS, {"publiclyAccessible": True}),),
+        "publiclyAccessible",
+    ),
+    "OSP-RDS-4": (
+        lambda: (R(RDS, {"deletionProtection": True}),),
+        lambda: (R(RDS, {}),),
+        "deletionProtection",
+    ),
+    "OSP-RDS-5": (
+        lambda: (R(RDS, {"backupRetentionPeriod": 7}),),
+        lambda: (R(RDS, {"backupRetentionPeriod": 1}),),
+        "backupRetentionPeriod",
+    ),
     "OSP-RDS-6": (lambda: (R(RDS, {}, protect=True),), lambda: (R(RDS, {}),), "protect"),
     "OSP-RDS-7": (
-        lambda: (R(RDS, {"engine": "postgres", "engineVersion": "14", "parameterGroupName": "pg"}),
-                 R("aws:rds/parameterGroup:ParameterGroup", {"name": "pg", "parameters": [{"name": "rds.force_ssl", "value": "1"}]})),
-        lambda: (R(RDS, {"engine": "postgres", "engineVersion": "16", "parameterGroupName": "pg"}),
-                 R("aws:rds/parameterGroup:ParameterGroup", {"name": "pg", "parameters": [{"name": "rds.force_ssl", "value": "0"}]})),
+        lambda: (
+            R(RDS, {"engine": "postgres", "engineVersion": "14", "parameterGroupName": "pg"}),
+            R(
+                "aws:rds/parameterGroup:ParameterGroup",
+                {"name": "pg", "parameters": [{"name": "rds.force_ssl", "value": "1"}]},
+            ),
+        ),
+        lambda: (
+            R(RDS, {"engine": "postgres", "engineVersion": "16", "parameterGroupName": "pg"}),
+            R(
+                "aws:rds/parameterGroup:ParameterGroup",
+                {"name": "pg", "parameters": [{"name": "rds.force_ssl", "value": "0"}]},
+            ),
+        ),
         "parameterGroupName(pg).parameters.rds.force_ssl",
     ),
     "OSP-RDS-8": (
@@ -169,7 +215,11 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         lambda: (R(RDS, {"engine": "postgres", "enabledCloudwatchLogsExports": ["upgrade"]}),),
         "enabledCloudwatchLogsExports",
     ),
-    "OSP-RDS-9": (lambda: (R(RDS, {"iamDatabaseAuthenticationEnabled": True}),), lambda: (R(RDS, {}),), "iamDatabaseAuthenticationEnabled"),
+    "OSP-RDS-9": (
+        lambda: (R(RDS, {"iamDatabaseAuthenticationEnabled": True}),),
+        lambda: (R(RDS, {}),),
+        "iamDatabaseAuthenticationEnabled",
+    ),
     # --- ElastiCache ---------------------------------------------------------------------
     "OSP-CACHE-1": (
         lambda: (R(RG, {"atRestEncryptionEnabled": True, "kmsKeyId": KEY_ARN}),),
@@ -186,7 +236,11 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         lambda: (R(RG, {"automaticFailoverEnabled": True, "multiAzEnabled": False}),),
         "multiAzEnabled",
     ),
-    "OSP-CACHE-4": (lambda: (R(RG, {"snapshotRetentionLimit": 7}),), lambda: (R(RG, {"snapshotRetentionLimit": 0}),), "snapshotRetentionLimit"),
+    "OSP-CACHE-4": (
+        lambda: (R(RG, {"snapshotRetentionLimit": 7}),),
+        lambda: (R(RG, {"snapshotRetentionLimit": 0}),),
+        "snapshotRetentionLimit",
+    ),
     "OSP-CACHE-5": (lambda: (R(RG, {"authToken": "<secret>"}),), lambda: (R(RG, {}),), "authToken"),
     "OSP-CACHE-6": (lambda: (R(RG, {}, protect=True),), lambda: (R(RG, {}),), "protect"),
     # --- Amazon MQ -----------------------------------------------------------------------
@@ -195,8 +249,16 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         lambda: (R(MQ, {}),),
         "encryptionOptions.useAwsOwnedKey",
     ),
-    "OSP-MQ-2": (lambda: (R(MQ, {"publiclyAccessible": False}),), lambda: (R(MQ, {"publiclyAccessible": True}),), "publiclyAccessible"),
-    "OSP-MQ-3": (lambda: (R(MQ, {"deploymentMode": "CLUSTER_MULTI_AZ"}),), lambda: (R(MQ, {"deploymentMode": "SINGLE_INSTANCE"}),), "deploymentMode"),
+    "OSP-MQ-2": (
+        lambda: (R(MQ, {"publiclyAccessible": False}),),
+        lambda: (R(MQ, {"publiclyAccessible": True}),),
+        "publiclyAccessible",
+    ),
+    "OSP-MQ-3": (
+        lambda: (R(MQ, {"deploymentMode": "CLUSTER_MULTI_AZ"}),),
+        lambda: (R(MQ, {"deploymentMode": "SINGLE_INSTANCE"}),),
+        "deploymentMode",
+    ),
     "OSP-MQ-4": (lambda: (R(MQ, {}, protect=True),), lambda: (R(MQ, {}),), "protect"),
     # --- DynamoDB ------------------------------------------------------------------------
     "OSP-DDB-1": (
@@ -209,7 +271,11 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         lambda: (R(DDB, {}),),
         "pointInTimeRecovery.enabled",
     ),
-    "OSP-DDB-3": (lambda: (R(DDB, {"deletionProtectionEnabled": True}),), lambda: (R(DDB, {"deletionProtectionEnabled": False}),), "deletionProtectionEnabled"),
+    "OSP-DDB-3": (
+        lambda: (R(DDB, {"deletionProtectionEnabled": True}),),
+        lambda: (R(DDB, {"deletionProtectionEnabled": False}),),
+        "deletionProtectionEnabled",
+    ),
     "OSP-DDB-4": (lambda: (R(DDB, {}, protect=True),), lambda: (R(DDB, {}),), "protect"),
     # --- S3 ------------------------------------------------------------------------------
     "OSP-S3-1": (
@@ -218,18 +284,72 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         "serverSideEncryptionConfiguration.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm",
     ),
     "OSP-S3-2": (
-        lambda: with_bucket(PAB, dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True)),
-        lambda: with_bucket(PAB, {"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True}),
+        lambda: with_bucket(
+            PAB,
+            dict.fromkeys(
+                (
+                    "blockPublicAcls",
+                    "blockPublicPolicy",
+                    "ignorePublicAcls",
+                    "restrictPublicBuckets",
+                ),
+                True,
+            ),
+        ),
+        lambda: with_bucket(
+            PAB,
+            {
+                "blockPublicAcls": True,
+                "blockPublicPolicy": False,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        ),
         "blockPublicPolicy",
     ),
     "OSP-S3-3": (
-        lambda: with_bucket(BPOL, {"policy": {"Statement": [tls_deny("s3:*", ["arn:aws:s3:::docs", "arn:aws:s3:::docs/*"])]}}),
-        lambda: with_bucket(BPOL, {"policy": doc(allow("s3:GetObject", "arn:aws:s3:::docs/*", Principal={"Service": "cloudfront.amazonaws.com"}))}),
+        lambda: with_bucket(
+            BPOL,
+            {
+                "policy": {
+                    "Statement": [tls_deny("s3:*", ["arn:aws:s3:::docs", "arn:aws:s3:::docs/*"])]
+                }
+            },
+        ),
+        lambda: with_bucket(
+            BPOL,
+            {
+                "policy": doc(
+                    allow(
+                        "s3:GetObject",
+                        "arn:aws:s3:::docs/*",
+                        Principal={"Service": "cloudfront.amazonaws.com"},
+                    )
+                )
+            },
+        ),
         "policy",
     ),
     "OSP-S3-4": (
         lambda: (R(ACL, {"acl": "private"}),),
-        lambda: (R(ACL, {"accessControlPolicy": {"grants": [{"grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}, "permission": "READ"}]}}),),
+        lambda: (
+            R(
+                ACL,
+                {
+                    "accessControlPolicy": {
+                        "grants": [
+                            {
+                                "grantee": {
+                                    "type": "Group",
+                                    "uri": "http://acs.amazonaws.com/groups/global/AllUsers",
+                                },
+                                "permission": "READ",
+                            }
+                        ]
+                    }
+                },
+            ),
+        ),
         "accessControlPolicy.grants",
     ),
     "OSP-S3-5": (
@@ -244,10 +364,30 @@ CASES: dict[str, tuple[Any, Any, str]] = {
     ),
     "OSP-S3-7": (lambda: (R(BUCKET, {}, protect=True),), lambda: (R(BUCKET, {}),), "protect"),
     # --- SNS / SQS -----------------------------------------------------------------------
-    "OSP-SNS-1": (lambda: (R(TOPIC, {"kmsMasterKeyId": "alias/osp-prod-data"}),), lambda: (R(TOPIC, {"kmsMasterKeyId": "alias/aws/sns"}),), "kmsMasterKeyId"),
+    "OSP-SNS-1": (
+        lambda: (R(TOPIC, {"kmsMasterKeyId": "alias/osp-prod-data"}),),
+        lambda: (R(TOPIC, {"kmsMasterKeyId": "alias/aws/sns"}),),
+        "kmsMasterKeyId",
+    ),
     "OSP-SNS-2": (
-        lambda: (t := R(TOPIC, {"name": "events"}), R(TOPIC_POLICY, {"arn": "<unknown>", "policy": doc(tls_deny(["sns:Publish", "sns:Subscribe"]))}, refs={"arn": t})),
-        lambda: (t := R(TOPIC, {"name": "events"}), R(TOPIC_POLICY, {"arn": "arn:aws:sns:us-east-1:1:events", "policy": doc(allow("sns:Publish", "*", Principal="*"))})),
+        lambda: (
+            t := R(TOPIC, {"name": "events"}),
+            R(
+                TOPIC_POLICY,
+                {"arn": "<unknown>", "policy": doc(tls_deny(["sns:Publish", "sns:Subscribe"]))},
+                refs={"arn": t},
+            ),
+        ),
+        lambda: (
+            t := R(TOPIC, {"name": "events"}),
+            R(
+                TOPIC_POLICY,
+                {
+                    "arn": "arn:aws:sns:us-east-1:1:events",
+                    "policy": doc(allow("sns:Publish", "*", Principal="*")),
+                },
+            ),
+        ),
         "policy",
     ),
     "OSP-SQS-1": (
@@ -256,30 +396,114 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         "sqsManagedSseEnabled",
     ),
     "OSP-SQS-2": (
-        lambda: (R(QUEUE, {"name": "jobs"}), R(QUEUE_POLICY, {"queueUrl": "https://sqs.us-east-1.amazonaws.com/1/jobs", "policy": doc(tls_deny("sqs:*"))})),
-        lambda: (q := R(QUEUE, {"name": "jobs"}), R(QUEUE_POLICY, {"queueUrl": "<unknown>", "policy": doc(tls_deny("sqs:SendMessage"))}, refs={"queueUrl": q})),
+        lambda: (
+            R(QUEUE, {"name": "jobs"}),
+            R(
+                QUEUE_POLICY,
+                {
+                    "queueUrl": "https://sqs.us-east-1.amazonaws.com/1/jobs",
+                    "policy": doc(tls_deny("sqs:*")),
+                },
+            ),
+        ),
+        lambda: (
+            q := R(QUEUE, {"name": "jobs"}),
+            R(
+                QUEUE_POLICY,
+                {"queueUrl": "<unknown>", "policy": doc(tls_deny("sqs:SendMessage"))},
+                refs={"queueUrl": q},
+            ),
+        ),
         "policy",
     ),
     # --- KMS / Secrets Manager -----------------------------------------------------------
-    "OSP-KMS-1": (lambda: (R(KEY, {"enableKeyRotation": True}),), lambda: (R(KEY, {}),), "enableKeyRotation"),
+    "OSP-KMS-1": (
+        lambda: (R(KEY, {"enableKeyRotation": True}),),
+        lambda: (R(KEY, {}),),
+        "enableKeyRotation",
+    ),
     "OSP-KMS-2": (lambda: (R(KEY, {}, protect=True),), lambda: (R(KEY, {}),), "protect"),
     "OSP-SM-1": (lambda: (R(SECRET, {"kmsKeyId": KEY_ARN}),), lambda: (R(SECRET, {}),), "kmsKeyId"),
     "OSP-SM-2": (
-        lambda: (s := R(SECRET, {"name": "db"}), R(ROTATION, {"secretId": "<unknown>", "rotationRules": {"automaticallyAfterDays": 30}}, refs={"secretId": s})),
+        lambda: (
+            s := R(SECRET, {"name": "db"}),
+            R(
+                ROTATION,
+                {"secretId": "<unknown>", "rotationRules": {"automaticallyAfterDays": 30}},
+                refs={"secretId": s},
+            ),
+        ),
         lambda: (R(SECRET, {"name": "db"}),),
         "secretRotation",
     ),
     # --- network -------------------------------------------------------------------------
     "OSP-NET-1": (
-        lambda: (g := R(SG, {}, name="alb-sg"), R(INGRESS, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}, refs={"securityGroupId": g}), g, *lb_with(g))[1:],
-        lambda: (g := R(SG, {}, name="db-sg"), R(INGRESS, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432}, refs={"securityGroupId": g}), g)[1:],
+        lambda: (
+            g := R(SG, {}, name="alb-sg"),
+            R(
+                INGRESS,
+                {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443},
+                refs={"securityGroupId": g},
+            ),
+            g,
+            *lb_with(g),
+        )[1:],
+        lambda: (
+            g := R(SG, {}, name="db-sg"),
+            R(
+                INGRESS,
+                {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432},
+                refs={"securityGroupId": g},
+            ),
+            g,
+        )[1:],
         "cidrIpv4",
     ),
-    "OSP-NET-2": (lambda: (R(DSG, {"ingress": [], "egress": []}),), lambda: (R(DSG, {"ingress": [{"protocol": "-1", "self": True}]}),), "ingress"),
+    "OSP-NET-2": (
+        lambda: (R(DSG, {"ingress": [], "egress": []}),),
+        lambda: (R(DSG, {"ingress": [{"protocol": "-1", "self": True}]}),),
+        "ingress",
+    ),
     "OSP-NET-3": (
-        lambda: (R(NACL, {"ingress": [{"action": "allow", "protocol": "tcp", "fromPort": 1024, "toPort": 3388, "cidrBlock": "0.0.0.0/0"},
-                                       {"action": "allow", "protocol": "tcp", "fromPort": 3390, "toPort": 65535, "cidrBlock": "::/0"}]}),),
-        lambda: (R(NACL, {"ingress": [{"action": "allow", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlock": "0.0.0.0/0"}]}),),
+        lambda: (
+            R(
+                NACL,
+                {
+                    "ingress": [
+                        {
+                            "action": "allow",
+                            "protocol": "tcp",
+                            "fromPort": 1024,
+                            "toPort": 3388,
+                            "cidrBlock": "0.0.0.0/0",
+                        },
+                        {
+                            "action": "allow",
+                            "protocol": "tcp",
+                            "fromPort": 3390,
+                            "toPort": 65535,
+                            "cidrBlock": "::/0",
+                        },
+                    ]
+                },
+            ),
+        ),
+        lambda: (
+            R(
+                NACL,
+                {
+                    "ingress": [
+                        {
+                            "action": "allow",
+                            "protocol": "-1",
+                            "fromPort": 0,
+                            "toPort": 0,
+                            "cidrBlock": "0.0.0.0/0",
+                        }
+                    ]
+                },
+            ),
+        ),
         "ingress[0].cidrBlock",
     ),
     "OSP-NET-4": (
@@ -288,96 +512,295 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         "flowLog.trafficType",
     ),
     # --- CloudFront ----------------------------------------------------------------------
-    "OSP-CF-1": (lambda: (distribution(),), lambda: (distribution(orderedCacheBehaviors=[{"viewerProtocolPolicy": "allow-all", "responseHeadersPolicyId": "p"}]),), "orderedCacheBehaviors[0].viewerProtocolPolicy"),
+    "OSP-CF-1": (
+        lambda: (distribution(),),
+        lambda: (
+            distribution(
+                orderedCacheBehaviors=[
+                    {"viewerProtocolPolicy": "allow-all", "responseHeadersPolicyId": "p"}
+                ]
+            ),
+        ),
+        "orderedCacheBehaviors[0].viewerProtocolPolicy",
+    ),
     "OSP-CF-2": (
         lambda: (distribution(),),
-        lambda: (distribution(viewerCertificate={"acmCertificateArn": "arn:cert", "minimumProtocolVersion": "TLSv1.1_2016"}),),
+        lambda: (
+            distribution(
+                viewerCertificate={
+                    "acmCertificateArn": "arn:cert",
+                    "minimumProtocolVersion": "TLSv1.1_2016",
+                }
+            ),
+        ),
         "viewerCertificate.minimumProtocolVersion",
     ),
     "OSP-CF-3": (
         lambda: (distribution(),),
-        lambda: (distribution(origins=[{"originId": "site", "domainName": "b.s3.amazonaws.com", "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]),),
+        lambda: (
+            distribution(
+                origins=[
+                    {
+                        "originId": "site",
+                        "domainName": "b.s3.amazonaws.com",
+                        "s3OriginConfig": {
+                            "originAccessIdentity": "origin-access-identity/cloudfront/E1"
+                        },
+                    }
+                ]
+            ),
+        ),
         "origins[0].originAccessControlId",
     ),
     "OSP-CF-4": (
-        lambda: (distribution(origins=[{"originId": "api", "domainName": "api.example.com", "customOriginConfig": {"originProtocolPolicy": "https-only", "originSslProtocols": ["TLSv1.2"]}}]),),
-        lambda: (distribution(origins=[{"originId": "api", "domainName": "api.example.com", "customOriginConfig": {"originProtocolPolicy": "match-viewer", "originSslProtocols": ["TLSv1", "TLSv1.2"]}}]),),
+        lambda: (
+            distribution(
+                origins=[
+                    {
+                        "originId": "api",
+                        "domainName": "api.example.com",
+                        "customOriginConfig": {
+                            "originProtocolPolicy": "https-only",
+                            "originSslProtocols": ["TLSv1.2"],
+                        },
+                    }
+                ]
+            ),
+        ),
+        lambda: (
+            distribution(
+                origins=[
+                    {
+                        "originId": "api",
+                        "domainName": "api.example.com",
+                        "customOriginConfig": {
+                            "originProtocolPolicy": "match-viewer",
+                            "originSslProtocols": ["TLSv1", "TLSv1.2"],
+                        },
+                    }
+                ]
+            ),
+        ),
         "origins[0].customOriginConfig.originProtocolPolicy",
     ),
-    "OSP-CF-5": (lambda: (distribution(),), lambda: (distribution(defaultCacheBehavior={"viewerProtocolPolicy": "https-only"}),), "defaultCacheBehavior.responseHeadersPolicyId"),
+    "OSP-CF-5": (
+        lambda: (distribution(),),
+        lambda: (distribution(defaultCacheBehavior={"viewerProtocolPolicy": "https-only"}),),
+        "defaultCacheBehavior.responseHeadersPolicyId",
+    ),
     "OSP-CF-6": (
-        lambda: (R(RHP, {"securityHeadersConfig": {"strictTransportSecurity": {"accessControlMaxAgeSec": 63072000}, "contentTypeOptions": {"override": True}, "frameOptions": {"frameOption": "DENY"}}}),),
-        lambda: (R(RHP, {"securityHeadersConfig": {"strictTransportSecurity": {"accessControlMaxAgeSec": 300}, "contentTypeOptions": {"override": True}, "frameOptions": {"frameOption": "DENY"}}}),),
+        lambda: (
+            R(
+                RHP,
+                {
+                    "securityHeadersConfig": {
+                        "strictTransportSecurity": {"accessControlMaxAgeSec": 63072000},
+                        "contentTypeOptions": {"override": True},
+                        "frameOptions": {"frameOption": "DENY"},
+                    }
+                },
+            ),
+        ),
+        lambda: (
+            R(
+                RHP,
+                {
+                    "securityHeadersConfig": {
+                        "strictTransportSecurity": {"accessControlMaxAgeSec": 300},
+                        "contentTypeOptions": {"override": True},
+                        "frameOptions": {"frameOption": "DENY"},
+                    }
+                },
+            ),
+        ),
         "securityHeadersConfig.strictTransportSecurity.accessControlMaxAgeSec",
     ),
-    "OSP-CF-7": (lambda: (distribution(),), lambda: (distribution(loggingConfig=None),), "loggingConfig.bucket"),
+    "OSP-CF-7": (
+        lambda: (distribution(),),
+        lambda: (distribution(loggingConfig=None),),
+        "loggingConfig.bucket",
+    ),
     "OSP-CF-8": (lambda: (distribution(),), lambda: (distribution(webAclId=""),), "webAclId"),
-    "OSP-CF-9": (lambda: (distribution(),), lambda: (distribution(defaultRootObject=None),), "defaultRootObject"),
+    "OSP-CF-9": (
+        lambda: (distribution(),),
+        lambda: (distribution(defaultRootObject=None),),
+        "defaultRootObject",
+    ),
     # --- WAF -----------------------------------------------------------------------------
     "OSP-WAF-1": (
-        lambda: (web_acl(managed(COMMON), managed(BAD_INPUTS, overrides=[{"name": "Host_localhost_HEADER", "actionToUse": {"count": {}}}])),),
-        lambda: (web_acl(managed(COMMON), managed(BAD_INPUTS, overrides=[{"name": "Log4JRCE_HEADER", "actionToUse": {"count": {}}}])),),
+        lambda: (
+            web_acl(
+                managed(COMMON),
+                managed(
+                    BAD_INPUTS,
+                    overrides=[{"name": "Host_localhost_HEADER", "actionToUse": {"count": {}}}],
+                ),
+            ),
+        ),
+        lambda: (
+            web_acl(
+                managed(COMMON),
+                managed(
+                    BAD_INPUTS,
+                    overrides=[{"name": "Log4JRCE_HEADER", "actionToUse": {"count": {}}}],
+                ),
+            ),
+        ),
         "rules[*].statement.managedRuleGroupStatement.name",
     ),
     "OSP-WAF-2": (
         lambda: (web_acl(RATE),),
-        lambda: (web_acl({**RATE, "statement": {"rateBasedStatement": {"limit": 100, "scopeDownStatement": {"byteMatchStatement": {}}}}}),),
+        lambda: (
+            web_acl(
+                {
+                    **RATE,
+                    "statement": {
+                        "rateBasedStatement": {
+                            "limit": 100,
+                            "scopeDownStatement": {"byteMatchStatement": {}},
+                        }
+                    },
+                }
+            ),
+        ),
         "rules[*].statement.rateBasedStatement",
     ),
     "OSP-WAF-3": (
-        lambda: (a := web_acl(), R(WAF_LOG, {"logDestinationConfigs": ["arn:logs"]}, refs={"resourceArn": a})),
+        lambda: (
+            a := web_acl(),
+            R(WAF_LOG, {"logDestinationConfigs": ["arn:logs"]}, refs={"resourceArn": a}),
+        ),
         lambda: (web_acl(),),
         "logDestinationConfigs",
     ),
     # --- load balancer -------------------------------------------------------------------
     "OSP-ALB-1": (
-        lambda: (b := R(LB, {"internal": False}), R(WAF_ASSOC, {"webAclArn": "arn:acl"}, refs={"resourceArn": b})),
+        lambda: (
+            b := R(LB, {"internal": False}),
+            R(WAF_ASSOC, {"webAclArn": "arn:acl"}, refs={"resourceArn": b}),
+        ),
         lambda: (R(LB, {"internal": False}),),
         "webAclAssociation",
     ),
     "OSP-ALB-2": (
-        lambda: (R(LISTENER, {"protocol": "HTTP", "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}]}),),
+        lambda: (
+            R(
+                LISTENER,
+                {
+                    "protocol": "HTTP",
+                    "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}],
+                },
+            ),
+        ),
         lambda: (R(LISTENER, {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-2016-08"}),),
         "sslPolicy",
     ),
-    "OSP-ALB-3": (lambda: (R(LB, {"dropInvalidHeaderFields": True}),), lambda: (R(LB, {}),), "dropInvalidHeaderFields"),
-    "OSP-ALB-4": (lambda: (R(LB, {"accessLogs": {"enabled": True, "bucket": "logs"}}),), lambda: (R(LB, {"accessLogs": {"enabled": False, "bucket": "logs"}}),), "accessLogs.enabled"),
-    "OSP-ALB-5": (lambda: (R(LB, {"enableDeletionProtection": True}),), lambda: (R(LB, {}),), "enableDeletionProtection"),
+    "OSP-ALB-3": (
+        lambda: (R(LB, {"dropInvalidHeaderFields": True}),),
+        lambda: (R(LB, {}),),
+        "dropInvalidHeaderFields",
+    ),
+    "OSP-ALB-4": (
+        lambda: (R(LB, {"accessLogs": {"enabled": True, "bucket": "logs"}}),),
+        lambda: (R(LB, {"accessLogs": {"enabled": False, "bucket": "logs"}}),),
+        "accessLogs.enabled",
+    ),
+    "OSP-ALB-5": (
+        lambda: (R(LB, {"enableDeletionProtection": True}),),
+        lambda: (R(LB, {}),),
+        "enableDeletionProtection",
+    ),
     # --- cluster and nodes ---------------------------------------------------------------
-    "OSP-EKS-1": (lambda: (R(EKS, {"vpcConfig": {"endpointPublicAccess": False}}),), lambda: (R(EKS, {"vpcConfig": {}}),), "vpcConfig.endpointPublicAccess"),
+    "OSP-EKS-1": (
+        lambda: (R(EKS, {"vpcConfig": {"endpointPublicAccess": False}}),),
+        lambda: (R(EKS, {"vpcConfig": {}}),),
+        "vpcConfig.endpointPublicAccess",
+    ),
     "OSP-EKS-2": (
-        lambda: (R(EKS, {"enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"]}),),
+        lambda: (
+            R(
+                EKS,
+                {
+                    "enabledClusterLogTypes": [
+                        "api",
+                        "audit",
+                        "authenticator",
+                        "controllerManager",
+                        "scheduler",
+                    ]
+                },
+            ),
+        ),
         lambda: (R(EKS, {"enabledClusterLogTypes": ["api", "audit"]}),),
         "enabledClusterLogTypes",
     ),
     "OSP-EKS-3": (
-        lambda: (R(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}}}),),
+        lambda: (
+            R(
+                EKS,
+                {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}}},
+            ),
+        ),
         lambda: (R(EKS, {}),),
         "encryptionConfig",
     ),
-    "OSP-EC2-1": (lambda: (launch_template(),), lambda: (launch_template(httpTokens="optional"),), "metadataOptions.httpTokens"),
-    "OSP-EC2-2": (lambda: (launch_template(),), lambda: (launch_template(httpPutResponseHopLimit=2),), "metadataOptions.httpPutResponseHopLimit"),
+    "OSP-EC2-1": (
+        lambda: (launch_template(),),
+        lambda: (launch_template(httpTokens="optional"),),
+        "metadataOptions.httpTokens",
+    ),
+    "OSP-EC2-2": (
+        lambda: (launch_template(),),
+        lambda: (launch_template(httpPutResponseHopLimit=2),),
+        "metadataOptions.httpPutResponseHopLimit",
+    ),
     "OSP-EC2-3": (
         lambda: (launch_template(),),
         lambda: (R(LT, {"blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]}),),
         "blockDeviceMappings[0].ebs.encrypted",
     ),
     # --- logs ----------------------------------------------------------------------------
-    "OSP-LOGS-1": (lambda: (R(LOG_GROUP, {"retentionInDays": 90}),), lambda: (R(LOG_GROUP, {"retentionInDays": 30}),), "retentionInDays"),
-    "OSP-LOGS-2": (lambda: (R(LOG_GROUP, {"kmsKeyId": KEY_ARN}),), lambda: (R(LOG_GROUP, {}),), "kmsKeyId"),
+    "OSP-LOGS-1": (
+        lambda: (R(LOG_GROUP, {"retentionInDays": 90}),),
+        lambda: (R(LOG_GROUP, {"retentionInDays": 30}),),
+        "retentionInDays",
+    ),
+    "OSP-LOGS-2": (
+        lambda: (R(LOG_GROUP, {"kmsKeyId": KEY_ARN}),),
+        lambda: (R(LOG_GROUP, {}),),
+        "kmsKeyId",
+    ),
     "OSP-LOGS-3": (
-        lambda: (R(EKS, {"name": "c", "enabledClusterLogTypes": ["api"]}), R(LOG_GROUP, {"name": "/aws/eks/c/cluster"})),
-        lambda: (R(EKS, {"name": "c", "enabledClusterLogTypes": ["api"]}), R(LOG_GROUP, {"name": "/aws/eks/other/cluster"})),
+        lambda: (
+            R(EKS, {"name": "c", "enabledClusterLogTypes": ["api"]}),
+            R(LOG_GROUP, {"name": "/aws/eks/c/cluster"}),
+        ),
+        lambda: (
+            R(EKS, {"name": "c", "enabledClusterLogTypes": ["api"]}),
+            R(LOG_GROUP, {"name": "/aws/eks/other/cluster"}),
+        ),
         "enabledClusterLogTypes",
     ),
     # --- IAM -----------------------------------------------------------------------------
     "OSP-IAM-1": (
-        lambda: (R(ROLE_POLICY, {"policy": doc(allow("s3:GetObject", "arn:aws:s3:::docs/*"), allow("ec2:DescribeSubnets", "*"))}),),
+        lambda: (
+            R(
+                ROLE_POLICY,
+                {
+                    "policy": doc(
+                        allow("s3:GetObject", "arn:aws:s3:::docs/*"),
+                        allow("ec2:DescribeSubnets", "*"),
+                    )
+                },
+            ),
+        ),
         lambda: (R(ROLE_POLICY, {"policy": doc(allow("s3:Get*", ["arn:aws:s3:::docs/*", "*"]))}),),
         "policy.Statement[0].Resource",
     ),
     "OSP-IAM-2": (
-        lambda: (R(ROLE_POLICY, {"policy": doc(allow("iam:PassRole", "arn:aws:iam::1:role/app"))}),),
+        lambda: (
+            R(ROLE_POLICY, {"policy": doc(allow("iam:PassRole", "arn:aws:iam::1:role/app"))}),
+        ),
         lambda: (R(ROLE_POLICY, {"policy": doc(allow(["iam:PassRole", "iam:GetRole"], "*"))}),),
         "policy.Statement[0].Resource",
     ),
@@ -388,21 +811,43 @@ CASES: dict[str, tuple[Any, Any, str]] = {
     ),
     # --- workloads -----------------------------------------------------------------------
     "OSP-K8S-1": (
-        lambda: (deployment(container(securityContext={}), securityContext={"runAsNonRoot": True}),),
+        lambda: (
+            deployment(container(securityContext={}), securityContext={"runAsNonRoot": True}),
+        ),
         lambda: (deployment(container(securityContext={"runAsUser": 0})),),
         "spec.template.spec.containers[0].securityContext.runAsUser",
     ),
-    "OSP-K8S-2": (lambda: (deployment(),), lambda: (deployment(container(securityContext={"readOnlyRootFilesystem": False})),), "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem"),
-    "OSP-K8S-3": (lambda: (deployment(),), lambda: (deployment(container(securityContext={"runAsNonRoot": True})),), "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation"),
-    "OSP-K8S-4": (lambda: (deployment(),), lambda: (deployment(container(resources={"limits": {"memory": "1Gi"}})),), "spec.template.spec.containers[0].resources.limits"),
+    "OSP-K8S-2": (
+        lambda: (deployment(),),
+        lambda: (deployment(container(securityContext={"readOnlyRootFilesystem": False})),),
+        "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem",
+    ),
+    "OSP-K8S-3": (
+        lambda: (deployment(),),
+        lambda: (deployment(container(securityContext={"runAsNonRoot": True})),),
+        "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation",
+    ),
+    "OSP-K8S-4": (
+        lambda: (deployment(),),
+        lambda: (deployment(container(resources={"limits": {"memory": "1Gi"}})),),
+        "spec.template.spec.containers[0].resources.limits",
+    ),
     "OSP-K8S-5": (
         lambda: (deployment(container(image="registry.example:5000/app@sha256:" + "a" * 64)),),
         lambda: (deployment(container(image="registry.example:5000/app")),),
         "spec.template.spec.containers[0].image",
     ),
-    "OSP-K8S-6": (lambda: (deployment(),), lambda: (deployment(hostNetwork=True),), "spec.template.spec.hostNetwork"),
+    "OSP-K8S-6": (
+        lambda: (deployment(),),
+        lambda: (deployment(hostNetwork=True),),
+        "spec.template.spec.hostNetwork",
+    ),
     # --- tags ----------------------------------------------------------------------------
-    "OSP-TAG-1": (lambda: (R(QUEUE, {"tags": TAGS}),), lambda: (R(QUEUE, {"tags": {k: v for k, v in TAGS.items() if k != "osp:component"}}),), "tags.osp:component"),
+    "OSP-TAG-1": (
+        lambda: (R(QUEUE, {"tags": TAGS}),),
+        lambda: (R(QUEUE, {"tags": {k: v for k, v in TAGS.items() if k != "osp:component"}}),),
+        "tags.osp:component",
+    ),
 }
 
 #: Rules whose cases live elsewhere (they need real tenant plans): test_tenancy_rules.py.
