@@ -18,12 +18,25 @@ from tests.support import ENVIRONMENTS, REPO, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub")
-SECRETS = ("rabbitmq-admin-secret", "redis-auth-secret", "app-secrets-jwt-signing-key",
-           "app-secrets-payment-gateway")  # fmt: skip
-TOPOLOGY = tuple(f"broker-topology-{s}-credentials"
-                 for s in ("certificate", "enrollment", "notification", "payment"))  # fmt: skip
-OSP_BUCKETS = ("admin-portal-content", "backups", "documents", "media", "reports",
-               "school-portal-content", "student-portal-content")  # fmt: skip
+SECRETS = (
+    "rabbitmq-admin-secret",
+    "redis-auth-secret",
+    "app-secrets-jwt-signing-key",
+    "app-secrets-payment-gateway",
+)
+TOPOLOGY = tuple(
+    f"broker-topology-{s}-credentials"
+    for s in ("certificate", "enrollment", "notification", "payment")
+)
+OSP_BUCKETS = (
+    "admin-portal-content",
+    "backups",
+    "documents",
+    "media",
+    "reports",
+    "school-portal-content",
+    "student-portal-content",
+)
 HUB_BUCKETS = ("backups", "media", "www-portal-content")
 
 
@@ -102,8 +115,17 @@ def test_multi_az_off_in_prod_fails_naming_the_database_and_value(tmp_path):
 def test_deletion_protection_off_in_prod_fails_every_durability_rule(tmp_path):
     report = _weakened_prod(tmp_path, lambda c: c.update({"osp:deletion_protection": False}))
     failures = _new_failures(report)
-    assert {"OSP-RDS-4", "OSP-RDS-6", "OSP-CACHE-6", "OSP-MQ-4", "OSP-DDB-3", "OSP-DDB-4",
-            "OSP-S3-7", "OSP-KMS-2", "OSP-ALB-5"} <= set(failures)  # fmt: skip
+    assert {
+        "OSP-RDS-4",
+        "OSP-RDS-6",
+        "OSP-CACHE-6",
+        "OSP-MQ-4",
+        "OSP-DDB-3",
+        "OSP-DDB-4",
+        "OSP-S3-7",
+        "OSP-KMS-2",
+        "OSP-ALB-5",
+    } <= set(failures)
     (primary,) = [
         f for f in failures["OSP-RDS-4"] if f.resource.name == "osp-prod-postgres-primary"
     ]

@@ -62,8 +62,11 @@ def test_world_ingress_fails_however_it_is_written(make):
 
 def test_world_ingress_to_a_port_the_load_balancer_does_not_listen_on_fails():
     group = R(SG, {}, name="alb-sg")
-    rule = R(INGRESS, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080},
-             refs={"securityGroupId": group})  # fmt: skip
+    rule = R(
+        INGRESS,
+        {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080},
+        refs={"securityGroupId": group},
+    )
     check = verdict("OSP-NET-1", rule, group, *lb_with(group, ports=(443,)))
     assert not check.passed and "load balancer alb listens on [443]" in check.detail
 
@@ -121,8 +124,23 @@ def test_a_not_resource_that_leaves_out_the_whole_service_is_scoped():
 
 
 def test_a_roles_inline_policy_is_read_too():
-    role = R(ROLE, {"inlinePolicies": [{"name": "p", "policy": json.dumps({"Statement": [
-        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]})}]})  # fmt: skip
+    role = R(
+        ROLE,
+        {
+            "inlinePolicies": [
+                {
+                    "name": "p",
+                    "policy": json.dumps(
+                        {
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+                            ]
+                        }
+                    ),
+                }
+            ]
+        },
+    )
     check = verdict("OSP-IAM-2", role)
     assert (
         not check.passed

@@ -86,8 +86,12 @@ def sse(algorithm: str, key: Any = None) -> dict:
 
 
 def lb_with(group: Any, ports: tuple[int, ...] = (443,)):
-    balancer = R(LB, {"internal": False, "securityGroups": ["<unknown>"]},
-                 name="alb", refs={"securityGroups": group})  # fmt: skip
+    balancer = R(
+        LB,
+        {"internal": False, "securityGroups": ["<unknown>"]},
+        name="alb",
+        refs={"securityGroups": group},
+    )
     listeners = [R(LISTENER, {"port": p}, refs={"loadBalancerArn": balancer}) for p in ports]
     return balancer, *listeners
 
@@ -144,8 +148,11 @@ def managed(name: str, count: bool = False, overrides: list | None = None) -> di
     group = {"name": name, "vendorName": "AWS"} | (
         {"ruleActionOverrides": overrides} if overrides else {}
     )
-    return {"name": name, "overrideAction": {"count": {}} if count else {"none": {}},
-            "statement": {"managedRuleGroupStatement": group}}  # fmt: skip
+    return {
+        "name": name,
+        "overrideAction": {"count": {}} if count else {"none": {}},
+        "statement": {"managedRuleGroupStatement": group},
+    }
 
 
 COMMON, BAD_INPUTS = "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"
@@ -157,10 +164,13 @@ RATE = {
 
 
 def launch_template(**metadata: Any) -> Any:
-    return R(LT, {
-        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1} | metadata,
-        "blockDeviceMappings": [{"ebs": {"encrypted": "true", "kmsKeyId": KEY_ARN}}],
-    })  # fmt: skip
+    return R(
+        LT,
+        {
+            "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1} | metadata,
+            "blockDeviceMappings": [{"ebs": {"encrypted": "true", "kmsKeyId": KEY_ARN}}],
+        },
+    )
 
 
 #: rule id → (passing case, failing case, the evidence path the failure names). A case is a
@@ -379,7 +389,7 @@ CASES: dict[str, tuple[Any, Any, str]] = {
             ),
         ),
         lambda: (
-            t := R(TOPIC, {"name": "events"}),
+            R(TOPIC, {"name": "events"}),
             R(
                 TOPIC_POLICY,
                 {
