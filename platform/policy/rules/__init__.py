@@ -6,8 +6,48 @@ list` prints it, `osp policy check` and the CrossGuard pack (policy/) run it.
 
 from __future__ import annotations
 
-from osp.platform.policy.rules import data_stores
+import re
 
-RULES = tuple(sorted((*data_stores.RULES,), key=lambda rule: rule.id))
+from osp.platform.policy.rules import (
+    cluster,
+    data_stores,
+    edge,
+    identity,
+    log_groups,
+    messaging,
+    network,
+    secrets,
+    storage,
+    tagging,
+    tenancy,
+    workloads,
+)
+
+
+def _order(rule_id: str) -> tuple[str, int]:
+    """`OSP-S3-10` after `OSP-S3-9`."""
+    area, number = re.fullmatch(r"OSP-([A-Z0-9]+)-(\d+)", rule_id).groups()  # type: ignore[union-attr]
+    return area, int(number)
+
+
+RULES = tuple(
+    sorted(
+        (
+            *cluster.RULES,
+            *data_stores.RULES,
+            *edge.RULES,
+            *identity.RULES,
+            *log_groups.RULES,
+            *messaging.RULES,
+            *network.RULES,
+            *secrets.RULES,
+            *storage.RULES,
+            *tagging.RULES,
+            *tenancy.RULES,
+            *workloads.RULES,
+        ),
+        key=lambda rule: _order(rule.id),
+    )
+)
 
 __all__ = ["RULES"]

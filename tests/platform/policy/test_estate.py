@@ -1,0 +1,153 @@
+"""The rules over the real plans: today's failures are exactly the known set (a fix or a
+regression changes it, on purpose), and weakening the prod stack file is caught, naming the
+rule, the resource and the value."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from osp.platform.policy import RULES, Outcome, context_of, evaluate
+from osp.platform.project import find_project
+from osp.platform.spec import load_environment
+from tests.support import ENVIRONMENTS, REPO, plan_of, spec_of
+
+TODAY = date(2026, 6, 1)
+BLUEPRINTS = (None, "learning-hub")
+SECRETS = (
+    "rabbitmq-admin-secret",
+    "redis-auth-secret",
+    "app-secrets-jwt-signing-key",
+    "app-secrets-payment-gateway",
+)
+TOPOLOGY = tuple(
+    f"broker-topology-{s}-credentials"
+    for s in ("certificate", "enrollment", "notification", "payment")
+)
+OSP_BUCKETS = (
+    "admin-portal-content",
+    "backups",
+    "documents",
+    "media",
+    "reports",
+    "school-portal-content",
+    "student-portal-content",
+)
+HUB_BUCKETS = ("backups", "media", "www-portal-content")
+
+
+def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
+    """Today's failures: findings for the team (see the issue note), not to be waived away."""
+    e = f"osp-{environment}-"
+    hub = blueprint == "learning-hub"
+    found = {
+        ("OSP-EKS-2", f"{e}eks-cluster"),  # controllerManager and scheduler logs off
+        ("OSP-NET-3", f"{e}network-private-acl"),  # allow-all from 0.0.0.0/0
+        ("OSP-NET-3", f"{e}network-public-acl"),
+        ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
+    }
+    found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (TOPOLOGY if hub else ())}
+    if environment == "prod":
+        unlogged = ("www-portal-content",) if hub else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
+    else:  # dev and staging presets turn storage access logging off
+        unlogged = HUB_BUCKETS if hub else OSP_BUCKETS
+    found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
+    if environment == "dev":  # the dev preset turns CloudFront access logs off
+        portals = ("www",) if hub else ("admin", "school", "student")
+        found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
+        found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
+    return found
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=["osp", "learning-hub"])
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_todays_failures_are_the_known_set(environment, blueprint):
+    report = evaluate(
+        plan_of(environment, blueprint),
+        RULES,
+        context_of(spec_of(environment, blueprint)),
+        today=TODAY,
+    )
+    failed = {(f.rule.id, f.resource.name) for f in report.failing()}
+    assert failed == _known(environment, blueprint)
+
+
+def _weakened_prod(tmp_path: Path, edit, today: date = TODAY):
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    document = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())
+    edit(document["config"])
+    stack_file.write_text(yaml.safe_dump(document))
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    spec = load_environment(find_project(tmp_path), "prod")
+    plan = offline.run(spec, build)
+    return evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=today)
+
+
+def _new_failures(report) -> dict[str, list]:
+    known = _known("prod", None)
+    found: dict[str, list] = {}
+    for f in report.failing():
+        if (f.rule.id, f.resource.name) not in known:
+            found.setdefault(f.rule.id, []).append(f)
+    return found
+
+
+def test_multi_az_off_in_prod_fails_naming_the_database_and_value(tmp_path):
+    report = _weakened_prod(
+        tmp_path, lambda c: c.setdefault("osp:database", {}).update(multi_az=False)
+    )
+    failures = _new_failures(report)
+    assert set(failures) == {"OSP-RDS-1"}
+    (finding,) = failures["OSP-RDS-1"]
+    assert finding.resource.name == "osp-prod-postgres-primary"
+    assert [str(e) for e in finding.evidence] == ["multiAz = false"]
+    assert finding.outcome is Outcome.FAILED
+
+
+def test_deletion_protection_off_in_prod_fails_every_durability_rule(tmp_path):
+    report = _weakened_prod(tmp_path, lambda c: c.update({"osp:deletion_protection": False}))
+    failures = _new_failures(report)
+    assert {
+        "OSP-RDS-4",
+        "OSP-RDS-6",
+        "OSP-CACHE-6",
+        "OSP-MQ-4",
+        "OSP-DDB-3",
+        "OSP-DDB-4",
+        "OSP-S3-7",
+        "OSP-KMS-2",
+        "OSP-ALB-5",
+    } <= set(failures)
+    (primary,) = [
+        f for f in failures["OSP-RDS-4"] if f.resource.name == "osp-prod-postgres-primary"
+    ]
+    assert [str(e) for e in primary.evidence] == ["deletionProtection = false"]
+
+
+def test_a_waiver_in_the_stack_file_accepts_a_weakened_setting_until_it_expires(tmp_path):
+    waiver = {
+        "rule": "OSP-RDS-1",
+        "resource": "osp-prod-postgres-*",
+        "reason": "Single-AZ during the storage migration window, approved by security review",
+        "expires": "2026-05-31",
+        "approved_by": "ciso@example.com",
+    }
+
+    def weaken(config):
+        config.setdefault("osp:database", {}).update(multi_az=False)
+        config["osp:policy"] = {"waivers": [waiver]}
+
+    before = _weakened_prod(tmp_path, weaken, today=date(2026, 5, 31))
+    (waived,) = [f for f in before.findings if f.rule.id == "OSP-RDS-1" and f.waiver]
+    assert waived.outcome is Outcome.WAIVED and "OSP-RDS-1" not in _new_failures(before)
+    report = _weakened_prod(tmp_path, weaken)
+    (finding,) = [f for f in report.failing() if f.rule.id == "OSP-RDS-1"]
+    assert finding.waiver_expired and finding.waiver.expires == date(2026, 5, 31)
