@@ -12,7 +12,6 @@ import pulumi_aws as aws
 import pytest
 
 from osp.platform.errors import EngineError, OspError
-from osp.platform.validation import InvalidArguments
 from osp.platform.tenancy import (
     Tenant,
     TenantConflictError,
@@ -40,6 +39,7 @@ from osp.platform.tenancy.onboarding import (
     tenant_urls,
 )
 from osp.platform.tenancy.provisioning import Provisioned
+from osp.platform.validation import InvalidArguments
 from tests.support import spec_of
 
 START = datetime(2026, 5, 9, 10, 0, tzinfo=UTC)
