@@ -7,7 +7,9 @@ are `osp.platform.policy.formats`; this module parses and renders.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +17,9 @@ import typer
 from osp.cli import output
 
 if TYPE_CHECKING:
+    from osp.platform.plan import Plan
     from osp.platform.policy import Finding, Report, Severity
+    from osp.platform.spec import EnvironmentSpec
 
 app = typer.Typer(
     name="policy",
@@ -83,6 +87,15 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="The same as --format json.", show_default=False)
     ] = False,
+    tenants: Annotated[
+        bool,
+        typer.Option(
+            "--tenants",
+            help="Also judge every tenant's stack (not deleted), with the tenant isolation "
+            "rules: offline, the local registry's tenants planned against this plan; "
+            "otherwise the environment's registry and each tenant stack's preview.",
+        ),
+    ] = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
     """Plan the environment and judge the plan against every guardrail rule.
@@ -110,17 +123,33 @@ def check(
     fmt = Format.JSON if as_json else fmt
     threshold = Severity(fail_on.value)
     project = find_project(project_dir)
+    fleet = _tenant_plans(project_dir, offline=offline) if tenants else None
     if offline:
         checked = run_check(
-            project, env, program=build, offline=True, today=date.today(), blueprint=blueprint
+            project,
+            env,
+            program=build,
+            offline=True,
+            today=date.today(),
+            blueprint=blueprint,
+            tenant_plans=fleet,
         )
     else:
         from osp.cli import progress
 
         with progress.reporter(as_json=False, console=output.stderr()) as display:
             checked = run_check(
-                project, env, program=build, offline=False, today=date.today(), reporter=display
+                project,
+                env,
+                program=build,
+                offline=False,
+                today=date.today(),
+                reporter=display,
+                tenant_plans=fleet,
             )
+    if tenants and fmt is Format.TEXT:
+        judged = ", ".join(checked.tenants) or "none registered"
+        output.stdout().print(f"Tenant stacks judged too: {judged}", markup=False)
     _render(checked.report, fmt, threshold, source=checked.source, offline=offline)
     if checked.report.failing(threshold):
         raise typer.Exit(POLICY_FAILED)
@@ -150,6 +179,32 @@ def list_(
     console.print(
         f"{len(RULES)} rules. `osp policy list --json` adds each rule's rationale and fix."
     )
+
+
+def _tenant_plans(project_dir: Path | None, *, offline: bool) -> Callable[..., dict[str, Plan]]:
+    """The plans of the environment's tenant stacks, as `osp tenant verify` makes them."""
+
+    def plans(spec: EnvironmentSpec, plan: Plan) -> dict[str, Plan]:
+        from osp.cli import tenant as tenant_cli
+        from osp.platform.tenancy import TenantState
+        from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
+
+        target = tenant_cli.connect_environment(spec.name, project_dir, offline, actor=False)
+        provisioner = (
+            # Against the plan just made: the estate is not planned a second time.
+            OfflineProvisioner(
+                spec, tenant_cli.tenant_program(), plan.outputs, tenant_cli.tier_version
+            )
+            if offline
+            else target.provisioner(offline=False)
+        )
+        return {
+            t.slug: provisioner.plan(t)
+            for t in target.registry.list()
+            if t.state is not TenantState.DELETED
+        }
+
+    return plans
 
 
 # --- rendering -------------------------------------------------------------------------------

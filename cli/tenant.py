@@ -134,7 +134,7 @@ def create(
     request = TenantRequest(
         slug=slug, name=name, tier=tier, admin_email=admin_email, domain=domain
     )  # every problem at once, before anything is read or written
-    target = _connect(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline)
     with _engine_display(offline or dry_run) as display:
         provisioner = target.provisioner(offline=offline or dry_run, reporter=display)
         if not (offline or dry_run):
@@ -183,7 +183,7 @@ def list_(
         check.add("--tier", tier, "one of " + ", ".join(t.value for t in Tier))
     if check:
         raise InvalidArguments(check.found)
-    target = _connect(env, project_dir, offline, actor=False)
+    target = connect_environment(env, project_dir, offline, actor=False)
     spec = target.spec
     tenants = onboarding.list_tenants(registry=target.registry, state=state, tier=tier)
     if as_json:
@@ -221,7 +221,7 @@ def show(
     """
     from osp.platform.tenancy import onboarding
 
-    target = _connect(env, project_dir, offline, actor=False)
+    target = connect_environment(env, project_dir, offline, actor=False)
     spec = target.spec
     described = onboarding.describe(
         slug,
@@ -292,7 +292,7 @@ def delete(
     """
     from osp.platform.tenancy import onboarding
 
-    target = _connect(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline)
     spec = target.spec
     onboarding.deletable(slug, environment=spec.name, registry=target.registry)  # before asking
     with _engine_display(offline) as display:
@@ -355,7 +355,7 @@ def rollout(
     from osp.platform.tenancy import rollout as run_rollout
 
     chosen = parse_shard(shard) if shard is not None else None  # before anything is read
-    target = _connect(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline)
     report = run_rollout(
         registry=target.registry,
         provisioner=target.provisioner(offline=offline),
@@ -411,7 +411,7 @@ def verify(
         raise InvalidArguments(
             [f"tenant verify: SLUG / --all: got {got}; expected one tenant's slug or --all"]
         )
-    target = _connect(env, project_dir, offline, actor=False)
+    target = connect_environment(env, project_dir, offline, actor=False)
     report = onboarding.verify_isolation(
         slug,
         environment=target.spec.name,
@@ -485,7 +485,9 @@ class _Target:
         )
 
 
-def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool = True) -> _Target:
+def connect_environment(
+    env: str, project_dir: Path | None, offline: bool, *, actor: bool = True
+) -> _Target:
     """The environment's spec, its tenant registry, and who is acting."""
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
@@ -529,7 +531,7 @@ def _set_running(
 ) -> None:
     from osp.platform.tenancy import onboarding
 
-    target = _connect(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline)
     spec = target.spec
     onboarding.show(slug, environment=spec.name, registry=target.registry)  # unknown: first
     act: Callable[..., Tenant] = onboarding.suspend if verb == "suspend" else onboarding.resume

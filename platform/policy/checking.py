@@ -9,11 +9,18 @@ stack file are checked against the catalogue before anything is planned.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from osp.platform.plan import Plan, Program
-from osp.platform.policy.evaluation import Report, check_waivers, context_of, evaluate
+from osp.platform.policy.evaluation import (
+    Report,
+    check_waivers,
+    combine,
+    context_of,
+    evaluate,
+)
 from osp.platform.policy.rules import RULES
 from osp.platform.project import Project
 from osp.platform.spec import EnvironmentSpec, load_environment
@@ -28,6 +35,8 @@ class Checked:
     report: Report
     source: str
     """The stack file the environment (and its waivers) came from, relative to the project."""
+    tenants: tuple[str, ...] = ()
+    """The tenants whose stacks were judged too."""
 
 
 def check(
@@ -39,10 +48,13 @@ def check(
     today: date,
     blueprint: str | None = None,
     reporter: object = None,
+    tenant_plans: Callable[[EnvironmentSpec, Plan], Mapping[str, Plan]] | None = None,
 ) -> Checked:
     """Plan `environment` (offline, or a real preview shown on `reporter`) and judge the plan.
 
-    `blueprint`: another bundled blueprint for this one offline check.
+    `blueprint`: another bundled blueprint for this one offline check. `tenant_plans`: gives
+    the plans of the environment's tenant stacks (by slug), from its spec and plan; each is
+    judged too, with all of them in the context, so the tenant isolation rules apply.
     """
     spec = load_environment(project, environment, blueprint=blueprint)
     source = project.relative(project.stack_file(environment))
@@ -55,5 +67,10 @@ def check(
         from osp.platform.automation import operations
 
         plan = operations.preview(project, spec, program, reporter).plan  # type: ignore[arg-type]
-    report = evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=today)
-    return Checked(spec, plan, report, source)
+    tenants = dict(tenant_plans(spec, plan)) if tenant_plans is not None else {}
+    context = context_of(spec, tenants)
+    waivers = spec.policy.waivers
+    report = combine(
+        [evaluate(p, RULES, context, waivers, today=today) for p in (plan, *tenants.values())]
+    )
+    return Checked(spec, plan, report, source, tuple(sorted(tenants)))

@@ -145,3 +145,16 @@ def evaluate(
         WaiverUse(w, i, matched[i], expired=today > w.expires) for i, w in enumerate(waivers)
     )
     return Report(context.environment, tuple(rules), tuple(findings), uses, today)
+
+
+def combine(reports: Sequence[Report]) -> Report:
+    """One report of several plans judged by the same rules and waivers (the environment's
+    plan and its tenants'): every finding, each waiver's matches summed."""
+    first = reports[0]
+    matched: Counter[int] = Counter()
+    for report in reports:
+        for use in report.waivers:
+            matched[use.index] += use.matched
+    uses = tuple(WaiverUse(u.waiver, u.index, matched[u.index], u.expired) for u in first.waivers)
+    findings = tuple(f for report in reports for f in report.findings)
+    return Report(first.environment, first.rules, findings, uses, first.checked_on)
