@@ -192,9 +192,7 @@ def _tenant_plans(project_dir: Path | None, *, offline: bool) -> Callable[..., d
         target = tenant_cli.connect_environment(spec.name, project_dir, offline, actor=False)
         provisioner = (
             # Against the plan just made: the estate is not planned a second time.
-            OfflineProvisioner(
-                spec, tenant_cli.tenant_program(), plan.outputs, tenant_cli.tier_version
-            )
+            OfflineProvisioner(spec, tenant_cli.tenant_program(), plan.outputs, target.versions)
             if offline
             else target.provisioner(offline=False)
         )

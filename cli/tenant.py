@@ -63,11 +63,12 @@ def tenant_program() -> TenantProgram:
     return build
 
 
-def tier_version(tier: Tier) -> str:
-    """The current blueprint version of `tier` (blueprints/tenants/)."""
-    from osp.platform.tenancy.tiers import load_tier
+def tier_version(tier: Tier, blueprint: str) -> str:
+    """The version a tenant of `tier` is brought to in an environment of `blueprint`: its
+    tier's blueprint (blueprints/tenants/), with the services' catalogue for a silo."""
+    from osp.platform.tenancy.tiers import tenant_version
 
-    return load_tier(tier).version
+    return tenant_version(tier, blueprint)
 
 
 def offline_environment_outputs(spec: EnvironmentSpec) -> Mapping[str, Any]:
@@ -359,7 +360,7 @@ def rollout(
     report = run_rollout(
         registry=target.registry,
         provisioner=target.provisioner(offline=offline),
-        versions=tier_version,
+        versions=target.versions,
         tier=tier,
         parallel=parallel,
         shard=chosen,
@@ -464,8 +465,12 @@ class _Target:
             spec,
             tenant_program(),
             outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
-            tier_version,
+            self.versions,
         )
+
+    def versions(self, tier: Tier) -> str:
+        """The version a tenant of `tier` is brought to in this environment."""
+        return tier_version(tier, self.spec.blueprint)
 
     def provisioner(self, *, offline: bool, reporter: Reporter | None = None) -> Provisioner:
         """Offline: the offline engine. Otherwise each tenant's own stack through the
@@ -479,7 +484,7 @@ class _Target:
             self.spec,
             tenant_program(),
             self.stack_outputs,
-            tier_version,
+            self.versions,
             reporter=reporter,
             unprovisioned=self.offline_provisioner(),
         )

@@ -194,7 +194,9 @@ class _Program:
         outputs: dict[str, Any] = {
             "tenant": self.slug,
             "tier": self.tenant.tier.value,
-            "blueprintVersion": blueprint.version,
+            "blueprintVersion": (
+                blueprint.version if catalogue is None else blueprint.stack_version(catalogue)
+            ),
             "hostname": hostname,
             "urls": [f"https://{d}" for d in self.domains(hostname)],
             "roleName": role.name,

@@ -368,6 +368,16 @@ class TierBlueprint(_Model):
         """First 12 hex digits of the sha256 of the file's text."""
         return self._version
 
+    def stack_version(self, catalogue: Catalogue) -> str:
+        """What a tenant's stack of this tier is brought to, in `catalogue`'s environment:
+        the tier's version, and for a tier that runs the environment's services (silo) the
+        services' catalogue too, so that a new image or service reaches every silo on the
+        next rollout, not only a change of this file."""
+        if self.services is None:
+            return self.version
+        text = f"{self.version}\0{catalogue.model_dump_json()}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
+
     @model_validator(mode="after")
     def _tier_shape(self) -> TierBlueprint:
         present = [name for name in _SILO_ONLY if getattr(self, name) is not None]
@@ -544,3 +554,11 @@ def _line(where: Positions, path: tuple[str | int, ...]) -> int | None:
         if line is not None:
             return line
     return None
+
+
+def tenant_version(tier: Tier, blueprint: str) -> str:
+    """The version a tenant of `tier` is brought to in an environment of `blueprint` (what
+    `osp tenant rollout` compares with each tenant's recorded version)."""
+    from osp.platform.catalogue import load_catalogue
+
+    return load_tier(tier).stack_version(load_catalogue(blueprint))

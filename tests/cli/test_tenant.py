@@ -52,7 +52,7 @@ def offline_tenants(monkeypatch, tmp_path) -> Path:
     home = tmp_path / "osp-home"
     monkeypatch.setenv("OSP_HOME", str(home))
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: small_program)
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: f"{tier.value}-1")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-1")
     monkeypatch.setattr(tenant_cli, "offline_environment_outputs", lambda spec: OUTPUTS)
     monkeypatch.setattr(actor, "local", lambda: "al@laptop")
     return home
@@ -546,7 +546,7 @@ def test_rollout_brings_tenants_to_the_new_version_and_a_rerun_skips_them(
     offline_tenants, monkeypatch
 ):
     _onboard("springfield", "shelbyville", "ogdenville")
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: f"{tier.value}-2")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-2")
     dry = osp("tenant", "rollout", "--env", "dev", "--offline", "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     before = json.loads(osp("tenant", "list", "--env", "dev", "--offline", "--json").stdout)
@@ -570,7 +570,7 @@ def test_rollout_exits_1_naming_the_tenant_that_failed(offline_tenants, monkeypa
         small_program(spec, tenant, environment)
 
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: fails_for_shelbyville)
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: f"{tier.value}-2")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-2")
     failed = osp("tenant", "rollout", "--env", "dev", "--offline")
     assert failed.exit_code == 1
     assert "shelbyville: " in failed.stdout and "quota exceeded" in failed.stdout
@@ -612,12 +612,14 @@ def test_the_rollout_workflow_uses_only_options_the_command_has():
 def real_tenants(offline_tenants, monkeypatch) -> Path:
     """The CLI with the real tenant program and tier versions, against dev's offline outputs
     (the cached estate plan: the program reads them before the engine runs it)."""
-    from osp.platform.tenancy.tiers import load_tier
+    from osp.platform.tenancy.tiers import tenant_version
     from osp.stacks import tenant as tenant_stack
     from tests.support import plan_of
 
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: tenant_stack.build)
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier: load_tier(tier).version)
+    monkeypatch.setattr(
+        tenant_cli, "tier_version", lambda tier, blueprint: tenant_version(tier, blueprint)
+    )
     monkeypatch.setattr(
         tenant_cli, "offline_environment_outputs", lambda s: plan_of(s.name).outputs
     )

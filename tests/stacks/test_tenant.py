@@ -27,7 +27,7 @@ from osp.platform.tenancy import (
     transition,
 )
 from osp.platform.tenancy.isolation import verify
-from osp.platform.tenancy.tiers import load_tier, parse_tier_text
+from osp.platform.tenancy.tiers import load_tier, parse_tier_text, tenant_version
 from osp.stacks.tenant import TenantProgramError, build
 from tests.support import plan_of, spec_of, statements
 
@@ -264,7 +264,7 @@ def test_silo_namespace_is_bounded_and_default_deny(env):
 def test_outputs(env, tier):
     outputs = tenant_plan(env, tier).outputs
     assert outputs["tenant"] == SLUG[tier] and outputs["tier"] == tier.value
-    assert outputs["blueprintVersion"] == load_tier(tier).version
+    assert outputs["blueprintVersion"] == tenant_version(tier, spec_of(env).blueprint)
     assert outputs["roleName"] == f"osp-{env}-tenant-{SLUG[tier]}"
     silo_only = {"keyArn", "bucketName", "databaseIdentifier", "databaseEndpoint", "namespace"}
     assert silo_only <= set(outputs) if tier is Tier.SILO else not silo_only & set(outputs)
@@ -459,3 +459,19 @@ def test_an_offboarding_never_serves_the_tenant_again(delete_data):
         assert action["type"] == "fixed-response"
     config = json.loads(plan.of_type("aws:ssm/parameter:Parameter")[0].inputs["insecureValue"])
     assert config["state"] == "offboarding"
+
+
+def test_a_silo_is_behind_when_the_services_catalogue_changes():
+    """A new image (or service) must reach every silo on the next rollout: the silo's version
+    follows the catalogue; a pool tenant's only its tier file."""
+    from osp.platform.catalogue import load_catalogue
+
+    silo, pool = load_tier(Tier.SILO), load_tier(Tier.POOL)
+    catalogue = load_catalogue("osp")
+    bumped = catalogue.model_copy(
+        update={"services": (catalogue.services[0].model_copy(update={"port": 9999}),
+                             *catalogue.services[1:])}
+    )  # fmt: skip
+    assert silo.stack_version(catalogue) != silo.stack_version(bumped)
+    assert silo.stack_version(catalogue) != silo.version
+    assert pool.stack_version(catalogue) == pool.stack_version(bumped) == pool.version
