@@ -179,7 +179,7 @@ class _Program:
             if purpose not in blueprint.storage.exclude_buckets
         }
         silo = blueprint.namespace is not None
-        catalogue = load_catalogue(spec.blueprint) if silo else None
+        catalogue = load_catalogue(spec.blueprint, spec.library) if silo else None
         if catalogue is not None:
             problem = quota_problem(blueprint, catalogue) or tenant_services.check_blueprint(
                 catalogue
@@ -560,7 +560,7 @@ class _Program:
             opts=inside,
         )
         cidrs = subnet_cidrs(spec.network.subnets, spec.zones)
-        ports = sorted({s.port for s in load_catalogue(spec.blueprint).routed})
+        ports = sorted({s.port for s in load_catalogue(spec.blueprint, spec.library).routed})
         own = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
         ingress: list[dict[str, Any]] = [{"from": [own]}]
         if ports and self.tenant.state is not TenantState.SUSPENDED:
