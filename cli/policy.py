@@ -121,6 +121,7 @@ def check(
             checked = run_check(
                 project, env, program=build, offline=False, today=date.today(), reporter=display
             )
+    output.spec_warnings(project, checked.spec)
     _render(checked.report, fmt, threshold, source=checked.source, offline=offline)
     if checked.report.failing(threshold):
         raise typer.Exit(POLICY_FAILED)

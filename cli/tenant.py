@@ -498,6 +498,7 @@ def _connect(env: str, project_dir: Path | None, offline: bool, *, actor: bool =
 
     project = find_project(project_dir)
     spec = load_environment(project, env)
+    output.spec_warnings(project, spec)
     who = actors.current(offline=offline, region=spec.region) if actor else ""
     if offline:
         return _Target(project, spec, FileRegistry(default_root(spec.name)), who)

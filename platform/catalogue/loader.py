@@ -23,6 +23,7 @@ from osp.platform.errors import SpecError
 from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
+    SpecWarning,
     display_path,
     from_validation_error,
     got_expected,
@@ -43,13 +44,15 @@ def load_catalogue(blueprint: str, library: blueprints.Library | None = None) ->
     return _load(blueprint, library or blueprints.Library())[0]
 
 
-def catalogue_warnings(blueprint: str, library: blueprints.Library | None = None) -> list[str]:
-    """What is accepted in `blueprint`'s catalogue but is probably a mistake, each as
-    `<file>:<line>: <key.path>: …`: today, events that no service consumes."""
+def catalogue_warnings(
+    blueprint: str, library: blueprints.Library | None = None
+) -> list[SpecWarning]:
+    """What is accepted in `blueprint`'s catalogue but is probably a mistake: today, events
+    that no service consumes."""
     return list(_load(blueprint, library or blueprints.Library())[1])
 
 
-def _load(blueprint: str, library: blueprints.Library) -> tuple[Catalogue, tuple[str, ...]]:
+def _load(blueprint: str, library: blueprints.Library) -> tuple[Catalogue, tuple[SpecWarning, ...]]:
     found = library.catalogue_file(blueprint)
     if found is None:
         raise UnknownBlueprintError(
@@ -69,28 +72,29 @@ def _stamp(file: Any) -> tuple[int, int]:
 @cache
 def _parsed(
     file: Traversable, source: str, blueprint: str, _stamp: tuple[int, int]
-) -> tuple[Catalogue, tuple[str, ...]]:
+) -> tuple[Catalogue, tuple[SpecWarning, ...]]:
     text = file.read_text(encoding="utf-8")
     catalogue = parse_catalogue_text(text, source=source, blueprint=blueprint)
     _, where = load_document(text, source)
     return catalogue, tuple(_unconsumed_events(catalogue, where, source))
 
 
-def _unconsumed_events(catalogue: Catalogue, where: Positions, source: str) -> list[str]:
+def _unconsumed_events(catalogue: Catalogue, where: Positions, source: str) -> list[SpecWarning]:
     warnings = []
     for event in catalogue.events.values():
         if event.consumers:
             continue
         publishes = catalogue.service(event.publisher).uses.publishes
         path = ("services", event.publisher, "uses", "publishes", publishes.index(event.name))
-        problem = Problem(
+        warning = SpecWarning(
+            source,
             display_path(path),
             f"event {event.name!r} is published by {event.publisher} and consumed by no "
             f"service; expected a consumer stating '{event.name} from {event.publisher}' "
             "(a consumer's misspelt event, or an event nobody needs)",
             _line(where, path),
         )
-        warnings.append(problem.render(source))
+        warnings.append(warning)
     return warnings
 
 

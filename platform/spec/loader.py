@@ -137,7 +137,7 @@ def parse_stack_file(
 
     spec: EnvironmentSpec | None = None
     if profile is not None:
-        defaults = _preset(library, profile)
+        defaults = preset_of(library, profile)
         network = data.get("osp:network")
         if isinstance(network, dict) and "availability_zones" in network:
             # Naming the zones is the stack's own answer to how many: the preset's zone
@@ -164,7 +164,7 @@ def parse_stack_file(
         # missing all the same: say so now, not after the profile is fixed.
         missing = _missing_keys(data)
     problems += [
-        Problem(key, f"required key is missing; expected {expected}", _line(where, key))
+        Problem(key, f"required key is missing; expected {expected}", where.config_line(key))
         for key, expected in missing
     ]
     if problems or spec is None:
@@ -197,17 +197,8 @@ def _missing_keys(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return missing
 
 
-def _line(where: Positions, key: str) -> int | None:
-    """The line of `key` (`osp:cluster.admin_role_arns`), or of the stack key it belongs in."""
-    path: tuple[str, ...] = ("config", *key.split("."))
-    for end in range(len(path), 1, -1):
-        line = where.line(path[:end])
-        if line is not None:
-            return line
-    return None
-
-
-def _preset(library: blueprints.Library, profile: str) -> dict[str, Any]:
+def preset_of(library: blueprints.Library, profile: str) -> dict[str, Any]:
+    """The defaults of `profile`: the project's own preset when `library` has one."""
     found = library.preset_file(profile)
     return blueprints.preset(profile) if found.bundled else blueprints.parse_preset(found)
 

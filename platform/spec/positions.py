@@ -24,6 +24,16 @@ class Positions:
         """The line of `path`, or None when the document does not have it."""
         return self.lines.get(path)
 
+    def config_line(self, key: str) -> int | None:
+        """The line of a stack file's `key` under `config:` (`osp:cluster.admin_role_arns`),
+        or of the stack key it belongs in; None when the file has neither."""
+        path: tuple[str, ...] = ("config", *key.split("."))
+        for end in range(len(path), 1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
 
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, but a scalar that looks like a date and is not one (2027-13-01)
