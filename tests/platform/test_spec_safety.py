@@ -368,3 +368,20 @@ def test_a_projects_own_preset_is_read_with_the_same_limits(tmp_path):
     with pytest.raises(SpecError) as caught:
         load_environment(find_project(root), "dev")
     assert caught.value.problems[0].startswith("blueprints/presets/dev.yaml:6: refused:")
+
+
+def test_the_estate_program_plans_the_projects_own_blueprint(tmp_path):
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    root = project_with(tmp_path, {"dev": stack(extra="  osp:blueprint: my-school\n")})
+    (root / "blueprints" / "my-school").mkdir(parents=True)
+    (root / "blueprints" / "my-school" / "blueprint.yaml").write_text(
+        (REPO / "blueprints" / "learning-hub" / "blueprint.yaml")
+        .read_text()
+        .replace("name: learning-hub", "name: my-school", 1)
+    )
+    # Only the project holds my-school: a program reading osp's own blueprints would fail.
+    plan = offline.run(load_environment(find_project(root), "dev"), build)
+    assert plan.blueprint == "my-school"
+    assert [r for r in plan.resources if r.type == "aws:lb/targetGroup:TargetGroup"]
