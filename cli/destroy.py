@@ -40,6 +40,7 @@ def destroy(
     with progress.reporter(as_json=False) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
+        output.spec_warnings(project, spec)
         outcome = operations.destroy(
             project,
             spec,

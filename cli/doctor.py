@@ -35,6 +35,7 @@ def doctor(
     if env is not None:
         project = find_project(project_dir)
         spec = load_environment(project, env)
+        output.spec_warnings(project, spec)
     results = checks.run(project, spec)
 
     marks = {

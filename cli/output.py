@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from osp.platform.project import Project
+    from osp.platform.spec import EnvironmentSpec
 
 #: Exit codes, as documented in `osp --help` and README.md.
 EXIT_OK = 0
@@ -41,13 +45,25 @@ def error(message: str) -> None:
     console.print(message, markup=False)
 
 
+def spec_warnings(project: Project, spec: EnvironmentSpec) -> None:
+    """Print on stderr what the environment's files say that is accepted but probably a
+    mistake (osp.platform.spec.spec_warnings); each command calls this once it has the spec."""
+    from osp.platform.spec import spec_warnings as found
+
+    console = stderr()
+    for warning in found(project, spec):
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(warning.render(), markup=False)
+
+
 ProjectDirOption = Annotated[
     Path | None,
     typer.Option(
         "--project-dir",
-        envvar="OSP_PROJECT_DIR",
-        help="The osp project (the folder with Pulumi.yaml). Default: the nearest one at or "
-        "above the current directory.",
+        # Not typer's envvar: osp.platform.project reads OSP_PROJECT_DIR itself, so that an
+        # error names the variable the user set rather than this option.
+        help="The osp project (the folder with Pulumi.yaml). Default: $OSP_PROJECT_DIR, else "
+        "the nearest one at or above the current directory.",
         show_default=False,
     ),
 ]

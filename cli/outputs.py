@@ -29,6 +29,7 @@ def outputs(
 
     project = find_project(project_dir)
     spec = load_environment(project, env)
+    output.spec_warnings(project, spec)
     values = operations.mask(operations.outputs(project, spec, build), show_secrets=show_secrets)
     if as_json:
         typer.echo(json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False))

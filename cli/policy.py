@@ -147,6 +147,7 @@ def check(
                 reporter=display,
                 tenant_plans=fleet,
             )
+    output.spec_warnings(project, checked.spec)
     if tenants and fmt is Format.TEXT:
         judged = ", ".join(checked.tenants) or "none registered"
         output.stdout().print(f"Tenant stacks judged too: {judged}", markup=False)

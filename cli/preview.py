@@ -107,12 +107,14 @@ def _plan(
         from osp.platform.engine import offline as engine
 
         spec = load_environment(project, env, blueprint=blueprint)
+        output.spec_warnings(project, spec)
         return spec, engine.run(spec, build), None
 
     from osp.cli import progress
     from osp.platform.automation import operations
 
     spec = load_environment(project, env)
+    output.spec_warnings(project, spec)
     # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
     with progress.reporter(as_json=False, console=output.stderr()) as display:
         outcome = operations.preview(project, spec, build, display)

@@ -20,4 +20,5 @@ def refresh(env: output.EnvOption, project_dir: output.ProjectDirOption = None) 
     with progress.reporter(as_json=False) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
+        output.spec_warnings(project, spec)
         display.result(operations.refresh(project, spec, build, display))

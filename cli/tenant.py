@@ -63,12 +63,12 @@ def tenant_program() -> TenantProgram:
     return build
 
 
-def tier_version(tier: Tier, blueprint: str) -> str:
-    """The version a tenant of `tier` is brought to in an environment of `blueprint`: its
-    tier's blueprint (blueprints/tenants/), with the services' catalogue for a silo."""
+def tier_version(tier: Tier, spec: EnvironmentSpec) -> str:
+    """The version a tenant of `tier` is brought to in `spec`'s environment: its tier's
+    blueprint (blueprints/tenants/), with the services' catalogue for a silo."""
     from osp.platform.tenancy.tiers import tenant_version
 
-    return tenant_version(tier, blueprint)
+    return tenant_version(tier, spec)
 
 
 def offline_environment_outputs(spec: EnvironmentSpec) -> Mapping[str, Any]:
@@ -470,7 +470,7 @@ class _Target:
 
     def versions(self, tier: Tier) -> str:
         """The version a tenant of `tier` is brought to in this environment."""
-        return tier_version(tier, self.spec.blueprint)
+        return tier_version(tier, self.spec)
 
     def provisioner(self, *, offline: bool, reporter: Reporter | None = None) -> Provisioner:
         """Offline: the offline engine. Otherwise each tenant's own stack through the
@@ -502,6 +502,7 @@ def connect_environment(
 
     project = find_project(project_dir)
     spec = load_environment(project, env)
+    output.spec_warnings(project, spec)
     who = actors.current(offline=offline, region=spec.region) if actor else ""
     if offline:
         return _Target(project, spec, FileRegistry(default_root(spec.name)), who)

@@ -55,6 +55,7 @@ def up(
     with progress.reporter(as_json=as_json) as display:
         project = find_project(project_dir)
         spec = load_environment(project, env)
+        output.spec_warnings(project, spec)
         outcome = operations.up(
             project,
             spec,

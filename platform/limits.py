@@ -458,3 +458,17 @@ SECRET_NAME_PREFIX = pattern(
     "a namespace such as osp-prod: lower-case letters and digits, with single '-' or '_' "
     "between them and '/' between levels",
 )
+
+# --- osp's own input files (stack files, catalogues, presets, tier blueprints) -----------
+
+#: The largest YAML file osp reads. The bundled catalogues are under 10 KiB and stack files
+#: under 2 KiB: a file a hundred times that is a mistake or an attack, and is refused before
+#: it is parsed.
+YAML_MAX_BYTES = 256 * 1024
+#: The most nodes a YAML document may hold once its aliases are expanded. Aliases are YAML's
+#: way to repeat a subtree; nested, ten of them in 760 bytes expand to a billion nodes
+#: ("billion laughs"). No osp file needs a tenth of this.
+YAML_MAX_NODES = 20_000
+#: The deepest nesting of mappings and lists. A stack file is five levels deep at most; the
+#: YAML parser recurses once per level, so a file of ten thousand `[` would crash it.
+YAML_MAX_DEPTH = 32

@@ -71,7 +71,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
 
     `catalogue`: the services to run; default: the catalogue of `spec.blueprint`.
     """
-    ctx = Context(spec, catalogue or load_catalogue(spec.blueprint))
+    ctx = Context(spec, catalogue or load_catalogue(spec.blueprint, spec.library))
     foundation = build_foundation(ctx)
     shared = build_shared(ctx, foundation)
     edge = build_edge(ctx, foundation, shared)

@@ -179,7 +179,7 @@ class _Program:
             if purpose not in blueprint.storage.exclude_buckets
         }
         silo = blueprint.namespace is not None
-        catalogue = load_catalogue(spec.blueprint) if silo else None
+        catalogue = load_catalogue(spec.blueprint, spec.library) if silo else None
         # An offboarding goes through whatever the tier says today: the checks of what may
         # be onboarded must never stop a tenant from leaving.
         if catalogue is not None and not self.offboarding:
@@ -564,7 +564,7 @@ class _Program:
             opts=inside,
         )
         cidrs = subnet_cidrs(spec.network.subnets, spec.zones)
-        ports = sorted({s.port for s in load_catalogue(spec.blueprint).routed})
+        ports = sorted({s.port for s in load_catalogue(spec.blueprint, spec.library).routed})
         own = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
         ingress: list[dict[str, Any]] = [{"from": [own]}]
         if ports and not self.tenant.state.closed:

@@ -10,6 +10,7 @@ catalogue.callers_of("fee")                     # ('enrollment',)
 from osp.platform.catalogue.loader import (
     CATALOGUE_FILE,
     UnknownBlueprintError,
+    catalogue_warnings,
     load_catalogue,
     parse_catalogue,
     parse_catalogue_text,
@@ -62,6 +63,7 @@ __all__ = [
     "Transport",
     "UnknownBlueprintError",
     "Uses",
+    "catalogue_warnings",
     "cpu_millicores",
     "load_catalogue",
     "memory_bytes",

@@ -1,8 +1,9 @@
 """Reading a blueprint's service catalogue (`blueprints/<name>/blueprint.yaml`).
 
-The catalogue is package data of `osp.blueprints`, read through importlib.resources as the
-presets are. Problems come out as the environment spec's do — every one at once, sorted by
-line, each as `<file>:<line>: <key.path>: got X; expected Y` — in one SpecError.
+A catalogue comes from the project's own `blueprints/` folder, else from osp's bundled ones
+(osp.platform.blueprints finds it). Problems come out as the environment spec's do — every
+one at once, sorted by line, each as `<file>:<line>: <key.path>: got X; expected Y` — in one
+SpecError.
 """
 
 from __future__ import annotations
@@ -16,40 +17,85 @@ from typing import Any
 from pydantic import ValidationError
 
 from osp.platform import blueprints
+from osp.platform.blueprints import UnknownBlueprintError as UnknownBlueprintError
 from osp.platform.catalogue.models import Catalogue
-from osp.platform.errors import OspError, SpecError
+from osp.platform.errors import SpecError
 from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
+    SpecWarning,
     display_path,
     from_validation_error,
     got_expected,
 )
 
 #: The file of a blueprint folder that holds its catalogue.
-CATALOGUE_FILE = "blueprint.yaml"
+CATALOGUE_FILE = blueprints.CATALOGUE_FILE
 
 
-class UnknownBlueprintError(OspError):
-    """A blueprint was named that osp does not ship."""
+def load_catalogue(blueprint: str, library: blueprints.Library | None = None) -> Catalogue:
+    """The validated catalogue of `blueprint`, from `library` (default: osp's own blueprints;
+    an environment's is `spec.library`, its project's blueprints first). Read once per
+    process while the file is unchanged.
+
+    UnknownBlueprintError when neither the project nor osp has such a blueprint; SpecError
+    naming the file and listing every problem when its catalogue is invalid.
+    """
+    return _load(blueprint, library or blueprints.Library())[0]
+
+
+def catalogue_warnings(
+    blueprint: str, library: blueprints.Library | None = None
+) -> list[SpecWarning]:
+    """What is accepted in `blueprint`'s catalogue but is probably a mistake: today, events
+    that no service consumes."""
+    return list(_load(blueprint, library or blueprints.Library())[1])
+
+
+def _load(blueprint: str, library: blueprints.Library) -> tuple[Catalogue, tuple[SpecWarning, ...]]:
+    found = library.catalogue_file(blueprint)
+    if found is None:
+        raise UnknownBlueprintError(
+            f"unknown blueprint {blueprint!r}; expected one of: {', '.join(library.names())}"
+        )
+    # A project's own file may change between two loads of one process (a test, an editor):
+    # its size and time are part of what the cache remembers.
+    stamp = (0, 0) if found.bundled else _stamp(found.file)
+    return _parsed(found.file, found.source, blueprint, stamp)
+
+
+def _stamp(file: Any) -> tuple[int, int]:
+    stat = Path(file).stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 @cache
-def load_catalogue(blueprint: str) -> Catalogue:
-    """The validated catalogue of a bundled blueprint (read once per process).
+def _parsed(
+    file: Traversable, source: str, blueprint: str, _stamp: tuple[int, int]
+) -> tuple[Catalogue, tuple[SpecWarning, ...]]:
+    text = file.read_text(encoding="utf-8")
+    catalogue = parse_catalogue_text(text, source=source, blueprint=blueprint)
+    _, where = load_document(text, source)
+    return catalogue, tuple(_unconsumed_events(catalogue, where, source))
 
-    UnknownBlueprintError when osp ships no such blueprint; SpecError naming the file and
-    listing every problem when its catalogue is invalid.
-    """
-    known = blueprints.available()
-    if blueprint not in known:
-        raise UnknownBlueprintError(
-            f"unknown blueprint {blueprint!r}; expected one of: {', '.join(known)}"
+
+def _unconsumed_events(catalogue: Catalogue, where: Positions, source: str) -> list[SpecWarning]:
+    warnings = []
+    for event in catalogue.events.values():
+        if event.consumers:
+            continue
+        publishes = catalogue.service(event.publisher).uses.publishes
+        path = ("services", event.publisher, "uses", "publishes", publishes.index(event.name))
+        warning = SpecWarning(
+            source,
+            display_path(path),
+            f"event {event.name!r} is published by {event.publisher} and consumed by no "
+            f"service; expected a consumer stating '{event.name} from {event.publisher}' "
+            "(a consumer's misspelt event, or an event nobody needs)",
+            _line(where, path),
         )
-    resource = blueprints.root().joinpath(blueprint, CATALOGUE_FILE)
-    return parse_catalogue(
-        resource, source=f"blueprints/{blueprint}/{CATALOGUE_FILE}", blueprint=blueprint
-    )
+        warnings.append(warning)
+    return warnings
 
 
 def parse_catalogue(

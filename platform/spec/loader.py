@@ -34,26 +34,74 @@ _SPEC_KEYS = tuple(
 )
 
 
+#: Keys every environment must state (its profile's preset cannot know them). osp:profile is
+#: required too, of an environment not named after a profile.
+REQUIRED_KEYS: tuple[tuple[str, str], ...] = (
+    ("aws:region", "an AWS region such as eu-west-2"),
+    ("osp:domain", "the DNS name the portals and the API live under, such as school.example.com"),
+    (
+        "osp:cluster.admin_role_arns",
+        "a list of at least one IAM role ARN: the cluster grants its creator nothing, so "
+        "without one nobody can administer it",
+    ),
+)
+
+
 def load_environment(
     project: Project, environment: str, *, blueprint: str | None = None
 ) -> EnvironmentSpec:
     """The validated spec of `environment`, or SpecError listing every problem in its file.
 
-    `blueprint` replaces the stack's blueprint for this one load (offline previews only).
+    `blueprint` replaces the stack's blueprint for this one load (the --blueprint of an
+    offline preview): UnknownBlueprintError naming --blueprint when the project has no such
+    blueprint, before the stack file is read. Blueprints and presets come from the project's
+    own `blueprints/` folder first, then osp's.
     """
+    library = blueprints.library(project.root)
+    if blueprint is not None:
+        check_blueprint_argument(blueprint, library)
     path = project.require_environment(environment)
     return parse_stack_file(
         path.read_text(encoding="utf-8"),
         environment=environment,
         source=project.relative(path),
         blueprint=blueprint,
+        library=library,
     )
 
 
+def check_blueprint_argument(blueprint: str, library: blueprints.Library) -> None:
+    """UnknownBlueprintError naming the --blueprint argument when `library` lacks it."""
+    known = library.names()
+    if blueprint not in known:
+        raise blueprints.UnknownBlueprintError(
+            f"--blueprint: {got_expected(blueprint, 'one of the blueprints available: ')}"
+            f"{', '.join(known)}"
+            + (
+                ""
+                if library.folder is None
+                else " (the project's blueprints/ folder, then osp's own)"
+            )
+        )
+
+
 def parse_stack_file(
-    text: str, *, environment: str, source: str, blueprint: str | None = None
+    text: str,
+    *,
+    environment: str,
+    source: str,
+    blueprint: str | None = None,
+    library: blueprints.Library | None = None,
 ) -> EnvironmentSpec:
-    """Validate the text of a stack file; `source` is how messages name the file."""
+    """Validate the text of a stack file; `source` is how messages name the file.
+
+    `library` is where the blueprint and the profile's preset are looked up (default: osp's
+    own). `blueprint` replaces the file's: UnknownBlueprintError naming --blueprint when
+    `library` lacks it.
+    """
+    library = library or blueprints.Library()
+    if blueprint is not None:
+        check_blueprint_argument(blueprint, library)
     document, where = load_document(text, source)
 
     problems: list[Problem] = []
@@ -76,6 +124,9 @@ def parse_stack_file(
                 ),
             )
         )
+    if document is None:
+        problems.append(Problem("", _empty_file(environment)))
+        raise SpecError(source, [p.render(source) for p in problems])
 
     config = _config_section(document, where, problems)
     if config is None:
@@ -86,7 +137,7 @@ def parse_stack_file(
 
     spec: EnvironmentSpec | None = None
     if profile is not None:
-        defaults = blueprints.preset(profile)
+        defaults = preset_of(library, profile)
         network = data.get("osp:network")
         if isinstance(network, dict) and "availability_zones" in network:
             # Naming the zones is the stack's own answer to how many: the preset's zone
@@ -96,18 +147,60 @@ def parse_stack_file(
             }
             defaults = {**defaults, "osp:network": preset_network}
         merged = _deep_merge(defaults, data)
+        missing = _missing_keys(merged)
         try:
             spec = EnvironmentSpec.model_validate(
                 {"name": environment, **merged},
-                context={"blueprints": blueprints.available()},
+                context={"blueprints": library.names()},
             )
         except ValidationError as exc:
+            reported = {key for key, _ in missing}
             for loc, message in from_validation_error(exc, EnvironmentSpec):
-                problems.append(Problem(display_path(loc), message, where.line(("config", *loc))))
+                path = display_path(loc)
+                if path not in reported:
+                    problems.append(Problem(path, message, where.line(("config", *loc))))
+    else:
+        # No profile, no defaults to validate against; the keys no preset supplies are
+        # missing all the same: say so now, not after the profile is fixed.
+        missing = _missing_keys(data)
+    problems += [
+        Problem(key, f"required key is missing; expected {expected}", where.config_line(key))
+        for key, expected in missing
+    ]
     if problems or spec is None:
         problems.sort(key=lambda p: p.line or 0)
         raise SpecError(source, [p.render(source) for p in problems])
+    spec._library = library
     return spec
+
+
+def _empty_file(environment: str) -> str:
+    keys = [key for key, _ in REQUIRED_KEYS]
+    if environment not in {p.value for p in Profile}:
+        keys.append("osp:profile")
+    return (
+        "the file is empty; expected a Pulumi stack file whose 'config:' section states at "
+        f"least {', '.join(keys)}"
+    )
+
+
+def _missing_keys(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The REQUIRED_KEYS absent from the merged stack input `data`."""
+    missing = []
+    for key, expected in REQUIRED_KEYS:
+        head, _, rest = key.partition(".")
+        value = data.get(head)
+        if rest:
+            value = value.get(rest) if isinstance(value, Mapping) else None
+        if value is None:
+            missing.append((key, expected))
+    return missing
+
+
+def preset_of(library: blueprints.Library, profile: str) -> dict[str, Any]:
+    """The defaults of `profile`: the project's own preset when `library` has one."""
+    found = library.preset_file(profile)
+    return blueprints.preset(profile) if found.bundled else blueprints.parse_preset(found)
 
 
 def _config_section(
@@ -201,6 +294,21 @@ def _spec_input(
             Problem(
                 "osp:profile",
                 got_expected(stated, f"one of {', '.join(repr(p) for p in profiles)}"),
+                where.line(("config", "osp:profile")),
+            )
+        )
+        return data, None
+    if environment in profiles and stated != environment:
+        # `prod` with dev's defaults is a prod without protection: a name is a promise.
+        problems.append(
+            Problem(
+                "osp:profile",
+                got_expected(
+                    stated,
+                    f"{environment!r} or no osp:profile: an environment named after a profile "
+                    f"takes that profile (name the environment otherwise, such as "
+                    f"{environment}-{stated}, to give it the {stated} defaults)",
+                ),
                 where.line(("config", "osp:profile")),
             )
         )

@@ -17,14 +17,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from osp.platform import blueprints, limits
 from osp.platform import cidr as addressing
-from osp.platform import limits
 from osp.platform.naming import REQUIRED_TAG_KEYS
 
 #: Problems found across fields are raised under this error type; its context carries a list
@@ -558,6 +559,15 @@ class EnvironmentSpec(_Model):
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
     policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
+    # Not a stack file key: the loader records where the environment's project keeps its
+    # blueprints, so that the program plans the catalogue the environment was validated with.
+    _library: blueprints.Library = PrivateAttr(default_factory=blueprints.Library)
+
+    @property
+    def library(self) -> blueprints.Library:
+        """Where this environment's blueprint and preset are looked up: its project's own
+        `blueprints/` folder first, then osp's (osp's only for a spec read from text)."""
+        return self._library
 
     @model_validator(mode="before")
     @classmethod
@@ -582,7 +592,7 @@ class EnvironmentSpec(_Model):
     def _known_blueprint(cls, value: str, info: ValidationInfo) -> str:
         known = (info.context or {}).get("blueprints")
         if known is not None and value not in known:
-            raise ValueError(f"expected one of the bundled blueprints: {', '.join(known)}")
+            raise ValueError(f"expected one of the blueprints available: {', '.join(known)}")
         return value
 
     @field_validator("tags")

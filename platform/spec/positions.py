@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
+from osp.platform import limits
 from osp.platform.errors import SpecError
 
 Path = tuple[str | int, ...]
@@ -22,6 +23,16 @@ class Positions:
     def line(self, path: Path) -> int | None:
         """The line of `path`, or None when the document does not have it."""
         return self.lines.get(path)
+
+    def config_line(self, key: str) -> int | None:
+        """The line of a stack file's `key` under `config:` (`osp:cluster.admin_role_arns`),
+        or of the stack key it belongs in; None when the file has neither."""
+        path: tuple[str, ...] = ("config", *key.split("."))
+        for end in range(len(path), 1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
 
 
 class _Loader(yaml.SafeLoader):
@@ -41,15 +52,95 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 def load_document(text: str, source: str) -> tuple[Any, Positions]:
-    """The YAML document in `text` and where its keys sit; a SpecError naming `source` and
-    the line when `text` is not YAML."""
+    """The YAML document in `text` and where its keys sit; a SpecError naming `source` (and
+    the line) when `text` is not YAML, or is larger, deeper or expands to more nodes than any
+    osp file needs (osp.platform.limits): such a file is refused before it is parsed."""
     try:
-        return yaml.load(text, Loader=_Loader), positions(text)  # _Loader is a SafeLoader
+        _check_shape(text, source)
+        loader = _Loader(text)  # a SafeLoader
+        try:
+            root = loader.get_single_node()
+            document = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise SpecError(source, [f"{source}{line}: not valid YAML: {reason}"]) from None
+    found = Positions()
+    if root is not None:
+        _walk(root, (), found)
+    return document, found
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse a document too large, too deep, or whose aliases expand to too many nodes.
+
+    Reads the parser's events, which cost memory in proportion to the text, and counts the
+    nodes each anchor stands for: the walk that follows (and any consumer of the data) would
+    expand every alias, and a few hundred bytes of nested aliases expand to a billion nodes.
+    """
+    size = len(text.encode("utf-8"))
+    if size > limits.YAML_MAX_BYTES:
+        _refuse(
+            source,
+            None,
+            f"the file is {size:,} bytes; expected at most {limits.YAML_MAX_BYTES:,} "
+            "(osp's own files are a few KiB)",
+        )
+    anchored: dict[str, int] = {}
+    open_nodes: list[list[Any]] = []  # [nodes so far, anchor] of each unclosed collection
+    expanded = 0
+
+    def add(nodes: int, mark: yaml.Mark) -> None:
+        nonlocal expanded
+        expanded += nodes
+        if expanded > limits.YAML_MAX_NODES:
+            _refuse(
+                source,
+                mark.line + 1,
+                f"the document expands to more than {limits.YAML_MAX_NODES:,} values "
+                "(nested aliases repeat what they name); expected a document that states "
+                "its values, with few aliases",
+            )
+        if open_nodes:
+            open_nodes[-1][0] += nodes
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_nodes) >= limits.YAML_MAX_DEPTH:
+                _refuse(
+                    source,
+                    event.start_mark.line + 1,
+                    f"mappings and lists are nested more than {limits.YAML_MAX_DEPTH} deep; "
+                    f"expected at most {limits.YAML_MAX_DEPTH} levels",
+                )
+            add(1, event.start_mark)
+            open_nodes.append([1, event.anchor])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            nodes, anchor = open_nodes.pop()
+            if anchor is not None:
+                anchored[anchor] = nodes
+        elif isinstance(event, yaml.ScalarEvent):
+            add(1, event.start_mark)
+            if event.anchor is not None:
+                anchored[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for _, anchor in open_nodes):
+                _refuse(
+                    source,
+                    event.start_mark.line + 1,
+                    f"alias *{event.anchor} lies inside the value it names, which would "
+                    "repeat without end; expected aliases of finished values only",
+                )
+            # An undefined alias counts as one value here; the composer reports it.
+            add(anchored.get(event.anchor, 1), event.start_mark)
+
+
+def _refuse(source: str, line: int | None, reason: str) -> NoReturn:
+    where = f"{source}:{line}" if line else source
+    raise SpecError(source, [f"{where}: refused: {reason}"])
 
 
 def positions(text: str) -> Positions:

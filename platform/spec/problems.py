@@ -46,6 +46,19 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class SpecWarning:
+    """One thing a file says that is accepted but probably a mistake: where, and why."""
+
+    source: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def render(self) -> str:
+        return Problem(self.path, self.message, self.line).render(self.source)
+
+
 def display_path(loc: Sequence[str | int]) -> str:
     """`('osp:network', 'subnets', 'public')` → `osp:network.subnets.public`; items as `[i]`."""
     out = ""

@@ -41,7 +41,7 @@ from osp.platform import blueprints, limits
 from osp.platform.catalogue import Catalogue, Quantities, cpu_millicores, memory_bytes
 from osp.platform.errors import OspError, SpecError
 from osp.platform.naming import NameKind, physical_name
-from osp.platform.spec import Profile
+from osp.platform.spec import EnvironmentSpec, Profile
 from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
     Problem,
@@ -556,9 +556,9 @@ def _line(where: Positions, path: tuple[str | int, ...]) -> int | None:
     return None
 
 
-def tenant_version(tier: Tier, blueprint: str) -> str:
-    """The version a tenant of `tier` is brought to in an environment of `blueprint` (what
-    `osp tenant rollout` compares with each tenant's recorded version)."""
+def tenant_version(tier: Tier, spec: EnvironmentSpec) -> str:
+    """The version a tenant of `tier` is brought to in `spec`'s environment (what `osp tenant
+    rollout` compares with each tenant's recorded version)."""
     from osp.platform.catalogue import load_catalogue
 
-    return load_tier(tier).stack_version(load_catalogue(blueprint))
+    return load_tier(tier).stack_version(load_catalogue(spec.blueprint, spec.library))

@@ -94,8 +94,12 @@ def test_envs_flags_an_invalid_file_and_exits_1(project_copy):
     assert result.exit_code == 1
     assert "invalid" in result.stdout
     assert result.stderr == (
-        "Error: stacks/Pulumi.qa.yaml: 2 problems:\n"
-        "  stacks/Pulumi.qa.yaml: aws:region: required key is missing\n"
+        "Error: stacks/Pulumi.qa.yaml: 3 problems:\n"
+        "  stacks/Pulumi.qa.yaml: aws:region: required key is missing; expected an AWS region "
+        "such as eu-west-2\n"
+        "  stacks/Pulumi.qa.yaml: osp:cluster.admin_role_arns: required key is missing; expected "
+        "a list of at least one IAM role ARN: the cluster grants its creator nothing, so without "
+        "one nobody can administer it\n"
         "  stacks/Pulumi.qa.yaml:3: osp:domain: got 'x'; expected a lower-case DNS name with at "
         "least two labels, such as school.example.com\n"
     )
@@ -192,7 +196,10 @@ def test_bad_stack_file_lists_every_problem_and_creates_nothing(project_copy, tm
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: stacks/Pulumi.prod.yaml: 2 problems:\n"
+        "Error: stacks/Pulumi.prod.yaml: 3 problems:\n"
+        "  stacks/Pulumi.prod.yaml: osp:cluster.admin_role_arns: required key is missing; expected "
+        "a list of at least one IAM role ARN: the cluster grants its creator nothing, so without "
+        "one nobody can administer it\n"
         "  stacks/Pulumi.prod.yaml:5: osp:network.cidr: got '10.30.0.0/33'; expected an IPv4 "
         "CIDR block with no host bits set, such as 10.0.0.0/16\n"
         "  stacks/Pulumi.prod.yaml:6: osp:network.nat: got 'both'; expected one of 'single', "
@@ -288,9 +295,9 @@ def test_preview_blueprint_previews_another_catalogue_for_one_run():
 def test_preview_blueprint_refuses_an_unknown_one_and_real_runs():
     unknown = osp("preview", "--env", "dev", "--offline", "--blueprint", "lms")
     assert unknown.exit_code == 1
-    assert (
-        "osp:blueprint: got 'lms'; expected one of the bundled blueprints: learning-hub, osp"
-        in (unknown.stderr)
+    assert unknown.stderr == (
+        "Error: --blueprint: got 'lms'; expected one of the blueprints available: learning-hub, "
+        "osp (the project's blueprints/ folder, then osp's own)\n"
     )
     real = osp("preview", "--env", "dev", "--blueprint", "learning-hub")
     assert real.exit_code == 2

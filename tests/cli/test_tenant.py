@@ -52,7 +52,7 @@ def offline_tenants(monkeypatch, tmp_path) -> Path:
     home = tmp_path / "osp-home"
     monkeypatch.setenv("OSP_HOME", str(home))
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: small_program)
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-1")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: f"{tier.value}-1")
     monkeypatch.setattr(tenant_cli, "offline_environment_outputs", lambda spec: OUTPUTS)
     monkeypatch.setattr(actor, "local", lambda: "al@laptop")
     return home
@@ -546,7 +546,7 @@ def test_rollout_brings_tenants_to_the_new_version_and_a_rerun_skips_them(
     offline_tenants, monkeypatch
 ):
     _onboard("springfield", "shelbyville", "ogdenville")
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-2")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: f"{tier.value}-2")
     dry = osp("tenant", "rollout", "--env", "dev", "--offline", "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     before = json.loads(osp("tenant", "list", "--env", "dev", "--offline", "--json").stdout)
@@ -570,7 +570,7 @@ def test_rollout_exits_1_naming_the_tenant_that_failed(offline_tenants, monkeypa
         small_program(spec, tenant, environment)
 
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: fails_for_shelbyville)
-    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, blueprint: f"{tier.value}-2")
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: f"{tier.value}-2")
     failed = osp("tenant", "rollout", "--env", "dev", "--offline")
     assert failed.exit_code == 1
     assert "shelbyville: " in failed.stdout and "quota exceeded" in failed.stdout
@@ -617,9 +617,7 @@ def real_tenants(offline_tenants, monkeypatch) -> Path:
     from tests.support import plan_of
 
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: tenant_stack.build)
-    monkeypatch.setattr(
-        tenant_cli, "tier_version", lambda tier, blueprint: tenant_version(tier, blueprint)
-    )
+    monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: tenant_version(tier, spec))
     monkeypatch.setattr(
         tenant_cli, "offline_environment_outputs", lambda s: plan_of(s.name).outputs
     )

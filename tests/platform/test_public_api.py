@@ -39,16 +39,17 @@ EXPORTS = {
         "ServiceWorkloadArgs", "postgres_name", "with_key_grants",
     ],
     "osp.platform.spec": [
-        "BrokerDeploymentMode", "CacheEngine", "CapacityType", "EnvironmentSpec", "NatStrategy",
-        "NetworkSpec", "Profile", "SubnetPlan", "SubnetTier", "load_environment",
-        "parse_stack_file", "provider_config",
+        "PROTECTIVE_STANCES", "REQUIRED_KEYS", "BrokerDeploymentMode", "CacheEngine",
+        "CapacityType", "EnvironmentSpec", "NatStrategy", "NetworkSpec", "Profile", "SpecWarning",
+        "SubnetPlan", "SubnetTier", "load_environment", "parse_stack_file", "provider_config",
+        "spec_warnings",
     ],
     "osp.platform.catalogue": [
         "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "Database", "Event", "Image",
         "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
         "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",
-        "Transport", "UnknownBlueprintError", "Uses", "cpu_millicores", "load_catalogue",
-        "memory_bytes", "parse_catalogue", "parse_catalogue_text",
+        "Transport", "UnknownBlueprintError", "Uses", "catalogue_warnings", "cpu_millicores",
+        "load_catalogue", "memory_bytes", "parse_catalogue", "parse_catalogue_text",
     ],
     "osp.platform.tenancy": [
         "RESERVED_SLUGS", "ROLLOUT_STATES", "SLUG", "SLUG_FORMAT", "TRANSITIONS", "CreateOutcome",

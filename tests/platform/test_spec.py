@@ -7,6 +7,7 @@ from ipaddress import IPv4Network
 
 import pytest
 
+from osp.platform.blueprints import UnknownBlueprintError
 from osp.platform.errors import SpecError
 from osp.platform.spec import NatStrategy, Profile, parse_stack_file
 from tests.support import REPO, spec_of
@@ -82,12 +83,13 @@ def test_other_namespaces_are_left_to_pulumi():
 
 
 def test_blueprint_override_for_one_load():
-    with pytest.raises(SpecError) as caught:
-        parse(MINIMAL, blueprint="no-such-blueprint")
-    assert caught.value.problems == [
-        f"{SOURCE}: osp:blueprint: got 'no-such-blueprint'; expected one of the bundled "
-        "blueprints: learning-hub, osp"
-    ]
+    assert parse(MINIMAL, blueprint="learning-hub").blueprint == "learning-hub"
+    with pytest.raises(UnknownBlueprintError) as caught:
+        parse("", blueprint="no-such-blueprint")
+    assert str(caught.value) == (
+        "--blueprint: got 'no-such-blueprint'; expected one of the blueprints available: "
+        "learning-hub, osp"
+    )
 
 
 @pytest.mark.parametrize(
@@ -203,8 +205,9 @@ def test_blueprint_override_for_one_load():
             id="bad-region",
         ),
         pytest.param(
-            "config:\n  aws:region: eu-west-2\n",
-            f"{SOURCE}: osp:domain: required key is missing",
+            f"config:\n  aws:region: eu-west-2\n  osp:cluster: {{admin_role_arns: [{ADMIN}]}}\n",
+            f"{SOURCE}: osp:domain: required key is missing; expected the DNS name the portals "
+            "and the API live under, such as school.example.com",
             id="missing-domain",
         ),
         pytest.param(
@@ -445,15 +448,23 @@ def test_every_problem_in_a_file_is_reported_at_once_in_line_order():
         foo: 1
         """
     )
-    assert [p.split(": ")[0] for p in found] == [f"{SOURCE}:{n}" for n in (3, 4, 6, 7, 8)]
+    assert [p.split(": ")[0] for p in found] == [SOURCE] + [
+        f"{SOURCE}:{n}" for n in (3, 4, 6, 7, 8)
+    ]
     with pytest.raises(SpecError) as caught:
         parse("config:\n  osp:domain: x\n  osp:netwrok: 1\n")
-    assert str(caught.value).startswith(f"{SOURCE}: 3 problems:\n  {SOURCE}")
+    assert str(caught.value).startswith(f"{SOURCE}: 4 problems:\n  {SOURCE}")
 
 
 def test_the_cluster_needs_an_administrator():
-    assert problems(BASE) == [
-        f"{SOURCE}: osp:cluster.admin_role_arns: expected at least one IAM role ARN: the cluster "
+    missing = (
+        f"{SOURCE}: osp:cluster.admin_role_arns: required key is missing; expected a list of at "
+        "least one IAM role ARN: the cluster grants its creator nothing, so without one nobody "
+        "can administer it"
+    )
+    assert problems(BASE) == [missing]
+    assert problems(BASE + "  osp:cluster: {admin_role_arns: []}\n") == [
+        f"{SOURCE}:4: osp:cluster.admin_role_arns: expected at least one IAM role ARN: the cluster "
         "grants its creator nothing, so without one nobody can administer it"
     ]
 

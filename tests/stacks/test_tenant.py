@@ -264,7 +264,7 @@ def test_silo_namespace_is_bounded_and_default_deny(env):
 def test_outputs(env, tier):
     outputs = tenant_plan(env, tier).outputs
     assert outputs["tenant"] == SLUG[tier] and outputs["tier"] == tier.value
-    assert outputs["blueprintVersion"] == tenant_version(tier, spec_of(env).blueprint)
+    assert outputs["blueprintVersion"] == tenant_version(tier, spec_of(env))
     assert outputs["roleName"] == f"osp-{env}-tenant-{SLUG[tier]}"
     silo_only = {"keyArn", "bucketName", "databaseIdentifier", "databaseEndpoint", "namespace"}
     assert silo_only <= set(outputs) if tier is Tier.SILO else not silo_only & set(outputs)
