@@ -374,6 +374,7 @@ def controller_statements(
     account: str,
     target_group_arns: Sequence[str],
     security_group_ids: Sequence[str] = (),
+    tagged_target_groups: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The statements of the load balancer controller's policy (TargetGroupBinding only)."""
     out: list[dict[str, Any]] = [
@@ -385,6 +386,24 @@ def controller_statements(
         },
         _allow("RegisterTargets", CONTROLLER_TARGET_ACTIONS, _once(target_group_arns)),
     ]
+    if tagged_target_groups:
+        # One statement whatever the number of tenants: a policy naming each tenant's groups
+        # would outgrow the role's 10 240 characters of inline policy within a few silos.
+        out.append(
+            {
+                "Sid": "RegisterTargetsInTaggedGroups",
+                "Effect": "Allow",
+                "Action": list(CONTROLLER_TARGET_ACTIONS),
+                "Resource": f"arn:{partition}:elasticloadbalancing:{region}:{account}:"
+                "targetgroup/*/*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/{key}": value
+                        for key, value in sorted(tagged_target_groups.items())
+                    }
+                },
+            }
+        )
     if security_group_ids:
         groups = [
             f"arn:{partition}:ec2:{region}:{account}:security-group/{group}"
@@ -474,6 +493,7 @@ def _controller_policy(
                 account=v["account"],
                 target_group_arns=arns,
                 security_group_ids=v["sgs"],
+                tagged_target_groups=args.tagged_target_groups,
             )
         )
 
@@ -634,6 +654,10 @@ def controller_problems(name: str, args: LoadBalancerControllerIdentityArgs) -> 
         _check_arns(check, "target_group_arns", groups, "target_group")
     elif not isinstance(groups, pulumi.Output):
         check.add("target_group_arns", groups, "a list of target group ARNs, or a mapping to them")
+    for key, value in dict(args.tagged_target_groups).items():
+        # An empty key or value would admit every target group of the account.
+        ok = isinstance(key, str) and isinstance(value, str) and bool(key) and bool(value)
+        check.check(ok, f"tagged_target_groups[{key!r}]", value, "a non-empty tag key and value")
     ids = args.security_group_ids
     if _listed(check, "security_group_ids", ids):
         for index, group in enumerate(ids):
@@ -764,6 +788,12 @@ class LoadBalancerControllerIdentityArgs:
     target_group_arns: pulumi.Input[Sequence[str] | Mapping[str, str]]
     """The estate's target groups, the only ones the controller may register targets in: a
     list of ARNs, or a mapping whose values are ARNs (`ApiLoadBalancer.target_group_arns`)."""
+
+    tagged_target_groups: Mapping[str, str] = field(default_factory=dict)
+    """Tags that also admit a target group: the controller may register targets in any
+    target group of the account and region carrying all of them (the silo tenants' groups,
+    which their own stacks create after this role: `{"osp:environment": "prod", "osp:tier":
+    "silo"}`). Default: none, only `target_group_arns`."""
 
     security_group_ids: Sequence[pulumi.Input[str]] = ()
     """Security groups the controller may add and remove ingress rules on, for

@@ -47,8 +47,10 @@ from osp.platform.catalogue import (
     Service,
     Transport,
 )
-from osp.platform.naming import NameKind
+from osp.platform.naming import TAG_ENVIRONMENT, NameKind
 from osp.platform.spec import Profile
+from osp.platform.tenancy import Tier
+from osp.platform.tenancy.tiers import TAG_TIER
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
 from osp.stacks.foundation import Foundation
@@ -170,6 +172,8 @@ def _load_balancer_controller(
         LoadBalancerControllerIdentityArgs(
             role_name=ctx.name("lb-controller", NameKind.IAM),
             target_group_arns=edge.load_balancer.target_group_arns,
+            # The silo tenants' own target groups (stacks/tenant_services.py), by their tags.
+            tagged_target_groups={TAG_ENVIRONMENT: ctx.spec.name, TAG_TIER: Tier.SILO.value},
             tags=ctx.tags("services"),
             **oidc,
         ),

@@ -2,19 +2,21 @@
 
     build(spec, tenant, environment)      # an osp.platform.tenancy.provisioning.TenantProgram
 
-`environment` is the environment stack's outputs as plain values (what the Automation API
-reads from it, or the environment's offline plan's outputs): the program reads the VPC, the
-subnets, the shared data buckets, the services' roles, the portals and the cluster's
-kubeconfig there, and never touches a resource of the environment stack.
+`environment` is the environment stack's outputs (what the Automation API reads from it, or
+the environment's offline plan's outputs): the program reads the VPC, the subnets, the
+shared data buckets, the services' roles, the portals, the load balancer's listener, the
+tenant gate's store and the cluster's kubeconfig there. It changes no resource of the
+environment stack; what it adds to the environment's shared things are resources of its own:
+its key in the tenant gate's store, and (silo) its rules on the load balancer's listener.
 
-Every tenant: its DNS name `<slug>.<domain>` on the tier's portal, a role confined to its
-prefix `tenants/<slug>/` in the shared data buckets, and its configuration parameter. A silo
-tenant also gets its own KMS key, bucket, PostgreSQL instance and namespace `tenant-<slug>`
-(ResourceQuota, LimitRange, default-deny NetworkPolicy) running its own copy of the
-environment's services, reached through its own listener rules (osp.stacks.tenant_services).
-Every AWS resource is tagged
-`osp:tenant=<slug>` and `osp:tier=<tier>` besides osp's standard tags; every Kubernetes object
-is labelled `osp.io/tenant` and `osp.io/tier`.
+Every tenant: its DNS name `<slug>.<domain>` on the tier's portal, its names in the tenant
+gate, a role confined to its prefix `tenants/<slug>/` in the shared data buckets, and its
+configuration parameter. A silo tenant also gets its own KMS key, bucket, PostgreSQL
+instance and namespace `tenant-<slug>` (ResourceQuota, LimitRange, default-deny
+NetworkPolicy) running its own copy of the environment's services, reached through its own
+listener rules (osp.stacks.tenant_services). Every AWS resource is tagged
+`osp:tenant=<slug>` and `osp:tier=<tier>` besides osp's standard tags; every Kubernetes
+object is labelled `osp.io/tenant` and `osp.io/tier`.
 """
 
 from __future__ import annotations

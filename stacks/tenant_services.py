@@ -61,7 +61,6 @@ from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.loadbalancer import ServiceRoute, rule_priorities
 from osp.components.network import subnet_cidrs
-from osp.platform import iam
 from osp.platform.catalogue import Access, Catalogue, Database, Replicas, Service, Transport
 from osp.platform.errors import OspError
 from osp.platform.naming import NameKind, fit
@@ -77,7 +76,6 @@ SUSPENDED_BODY = json.dumps({"error": "tenant_suspended"}, separators=(",", ":")
 ORIGIN_HEADER = "Origin"
 
 #: The load balancer controller's actions on a silo's target groups (TargetGroupBinding).
-TARGET_ACTIONS = ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"]
 
 
 class SiloServicesError(OspError):
@@ -265,8 +263,8 @@ class _Declaration:
                 ),
             )
             identities[service.name] = identity
-        if target_groups:
-            self._controller_may_register(target_groups)
+        # The estate's load balancer controller registers the pods in these groups: its policy
+        # admits every group tagged with this environment and the silo tier (app/identity.py).
         return SiloServices(
             identities=identities,
             workloads=workloads,
@@ -554,30 +552,6 @@ class _Declaration:
             opts=self.aws_opts,
         )
         return group
-
-    def _controller_may_register(self, groups: Mapping[str, aws.lb.TargetGroup]) -> None:
-        """The estate's load balancer controller may register targets in exactly the
-        tenant's target groups: a policy of the tenant's stack on the controller's role (the
-        estate's own policy names only the estate's groups)."""
-        silo = self.silo
-        role_arn = str(silo.needs("loadBalancerControllerRoleArn"))
-        name = silo.name("lb-controller-targets")
-        aws.iam.RolePolicy(
-            name,
-            role=role_arn.rsplit("/", 1)[-1],
-            name=silo.name("targets", NameKind.IAM),
-            policy=pulumi.Output.all(*(g.arn for g in groups.values())).apply(
-                lambda arns: iam.policy(
-                    {
-                        "Sid": "TenantTargetGroups",
-                        "Effect": "Allow",
-                        "Action": TARGET_ACTIONS,
-                        "Resource": sorted(arns),
-                    }
-                )
-            ),
-            opts=self.aws_opts,
-        )
 
 
 def key_statements(

@@ -486,6 +486,35 @@ def test_controller_registers_targets_in_the_estate_groups_only(controller):
     assert "Condition" not in targets
 
 
+def test_controller_may_also_register_in_groups_carrying_the_given_tags():
+    """The silo tenants' groups, created later by their own stacks: one tag-conditioned
+    statement, however many there are."""
+    plan = plan_controller(
+        target_group_arns=[f"{TG}osp-prod-fee-8080/0123456789abcdef"],
+        tagged_target_groups={"osp:environment": "prod", "osp:tier": "silo"},
+    )
+    tagged = policy_of(plan, "osp-t-lbc")["RegisterTargetsInTaggedGroups"]
+    assert (
+        tagged["Resource"] == "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/*/*"
+    )
+    assert tagged["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/osp:environment": "prod",
+            "aws:ResourceTag/osp:tier": "silo",
+        }
+    }
+    assert sorted(tagged["Action"]) == [
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:RegisterTargets",
+    ]
+
+
+@pytest.mark.parametrize("tags", [{"osp:tier": ""}, {"": "silo"}])
+def test_an_empty_tag_would_admit_every_group_and_is_refused(tags):
+    found = controller_problems("osp-t-lbc", controller_args(tagged_target_groups=tags))
+    assert any("tagged_target_groups" in f and "a non-empty tag key and value" in f for f in found)
+
+
 def test_controller_can_only_describe_on_star(controller):
     by_sid = policy_of(controller, "osp-t-lbc")
     describe = by_sid["Describe"]
