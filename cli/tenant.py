@@ -412,12 +412,20 @@ def verify(
         raise InvalidArguments(
             [f"tenant verify: SLUG / --all: got {got}; expected one tenant's slug or --all"]
         )
+    from osp.platform.tenancy import isolation
+
     target = connect_environment(env, project_dir, offline, actor=False)
+    if offline:
+        planner = target.offline_provisioner()
+        provisioner, outputs = planner, planner.environment_outputs
+    else:
+        provisioner, outputs = target.provisioner(offline=False), target.stack_outputs or {}
     report = onboarding.verify_isolation(
         slug,
         environment=target.spec.name,
         registry=target.registry,
-        provisioner=target.provisioner(offline=offline),
+        provisioner=provisioner,
+        shareable_arns=isolation.shareable(outputs),
     )
     if as_json:
         typer.echo(json.dumps({

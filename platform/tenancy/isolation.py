@@ -37,7 +37,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -97,9 +97,41 @@ class Finding:
         return self.message
 
 
-def verify(plans: Mapping[str, Plan]) -> list[Finding]:
-    """Every finding in the plans of the tenants (by slug); empty when isolation holds."""
-    territories = {slug: _territory(slug, plan) for slug, plan in plans.items()}
+#: The environment stack's outputs naming what a silo may share with the estate (exact ARNs,
+#: or mappings of them): the platform's application secrets, the Redis AUTH token, the SES
+#: identity and configuration set, and the key of those secrets.
+SHAREABLE_OUTPUTS = (
+    "appSecretArns",
+    "redisAuthSecretArn",
+    "emailIdentityArn",
+    "emailConfigurationSetArn",
+    "secretsKeyArn",
+)
+
+
+def shareable(environment_outputs: Mapping[str, Any]) -> frozenset[str]:
+    """The ARNs the environment lets its tenants share (`SHAREABLE_OUTPUTS`)."""
+    found: set[str] = set()
+    for key in SHAREABLE_OUTPUTS:
+        value = environment_outputs.get(key)
+        value = getattr(value, "value", value)  # the automation layer's Output, or plain
+        values = value.values() if isinstance(value, Mapping) else [value]
+        found |= {v for v in values if isinstance(v, str) and v.startswith("arn:")}
+    return frozenset(found)
+
+
+def verify(
+    plans: Mapping[str, Plan], *, shareable_arns: Collection[str] | None = None
+) -> list[Finding]:
+    """Every finding in the plans of the tenants (by slug); empty when isolation holds.
+
+    `shareable_arns`: what the environment lets tenants share (`shareable(outputs)`). Given,
+    a plan's own `sharedResources` count only where they are among them: a tenant plan cannot
+    make a resource of the estate its own by calling it shared. Not given (plans alone),
+    what a plan declares shared is taken at its word.
+    """
+    allowed = frozenset(shareable_arns) if shareable_arns is not None else None
+    territories = {slug: _territory(slug, plan, allowed) for slug, plan in plans.items()}
     findings: list[Finding] = []
     for slug, plan in sorted(plans.items()):
         others = [t for other, t in sorted(territories.items()) if other != slug]
@@ -145,7 +177,7 @@ def _tier(plan: Plan) -> Tier | None:
         return None
 
 
-def _territory(slug: str, plan: Plan) -> _Territory:
+def _territory(slug: str, plan: Plan, shareable_arns: frozenset[str] | None) -> _Territory:
     outputs = plan.outputs
     role_arn = outputs.get("roleArn")
     found = _Territory(slug)
@@ -195,7 +227,9 @@ def _territory(slug: str, plan: Plan) -> _Territory:
         found.arns[users] = f"database users of instance {resource_id}"
         found.own_patterns.append(users)
     for arn, why in (outputs.get("sharedResources") or {}).items():
-        if isinstance(arn, str) and arn.startswith("arn:") and not re.search(r"[*?]|\$\{", arn):
+        if not (isinstance(arn, str) and arn.startswith("arn:")) or re.search(r"[*?]|\$\{", arn):
+            continue
+        if shareable_arns is None or arn in shareable_arns:
             found.shared[arn] = str(why)
     return found
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -538,17 +538,20 @@ def verify_isolation(
     environment: str,
     registry: TenantRegistry,
     provisioner: Provisioner,
+    shareable_arns: Collection[str] | None = None,
 ) -> IsolationReport:
     """Plan the stacks of every tenant that has one (not deleted) and prove from those plans
     that none reaches beyond its own resources (isolation.verify). With `slug`, the findings
     of that tenant's own stack only; the others are planned all the same, since a leak is
-    found by comparing with its victim's resources."""
+    found by comparing with its victim's resources.
+    `shareable_arns`: what the environment lets tenants share (isolation.shareable).
+    """
     wanted = _require(registry, slug, environment) if slug is not None else None
     tenants = [t for t in registry.list() if t.state is not TenantState.DELETED]
     if wanted is not None and wanted.state is TenantState.DELETED:
         raise TenantStateError(wanted.slug, wanted.state, TenantState.ACTIVE)
     plans = {t.slug: provisioner.plan(t) for t in tenants}
-    findings = verify(plans)
+    findings = verify(plans, shareable_arns=shareable_arns)
     if wanted is not None:
         findings = [f for f in findings if f.tenant == wanted.slug]
     return IsolationReport(tuple(sorted(plans)), tuple(findings))

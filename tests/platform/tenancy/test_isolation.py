@@ -437,3 +437,38 @@ def test_not_resource_is_a_leak_unless_it_only_texts_phone_numbers(actions, not_
         assert "allows NotResource" in only(findings, RULE_CROSS_TENANT).evidence
     else:
         assert findings == []
+
+
+# --- what the environment lets tenants share -----------------------------------------------
+
+
+def test_a_plan_cannot_make_an_estate_resource_its_own_by_calling_it_shared():
+    from osp.platform.tenancy.isolation import shareable
+
+    estate = plan_of("dev").outputs
+    table = estate["tenantsTableArn"]
+    leaky = role_policy(
+        "springfield",
+        lambda statements: statements.append(
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": table}
+        ),
+    )
+    assert only(verify({"springfield": leaky}), "unconfined-access")
+    claimed = replace(
+        leaky, outputs={**leaky.outputs, "sharedResources": {table: "the registry, surely"}}
+    )
+    assert verify({"springfield": claimed}) == []  # plans alone: taken at their word
+    against_estate = verify({"springfield": claimed}, shareable_arns=shareable(estate))
+    assert table in only(against_estate, "unconfined-access").evidence
+    # What the estate does let tenants share stays shared.
+    assert verify(fleet(), shareable_arns=shareable(estate)) == []
+
+
+def test_the_estates_shareable_resources_are_the_secrets_cache_and_mail():
+    from osp.platform.tenancy.isolation import shareable
+
+    estate = plan_of("dev").outputs
+    found = shareable(estate)
+    assert set(estate["appSecretArns"].values()) <= found
+    assert estate["redisAuthSecretArn"] in found and estate["secretsKeyArn"] in found
+    assert estate["tenantsTableArn"] not in found
