@@ -1,15 +1,24 @@
-"""What the tests share: the repository's specs and plans, and planning one building block.
+"""What the tests share: the repository's specs and plans, planning one building block, and
+project folders of the tests' own.
 
     plan = plan_component(Postgres, PostgresArgs(**PROD), exports=("identifier",))
 
 `spec_of` / `plan_of` compute once per test run; `plan_component` runs the offline engine
 over a program that builds one component (or app block) and exports what a test names.
+
+Tests never point osp at the repository's own project: adding an environment as the README
+describes (a new stacks/Pulumi.<env>.yaml) must not change what any test sees. `project_copy`
+builds a project folder holding exactly the environments a test names; `shipped_project` is
+one such folder with the shipped environments, shared by the tests that only read it.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,14 +30,37 @@ from osp.platform.project import find_project
 from osp.platform.spec import EnvironmentSpec, load_environment
 
 REPO = Path(__file__).resolve().parent.parent
+#: The environments the repository ships, and so the ones `shipped_project` holds.
 ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def project_copy(folder: Path, environments: Iterable[str] = ENVIRONMENTS) -> Path:
+    """`folder` made an osp project of its own: the repository's Pulumi.yaml and the stack files
+    of `environments`, and nothing else, whatever the repository's stacks/ holds. Returns
+    `folder` (created if need be); the copy is the test's to edit or break."""
+    repository = find_project(REPO)
+    stacks = folder / repository.stacks_dir.relative_to(repository.root)
+    stacks.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "Pulumi.yaml", folder / "Pulumi.yaml")
+    for environment in environments:
+        shutil.copy(repository.stack_file(environment), stacks)
+    return folder
+
+
+@functools.cache
+def shipped_project() -> Path:
+    """A project holding the shipped environments (`ENVIRONMENTS`), made once per test process
+    for the tests that only read it; a test that writes makes its own with `project_copy`."""
+    folder = Path(tempfile.mkdtemp(prefix="osp-project-")).resolve()
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return project_copy(folder)
 
 
 @functools.cache
 def spec_of(environment: str, blueprint: str | None = None) -> EnvironmentSpec:
-    """The spec of one of the repository's own environments; `blueprint`: another bundled
-    blueprint instead of the stack file's."""
-    return load_environment(find_project(REPO), environment, blueprint=blueprint)
+    """The spec of one of the shipped environments; `blueprint`: another bundled blueprint
+    instead of the stack file's."""
+    return load_environment(find_project(shipped_project()), environment, blueprint=blueprint)
 
 
 @functools.cache

@@ -8,21 +8,20 @@ what they check is the CLI's rendering of a plan, and a whole estate takes secon
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from osp.cli.main import app
 from osp.platform.errors import OspError
-from tests.support import REPO, plan_of, spec_of
+from tests.support import REPO, plan_of, shipped_project, spec_of
 
 runner = CliRunner()
+PROJECT = shipped_project()
 
 
 def osp(*args: str, env: dict[str, str] | None = None):
@@ -54,16 +53,6 @@ def planned(monkeypatch) -> Callable[[str], list[str]]:
     return answer_with
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    """A throwaway copy of the repository's project files, safe to break."""
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "stacks").mkdir()
-    for stack_file in (REPO / "stacks").glob("Pulumi.*.yaml"):
-        shutil.copy(stack_file, tmp_path / "stacks" / stack_file.name)
-    return tmp_path
-
-
 def test_help_lists_commands_and_exit_codes():
     result = osp("--help")
     assert result.exit_code == 0
@@ -78,7 +67,7 @@ def test_version():
 
 
 def test_envs_lists_environments_with_region_and_profile():
-    result = osp("envs", "--project-dir", str(REPO))
+    result = osp("envs", "--project-dir", str(PROJECT))
     assert result.exit_code == 0, result.output
     rows = [line.split("│") for line in result.stdout.splitlines() if "us-east-1" in line]
     assert [[cell.strip() for cell in row[1:3]] for row in rows] == [
@@ -108,7 +97,7 @@ def test_envs_flags_an_invalid_file_and_exits_1(project_copy):
 
 def test_preview_offline_prints_the_tree_counts_and_summary(planned):
     asked = planned("prod")
-    result = osp("preview", "--env", "prod", "--offline", "--project-dir", str(REPO))
+    result = osp("preview", "--env", "prod", "--offline", "--project-dir", str(PROJECT))
     assert result.exit_code == 0, result.output
     assert asked == ["prod"]
     out = result.stdout
@@ -127,7 +116,7 @@ def test_preview_offline_prints_the_tree_counts_and_summary(planned):
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_preview_json_is_the_plan_and_nothing_else(environment, planned):
     asked = planned(environment)
-    result = osp("preview", "-e", environment, "--offline", "--json", "--project-dir", str(REPO))
+    result = osp("preview", "-e", environment, "--offline", "--json", "--project-dir", str(PROJECT))
     assert result.exit_code == 0, result.stderr
     assert asked == [environment]
     plan = json.loads(result.stdout)
@@ -140,9 +129,9 @@ def test_preview_json_is_the_plan_and_nothing_else(environment, planned):
 def test_preview_out_writes_the_same_json(tmp_path, planned):
     target = tmp_path / "plans" / "dev.json"
     asked = planned("dev")
-    printed = osp("preview", "-e", "dev", "--offline", "--json", "--project-dir", str(REPO))
+    printed = osp("preview", "-e", "dev", "--offline", "--json", "--project-dir", str(PROJECT))
     written = osp(
-        "preview", "-e", "dev", "--offline", "--out", str(target), "--project-dir", str(REPO)
+        "preview", "-e", "dev", "--offline", "--out", str(target), "--project-dir", str(PROJECT)
     )
     assert written.exit_code == 0
     assert asked == ["dev", "dev"]
@@ -153,7 +142,7 @@ def test_preview_out_writes_the_same_json(tmp_path, planned):
 
 def test_project_is_found_from_a_subdirectory(monkeypatch, planned):
     asked = planned("dev")
-    monkeypatch.chdir(REPO / "stacks")
+    monkeypatch.chdir(PROJECT / "stacks")
     result = osp("preview", "--env", "dev", "--offline", "--json")
     assert result.exit_code == 0, result.stderr
     assert asked == ["dev"]
@@ -161,16 +150,16 @@ def test_project_is_found_from_a_subdirectory(monkeypatch, planned):
 
 def test_project_dir_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = osp("envs", env={"OSP_PROJECT_DIR": str(REPO)})
+    result = osp("envs", env={"OSP_PROJECT_DIR": str(PROJECT)})
     assert result.exit_code == 0, result.stderr
 
 
 def test_unknown_environment_names_the_ones_that_exist():
-    result = osp("preview", "--env", "qa", "--offline", "--project-dir", str(REPO))
+    result = osp("preview", "--env", "no-such-env", "--offline", "--project-dir", str(PROJECT))
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "Error: unknown environment 'qa': there is no stacks/Pulumi.qa.yaml; "
+        "Error: unknown environment 'no-such-env': there is no stacks/Pulumi.no-such-env.yaml; "
         "environments in this project: dev, prod, staging\n"
     )
 
@@ -236,7 +225,7 @@ def test_preview_without_offline_and_without_the_pulumi_cli_says_how_to_get_it(
     tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = osp("preview", "--env", "dev", "--project-dir", str(REPO))
+    result = osp("preview", "--env", "dev", "--project-dir", str(PROJECT))
     assert result.exit_code == 1
     assert "the pulumi CLI for real runs, and it is not installed" in result.stderr
     assert "curl -fsSL https://get.pulumi.com | sh" in result.stderr
@@ -254,7 +243,7 @@ def test_unwritable_out_is_reported(tmp_path, planned):
     asked = planned("dev")
     result = osp(
         "preview", "-e", "dev", "--offline", "--out", str(blocker / "plan.json"),
-        "--project-dir", str(REPO),
+        "--project-dir", str(PROJECT),
     )  # fmt: skip
     assert result.exit_code == 1
     assert asked == ["dev"]

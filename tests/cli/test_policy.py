@@ -16,13 +16,14 @@ from typer.testing import CliRunner
 
 from osp.cli.main import app
 from osp.platform.policy import RULES
-from tests.support import REPO
+from tests.support import REPO, shipped_project
 
 runner = CliRunner()
 SARIF_SCHEMA = json.loads((REPO / "tests" / "fixtures" / "sarif-2.1.0-rtm.5.json").read_text())
 
 
-def osp(*args: str, project: Path = REPO):
+def osp(*args: str, project: Path | None = None):
+    project = project or shipped_project()
     return runner.invoke(app, [*args, "--project-dir", str(project)], env={"OSP_PROJECT_DIR": None})
 
 
@@ -224,9 +225,9 @@ def test_usage_errors_exit_2():
 
 
 def test_an_unknown_environment_is_one_clear_error():
-    result = osp("policy", "check", "--env", "qa", "--offline")
+    result = osp("policy", "check", "--env", "no-such-env", "--offline")
     assert result.exit_code == 1
-    assert "unknown environment 'qa'" in result.stderr and "Traceback" not in result.output
+    assert "unknown environment 'no-such-env'" in result.stderr and "Traceback" not in result.output
 
 
 # --- list ------------------------------------------------------------------------------------

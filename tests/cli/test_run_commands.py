@@ -51,7 +51,7 @@ from tests.platform.test_automation_events import (
     summary,
 )
 from tests.platform.test_automation_layer import standin
-from tests.support import REPO
+from tests.support import REPO, shipped_project
 
 runner = CliRunner()
 INSTALL = "curl -fsSL https://get.pulumi.com | sh"
@@ -59,7 +59,10 @@ INSTALL = "curl -fsSL https://get.pulumi.com | sh"
 
 def osp(*args: str, input: str | None = None):
     return runner.invoke(
-        app, [*args, "--project-dir", str(REPO)], input=input, env={"OSP_PROJECT_DIR": None}
+        app,
+        [*args, "--project-dir", str(shipped_project())],
+        input=input,
+        env={"OSP_PROJECT_DIR": None},
     )
 
 
@@ -208,7 +211,8 @@ def test_preview_runs_a_real_preview_and_lists_the_changes(engine, tmp_path):
     assert result.exit_code == 0, result.output
     ((target, create),) = engine.opened
     assert create is True
-    assert (target.stack_name, target.project_name, target.work_dir) == ("dev", "osp", REPO)
+    assert (target.stack_name, target.project_name) == ("dev", "osp")
+    assert target.work_dir == shipped_project()
     home = (tmp_path / "home").resolve()
     assert target.backend_url == f"file://{home}/state"
     assert target.secrets_provider == "passphrase"

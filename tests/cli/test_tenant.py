@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from osp.cli import tenant as tenant_cli
 from osp.cli.main import app
 from osp.platform.tenancy import actor
-from tests.support import REPO
+from tests.support import REPO, shipped_project
 
 runner = CliRunner()
 
@@ -60,7 +60,10 @@ def offline_tenants(monkeypatch, tmp_path) -> Path:
 
 def osp(*args: str, input: str | None = None):
     return runner.invoke(
-        app, [*args, "--project-dir", str(REPO)], input=input, env={"OSP_PROJECT_DIR": None}
+        app,
+        [*args, "--project-dir", str(shipped_project())],
+        input=input,
+        env={"OSP_PROJECT_DIR": None},
     )
 
 
@@ -205,7 +208,10 @@ SLUG_RULE = "expected a tenant slug: a DNS label of 3-32 lower-case letters"
         (("--tier", "gold"), "--tier: got 'gold'; expected one of pool, silo"),
         (("--admin-email", "it-at"), "--admin-email: got 'it-at'; expected an e-mail address"),
         (("--domain", "learn_springfield"), "--domain: got 'learn_springfield'; expected a "),
-        (("--env", "qa"), "unknown environment 'qa': there is no stacks/Pulumi.qa.yaml"),
+        (
+            ("--env", "no-such-env"),
+            "unknown environment 'no-such-env': there is no stacks/Pulumi.no-such-env.yaml",
+        ),
     ],
     ids=[
         "too-short", "too-long", "upper-case", "leading-digit", "double-hyphen",
@@ -371,7 +377,7 @@ def estate_table(monkeypatch, offline_tenants):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
     def outputs(project, spec, program):
-        assert (project.root, spec.name, program) == (REPO, "dev", build)
+        assert (project.root, spec.name, program) == (shipped_project(), "dev", build)
         return {
             "tenantsTable": operations.Output("osp-dev-tenants", secret=False),
             "dataBuckets": operations.Output({"documents": "osp-dev-documents-9"}, secret=False),

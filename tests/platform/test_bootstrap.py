@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import boto3
 import pytest
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from osp.cli.main import app
 from osp.platform import bootstrap as setup
 from osp.platform.spec import parse_stack_file
-from tests.support import REPO
+from tests.support import REPO, project_copy
 
 ACCOUNT = "123456789012"  # moto's account
 BUCKET = f"osp-pulumi-state-{ACCOUNT}-us-east-1"
@@ -286,8 +285,7 @@ def test_the_command_prints_the_lines_then_reports_unchanged(aws):
 
 
 def test_write_puts_the_lines_into_the_stack_file(aws, tmp_path):
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(REPO / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("*.py"))
+    project_copy(tmp_path, ["dev"])
     before = (tmp_path / "stacks" / "Pulumi.dev.yaml").read_text()
     result = runner.invoke(
         app,
@@ -310,8 +308,7 @@ def test_write_and_env_go_together(args):
 
 
 def test_write_to_an_unknown_environment_fails_before_any_aws_call(tmp_path):
-    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "stacks").mkdir()
+    project_copy(tmp_path, environments=())
     result = runner.invoke(
         app,
         ["bootstrap", "--region", "us-east-1", "--write", "--env", "qa",

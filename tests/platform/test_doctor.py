@@ -16,7 +16,7 @@ from osp.platform.automation import backend as backends
 from osp.platform.doctor import Status
 from osp.platform.project import find_project
 from tests.platform.test_automation_layer import standin
-from tests.support import REPO, spec_of
+from tests.support import shipped_project, spec_of
 
 ACCOUNT = "123456789012"
 
@@ -53,7 +53,7 @@ def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
 
 
 def run(spec=None, **kwargs) -> dict[str, doctor.Check]:
-    project = find_project(REPO) if spec is not None else None
+    project = find_project(shipped_project()) if spec is not None else None
     return by_name(doctor.run(project, spec, session=boto3.Session(), **kwargs))
 
 
@@ -214,7 +214,7 @@ runner = CliRunner()
 
 
 def test_the_command_exits_0_when_everything_passes(machine):
-    result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(REPO)])
+    result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(shipped_project())])
     assert result.exit_code == 0, result.output
     assert result.stdout.count("✓ pass") == 8 and "✗ fail" not in result.stdout
 

@@ -23,7 +23,7 @@ from osp.platform.tenancy.stack_provisioner import StackProvisioner
 from tests.cli.test_run_commands import Engine
 from tests.platform.tenancy.test_onboarding import create_tenant_in_memory
 from tests.platform.test_automation_layer import standin
-from tests.support import REPO, spec_of
+from tests.support import shipped_project, spec_of
 
 SEEN: list[dict] = []
 
@@ -59,9 +59,8 @@ def provisioner(**options) -> StackProvisioner:
         "bucket": Output("osp-dev-documents-1", secret=False),
         "kubeconfig": Output("apiVersion: v1", secret=True),
     }
-    return StackProvisioner(
-        find_project(REPO), spec_of("dev"), program, outputs, lambda tier: "v7", **options
-    )
+    project = find_project(shipped_project())
+    return StackProvisioner(project, spec_of("dev"), program, outputs, lambda tier: "v7", **options)
 
 
 def test_apply_updates_the_tenants_stack_and_keeps_a_secret_output_secret(engine):
