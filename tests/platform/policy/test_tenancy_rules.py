@@ -15,6 +15,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 def _check(rule_id, plans, slug, type_token, name=None):
     rule = next(r for r in RULES if r.id == rule_id)
     plan = plans[slug]
+    if name is None and type_token == ROLE_POLICY:
+        name = f"osp-dev-tenant-{slug}-access"  # the tenant's own role's; a silo has more
     (target,) = [r for r in plan.of_type(type_token) if name is None or r.name == name]
     return rule.check(target, Scope(plan, context(tenant_plans=plans)))
 

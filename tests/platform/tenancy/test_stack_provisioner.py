@@ -125,7 +125,9 @@ def test_a_tenant_program_error_reaches_the_engine_as_its_message_alone(engine):
     def refuses(spec, tenant, environment, *, delete_data=None):
         raise TenantProgramError("tenant springfield: the silo tier needs 'vpcId'")
 
-    failing = StackProvisioner(find_project(REPO), spec_of("dev"), refuses, {}, lambda tier: "v7")
+    failing = StackProvisioner(
+        find_project(shipped_project()), spec_of("dev"), refuses, {}, lambda tier: "v7"
+    )
     failing.apply(create_tenant_in_memory())
     with pytest.raises(pulumi.RunError) as raised:
         engine.program()
