@@ -644,7 +644,7 @@ def _network_policies(
             Finding(
                 slug,
                 RULE_NETWORK_POLICY,
-                policies[0].name if policies else resource,
+                resource,  # what lacks it is the namespace, not whichever policy came first
                 f"namespace {ns} has no default-deny NetworkPolicy (every pod selected, "
                 "ingress denied unless admitted)",
             ),

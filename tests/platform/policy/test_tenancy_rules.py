@@ -57,12 +57,14 @@ def test_a_silo_namespace_without_default_deny_fails():
         inputs["spec"]["podSelector"] = {"matchLabels": {"app": "x"}}
         return inputs
 
+    default_deny = "osp-dev-tenant-shelbyville-default-deny"  # a silo also has its services'
     plans = fleet()
     silo = plans["shelbyville"]
-    plans = {**plans, "shelbyville": edited(silo, quiet, open_up)}
-    check = _check("OSP-TENANT-3", plans, "shelbyville", quiet)
+    plans = {**plans, "shelbyville": edited(silo, quiet, open_up, name=default_deny)}
+    namespace = "kubernetes:core/v1:Namespace"  # what lacks a default-deny policy
+    check = _check("OSP-TENANT-3", plans, "shelbyville", namespace)
     assert not check.passed and "default-deny" in check.detail
-    assert _check("OSP-TENANT-3", fleet(), "shelbyville", quiet).passed
+    assert _check("OSP-TENANT-3", fleet(), "shelbyville", namespace).passed
 
 
 def test_a_silo_key_admitting_a_stranger_fails():
