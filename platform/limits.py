@@ -458,3 +458,20 @@ SECRET_NAME_PREFIX = pattern(
     "a namespace such as osp-prod: lower-case letters and digits, with single '-' or '_' "
     "between them and '/' between levels",
 )
+
+
+# --- Pulumi --------------------------------------------------------------------------------
+
+#: A Pulumi URN, `urn:pulumi:<stack>::<project>::<type>::<name>`: the type is a type token
+#: (`aws:s3/bucket:Bucket`), qualified by its parents' (`osp:network:Network$aws:ec2/vpc:Vpc`);
+#: the name is the rest, whatever it holds.
+PULUMI_URN = pattern(
+    r"urn:pulumi:[^:\s]+::[^:\s]+::(?:[^:\s]|:(?!:))+::\S.*",
+    "a Pulumi URN, urn:pulumi:<stack>::<project>::<type>::<name>, as `osp preview --json` "
+    "lists them",
+)
+
+
+def urn_stack(urn: str) -> str:
+    """The stack of a URN that PULUMI_URN accepts."""
+    return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
