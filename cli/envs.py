@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from osp.cli import output
 
 
-def envs(project_dir: output.ProjectDirOption = None) -> None:
+def envs(
+    project_dir: output.ProjectDirOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the environments as one JSON object on stdout (problems still on stderr).",
+        ),
+    ] = False,
+) -> None:
     """List the environments (stacks/Pulumi.<env>.yaml) with their region and profile.
 
     Exits 1 when a stack file is invalid, after listing the others.
@@ -27,23 +38,52 @@ def envs(project_dir: output.ProjectDirOption = None) -> None:
         )
         raise typer.Exit(output.EXIT_ERROR)
 
-    table = Table(title=f"Environments of {project.name} ({project.root})", title_justify="left")
+    title = f"Environments of {project.name} ({project.root})"
+    table = Table(title=output.escape(title), title_justify="left")
     for column in ("environment", "profile", "region", "zones", "blueprint", "stack file"):
         table.add_column(column)
     broken: list[str] = []
+    listed: list[dict] = []
     for name in names:
         stack_file = project.relative(project.stack_file(name))
         try:
             spec = load_environment(project, name)
         except SpecError as exc:
             broken.append(str(exc))
-            table.add_row(name, "[red]invalid[/]", "", "", "", stack_file)
+            listed.append({"name": name, "valid": False, "stackFile": stack_file})
+            table.add_row(
+                output.escape(name), "[red]invalid[/]", "", "", "", output.escape(stack_file)
+            )
             continue
+        listed.append(_as_json(spec, stack_file))
         table.add_row(
-            name, spec.profile.value, spec.region, str(len(spec.zones)), spec.blueprint, stack_file
+            output.escape(name),
+            spec.profile.value,
+            spec.region,
+            str(len(spec.zones)),
+            spec.blueprint,
+            output.escape(stack_file),
         )
-    output.stdout().print(table)
+    if as_json:
+        import json
+
+        body = {"project": project.name, "root": str(project.root), "environments": listed}
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        output.stdout().print(table)
     for problem in broken:
         output.error(problem)
     if broken:
         raise typer.Exit(output.EXIT_ERROR)
+
+
+def _as_json(spec, stack_file: str) -> dict:
+    return {
+        "name": spec.name,
+        "valid": True,
+        "profile": spec.profile.value,
+        "region": spec.region,
+        "zones": list(spec.zones),
+        "blueprint": spec.blueprint,
+        "stackFile": stack_file,
+    }

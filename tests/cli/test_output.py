@@ -441,3 +441,39 @@ def test_completion_completes_commands_and_options():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO
     )
     assert "preview" in done.stdout.split()
+
+
+# --- 15: osp envs --json -----------------------------------------------------------------------
+
+
+def test_envs_json_lists_every_environment(project):
+    result = osp("envs", "--json", "--project-dir", str(project))
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["project"] == "osp" and body["root"] == str(project.resolve())
+    by_name = {e["name"]: e for e in body["environments"]}
+    assert list(by_name) == ["dev", "prod", "staging"]
+    assert by_name["prod"] == {
+        "name": "prod", "valid": True, "profile": "prod", "region": "us-east-1",
+        "zones": by_name["prod"]["zones"], "blueprint": "osp",
+        "stackFile": "stacks/Pulumi.prod.yaml",
+    }  # fmt: skip
+    assert len(by_name["prod"]["zones"]) == 3
+
+
+def test_envs_json_marks_an_invalid_file_and_exits_1(project):
+    (project / "stacks" / "Pulumi.qa.yaml").write_text("config:\n  osp:domain: x\n")
+    result = osp("envs", "--json", "--project-dir", str(project))
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    (qa,) = [e for e in body["environments"] if e["name"] == "qa"]
+    assert qa == {
+        "name": "qa", "valid": False, "stackFile": "stacks/Pulumi.qa.yaml"
+    }  # fmt: skip
+    assert result.stderr.startswith("Error: stacks/Pulumi.qa.yaml: ")
+
+
+def test_envs_prints_names_with_brackets_as_they_are(project):
+    shutil.copy(project / "stacks" / "Pulumi.dev.yaml", project / "stacks" / "Pulumi.[b]x.yaml")
+    result = osp("envs", "--project-dir", str(project))
+    assert "stacks/Pulumi.[b]x.yaml" in result.stdout
