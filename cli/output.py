@@ -84,7 +84,8 @@ def _console(stream: IO[str], *, soft_wrap: bool) -> Console:
         if mode is ColorMode.NEVER
         else (False if mode is ColorMode.ALWAYS else None),
     }
-    if mode is ColorMode.ALWAYS and not terminal:
+    forced = mode is ColorMode.ALWAYS or (mode is ColorMode.AUTO and os.environ.get("FORCE_COLOR"))
+    if forced and not terminal:
         options["color_system"] = "standard"
     if not terminal:
         options["width"] = UNWRAPPED_WIDTH

@@ -477,3 +477,9 @@ def test_envs_prints_names_with_brackets_as_they_are(project):
     shutil.copy(project / "stacks" / "Pulumi.dev.yaml", project / "stacks" / "Pulumi.[b]x.yaml")
     result = osp("envs", "--project-dir", str(project))
     assert "stacks/Pulumi.[b]x.yaml" in result.stdout
+
+
+def test_force_color_colours_a_pipe_unless_told_never(no_engine):
+    command = ["preview", "--env", "dev", "--offline", "--project-dir", str(REPO)]
+    assert ANSI.search(osp(*command, env={"FORCE_COLOR": "1"}).stdout)
+    assert not ANSI.search(osp(*command, "--color", "never", env={"FORCE_COLOR": "1"}).stdout)
