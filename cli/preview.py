@@ -83,21 +83,22 @@ def preview(
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
 
-    with progress.planning(env, as_json=as_json, enabled=offline) as planning:
-        planning.phase("reading the stack file")
-        project = find_project(project_dir)
-        spec = load_environment(project, env, blueprint=blueprint if offline else None)
-        destination = None
-        if out is not None and not to_stdout:
-            try:
-                destination = output.check_out_path(out, project.root, project.stacks_dir)
-            except output.OutPathError as exc:
-                output.error(str(exc))
-                raise typer.Exit(output.EXIT_USAGE) from None
-        if offline:
+    # Everything that can refuse runs before the progress display starts, so that a message
+    # (an error, a spec warning) is never drawn under a live line.
+    project = find_project(project_dir)
+    spec = load_environment(project, env, blueprint=blueprint if offline else None)
+    destination = None
+    if out is not None and not to_stdout:
+        try:
+            destination = output.check_out_path(out, project.root, project.stacks_dir)
+        except output.OutPathError as exc:
+            output.error(str(exc))
+            raise typer.Exit(output.EXIT_USAGE) from None
+    if offline:
+        with progress.planning(spec.name, as_json=as_json) as planning:
             plan, changes = _offline_plan(spec, planning), None
-        else:
-            plan, changes = _real_preview(project, spec)
+    else:
+        plan, changes = _real_preview(project, spec)
     text = plan.dumps()
     if destination is not None:
         try:

@@ -143,13 +143,10 @@ class Planning:
             self.live = None
 
 
-def planning(environment: str, *, as_json: bool, enabled: bool = True) -> Planning:
+def planning(environment: str, *, as_json: bool) -> Planning:
     """The offline preview's progress display (invisible unless someone watches)."""
     watched = (
-        enabled
-        and output.stderr().is_terminal
-        and not in_ci()
-        and not (as_json and not sys.stdout.isatty())
+        output.stderr().is_terminal and not in_ci() and not (as_json and not sys.stdout.isatty())
     )
     return Planning(environment, visible=watched)
 
