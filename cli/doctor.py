@@ -19,12 +19,22 @@ def doctor(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the checks as one JSON object (healthy, summary, checks)."
+        ),
+    ] = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
-    """Check Python, the pulumi CLI, AWS credentials, region, backend, lock and plugins.
+    """Check Python, the pulumi and aws CLIs, AWS credentials, region, backend, secrets, lock
+    and plugins.
 
-    Exits 0 when every check passes, 1 otherwise; each failure comes with its fix.
+    Exits 0 when every check passes, 1 otherwise; each failure comes with its fix, and a last
+    line counts them ("2 of 9 checks failed").
     """
+    import json
+
     from rich.table import Table
 
     from osp.platform import doctor as checks
@@ -37,17 +47,29 @@ def doctor(
         spec = load_environment(project, env)
         output.spec_warnings(project, spec)
     results = checks.run(project, spec)
+    if as_json:
+        typer.echo(json.dumps(checks.to_json(results), indent=2, ensure_ascii=False))
+        if not checks.healthy(results):
+            raise typer.Exit(output.EXIT_ERROR)
+        return
 
     marks = {
         checks.Status.PASS: "[green]✓ pass[/]",
         checks.Status.FAIL: "[bold red]✗ fail[/]",
         checks.Status.SKIP: "[dim]– skip[/]",
     }
-    table = Table(title="osp doctor" + (f" --env {env}" if env else ""), title_justify="left")
+    from rich.text import Text
+
+    title = "osp doctor" + (f" --env {env}" if env else "")
+    table = Table(title=Text(title), title_justify="left")
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")
     for check in results:
-        table.add_row(check.name, marks[check.status], check.detail, check.fix)
-    output.stdout().print(table)
-    if not checks.healthy(results):
+        table.add_row(check.name, marks[check.status], Text(check.detail), Text(check.fix))
+    console = output.stdout()
+    console.print(table)
+    healthy = checks.healthy(results)
+    style = "green" if healthy else "bold red"
+    console.print(f"[{style}]{output.escape(checks.summary(results))}[/]")
+    if not healthy:
         raise typer.Exit(output.EXIT_ERROR)

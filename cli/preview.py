@@ -10,6 +10,7 @@ import typer
 from osp.cli import output
 
 if TYPE_CHECKING:
+    from osp.cli import progress
     from osp.platform.automation.changes import ChangeSet
     from osp.platform.plan import Plan
     from osp.platform.spec import EnvironmentSpec
@@ -48,7 +49,14 @@ def preview(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write the plan JSON to this file.", show_default=False),
+        typer.Option(
+            "--out",
+            help="Also write the plan JSON to this file (atomically; missing parent folders are "
+            "created). `--out -` writes it to stdout instead of the display. Checked before "
+            "anything is planned: never a file osp reads (Pulumi.yaml, stack files, "
+            "blueprints) nor anything in the osp home.",
+            show_default=False,
+        ),
     ] = None,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
@@ -56,7 +64,8 @@ def preview(
 
     Without --offline: a real preview through the Pulumi engine (needs the pulumi CLI and AWS
     credentials) — the changes `osp up` would make, counted by operation. With --offline: the
-    offline engine's plan — components, resources, counts by type.
+    offline engine's plan — components, resources, counts by type; on a terminal, progress on
+    stderr while it plans.
     """
     if diff and offline:
         output.error("--diff needs the Pulumi engine: leave out --offline")
@@ -67,17 +76,39 @@ def preview(
             f"named by osp:blueprint in the stack file"
         )
         raise typer.Exit(output.EXIT_USAGE)
+    to_stdout = out is not None and str(out) == output.STDOUT
+    as_json = as_json or to_stdout
 
-    spec, plan, changes = _plan(env, project_dir, offline=offline, blueprint=blueprint)
-    text = plan.dumps()
-    if out is not None:
+    from osp.cli import progress
+    from osp.platform.project import find_project
+    from osp.platform.spec import load_environment
+
+    # Everything that can refuse runs before the progress display starts, so that a message
+    # (an error, a spec warning) is never drawn under a live line.
+    project = find_project(project_dir)
+    spec = load_environment(project, env, blueprint=blueprint if offline else None)
+    output.spec_warnings(project, spec)
+    destination = None
+    if out is not None and not to_stdout:
         try:
-            output.write_atomically(out, text)
+            destination = output.check_out_path(out, project.root, project.stacks_dir)
+        except output.OutPathError as exc:
+            output.error(str(exc))
+            raise typer.Exit(output.EXIT_USAGE) from None
+    if offline:
+        with progress.planning(spec.name, as_json=as_json) as planning:
+            plan, changes = _offline_plan(spec, planning), None
+    else:
+        plan, changes = _real_preview(project, spec)
+    text = plan.dumps()
+    if destination is not None:
+        try:
+            output.write_atomically(destination, text)
         except OSError as exc:
             output.error(f"--out: cannot write {str(out)!r}: {exc.strerror}")
             raise typer.Exit(output.EXIT_ERROR) from None
     for warning in plan.warnings:
-        output.stderr().print(f"[yellow]warning:[/] {warning}")
+        output.warning(warning)
     if as_json:
         typer.echo(text, nl=False)
         return
@@ -89,33 +120,45 @@ def preview(
         render_plan(console, plan, spec)
     else:
         render_changes(console, changes, spec.name, diff=diff)
-        console.print(f"Preview only: nothing was changed. Next: [bold]osp up --env {spec.name}[/]")
-    if out is not None:
-        console.print(f"Plan JSON written to {out}", soft_wrap=True)
+    if destination is not None:
+        console.print(f"Plan JSON written to {output.escape(out)}", soft_wrap=True)
+    for line in next_steps(spec.name, offline=offline):
+        console.print(line, soft_wrap=True)
 
 
-def _plan(
-    env: str, project_dir: Path | None, *, offline: bool, blueprint: str | None
-) -> tuple[EnvironmentSpec, Plan, ChangeSet | None]:
-    """The estate's plan from the offline engine, or a real preview's plan and changes."""
-    from osp.platform.project import find_project
-    from osp.platform.spec import load_environment
+def next_steps(environment: str, *, offline: bool) -> list[str]:
+    """What to run after a preview, as the pulumi CLI ends its own."""
+    env = output.escape(environment)
+    if not offline:
+        return [f"Preview only: nothing was changed. Next: [bold]osp up --env {env}[/]"]
+    return [
+        f"Next: [bold]osp policy check --env {env} --offline[/] checks this plan against the "
+        "guardrails;",
+        f"      [bold]osp preview --env {env} --offline --out plan.json[/] keeps it, to compare "
+        "with a later plan (`diff`);",
+        f"      [bold]osp preview --env {env}[/] shows what a real run would change (pulumi CLI "
+        "and AWS credentials).",
+    ]
+
+
+def _offline_plan(spec: EnvironmentSpec, planning: progress.Planning) -> Plan:
+    planning.phase("loading the components")
+    from osp.platform.engine import offline as engine
     from osp.stacks.estate import build
 
-    project = find_project(project_dir)
-    if offline:
-        from osp.platform.engine import offline as engine
+    planning.phase("running the program")
+    if planning.visible:
+        return engine.run(spec, build, on_register=planning.registered)
+    return engine.run(spec, build)
 
-        spec = load_environment(project, env, blueprint=blueprint)
-        output.spec_warnings(project, spec)
-        return spec, engine.run(spec, build), None
 
+def _real_preview(project, spec: EnvironmentSpec) -> tuple[Plan, ChangeSet]:
+    """A real preview's plan and changes, through the Pulumi engine."""
     from osp.cli import progress
     from osp.platform.automation import operations
+    from osp.stacks.estate import build
 
-    spec = load_environment(project, env)
-    output.spec_warnings(project, spec)
     # Progress goes to stderr: stdout holds the result (the changes, or the JSON).
     with progress.reporter(as_json=False, console=output.stderr()) as display:
         outcome = operations.preview(project, spec, build, display)
-    return spec, outcome.plan, outcome.changes
+    return outcome.plan, outcome.changes

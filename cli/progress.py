@@ -99,6 +99,58 @@ def counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(shown) or "nothing changed"
 
 
+class Planning:
+    """The offline engine's progress on stderr: the phase, then a live count of the resources
+    the program has registered. Shown only where someone watches: stderr a terminal, `CI`
+    unset, and not `--json` into a pipe. Transient: nothing of it stays on the screen."""
+
+    def __init__(self, environment: str, *, visible: bool) -> None:
+        self.environment = environment
+        self.visible = visible
+        self.current = ""
+        self.count = 0
+        self.started = time.monotonic()
+        self.spinner = Spinner("dots")
+        self.live: Live | None = None
+
+    def phase(self, name: str) -> None:
+        self.current = name
+
+    def registered(self, count: int) -> None:
+        """Called by the offline engine (on its threads) after each registration."""
+        self.count = count
+
+    def __rich__(self) -> Spinner:
+        elapsed = duration(time.monotonic() - self.started)
+        counted = f": {self.count} resources registered" if self.count else ""
+        self.spinner.update(
+            text=Text(f"Planning {self.environment} offline, {self.current}{counted} ({elapsed})")
+        )
+        return self.spinner
+
+    def __enter__(self) -> Planning:
+        if self.visible:
+            self.live = Live(
+                self, console=output.stderr(), refresh_per_second=8, transient=True,
+                redirect_stdout=False, redirect_stderr=False,
+            )  # fmt: skip
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def planning(environment: str, *, as_json: bool) -> Planning:
+    """The offline preview's progress display (invisible unless someone watches)."""
+    watched = (
+        output.stderr().is_terminal and not in_ci() and not (as_json and not sys.stdout.isatty())
+    )
+    return Planning(environment, visible=watched)
+
+
 def reporter(*, as_json: bool, console: Console | None = None) -> PlainReporter:
     """The display for this terminal: JSON lines, live (a terminal outside CI) or plain.
 

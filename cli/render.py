@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
+
+from osp.cli.output import PROTECTED_STYLE, escape
 
 if TYPE_CHECKING:
     from osp.platform.automation.changes import Change, ChangeSet
@@ -17,11 +19,14 @@ if TYPE_CHECKING:
 
 
 def _label(resource: PlannedResource, plan: Plan) -> str:
-    flags = " [red]protected[/]" if resource.options.protect else ""
+    # Names and type tokens come from the program (and so from stack files and catalogues):
+    # always escaped, so `[...]` in a name is text, never markup.
+    flags = f" [{PROTECTED_STYLE}]protected[/]" if resource.options.protect else ""
+    name, type_token = escape(resource.name), escape(resource.type)
     if resource.custom:
-        return f"{resource.name} [dim]{resource.type}[/]{flags}"
+        return f"{name} [dim]{type_token}[/]{flags}"
     inside = sum(1 for r in plan.descendants(resource.urn) if r.custom)
-    return f"[bold]{resource.name}[/] [cyan]{resource.type}[/] [dim]({inside} resources)[/]{flags}"
+    return f"[bold]{name}[/] [cyan]{type_token}[/] [dim]({inside} resources)[/]{flags}"
 
 
 def _grow(tree: Tree, plan: Plan, urn: str) -> None:
@@ -33,7 +38,7 @@ def _grow(tree: Tree, plan: Plan, urn: str) -> None:
 
 def render_plan(console: Console, plan: Plan, spec: EnvironmentSpec) -> None:
     for root in plan.children(None):
-        tree = Tree(f"[bold]{root.name}[/] [dim]{root.type}[/]")
+        tree = Tree(f"[bold]{escape(root.name)}[/] [dim]{escape(root.type)}[/]")
         _grow(tree, plan, root.urn)
         console.print(tree)
 
@@ -41,15 +46,16 @@ def render_plan(console: Console, plan: Plan, spec: EnvironmentSpec) -> None:
     counts.add_column("type")
     counts.add_column("count", justify="right")
     for type_token, count in sorted(plan.type_counts().items()):
-        counts.add_row(type_token, str(count))
+        counts.add_row(Text(type_token), str(count))
     console.print(counts)
 
     protected = sum(1 for r in plan.resources if r.options.protect)
     console.print(
         f"[bold]Plan:[/] {_count(plan.custom_count, 'resource')} in "
         f"{_count(plan.component_count, 'component')} "
-        f"({protected} protected) for [bold]{plan.environment}[/] · {spec.region} · "
-        f"profile {spec.profile.value} · blueprint {plan.blueprint} · {plan.engine} engine — "
+        f"({protected} protected) for [bold]{escape(plan.environment)}[/] · {escape(spec.region)} "
+        f"· profile {spec.profile.value} · blueprint {escape(plan.blueprint)} · {plan.engine} "
+        "engine — "
         "nothing was created."
     )
 
@@ -75,7 +81,7 @@ def render_changes(
     deletions in red, property diffs under each resource with `diff`, then the counts."""
     changed = changes.changed
     if changed:
-        console.print(f"[bold]Changes to {environment}:[/]")
+        console.print(f"[bold]Changes to {escape(environment)}:[/]")
     for change in changed:
         symbol, colour = _OP_MARKS.get(change.op, ("?", "white"))
         if change.dangerous:
@@ -87,7 +93,7 @@ def render_changes(
             notes.append("protected")
         if change.replace_keys:
             notes.append("replaced because of " + ", ".join(change.replace_keys))
-        suffix = f" [dim]({'; '.join(notes)})[/]" if notes else ""
+        suffix = f" [dim]({escape('; '.join(notes))})[/]" if notes else ""
         console.print(
             f"  [{colour}]{symbol} {change.op:<7}[/] {escape(change.type)} "
             f"[{colour}]{escape(change.name)}[/]{suffix}",
@@ -102,7 +108,7 @@ def render_changes(
             f"[bold red]{_count(len(dangerous), 'stateful resource')} would be replaced or "
             "deleted, and the data in it with it.[/]"
         )
-    console.print(f"[bold]Plan:[/] {changes.summary()} ({environment}).")
+    console.print(f"[bold]Plan:[/] {changes.summary()} ({escape(environment)}).")
 
 
 def _property_diffs(change: Change) -> list[str]:

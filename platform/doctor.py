@@ -1,13 +1,17 @@
 """`osp doctor`: is this machine ready for real runs? One check per prerequisite, each with a fix.
 
 Read-only: doctor creates nothing (not even the osp home) and changes no state. A check passes,
-fails, or is skipped when what it needs is missing (no CLI: no plugin check).
+fails, or is skipped when what it needs is missing (no CLI: no plugin check). A failure says
+which of the look-alike causes it is — a CLI to install or one to upgrade, no credentials or
+an endpoint that cannot be reached (which says nothing about the credentials) — because the
+fixes differ.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -48,6 +52,35 @@ def healthy(checks: list[Check]) -> bool:
     return all(c.status is not Status.FAIL for c in checks)
 
 
+def summary(checks: list[Check]) -> str:
+    """One line: "all 9 checks passed" or "2 of 9 checks failed" (skipped ones counted)."""
+    failed = sum(c.status is Status.FAIL for c in checks)
+    skipped = sum(c.status is Status.SKIP for c in checks)
+    noun = "check" if len(checks) == 1 else "checks"
+    head = (
+        f"{failed} of {len(checks)} {noun} failed"
+        if failed
+        else (
+            f"all {len(checks) - skipped} {noun} passed"
+            if not skipped
+            else f"{len(checks) - skipped} of {len(checks)} {noun} passed"
+        )
+    )
+    return head + (f", {skipped} skipped" if skipped else "")
+
+
+def to_json(checks: list[Check]) -> dict[str, Any]:
+    """What `osp doctor --json` prints."""
+    return {
+        "healthy": healthy(checks),
+        "summary": summary(checks),
+        "checks": [
+            {"name": c.name, "status": c.status.value, "detail": c.detail, "fix": c.fix}
+            for c in checks
+        ],
+    }
+
+
 def run(
     project: Project | None,
     spec: EnvironmentSpec | None,
@@ -59,6 +92,7 @@ def run(
     checks = [python(version_info)]
     cli_check, cli = pulumi()
     checks.append(cli_check)
+    checks.append(aws_cli())
     if session is None:
         import boto3
 
@@ -94,27 +128,95 @@ def pulumi() -> tuple[Check, pulumi_cli.PulumiCli | None]:
     try:
         cli = pulumi_cli.find()
     except pulumi_cli.PulumiCliMissingError as exc:
+        fix = pulumi_cli.UPGRADE if exc.too_old else pulumi_cli.INSTALL
         return (
             Check(
                 "pulumi CLI",
                 Status.FAIL,
                 exc.reason,
-                f"{pulumi_cli.INSTALL}; meanwhile `osp preview --env ENV --offline` works",
+                f"{fix}; meanwhile `osp preview --env ENV --offline` works",
             ),
             None,
         )
     return Check("pulumi CLI", Status.PASS, f"v{cli.version} at {cli.path}"), cli
 
 
+def aws_cli(path_env: str | None = None) -> Check:
+    """The `aws` CLI: the Kubernetes provider's kubeconfig runs `aws eks get-token`."""
+    found = shutil.which("aws", path=path_env if path_env is not None else os.environ.get("PATH"))
+    install = (
+        "install the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/"
+        "getting-started-install.html): the cluster's kubeconfig runs `aws eks get-token`"
+    )
+    if found is None:
+        return Check("aws CLI", Status.FAIL, "not installed (no `aws` on PATH)", install)
+    try:
+        completed = subprocess.run(
+            [found, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("aws CLI", Status.FAIL, f"{found} does not run: {exc}", f"re{install}")
+    text = (completed.stdout or completed.stderr).strip()
+    if completed.returncode != 0 or not text.startswith("aws-cli/"):
+        return Check(
+            "aws CLI",
+            Status.FAIL,
+            f"{found}: `aws --version` printed {text[:80]!r}",
+            f"re{install}",
+        )
+    version = text.split()[0].removeprefix("aws-cli/")
+    if not version.startswith("2."):
+        return Check(
+            "aws CLI",
+            Status.FAIL,
+            f"aws-cli {version} at {found}; `aws eks get-token` needs v2",
+            "upgrade to the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/"
+            "getting-started-install.html)",
+        )
+    return Check("aws CLI", Status.PASS, f"{version} at {found}")
+
+
+#: STS error codes that mean the credentials themselves were refused.
+_REJECTED = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "AccessDenied",
+     "UnrecognizedClientException", "ExpiredTokenException"}
+)  # fmt: skip
+
+
 def credentials(session: Any, spec: EnvironmentSpec | None, region: str | None) -> Check:
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
 
     fix = "configure AWS credentials: `aws configure`, `aws sso login`, or AWS_PROFILE"
     try:
         identity = _client(session, "sts", region).get_caller_identity()
     except NoCredentialsError:
         return Check("AWS credentials", Status.FAIL, "no credentials found", fix)
-    except (ClientError, BotoCoreError) as exc:
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        return Check(
+            "AWS credentials",
+            Status.FAIL,
+            f"cannot reach the STS endpoint ({exc}); the credentials were not checked",
+            "check the network, the proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL, then run "
+            "`osp doctor` again",
+        )
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in _REJECTED:
+            return Check(
+                "AWS credentials",
+                Status.FAIL,
+                f"credentials rejected by STS ({code})",
+                "renew or replace them: `aws sso login`, `aws configure`, or another AWS_PROFILE",
+            )
+        return Check("AWS credentials", Status.FAIL, f"STS GetCallerIdentity: {exc}", fix)
+    except BotoCoreError as exc:
         return Check("AWS credentials", Status.FAIL, f"STS GetCallerIdentity: {exc}", fix)
     account, arn = identity["Account"], identity["Arn"]
     if spec is not None and spec.account_id and spec.account_id != account:
@@ -161,7 +263,12 @@ def reachable(backend: Backend, session: Any, region: str | None) -> Check:
             f"make {existing} writable, or set {home.HOME_ENV} to a writable folder",
         )
     if backend.kind == "s3":
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+        )
 
         bucket, _, bucket_region = backend.bucket or ("", "", None)
         try:
@@ -176,6 +283,13 @@ def reachable(backend: Backend, session: Any, region: str | None) -> Check:
                 f"osp bootstrap --region {bucket_region or region or 'REGION'}"
                 if missing
                 else "grant s3:ListBucket, s3:GetObject, s3:PutObject on the bucket",
+            )
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            return Check(
+                "backend",
+                Status.FAIL,
+                f"{backend.url}: cannot reach the S3 endpoint ({exc})",
+                "check the network, the proxy (HTTPS_PROXY) and the bucket's region",
             )
         except BotoCoreError as exc:
             return Check("backend", Status.FAIL, f"{backend.url}: {exc}", "check the credentials")

@@ -472,3 +472,19 @@ YAML_MAX_NODES = 20_000
 #: The deepest nesting of mappings and lists. A stack file is five levels deep at most; the
 #: YAML parser recurses once per level, so a file of ten thousand `[` would crash it.
 YAML_MAX_DEPTH = 32
+
+# --- Pulumi --------------------------------------------------------------------------------
+
+#: A Pulumi URN, `urn:pulumi:<stack>::<project>::<type>::<name>`: the type is a type token
+#: (`aws:s3/bucket:Bucket`), qualified by its parents' (`osp:network:Network$aws:ec2/vpc:Vpc`);
+#: the name is the rest, whatever it holds.
+PULUMI_URN = pattern(
+    r"urn:pulumi:[^:\s]+::[^:\s]+::(?:[^:\s]|:(?!:))+::\S.*",
+    "a Pulumi URN, urn:pulumi:<stack>::<project>::<type>::<name>, as `osp preview --json` "
+    "lists them",
+)
+
+
+def urn_stack(urn: str) -> str:
+    """The stack of a URN that PULUMI_URN accepts."""
+    return urn.removeprefix("urn:pulumi:").split("::", 1)[0]

@@ -69,7 +69,8 @@ def for_spec(spec: EnvironmentSpec | None, *, prepare: bool = True) -> Backend:
     elif prepare:
         url = home.state_url()
     else:
-        url = f"file://{home.state_dir(create=False).expanduser().absolute()}"
+        # The URL a real run would use (`state_url`), without creating the folder.
+        url = f"file://{home.state_dir(create=False).expanduser().absolute().resolve()}"
     # Pulumi's own default: a passphrase for file and S3 backends, the service's key otherwise.
     provider = (spec.secrets_provider if spec else None) or (
         None if url.startswith("https://") else PASSPHRASE

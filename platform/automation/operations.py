@@ -2,9 +2,13 @@
 
 Each function takes the project, the spec and the program that declares the environment's
 resources (the caller's: the CLI passes `osp.stacks.estate.build`; `osp.platform` never imports
-the layers above it), finds the `pulumi` CLI (or says how to get it), opens the stack through
-`stack.open_stack` and reports progress to a `Reporter` — the CLI's live, plain or JSON-lines
-display. Decisions (what to ask, what counts as dangerous, how a
+the layers above it), and works in one order: first it checks its own arguments (targets, the
+confirmation a destroy or an update needs), then the tools (finds the `pulumi` CLI or says how
+to get it), and only then touches state — the osp home's state folder and passphrase, `pulumi
+stack init` — when it opens the stack through `stack.open_stack`. A command that only reads a
+stack (outputs, refresh, destroy) creates nothing: a stack that was never deployed is an error
+before anything is written. Progress goes to a `Reporter` — the CLI's live, plain or
+JSON-lines display. Decisions (what to ask, what counts as dangerous, how a
 failure or a lock or a Ctrl-C is reported and which exit code it gets) are made here; the
 CLI parses, calls one of these, and renders what comes back.
 """
@@ -14,10 +18,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from osp.platform import home, limits
 from osp.platform.automation import backend as backends
 from osp.platform.automation import confirmation, pulumi_cli
 from osp.platform.automation import stack as stacks
@@ -41,6 +46,12 @@ _MAX_REASONS = 12
 
 class RunFailedError(OspError):
     """The engine ran and the operation failed (a provider error, a program error)."""
+
+
+class InvalidTargetError(OspError):
+    """`--target` is not a URN of the environment's stack; nothing ran."""
+
+    exit_code = 2
 
 
 class ProtectedResourcesError(OspError):
@@ -129,14 +140,15 @@ def connect(
     work_dir: Path | None = None,
     config: Mapping[str, str] | None = None,
 ) -> Environment:
-    """Find the CLI (exit 1 with how to install it when missing) and describe the stack.
+    """Find the CLI (exit 1 with how to install it when missing) and describe the stack;
+    nothing is created (opening the stack prepares the backend, see `_open`).
 
     By default the environment's own stack, in the project root. `stack`, `work_dir` and
     `config`: another stack of the environment (a tenant's) in the same backend, whose
     workspace folder is `work_dir` and whose stack file osp keeps with `config` in it.
     """
     cli = pulumi_cli.find()
-    backend = backends.for_spec(spec)
+    backend = backends.for_spec(spec, prepare=False)
     target = stacks.target_for(
         stack_name=stack or spec.name,
         project_name=project.name,
@@ -160,6 +172,7 @@ def preview(
     refresh: bool = False,
 ) -> PreviewOutcome:
     """A real preview: what `osp up` would change, and the plan the program declares."""
+    check_targets(targets, spec.name)
     env = connect(project, spec, program)
     stack = _open(env, create=True)
     recorder = _preview(env, stack, reporter, targets=targets, refresh=refresh)
@@ -181,8 +194,9 @@ def up(
     refresh: bool = False,
 ) -> RunOutcome:
     """Preview, show the changes, confirm, update; the outcome has counts and outputs."""
-    env = connect(project, spec, program)
+    check_targets(targets, spec.name)
     question = confirmation.for_update(spec, yes=yes, interactive=interactive)
+    env = connect(project, spec, program)
     stack = _open(env, create=True)
     changes = _preview(env, stack, reporter, targets=targets, refresh=refresh).change_set()
     reporter.changes(changes, spec.name)
@@ -231,10 +245,10 @@ def destroy(
     interactive: bool,
 ) -> RunOutcome:
     """Destroy every resource of the stack, after listing protected ones up front."""
-    env = connect(project, spec, program)
     question = confirmation.for_destroy(
         spec, yes=yes, allow_prod=allow_prod, interactive=interactive
     )
+    env = connect(project, spec, program)
     stack = _open(env, create=False)
     with _EngineRun(env, "state", Progress(), None):
         resources = _state_resources(stack)
@@ -295,6 +309,22 @@ def outputs(project: Project, spec: EnvironmentSpec, program: Program) -> dict[s
     """The stack's outputs (secret values included; the caller masks them)."""
     env = connect(project, spec, program)
     return _read_outputs(env, _open(env, create=False))
+
+
+def check_targets(targets: Sequence[str], environment: str) -> None:
+    """Refuse (exit 2) any `--target` that is not a URN of `environment`'s stack, all at once."""
+    problems = []
+    for urn in targets:
+        expected = limits.PULUMI_URN.problem(urn)
+        if expected is not None:
+            problems.append(f"--target: got {urn!r}; expected {expected}")
+        elif limits.urn_stack(urn) != environment:
+            problems.append(
+                f"--target: got {urn!r}; expected a URN of the {environment} stack "
+                f"(urn:pulumi:{environment}::…), not of {limits.urn_stack(urn)}"
+            )
+    if problems:
+        raise InvalidTargetError("\n".join(problems) + "\nNothing ran.")
 
 
 def mask(outputs: Mapping[str, Output], *, show_secrets: bool) -> dict[str, Any]:
@@ -397,8 +427,32 @@ _CHANGING = ("update", "destroy", "refresh", "remove")
 
 
 def _open(env: Environment, *, create: bool) -> Any:
+    """The stack; state is touched here and only here. `create`: the backend is prepared (the
+    osp home's state folder and passphrase) and the stack initialised when missing. Without
+    it nothing is created: no state folder means no stack, and the passphrase is used only
+    if it exists (a new one could not decrypt an existing stack anyway)."""
+    target = _prepared(env, create=create)
     with _EngineRun(env, "open", Progress(), None):
-        return stacks.open_stack(env.target, env.inline_program, create=create)
+        return stacks.open_stack(target, env.inline_program, create=create)
+
+
+def _prepared(env: Environment, *, create: bool) -> stacks.StackTarget:
+    if create:
+        backend = backends.for_spec(env.spec)
+        return replace(env.target, backend_url=backend.url, env_vars=dict(backend.env_vars))
+    local = env.backend.local_dir
+    if local is not None and not local.is_dir():
+        raise stacks.NoStackError(stacks.no_stack_message(env.target))
+    env_vars = dict(env.target.env_vars)
+    passphrase = home.passphrase_path()
+    if (
+        env.backend.secrets_provider == backends.PASSPHRASE
+        and not backends.passphrase_given()
+        and passphrase.is_file()
+    ):
+        home.require_private(passphrase)
+        env_vars[home.PASSPHRASE_FILE_ENV] = str(passphrase)
+    return replace(env.target, env_vars=env_vars)
 
 
 def _read_outputs(env: Environment, stack: Any) -> dict[str, Output]:

@@ -19,6 +19,10 @@ from osp.platform.errors import OspError
 
 MIN_VERSION = (3, 181, 0)
 MIN_VERSION_TEXT = ".".join(map(str, MIN_VERSION))
+UPGRADE = (
+    f"upgrade it to {MIN_VERSION_TEXT} or newer: `curl -fsSL https://get.pulumi.com | sh` (or "
+    "`brew upgrade pulumi`)"
+)
 INSTALL = (
     "install it with `curl -fsSL https://get.pulumi.com | sh` (or "
     "`brew install pulumi/tap/pulumi`) "
@@ -30,10 +34,12 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(\S*)$")
 class PulumiCliMissingError(OspError):
     """Real runs need the `pulumi` CLI and it is not there (or cannot run, or is too old)."""
 
-    def __init__(self, message: str, reason: str):
+    def __init__(self, message: str, reason: str, *, too_old: bool = False):
         super().__init__(message)
         #: What is wrong, in a few words (`osp doctor` shows it next to the fix).
         self.reason = reason
+        #: The CLI runs but is older than MIN_VERSION: upgrade it, rather than install it.
+        self.too_old = too_old
 
 
 @dataclass(frozen=True)
@@ -97,5 +103,6 @@ def find(path_env: str | None = None) -> PulumiCli:
             f"{found} is pulumi {text}; osp needs {MIN_VERSION_TEXT} or newer. Upgrade: "
             "`curl -fsSL https://get.pulumi.com | sh` (or `brew upgrade pulumi`)",
             f"{text} at {found}; osp needs {MIN_VERSION_TEXT} or newer",
+            too_old=True,
         )
     return PulumiCli(path=Path(found), version=text.removeprefix("v"))

@@ -191,6 +191,13 @@ def prepare_workspace(folder: Path, project_name: str) -> Path:
     return folder
 
 
+def no_stack_message(target: StackTarget) -> str:
+    return (
+        f"there is no {target.stack_name} stack in {target.backend_url} yet; create it with "
+        f"`osp up --env {target.stack_name}`"
+    )
+
+
 def open_stack(target: StackTarget, program: Callable[[], None], *, create: bool) -> Any:
     """The `pulumi.automation.Stack` of `target`; created first when `create` and missing."""
     options = LocalWorkspaceOptions(
@@ -215,10 +222,7 @@ def open_stack(target: StackTarget, program: Callable[[], None], *, create: bool
                 opts=options,
             )
         except StackNotFoundError:
-            raise NoStackError(
-                f"there is no {target.stack_name} stack in {target.backend_url} yet; create it "
-                f"with `osp up --env {target.stack_name}`"
-            ) from None
+            raise NoStackError(no_stack_message(target)) from None
     if target.config:
         # `pulumi config set-all` edits the stack file in place, keeping what `stack init`
         # wrote there (the passphrase provider's salt).

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
@@ -69,9 +70,10 @@ def _provider_urn(reference: str) -> str | None:
 class _RecordingMonitor(mocks.MockMonitor):
     """A mock resource monitor that keeps every registration request it serves."""
 
-    def __init__(self, cloud: FakeAws):
+    def __init__(self, cloud: FakeAws, on_register: Callable[[int], None] | None = None):
         super().__init__(cloud)
         self.cloud = cloud
+        self.on_register = on_register
         self.records: dict[str, PlannedResource] = {}
         self.outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -107,6 +109,9 @@ class _RecordingMonitor(mocks.MockMonitor):
             if record.urn in self.records:
                 raise EngineError(f"two resources share the URN {record.urn}")
             self.records[record.urn] = record
+            count = len(self.records)
+        if self.on_register is not None:
+            self.on_register(count)
         return response
 
     def RegisterResourceOutputs(self, request):
@@ -136,13 +141,22 @@ def _without_orphaned_failures(loop: asyncio.AbstractEventLoop, context: dict[st
     loop.default_exception_handler(context)
 
 
-def run(spec: EnvironmentSpec, program: Program, *, project: str = "osp") -> Plan:
+def run(
+    spec: EnvironmentSpec,
+    program: Program,
+    *,
+    project: str = "osp",
+    on_register: Callable[[int], None] | None = None,
+) -> Plan:
     """Run `program` for `spec` and return everything it declared.
 
     The CLI passes the estate (`osp.stacks.estate.build`); tests pass one component's program.
+    `on_register(count)` is called after each resource is registered, with how many have
+    been so far (from the engine's threads; it must be quick and must not raise): the CLI's
+    progress display. It sees counts only, so the plan cannot depend on it.
     """
     cloud = FakeAws(spec)
-    monitor = _RecordingMonitor(cloud)
+    monitor = _RecordingMonitor(cloud, on_register)
     logger = logging.getLogger(f"osp.engine.offline.{spec.name}")
     logger.propagate = False
     diagnostics = _Diagnostics()

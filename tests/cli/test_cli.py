@@ -237,7 +237,7 @@ def test_unknown_option_is_a_usage_error():
     assert result.exit_code == 2
 
 
-def test_unwritable_out_is_reported(tmp_path, planned):
+def test_an_out_under_a_file_is_refused_before_anything_is_planned(tmp_path, planned):
     blocker = tmp_path / "file"
     blocker.write_text("")
     asked = planned("dev")
@@ -245,9 +245,11 @@ def test_unwritable_out_is_reported(tmp_path, planned):
         "preview", "-e", "dev", "--offline", "--out", str(blocker / "plan.json"),
         "--project-dir", str(PROJECT),
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert asked == ["dev"]
-    assert result.stderr.startswith(f"Error: --out: cannot write '{blocker / 'plan.json'}'")
+    assert result.exit_code == 2
+    assert asked == []
+    assert result.stderr == (
+        f"Error: --out {str(blocker / 'plan.json')!r}: {blocker} is a file, not a folder\n"
+    )
 
 
 def test_help_imports_nothing_heavy():

@@ -155,6 +155,8 @@ def engine(tmp_path, monkeypatch) -> Engine:
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("CI", raising=False)
+    # The embedded backend of a deployed environment: a stack is read only where state is.
+    (tmp_path / "home" / "state").mkdir(parents=True)
     monkeypatch.setattr(display, "interactive", lambda: False)
     state = Engine()
     monkeypatch.setattr(stacks, "open_stack", state.open_stack)
@@ -173,7 +175,6 @@ def interactive(monkeypatch) -> None:
     [
         ["preview", "--env", "dev"],
         ["up", "--env", "dev", "--yes"],
-        ["up", "--env", "dev"],
         ["destroy", "--env", "dev", "--yes"],
         ["refresh", "--env", "dev"],
         ["outputs", "--env", "dev"],
@@ -192,6 +193,115 @@ def test_without_the_pulumi_cli_every_real_run_exits_1_saying_how_to_get_it(
     assert INSTALL in result.stderr and "`osp preview --env ENV --offline`" in result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
+
+
+def tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+# --- the order: arguments, then tools, then state ------------------------------------------
+
+
+@pytest.mark.parametrize("with_cli", [True, False], ids=["cli", "no-cli"])
+@pytest.mark.parametrize(
+    ("command", "exit_code", "message"),
+    [
+        (
+            ["destroy", "--env", "prod", "--yes"],
+            1,
+            "Error: refusing to destroy prod: it is a prod environment (profile prod).",
+        ),
+        (
+            ["up", "--env", "dev"],
+            1,
+            "Error: refusing to update dev without confirmation: there is no terminal",
+        ),
+        (
+            ["up", "--env", "dev", "--yes", "--target", "not-a-urn"],
+            2,
+            "Error: --target: got 'not-a-urn'; expected a Pulumi URN, "
+            "urn:pulumi:<stack>::<project>::<type>::<name>",
+        ),
+        (
+            ["preview", "--env", "dev", "--out", "stacks/Pulumi.dev.yaml"],
+            2,
+            "Error: --out 'stacks/Pulumi.dev.yaml': ",
+        ),
+    ],
+)
+def test_arguments_are_refused_before_the_cli_is_looked_for_or_state_is_touched(
+    command, exit_code, message, with_cli, tmp_path, monkeypatch
+):
+    home = tmp_path / "home"
+    monkeypatch.setenv("OSP_HOME", str(home))
+    monkeypatch.setattr(display, "interactive", lambda: False)
+    opened = []
+    monkeypatch.setattr(stacks, "open_stack", lambda *a, **k: opened.append(a))
+    if with_cli:
+        monkeypatch.setenv(
+            "PATH", f"{standin(tmp_path / 'cli').bin}{os.pathsep}{os.environ['PATH']}"
+        )
+    else:
+        monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.chdir(REPO)
+    before = (REPO / "stacks" / "Pulumi.dev.yaml").read_bytes()
+    result = osp(*command)
+    assert result.exit_code == exit_code, result.output
+    assert result.stderr.startswith(message)
+    assert "pulumi CLI" not in result.stderr
+    assert opened == [] and not home.exists()
+    assert (REPO / "stacks" / "Pulumi.dev.yaml").read_bytes() == before
+
+
+def test_every_bad_target_is_named_at_once(engine, tmp_path):
+    other = "urn:pulumi:prod::osp::aws:s3/bucket:Bucket::osp-prod-assets"
+    result = osp("up", "--env", "dev", "--yes", "-t", "x", "-t", DB_URN, "-t", other)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --target: got 'x'; expected a Pulumi URN, "
+        "urn:pulumi:<stack>::<project>::<type>::<name>, as `osp preview --json` lists them\n"
+        f"--target: got {other!r}; expected a URN of the dev stack (urn:pulumi:dev::…), not of "
+        "prod\nNothing ran.\n"
+    )
+    assert engine.opened == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["outputs", "--env", "dev"],
+        ["refresh", "--env", "dev"],
+        ["destroy", "--env", "dev", "--yes"],
+    ],
+)
+def test_reading_a_stack_never_deployed_creates_nothing(command, engine, tmp_path):
+    home = tmp_path / "home"
+    (home / "state").rmdir()
+    (home).rmdir()
+    result = osp(*command)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: there is no dev stack in file://{home.resolve()}/state yet; create it with "
+        "`osp up --env dev`\n"
+    )
+    assert engine.opened == [] and not home.exists()
+
+
+def test_reading_a_stack_never_creates_a_passphrase(engine, tmp_path):
+    assert osp("outputs", "--env", "dev").exit_code == 0
+    ((target, create),) = engine.opened
+    assert create is False
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in target.env_vars
+    assert tree(tmp_path / "home") == ["state"]
+
+
+def test_reading_a_stack_uses_the_passphrase_that_exists(engine, tmp_path):
+    passphrase = tmp_path / "home" / "passphrase"
+    passphrase.write_text("p")
+    passphrase.chmod(0o600)
+    assert osp("outputs", "--env", "dev").exit_code == 0
+    ((target, _),) = engine.opened
+    assert target.env_vars["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(passphrase)
 
 
 def test_an_old_cli_is_refused(engine, tmp_path, monkeypatch):

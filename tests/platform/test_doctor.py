@@ -41,6 +41,11 @@ def machine(tmp_path, monkeypatch):
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     fake = standin(tmp_path / "cli")
+    aws = fake.bin / "aws"
+    aws.write_text(
+        "#!/bin/sh\necho 'aws-cli/2.17.20 Python/3.11.9 Linux/6.8 exe/x86_64.debian.12'\n"
+    )
+    aws.chmod(0o755)
     listed = [plugin(n, v) for n, v in doctor.required_plugins().items()]
     fake.answer("plugin ls", stdout=json.dumps([*listed, plugin("python", "3.1", "language")]))
     monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
@@ -60,11 +65,12 @@ def run(spec=None, **kwargs) -> dict[str, doctor.Check]:
 def test_a_ready_machine_passes_every_check(machine, tmp_path):
     checks = run(spec_of("dev"))
     assert list(checks) == [
-        "Python", "pulumi CLI", "AWS credentials", "region", "backend", "secrets",
+        "Python", "pulumi CLI", "aws CLI", "AWS credentials", "region", "backend", "secrets",
         "state lock", "plugins",
     ]  # fmt: skip
     assert {c.name: c.status for c in checks.values()} == dict.fromkeys(checks, Status.PASS)
     assert checks["pulumi CLI"].detail == f"v3.190.0 at {machine.path}"
+    assert checks["aws CLI"].detail == f"2.17.20 at {machine.bin / 'aws'}"
     assert checks["AWS credentials"].detail.endswith(f"(account {ACCOUNT})")
     assert checks["region"].detail == "us-east-1 (aws:region of dev)"
     assert checks["backend"].detail == (
@@ -216,7 +222,8 @@ runner = CliRunner()
 def test_the_command_exits_0_when_everything_passes(machine):
     result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(shipped_project())])
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("✓ pass") == 8 and "✗ fail" not in result.stdout
+    assert result.stdout.count("✓ pass") == 9 and "✗ fail" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "all 9 checks passed"
 
 
 def test_the_command_exits_1_when_a_check_fails(machine, monkeypatch, tmp_path):
@@ -224,3 +231,102 @@ def test_the_command_exits_1_when_a_check_fails(machine, monkeypatch, tmp_path):
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "✗ fail" in result.stdout and "pulumi CLI" in result.stdout
+
+
+# --- telling look-alike failures apart, the summary and --json ------------------------------
+
+
+class _Session:
+    """A boto3 session whose STS answers with `error`."""
+
+    region_name = "us-east-1"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def client(self, service, **options):
+        def fail():
+            raise self.error
+
+        return type("Client", (), {"get_caller_identity": staticmethod(fail)})()
+
+
+def test_an_unreachable_endpoint_is_not_missing_credentials():
+    from botocore.exceptions import EndpointConnectionError
+
+    error = EndpointConnectionError(endpoint_url="https://sts.us-east-1.amazonaws.com/")
+    check = doctor.credentials(_Session(error), None, "us-east-1")
+    assert check.status is Status.FAIL
+    assert check.detail.startswith("cannot reach the STS endpoint (")
+    assert "the credentials were not checked" in check.detail
+    assert "HTTPS_PROXY" in check.fix and "aws configure" not in check.fix
+
+
+def test_rejected_credentials_say_so():
+    from botocore.exceptions import ClientError
+
+    error = ClientError(
+        {"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "GetCallerIdentity"
+    )
+    check = doctor.credentials(_Session(error), None, "us-east-1")
+    assert check.detail == "credentials rejected by STS (ExpiredToken)"
+    assert check.fix.startswith("renew or replace them")
+
+
+def test_an_old_pulumi_is_to_be_upgraded_not_installed(machine, tmp_path, monkeypatch):
+    old = standin(tmp_path / "old", "v3.150.2")
+    monkeypatch.setenv("PATH", str(old.bin))
+    check, cli = doctor.pulumi()
+    assert cli is None and check.status is Status.FAIL
+    assert check.fix.startswith("upgrade it to 3.181.0 or newer")
+    assert "brew upgrade pulumi" in check.fix and "install it" not in check.fix
+
+
+def test_a_missing_pulumi_is_to_be_installed(machine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    check, _ = doctor.pulumi()
+    assert check.fix.startswith("install it with")
+
+
+def test_the_aws_cli_missing_or_v1_fails(tmp_path):
+    missing = doctor.aws_cli(path_env=str(tmp_path))
+    assert (missing.status, missing.detail) == (Status.FAIL, "not installed (no `aws` on PATH)")
+    assert "aws eks get-token" in missing.fix
+    aws = tmp_path / "aws"
+    aws.write_text("#!/bin/sh\necho 'aws-cli/1.32.0 Python/3.11 Linux/6 botocore/1.34' >&2\n")
+    aws.chmod(0o755)
+    v1 = doctor.aws_cli(path_env=str(tmp_path))
+    assert v1.status is Status.FAIL and v1.detail.startswith("aws-cli 1.32.0 at ")
+    assert v1.fix.startswith("upgrade to the AWS CLI v2")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "line"),
+    [
+        ("pp", "all 2 checks passed"),
+        ("pfpfp", "2 of 5 checks failed"),
+        ("pfs", "1 of 3 checks failed, 1 skipped"),
+        ("pps", "2 of 3 checks passed, 1 skipped"),
+    ],
+)
+def test_the_summary_line(statuses, line):
+    status = {"p": Status.PASS, "f": Status.FAIL, "s": Status.SKIP}
+    checks = [doctor.Check(str(i), status[s], "") for i, s in enumerate(statuses)]
+    assert doctor.summary(checks) == line
+
+
+def test_the_command_ends_with_the_summary_and_json_says_the_same(machine, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither pulumi nor aws
+    result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(shipped_project())])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == "2 of 9 checks failed, 1 skipped"
+    as_json = runner.invoke(
+        app, ["doctor", "--env", "dev", "--json", "--project-dir", str(shipped_project())]
+    )
+    assert as_json.exit_code == 1
+    body = json.loads(as_json.stdout)
+    assert body["healthy"] is False and body["summary"] == "2 of 9 checks failed, 1 skipped"
+    failed = [c["name"] for c in body["checks"] if c["status"] == "fail"]
+    assert failed == ["pulumi CLI", "aws CLI"]
+    assert set(body["checks"][0]) == {"name", "status", "detail", "fix"}
+    assert not (tmp_path / "home").exists()

@@ -197,3 +197,11 @@ def test_runs_are_independent(fresh_runs):
     for environment, plan in fresh_runs.items():
         assert plan.custom_count > 400
         assert all(f":{environment}::" in r.urn for r in plan.resources), environment
+
+
+def test_on_register_counts_each_registration_and_leaves_the_plan_as_it_was():
+    counts: list[int] = []
+    watched = offline.run(spec_of("dev"), _program, on_register=counts.append)
+    unwatched = offline.run(spec_of("dev"), _program)
+    assert watched.dumps() == unwatched.dumps()
+    assert counts == list(range(1, len(watched.resources) + 1))

@@ -7,6 +7,12 @@ import pytest
 from osp.platform import limits
 
 ACCEPTS = {
+    "PULUMI_URN": [
+        "urn:pulumi:dev::osp::aws:s3/bucket:Bucket::osp-dev-assets",
+        "urn:pulumi:prod::osp::osp:network:Network$aws:ec2/vpc:Vpc::osp-prod-network-vpc",
+        "urn:pulumi:dev::osp::pulumi:pulumi:Stack::osp-dev",
+        "urn:pulumi:dev.tenant-x::osp::random:index/randomPassword:RandomPassword::a::b c",
+    ],
     "POLICY_RULE_ID": ["OSP-RDS-1", "OSP-K8S-12", "OSP-S3-3"],
     "DNS_LABEL": ["a", "school-1", "x" * 63, "0abc"],
     "DNS_1035_LABEL": ["a", "fee", "course-review", "a" + "b" * 62],
@@ -97,6 +103,17 @@ ACCEPTS = {
 }
 
 REFUSES = {
+    "PULUMI_URN": [
+        "not-a-urn",
+        "",
+        "urn:pulumi:dev::osp::aws:s3/bucket:Bucket",
+        "urn:pulumi:dev::osp::::name",
+        "urn:pulumi:::osp::aws:s3/bucket:Bucket::n",
+        "urn:aws:dev::osp::t::n",
+        "osp-dev-assets",
+        " urn:pulumi:dev::osp::aws:s3/bucket:Bucket::n",
+        None,
+    ],
     "POLICY_RULE_ID": ["", "osp-rds-1", "OSP-RDS-0", "OSP-RDS", "RDS-1", "OSP--1", 7],
     "DNS_LABEL": ["", "-a", "a-", "A", "a.b", "x" * 64, "a_b"],
     "DNS_1035_LABEL": ["1abc", "a-", "Fee", ""],

@@ -45,6 +45,8 @@ def engine(tmp_path, monkeypatch) -> Engine:
     monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    # The embedded backend of a deployed environment: a stack is read only where state is.
+    (tmp_path / "home" / "state").mkdir(parents=True)
     state = Engine()
     state.stack.values = {"hostname": OutputValue("springfield.dev.osp.example.com", False)}
     state.stack.removed = []
