@@ -48,9 +48,12 @@ def with_new_environment(tmp_path) -> Path:
 
 
 def rows(envs_stdout: str) -> dict[str, list[str]]:
-    """`osp envs`'s table: each environment's cells (environment, profile, region, zones …)."""
+    """`osp envs`'s table: each environment's cells (environment, profile, region, zones …),
+    up to the second table (where each environment's defaults come from)."""
     found = {}
     for line in envs_stdout.splitlines():
+        if line.startswith("Where each environment's defaults come from"):
+            break
         cells = [cell.strip() for cell in line.split("│")[1:-1]]
         if cells and re.fullmatch(r"[a-z][a-z0-9-]*", cells[0]):
             found[cells[0]] = cells
@@ -113,7 +116,8 @@ def test_commands_about_a_shipped_environment_say_the_same(
     monkeypatch.setattr(offline, "run", run)
     shipped = osp(shipped_project(), *command)
     extended = osp(with_new_environment, *command)
-    assert shipped.exit_code == 0 and shipped.stdout, shipped.output
+    # 0, or 3 for a policy check that finds today's failures: the same either way.
+    assert shipped.exit_code in (0, 3) and shipped.stdout, shipped.output
     assert (extended.exit_code, extended.stdout, extended.stderr) == (
         shipped.exit_code, shipped.stdout, shipped.stderr,
     )  # fmt: skip
