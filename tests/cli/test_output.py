@@ -454,6 +454,8 @@ def test_envs_json_lists_every_environment(project):
         "name": "prod", "valid": True, "profile": "prod", "region": "us-east-1",
         "zones": by_name["prod"]["zones"], "blueprint": "osp",
         "stackFile": "stacks/Pulumi.prod.yaml",
+        "blueprintFile": "blueprints/osp/blueprint.yaml (bundled)",
+        "presetFile": "blueprints/presets/prod.yaml (bundled)",
     }  # fmt: skip
     assert len(by_name["prod"]["zones"]) == 3
 

@@ -458,9 +458,16 @@ def test_the_load_balancer_controller_may_only_fill_the_estates_target_groups(ca
     role = plan.named(f"osp-{spec.name}-lb-controller-role")
     (policy,) = [p for p in plan.of_type(ROLE_POLICY) if p.parent == role.parent]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    assert set(statements) == {"Describe", "RegisterTargets"}
+    assert set(statements) == {"Describe", "RegisterTargets", "RegisterTargetsInTaggedGroups"}
     groups = statements["RegisterTargets"]["Resource"]
     assert len(groups) == len(plan.of_type("aws:lb/targetGroup:TargetGroup"))
+    # Beyond the estate's own groups: only those its silo tenants' stacks tag as theirs.
+    assert statements["RegisterTargetsInTaggedGroups"]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/osp:environment": spec.name,
+            "aws:ResourceTag/osp:tier": "silo",
+        }
+    }
 
 
 # --- Kubernetes schema -----------------------------------------------------------------------

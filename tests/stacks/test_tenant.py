@@ -468,9 +468,10 @@ def test_a_silo_is_behind_when_the_services_catalogue_changes():
 
     silo, pool = load_tier(Tier.SILO), load_tier(Tier.POOL)
     catalogue = load_catalogue("osp")
+    first = catalogue.services[0]
     bumped = catalogue.model_copy(
-        update={"services": (catalogue.services[0].model_copy(update={"port": 9999}),
-                             *catalogue.services[1:])}
+        update={"service_map": {**catalogue.service_map, first.name: first.model_copy(
+            update={"image": first.image.model_copy(update={"tag": "9.9.9"})})}}
     )  # fmt: skip
     assert silo.stack_version(catalogue) != silo.stack_version(bumped)
     assert silo.stack_version(catalogue) != silo.version
