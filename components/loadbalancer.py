@@ -289,6 +289,63 @@ def _by_service(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[st
     return pulumi.Output.all(**outputs).apply(dict)
 
 
+def service_target_group(
+    resource_name: str,
+    *,
+    name: str,
+    vpc_id: pulumi.Input[str],
+    port: int,
+    health_check_path: str,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.lb.TargetGroup:
+    """A service's target group: its pods by IP (the Load Balancer Controller's
+    TargetGroupBinding fills it), checked on the service's readiness path. The estate's
+    services and a silo tenant's copies of them are built alike."""
+    return aws.lb.TargetGroup(
+        resource_name,
+        name=name,
+        vpc_id=vpc_id,
+        target_type="ip",
+        protocol="HTTP",
+        port=port,
+        ip_address_type="ipv4",
+        deregistration_delay=30,
+        health_check=aws.lb.TargetGroupHealthCheckArgs(
+            enabled=True,
+            protocol="HTTP",
+            port="traffic-port",
+            path=health_check_path,
+            matcher="200-399",
+            interval=15,
+            timeout=5,
+            healthy_threshold=2,
+            unhealthy_threshold=3,
+        ),
+        tags=dict(tags),
+        opts=opts,
+    )
+
+
+def service_conditions(
+    path_prefix: str, verify_value: pulumi.Input[str]
+) -> list[aws.lb.ListenerRuleConditionArgs]:
+    """A service rule's conditions: its paths, and the origin-verify secret CloudFront adds
+    (a request that did not come through CloudFront matches no service)."""
+    return [
+        aws.lb.ListenerRuleConditionArgs(
+            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                values=[path_prefix, f"{path_prefix}/*"]
+            )
+        ),
+        aws.lb.ListenerRuleConditionArgs(
+            http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                http_header_name=ORIGIN_VERIFY_HEADER, values=[verify_value]
+            )
+        ),
+    ]
+
+
 class ApiLoadBalancer(pulumi.ComponentResource):
     """The internet-facing application load balancer behind `api.<domain>`.
 
@@ -508,26 +565,12 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         """The service's target group, and the HTTPS listener's rule that forwards its paths
         there when the request carries the origin-verify secret."""
         tg_name = f"{self._name}-tg-{service.name}"
-        target_group = aws.lb.TargetGroup(
+        target_group = service_target_group(
             tg_name,
             name=target_group_name(self._name, service),
             vpc_id=self._args.vpc_id,
-            target_type="ip",
-            protocol="HTTP",
             port=service.port,
-            ip_address_type="ipv4",
-            deregistration_delay=30,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=service.health_check_path,
-                matcher="200-399",
-                interval=15,
-                timeout=5,
-                healthy_threshold=2,
-                unhealthy_threshold=3,
-            ),
+            health_check_path=service.health_check_path,
             tags=self._tagged(tg_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -536,19 +579,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             rule_name,
             listener_arn=https.arn,
             priority=priority,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                        values=[service.path_prefix, f"{service.path_prefix}/*"]
-                    )
-                ),
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=ORIGIN_VERIFY_HEADER,
-                        values=[verify_value],
-                    )
-                ),
-            ],
+            conditions=service_conditions(service.path_prefix, verify_value),
             actions=[
                 aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
             ],

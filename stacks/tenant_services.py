@@ -59,7 +59,12 @@ from osp.app.events import routes
 from osp.components import Postgres
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
-from osp.components.loadbalancer import ServiceRoute, rule_priorities
+from osp.components.loadbalancer import (
+    ServiceRoute,
+    rule_priorities,
+    service_conditions,
+    service_target_group,
+)
 from osp.components.network import subnet_cidrs
 from osp.platform.catalogue import Access, Catalogue, Database, Replicas, Service, Transport
 from osp.platform.errors import OspError
@@ -456,7 +461,6 @@ class _Declaration:
             [ServiceRoute(s.name, s.port, s.route or "", s.probes.readiness.path) for s in routed]
         )
         listener = silo.needs("apiListenerArn")
-        verify_header = silo.needs("apiOriginVerifyHeaderName")
         verify_value = pulumi.Output.secret(silo.needs("apiOriginVerifyValue"))
         origins = [f"https://{domain}" for domain in silo.domains]
         groups: dict[str, aws.lb.TargetGroup] = {}
@@ -470,9 +474,7 @@ class _Declaration:
                     "tenant's rule"
                 )
             priorities[service.name] = priority
-            groups[service.name] = self._route(
-                service, priority, listener, verify_header, verify_value, origins
-            )
+            groups[service.name] = self._route(service, priority, listener, verify_value, origins)
         return groups, priorities
 
     def _route(
@@ -480,7 +482,6 @@ class _Declaration:
         service: Service,
         priority: int,
         listener: str,
-        verify_header: str,
         verify_value: pulumi.Output[str],
         origins: list[str],
     ) -> aws.lb.TargetGroup:
@@ -489,26 +490,12 @@ class _Declaration:
         tg_name = silo.name(f"tg-{service.name}")
         # As the estate's target groups (osp.components.loadbalancer), port in the name: a
         # port change replaces the group, which needs a new name while the old one lives.
-        group = aws.lb.TargetGroup(
+        group = service_target_group(
             tg_name,
             name=silo.name(f"{service.name}-{service.port}", NameKind.LOAD_BALANCER),
             vpc_id=silo.needs("vpcId"),
-            target_type="ip",
-            protocol="HTTP",
             port=service.port,
-            ip_address_type="ipv4",
-            deregistration_delay=30,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=service.probes.readiness.path,
-                matcher="200-399",
-                interval=15,
-                timeout=5,
-                healthy_threshold=2,
-                unhealthy_threshold=3,
-            ),
+            health_check_path=service.probes.readiness.path,
             tags=silo.tags(tg_name),
             opts=self.aws_opts,
         )
@@ -531,16 +518,7 @@ class _Declaration:
             listener_arn=listener,
             priority=priority,
             conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                        values=[service.route, f"{service.route}/*"]
-                    )
-                ),
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=verify_header, values=[verify_value]
-                    )
-                ),
+                *service_conditions(service.route, verify_value),
                 aws.lb.ListenerRuleConditionArgs(
                     http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
                         http_header_name=ORIGIN_HEADER, values=origins
