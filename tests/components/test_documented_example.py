@@ -1,4 +1,4 @@
-"""The README's "using a component from your own Pulumi program" example really runs."""
+"""docs/components.md's "Using a component from your own Pulumi program" example really runs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from osp.platform.engine import offline
 from tests.support import REPO, spec_of
 
 
-def test_readme_component_example_plans():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### Using a component from your own Pulumi program", 1)[1]
+def test_documented_component_example_plans():
+    page = (REPO / "docs" / "components.md").read_text(encoding="utf-8")
+    section = page.split("## Using a component from your own Pulumi program", 1)[1]
     code = re.search(r"```python\n(.+?)```", section, re.S).group(1)
     plan = offline.run(spec_of("dev"), lambda spec: exec(code, {}))
     assert plan.named("lab-network").type == "osp:network:Network"
