@@ -6,7 +6,7 @@ project folders of the tests' own.
 `spec_of` / `plan_of` compute once per test run; `plan_component` runs the offline engine
 over a program that builds one component (or app block) and exports what a test names.
 
-Tests never point osp at the repository's own project: adding an environment as the README
+Tests never point osp at the repository's own project: adding an environment as docs/spec.md
 describes (a new stacks/Pulumi.<env>.yaml) must not change what any test sees. `project_copy`
 builds a project folder holding exactly the environments a test names; `shipped_project` is
 one such folder with the shipped environments, shared by the tests that only read it.

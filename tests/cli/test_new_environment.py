@@ -1,8 +1,8 @@
-"""Adding an environment as the README's "Adding an environment" describes: a new
+"""Adding an environment as docs/spec.md's "Adding an environment" describes: a new
 stacks/Pulumi.<env>.yaml, and nothing else.
 
 The walk-through runs in a project copy (tests never add files to the repository); the stack
-file is the README's own example, read from the README, so the two cannot drift apart. The
+file is the page's own example, read from docs/spec.md, so the two cannot drift apart. The
 other tests check that an extra environment changes nothing the CLI says about the shipped
 ones: what once broke when a `qa` stack file was added to the repository (tests read the
 repository's stacks/ and took `qa` for a name that does not exist).
@@ -30,10 +30,10 @@ def osp(project: Path, *args: str):
     )
 
 
-def readme_stack_file() -> str:
-    """The stack file the README's "Adding an environment" shows (its one YAML block)."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Adding an environment\n", 1)[1].split("\n#", 1)[0]
+def documented_stack_file() -> str:
+    """The stack file docs/spec.md's "Adding an environment" shows (its one YAML block)."""
+    page = (REPO / "docs" / "spec.md").read_text(encoding="utf-8")
+    section = page.split("## Adding an environment\n", 1)[1].split("\n#", 1)[0]
     (block,) = re.findall(r"\n( *)```yaml\n(.*?)\n\1```", section, flags=re.DOTALL)
     indent, text = block
     return "".join(line.removeprefix(indent) + "\n" for line in text.splitlines())
@@ -41,9 +41,9 @@ def readme_stack_file() -> str:
 
 @pytest.fixture
 def with_new_environment(tmp_path) -> Path:
-    """A project with the shipped environments and the README's example as `qa`."""
+    """A project with the shipped environments and the documented example as `qa`."""
     project = project_copy(tmp_path / "project")
-    (project / "stacks" / f"Pulumi.{NEW}.yaml").write_text(readme_stack_file())
+    (project / "stacks" / f"Pulumi.{NEW}.yaml").write_text(documented_stack_file())
     return project
 
 
@@ -60,7 +60,7 @@ def rows(envs_stdout: str) -> dict[str, list[str]]:
     return found
 
 
-def test_the_readme_walk_through_lists_and_plans_the_new_environment(with_new_environment):
+def test_the_documented_walk_through_lists_and_plans_the_new_environment(with_new_environment):
     before = sorted(p.relative_to(with_new_environment) for p in with_new_environment.rglob("*"))
 
     envs = osp(with_new_environment, "envs")

@@ -98,7 +98,7 @@ def test_it_is_started_by_hand_with_the_environment_and_the_rollout_options(work
     assert set(inputs) == {"env", "tier", "parallel", "max_failures", "dry_run"}
     # The shipped environments are offered, and nothing that has no stack file in the
     # repository; an environment added later is offered once it is added to the options (adding
-    # its stack file alone must not fail a test: the README's walk-through is just that).
+    # its stack file alone must not fail a test: docs/spec.md's walk-through is just that).
     assert inputs["env"]["type"] == "choice"
     offered = inputs["env"]["options"]
     assert set(ENVIRONMENTS) <= set(offered)
@@ -146,7 +146,7 @@ def test_each_job_installs_osp_and_the_pulumi_cli_before_the_rollout(job):
     assert len(install) == 1 and install[0] < rollout
     assert len(pulumi) == 1 and pulumi[0] < rollout
     assert at["aws-actions/configure-aws-credentials"] < rollout
-    # The CLI version README.md's "Real runs" asks for, or newer.
+    # The CLI version docs/real-runs.md asks for, or newer.
     version = tuple(int(part) for part in job["env"]["PULUMI_VERSION"].split("."))
     assert version >= (3, 181, 0)
 
