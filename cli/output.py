@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
 
-#: Exit codes, as documented in `osp --help` and README.md.
+#: Exit codes, as documented in `osp --help` and README.md and docs/cli.md.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2

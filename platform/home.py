@@ -2,8 +2,9 @@
 
 `~/.osp` unless `OSP_HOME` names another folder. It holds the embedded Pulumi state backend
 (`state/`, used when a stack file sets no `osp:backend`), the passphrase that encrypts the
-secrets in that state (`passphrase`, generated once, mode 0600), and the workspace folders of
-the tenant stacks (`workspaces/<project>/<environment>/`: their Pulumi.yaml and stack files).
+secrets in that state (`passphrase`, generated once, mode 0600), the workspace folders of
+the tenant stacks (`workspaces/<project>/<environment>/`: their Pulumi.yaml and stack files),
+and the offline tenant registry (`tenants/<environment>/`, osp.platform.tenancy.registry).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The plan: every resource a program registers, as an object and as JSON (schema version 1).
 
 Both engines run a `Program` and produce a `Plan`; the CLI, diffs, policy checks and reports
-consume it. The JSON form is a public interface (README, "Plan JSON"): the same spec gives
+consume it. The JSON form is a public interface (docs/plan-json.md): the same spec gives
 byte-identical JSON.
 """
 
