@@ -212,23 +212,16 @@ def up(
     if question is not None and not reporter.confirm(question):
         raise confirmation.declined(f"the update of {spec.name}")
 
-    progress = Progress()
-    reporter.stage("update", spec.name)
-    started = time.monotonic()
-    with _EngineRun(env, "update", progress, reporter) as on_event:
-        result = stack.up(
+    return _engine_stage(
+        env,
+        "update",
+        reporter,
+        lambda on_event: stack.up(
             target=list(targets) or None,
             refresh=refresh or None,
             color=COLOR,
             on_event=on_event,
-        )
-    return _outcome(
-        "up",
-        env,
-        progress,
-        started,
-        fallback_counts=getattr(result.summary, "resource_changes", None),
-        outputs=_outputs(result.outputs),
+        ),
         changes=changes,
         next_command=f"osp outputs --env {spec.name}",
     )
@@ -268,17 +261,11 @@ def destroy(
     if question is not None and not reporter.confirm(question):
         raise confirmation.declined(f"destroying {spec.name}")
 
-    progress = Progress()
-    reporter.stage("destroy", spec.name)
-    started = time.monotonic()
-    with _EngineRun(env, "destroy", progress, reporter) as on_event:
-        result = stack.destroy(color=COLOR, on_event=on_event)
-    return _outcome(
-        "destroy",
+    return _engine_stage(
         env,
-        progress,
-        started,
-        fallback_counts=getattr(result.summary, "resource_changes", None),
+        "destroy",
+        reporter,
+        lambda on_event: stack.destroy(color=COLOR, on_event=on_event),
         changes=changes,
         next_command=f"osp up --env {spec.name}",
     )
@@ -290,17 +277,11 @@ def refresh(
     """Bring the stack's state in line with what exists in the cloud (changes no resource)."""
     env = connect(project, spec, program)
     stack = _open(env, create=False)
-    progress = Progress()
-    reporter.stage("refresh", spec.name)
-    started = time.monotonic()
-    with _EngineRun(env, "refresh", progress, reporter) as on_event:
-        result = stack.refresh(color=COLOR, on_event=on_event)
-    return _outcome(
-        "refresh",
+    return _engine_stage(
         env,
-        progress,
-        started,
-        fallback_counts=getattr(result.summary, "resource_changes", None),
+        "refresh",
+        reporter,
+        lambda on_event: stack.refresh(color=COLOR, on_event=on_event),
         next_command=f"osp preview --env {spec.name}",
     )
 
@@ -343,19 +324,8 @@ def mask(outputs: Mapping[str, Output], *, show_secrets: bool) -> dict[str, Any]
 def update_stack(env: Environment, reporter: Reporter) -> RunOutcome:
     """Create the stack if it is missing and bring it to its program (`pulumi up`)."""
     stack = _open(env, create=True)
-    progress = Progress()
-    reporter.stage("update", env.name)
-    started = time.monotonic()
-    with _EngineRun(env, "update", progress, reporter) as on_event:
-        result = stack.up(color=COLOR, on_event=on_event)
-    return _outcome(
-        "up",
-        env,
-        progress,
-        started,
-        fallback_counts=getattr(result.summary, "resource_changes", None),
-        outputs=_outputs(result.outputs),
-        next_command="",
+    return _engine_stage(
+        env, "update", reporter, lambda on_event: stack.up(color=COLOR, on_event=on_event)
     )
 
 
@@ -392,21 +362,12 @@ def remove_stack(env: Environment, reporter: Reporter) -> RunOutcome:
         stack = _open(env, create=False)
     except stacks.NoStackError:
         return RunOutcome(command="destroy", environment=env.name, result="no-changes")
-    progress = Progress()
-    reporter.stage("destroy", env.name)
-    started = time.monotonic()
-    with _EngineRun(env, "destroy", progress, reporter) as on_event:
-        result = stack.destroy(color=COLOR, on_event=on_event)
+    outcome = _engine_stage(
+        env, "destroy", reporter, lambda on_event: stack.destroy(color=COLOR, on_event=on_event)
+    )
     with _EngineRun(env, "remove", Progress(), None):
         stack.workspace.remove_stack(env.name)
-    return _outcome(
-        "destroy",
-        env,
-        progress,
-        started,
-        fallback_counts=getattr(result.summary, "resource_changes", None),
-        next_command="",
-    )
+    return outcome
 
 
 # --- internals ------------------------------------------------------------------------------
@@ -618,6 +579,40 @@ def _outputs(raw: Mapping[str, Any] | None) -> dict[str, Output]:
         key: Output(value=getattr(value, "value", value), secret=bool(getattr(value, "secret", 0)))
         for key, value in (raw or {}).items()
     }
+
+
+#: The command each changing stage reports itself as.
+_COMMANDS = {"update": "up", "destroy": "destroy", "refresh": "refresh"}
+
+
+def _engine_stage(
+    env: Environment,
+    stage: str,
+    reporter: Reporter,
+    operation: Callable[[Callable[[EngineEvent], None]], Any],
+    *,
+    next_command: str = "",
+    changes: ChangeSet | None = None,
+) -> RunOutcome:
+    """Run one changing engine stage (`operation(on_event)`: the stack's up, destroy or
+    refresh), shown on `reporter`, and say how it ended; an update's outcome carries the
+    stack's outputs."""
+    progress = Progress()
+    reporter.stage(stage, env.name)
+    started = time.monotonic()
+    with _EngineRun(env, stage, progress, reporter) as on_event:
+        result = operation(on_event)
+    raw_outputs = getattr(result, "outputs", None) if stage == "update" else None
+    return _outcome(
+        _COMMANDS[stage],
+        env,
+        progress,
+        started,
+        fallback_counts=getattr(result.summary, "resource_changes", None),
+        outputs=_outputs(raw_outputs) if raw_outputs is not None else None,
+        changes=changes,
+        next_command=next_command,
+    )
 
 
 def _outcome(
