@@ -178,6 +178,13 @@ REPLACEMENTS = (
 )
 
 
+def _applies(replacement: Replacement, sdk: Callable[..., Any]) -> bool:
+    try:
+        return replacement.applies(sdk)
+    except (TypeError, ValueError):  # not a Python function any more: not the one we read
+        return False
+
+
 class _Process:
     """What the outermost offline run changed in the process, to be put back by the last."""
 
@@ -202,7 +209,7 @@ class _Process:
             gc.set_threshold(max(YOUNG_THRESHOLD, self.thresholds[0]), *self.thresholds[1:])
             for replacement in REPLACEMENTS:
                 sdk = replacement.original()
-                if sdk is not None and replacement.applies(sdk):
+                if sdk is not None and _applies(replacement, sdk):
                     ours = replacement.make(sdk)
                     setattr(replacement.module, replacement.name, ours)
                     self.installed.append((replacement, sdk, ours))
