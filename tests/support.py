@@ -3,7 +3,9 @@ project folders of the tests' own.
 
     plan = plan_component(Postgres, PostgresArgs(**PROD), exports=("identifier",))
 
-`spec_of` / `plan_of` compute once per test run; `plan_component` runs the offline engine
+`spec_of` / `plan_of` compute once per test run, and so does `estate_plan` for any spec of
+osp's own blueprints (a weakened stack file: one plan however many tests check it;
+`share_estate_plans` gives the CLI the same plans); `plan_component` runs the offline engine
 over a program that builds one component (or app block) and exports what a test names.
 
 Tests never point osp at the repository's own project: adding an environment as the README
