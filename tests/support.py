@@ -3,7 +3,9 @@ project folders of the tests' own.
 
     plan = plan_component(Postgres, PostgresArgs(**PROD), exports=("identifier",))
 
-`spec_of` / `plan_of` compute once per test run; `plan_component` runs the offline engine
+`spec_of` / `plan_of` compute once per test run, and so does `estate_plan` for any spec of
+osp's own blueprints (a weakened stack file: one plan however many tests check it;
+`share_estate_plans` gives the CLI the same plans); `plan_component` runs the offline engine
 over a program that builds one component (or app block) and exports what a test names.
 
 Tests never point osp at the repository's own project: adding an environment as docs/spec.md
@@ -66,12 +68,51 @@ def spec_of(environment: str, blueprint: str | None = None) -> EnvironmentSpec:
 @functools.cache
 def plan_of(environment: str, blueprint: str | None = None) -> Plan:
     """The offline plan of `spec_of(environment, blueprint)`, computed once per test run."""
+    return estate_plan(spec_of(environment, blueprint))
+
+
+_ESTATE_PLANS: dict[str, Plan] = {}
+
+
+def _estate_key(spec: EnvironmentSpec) -> str | None:
+    """What the estate's plan is a function of, or None when that is more than the spec: a
+    project's own blueprints are files a test may edit between two runs."""
+    return spec.model_dump_json() if spec.library.folder is None else None
+
+
+def estate_plan(spec: EnvironmentSpec, run: Callable[..., Plan] | None = None) -> Plan:
+    """The offline plan of the estate (`osp.stacks.estate.build`) for `spec`, computed (by
+    `run`, default the offline engine's) once per test run for each distinct spec of osp's own
+    blueprints (plans are immutable)."""
     from osp.platform.engine import offline
     from osp.stacks.estate import build
 
-    if blueprint is not None and blueprint == spec_of(environment).blueprint:
-        return plan_of(environment)
-    return offline.run(spec_of(environment, blueprint), build)
+    run = run or offline.run
+    key = _estate_key(spec)
+    if key is None:
+        return run(spec, build)
+    if key not in _ESTATE_PLANS:
+        _ESTATE_PLANS[key] = run(spec, build)
+    return _ESTATE_PLANS[key]
+
+
+def share_estate_plans(monkeypatch) -> None:
+    """For the rest of the test, the offline engine answers a run of the estate program with
+    `estate_plan`: a test driving the CLI (several runs of the same weakened stack file, or of
+    the shipped ones) plans each estate once per test run. Use it only where nothing the
+    estate program reads is patched; another program, or a run with `on_register` (the
+    progress display), still runs."""
+    from osp.platform.engine import offline
+    from osp.stacks.estate import build
+
+    run = offline.run
+
+    def shared(spec, program, **options):
+        if program is build and not options and _estate_key(spec) is not None:
+            return estate_plan(spec, run)
+        return run(spec, program, **options)
+
+    monkeypatch.setattr(offline, "run", shared)
 
 
 def plan_component(

@@ -21,6 +21,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from osp.platform.engine.fake_aws import FakeAws
+from osp.platform.engine.runtime import offline_runtime
 from osp.platform.errors import EngineError, OspError
 from osp.platform.plan import STACK_TYPE, Plan, PlannedResource, Program, ResourceOptions
 from osp.platform.spec import EnvironmentSpec
@@ -162,7 +163,9 @@ def run(
     diagnostics = _Diagnostics()
     logger.addHandler(diagnostics)
 
-    with _RUN_LOCK:
+    # offline_runtime: the SDK tuned for an in-process plan (garbage collection, waiting for
+    # outputs, stack traces), everything put back after; engine/runtime.py says why.
+    with _RUN_LOCK, offline_runtime():
         settings.configure(
             mocks.MockSettings(
                 monitor=monitor,

@@ -16,9 +16,19 @@ from typer.testing import CliRunner
 
 from osp.cli.main import app
 from osp.platform.policy import RULES
-from tests.support import REPO, shipped_project
+from tests.support import REPO, share_estate_plans, shipped_project
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _shared_estate_plans(monkeypatch):
+    # Every check here plans an estate (the same weakened prod, each shipped environment) that
+    # another test, or the policy tests over plan_of, planned already: the command's own work is
+    # the checking and the output, which each test still runs end to end.
+    share_estate_plans(monkeypatch)
+
+
 SARIF_SCHEMA = json.loads((REPO / "tests" / "fixtures" / "sarif-2.1.0-rtm.5.json").read_text())
 
 

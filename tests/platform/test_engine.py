@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import json
 import subprocess
 import sys
+import threading
 
 import pulumi
 import pulumi_aws as aws
 import pytest
+from pulumi.runtime.proto import source_pb2
 
-from osp.platform.engine import offline
+from osp.platform.engine import offline, runtime
 from osp.platform.engine.fake_aws import EXAMPLE_ACCOUNT_ID
 from osp.platform.errors import EngineError
 from osp.platform.plan import STACK_TYPE
@@ -179,24 +184,141 @@ def test_failed_runs_leave_no_orphaned_tracebacks():
     assert "never retrieved" not in run.stdout + run.stderr
 
 
+PAIRS = [(e, b) for e in ENVIRONMENTS for b in (None, "learning-hub")]
+
+
 @pytest.fixture(scope="module")
 def fresh_runs():
-    """One fresh run of the estate for each environment, one after another (dev, staging,
-    prod): each but the first right after a run of another environment."""
-    return {environment: offline.run(spec_of(environment), build) for environment in ENVIRONMENTS}
+    """One fresh run of the estate for each environment and blueprint, one after another, with
+    the SDK as it ships (no `offline_runtime()` tuning): each but the first right after a run
+    of another, and each to be compared with the cached plan, made with the tuning."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(offline, "offline_runtime", contextlib.nullcontext)
+        return {pair: offline.run(spec_of(*pair), build) for pair in PAIRS}
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_the_same_spec_gives_byte_identical_json(environment, fresh_runs):
+@pytest.mark.parametrize("pair", PAIRS, ids=[f"{e}-{b or 'osp'}" for e, b in PAIRS])
+def test_the_same_spec_gives_byte_identical_json_with_and_without_the_tuning(pair, fresh_runs):
     # The cached plan (tests.support) was computed in another run, at another moment.
-    assert fresh_runs[environment].dumps() == plan_of(environment).dumps()
+    assert fresh_runs[pair].dumps() == plan_of(*pair).dumps()
 
 
 def test_runs_are_independent(fresh_runs):
     # A run after another of a different environment sees none of the first one's resources.
-    for environment, plan in fresh_runs.items():
-        assert plan.custom_count > 400
+    for (environment, blueprint), plan in fresh_runs.items():
+        assert plan.custom_count > (300 if blueprint else 400)
         assert all(f":{environment}::" in r.urn for r in plan.resources), environment
+
+
+def _process_state():
+    return (
+        gc.get_threshold(),
+        gc.get_freeze_count(),
+        gc.isenabled(),
+        [r.original() for r in runtime.REPLACEMENTS],
+    )
+
+
+def test_the_sdk_functions_the_offline_run_replaces_are_the_ones_it_was_written_for():
+    """An SDK upgrade that renames or changes one of them makes the offline run fall back to
+    the SDK's own (correct, slower): re-read it (engine/runtime.py), then update the
+    replacement and SDK_WAIT_FOR_RPCS_SHA256."""
+    for replacement in runtime.REPLACEMENTS:
+        sdk = replacement.original()
+        where = f"{replacement.module.__name__}.{replacement.name}"
+        assert sdk is not None, f"{where} is gone from the Pulumi SDK"
+        assert replacement.applies(sdk), f"{where} changed in the Pulumi SDK"
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["returns", "raises"])
+def test_a_run_tunes_the_process_and_puts_it_back(fails):
+    before = _process_state()
+    during = []
+
+    def program(spec):
+        during.append(_process_state())
+        _program(spec)
+        if fails:
+            raise ValueError("zones exhausted")
+
+    with contextlib.nullcontext() if not fails else pytest.raises(EngineError):
+        offline.run(spec_of("dev"), program)
+    ((thresholds, frozen, enabled, functions),) = during
+    assert thresholds[0] == runtime.YOUNG_THRESHOLD and frozen > 0 and enabled
+    assert all(ours is not sdk for ours, sdk in zip(functions, before[3], strict=True))
+    assert _process_state() == before
+
+
+def test_nested_and_concurrent_runs_put_back_only_when_the_last_ends():
+    before = _process_state()
+
+    def tuned(state):
+        thresholds, _, _, functions = state
+        return thresholds[0] == runtime.YOUNG_THRESHOLD and all(
+            ours is not sdk for ours, sdk in zip(functions, before[3], strict=True)
+        )
+
+    with runtime.offline_runtime():
+        with runtime.offline_runtime():
+            pass
+        assert tuned(_process_state())
+    assert _process_state() == before
+
+    # Two threads whose runs overlap: the first to end must not undo the other's.
+    entered, first_left = threading.Event(), threading.Event()
+    seen = []
+
+    def second():
+        with runtime.offline_runtime():
+            entered.set()
+            first_left.wait(10)
+            seen.append(_process_state())
+
+    thread = threading.Thread(target=second)
+    with runtime.offline_runtime():
+        thread.start()
+        entered.wait(10)
+    first_left.set()
+    thread.join(10)
+    assert len(seen) == 1 and tuned(seen[0])
+    assert _process_state() == before
+
+
+def test_outside_an_offline_run_the_replacements_are_the_sdks_own():
+    """Installed while any offline run is in progress, but a real Pulumi program in another
+    thread (or anything outside `offline_runtime()`) gets the SDK's behaviour."""
+    trace = runtime._make_get_stack_trace(lambda: "the sdk's")
+    assert trace() == "the sdk's"
+    outside = []
+    with runtime.offline_runtime():
+        assert trace() == source_pb2.StackTrace()
+        thread = threading.Thread(target=lambda: outside.append(trace()))
+        thread.start()
+        thread.join(10)
+    assert outside == ["the sdk's"]
+
+    calls = []
+
+    async def sdk_wait(await_all_outstanding_tasks=True):
+        calls.append(await_all_outstanding_tasks)
+
+    asyncio.run(runtime._make_wait_for_rpcs(sdk_wait)(False))
+    assert calls == [False]
+
+
+def test_a_failing_output_is_reported_while_others_still_wait():
+    """Waiting on every output at once still wakes at the first failure, as the SDK does."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        never, failing = loop.create_future(), loop.create_future()
+        loop.call_soon(failing.set_exception, ValueError("refused"))
+        await asyncio.wait_for(runtime._until_all_done_or_one_fails([never, failing]), 5)
+        assert not never.done() and failing.done()
+        never.cancel()
+        failing.exception()
+
+    asyncio.run(scenario())
 
 
 def test_on_register_counts_each_registration_and_leaves_the_plan_as_it_was():

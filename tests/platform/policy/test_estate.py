@@ -14,7 +14,7 @@ import yaml
 from osp.platform.policy import RULES, Outcome, context_of, evaluate
 from osp.platform.project import find_project
 from osp.platform.spec import load_environment
-from tests.support import ENVIRONMENTS, REPO, plan_of, spec_of
+from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub")
@@ -83,11 +83,8 @@ def _weakened_prod(tmp_path: Path, edit, today: date = TODAY):
     document = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())
     edit(document["config"])
     stack_file.write_text(yaml.safe_dump(document))
-    from osp.platform.engine import offline
-    from osp.stacks.estate import build
-
     spec = load_environment(find_project(tmp_path), "prod")
-    plan = offline.run(spec, build)
+    plan = estate_plan(spec)  # the waiver's two dates: one plan
     return evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=today)
 
 
