@@ -48,6 +48,8 @@ from pulumi.runtime.proto import source_pb2
 #: sha256 of `inspect.getsource(pulumi.runtime.stack.wait_for_rpcs)` in the SDK (3.272) that
 #: `_wait_for_rpcs` mirrors.
 SDK_WAIT_FOR_RPCS_SHA256 = "c0f9027f85ad09255ded0a1908033b490f76d303a3e40b50d3cf47a69265469d"
+#: The Pulumi SDK release the replacements below were read against.
+SDK_VERSION_READ = "3.272.0"
 
 #: The young generation may hold this many new objects before a collection (default 700): a
 #: plan allocates in bursts of thousands per resource, nearly all of them acyclic.

