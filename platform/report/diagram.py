@@ -72,36 +72,38 @@ def draw(architecture: dict[str, Any], title: str) -> Drawing:
             direction="LR",
             graph_attr={"fontsize": "20", "pad": "0.4"},
         ):
-            dns = [Route53(z) for z in architecture["dnsZones"]]
-            cdns = [CloudFront(_short(d)) for d in architecture["distributions"]]
-            wafs = [WAF(_short(w)) for w in architecture["webAcls"]]
+            nodes = {z: Route53(z) for z in architecture["dnsZones"]}
+            nodes |= {d: CloudFront(_short(d)) for d in architecture["distributions"]}
+            nodes |= {w: WAF(_short(w)) for w in architecture["webAcls"]}
             with Cluster("VPC"):
                 for tier in architecture["tiers"]:
                     with Cluster(f"{tier} subnets"):
                         icon = PublicSubnet if tier == "public" else PrivateSubnet
                         for zone in architecture["zones"]:
                             icon(zone)
-                albs = [
-                    ElbApplicationLoadBalancer(_short(b)) for b in architecture["loadBalancers"]
-                ]
+                nodes |= {
+                    b: ElbApplicationLoadBalancer(_short(b)) for b in architecture["loadBalancers"]
+                }
                 with Cluster("EKS"):
-                    clusters = [EKS(_short(c)) for c in architecture["clusters"]]
-                    services = [Deploy(_short(s)) for s in architecture["services"]]
+                    nodes |= {c: EKS(_short(c)) for c in architecture["clusters"]}
+                    for service in architecture["services"]:
+                        Deploy(_short(service))
                 with Cluster("data stores"):
-                    stores = [_store(s) for s in architecture["dataStores"]]
-            with Cluster("events"):
-                events = []
-                if architecture["topics"]:
-                    events.append(SNS(f"{architecture['topics']} topics"))
-                if architecture["queues"]:
-                    events.append(SQS(f"{architecture['queues']} queues"))
-            _chain(dns, cdns)
-            _chain(cdns, wafs[:1] or albs)
-            _chain(wafs[:1], albs)
-            _chain(albs, clusters or services)
-            _chain(clusters, services[:1])
-            for target in (*stores, *events):
-                _chain(services[:1] or clusters, [target], Edge(style="dashed"))
+                    nodes |= {s: _store(s) for s in architecture["dataStores"]}
+            events = []
+            if architecture["topics"] or architecture["queues"]:
+                with Cluster("events"):
+                    events = [
+                        SNS(f"{architecture['topics']} topics"),
+                        SQS(f"{architecture['queues']} queues"),
+                    ]
+            styles = {"request": {}, "protects": {"style": "dotted"}, "uses": {"style": "dashed"}}
+            for link in architecture["links"]:
+                if link["from"] in nodes and link["to"] in nodes:
+                    nodes[link["from"]] >> Edge(**styles[link["kind"]]) >> nodes[link["to"]]
+            for cluster in architecture["clusters"]:
+                for event in events:
+                    nodes[cluster] >> Edge(style="dashed") >> event
         png = Path(f"{base}.png").read_bytes()
         svg = _embedded(Path(f"{base}.svg").read_text(encoding="utf-8"))
     return Drawing(png, svg)
@@ -120,15 +122,6 @@ def _store(name: str):
     from diagrams.aws.database import Database
 
     return Database(_short(name))
-
-
-def _chain(sources, targets, edge=None) -> None:
-    for source in sources:
-        for target in targets:
-            if edge is None:
-                source >> target
-            else:
-                source >> edge >> target
 
 
 _IMAGE = re.compile(r'xlink:href="([^"]+\.png)"')

@@ -74,7 +74,7 @@ def collect(
         "identities": identities,
         "edge": _edge(plan, refs),
         "events": _events(plan, refs, identities),
-        "architecture": _architecture(plan, spec),
+        "architecture": _architecture(plan, spec, refs),
         "guardrails": _guardrails(guardrails),
     }
 
@@ -670,7 +670,36 @@ def _events(plan: Plan, refs: _References, identities: list[dict[str, Any]]) -> 
 # --- architecture (the diagram's nodes) -------------------------------------------------------
 
 
-def _architecture(plan: Plan, spec: EnvironmentSpec) -> dict[str, Any]:
+def _links(plan: Plan, refs: _References) -> list[dict[str, str]]:
+    """How requests flow (Route 53 → CloudFront → the load balancer → the cluster), what each
+    web ACL protects, and what the cluster uses."""
+    links = []
+    zones = [str(z.inputs.get("name", z.name)) for z in plan.of_type(ZONE)]
+    balancers = [b.name for b in plan.of_type(LOAD_BALANCER)]
+    for distribution in plan.of_type(DISTRIBUTION):
+        links += [{"from": z, "to": distribution.name, "kind": "request"} for z in zones]
+        acl = _first_of(refs.names(distribution, "webAclId"), WEB_ACL, plan)
+        if acl:
+            links.append({"from": acl, "to": distribution.name, "kind": "protects"})
+        origins = [o for o in as_list(distribution.inputs.get("origins")) if isinstance(o, Mapping)]
+        if any("customOriginConfig" in o for o in origins):
+            links += [{"from": distribution.name, "to": b, "kind": "request"} for b in balancers]
+    for association in plan.of_type("aws:wafv2/webAclAssociation:WebAclAssociation"):
+        acl = _first_of(refs.names(association, "webAclArn"), WEB_ACL, plan)
+        target = _first_of(refs.names(association, "resourceArn"), LOAD_BALANCER, plan)
+        if acl and target:
+            links.append({"from": acl, "to": target, "kind": "protects"})
+    for cluster in plan.of_type(CLUSTER):
+        links += [{"from": b, "to": cluster.name, "kind": "request"} for b in balancers]
+        links += [
+            {"from": cluster.name, "to": r.name, "kind": "uses"}
+            for r in plan.resources
+            if r.type in (RDS_INSTANCE, REPLICATION_GROUP, BROKER, TABLE)
+        ]
+    return links
+
+
+def _architecture(plan: Plan, spec: EnvironmentSpec, refs: _References) -> dict[str, Any]:
     tiers = sorted(
         {str(at(s.inputs, "tags.osp:subnet-tier", "") or "") for s in plan.of_type(SUBNET)} - {""}
     )
@@ -688,6 +717,7 @@ def _architecture(plan: Plan, spec: EnvironmentSpec) -> dict[str, Any]:
             for r in plan.resources
             if r.type in (RDS_INSTANCE, REPLICATION_GROUP, BROKER, TABLE)
         ),
+        "links": _links(plan, refs),
         "topics": len(plan.of_type(TOPIC)),
         "queues": len(plan.of_type(QUEUE)),
     }
