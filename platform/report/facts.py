@@ -224,9 +224,11 @@ def _rules(plan: Plan, refs: _References, direction: str) -> Iterable[dict[str, 
         inputs = rule.inputs
         ports = _ports(inputs.get("ipProtocol"), inputs.get("fromPort"), inputs.get("toPort"))
         group = refs.name(rule, "securityGroupId") or ""
-        if inputs.get("referencedSecurityGroupId") is not None:
+        if "referencedSecurityGroupId" in inputs or rule.property_dependencies.get(
+            "referencedSecurityGroupId"
+        ):
             peer = ("security-group", refs.name(rule, "referencedSecurityGroupId") or "")
-        elif inputs.get("prefixListId") is not None:
+        elif "prefixListId" in inputs:
             peer = ("prefix-list", str(inputs["prefixListId"]))
         else:
             peer = ("cidr", str(inputs.get("cidrIpv4") or inputs.get("cidrIpv6") or ""))
@@ -482,7 +484,11 @@ def _permissions(documents: list[tuple[str, Any]]) -> list[dict[str, Any]]:
                 json.dumps(statement.condition, sort_keys=True) if statement.condition else ""
             )
             actions = statement.actions or tuple(f"NOT {a}" for a in statement.not_actions or ())
-            for resource in statement.resources or ("*",):
+            # NotResource: everything but these, shown as such (and never as "*").
+            scopes = statement.resources or tuple(
+                f"NOT {r}" for r in statement.not_resources or ("*",)
+            )
+            for resource in scopes:
                 grouped[(resource, statement.effect, condition)].update(actions)
     return [
         {"resource": resource, "effect": effect, "condition": condition, "actions": sorted(actions)}
