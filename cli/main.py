@@ -21,6 +21,7 @@ from osp.cli import (
     policy,
     preview,
     refresh,
+    report,
     tenant,
     up,
 )
@@ -176,6 +177,7 @@ app.command("up")(up.up)
 app.command("destroy")(destroy.destroy)
 app.command("refresh")(refresh.refresh)
 app.command("outputs")(outputs.outputs)
+app.command("report")(report.report)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("doctor")(doctor.doctor)
 app.command("version")(version)

@@ -73,6 +73,10 @@ EXPORTS = {
         "Severity", "WaiverUse", "check_waivers", "context_of", "evaluate",
     ],
     "osp.platform.policy.rules": ["RULES"],
+    "osp.platform.report": [
+        "DIAGRAM_FILES", "FILE_NAMES", "SCHEMA_VERSION", "Format", "Produced", "collect",
+        "plan_hash", "produce", "render",
+    ],
 }  # fmt: skip
 
 #: Packages of modules: users import a module (`from osp.platform.engine import offline`,
@@ -94,6 +98,7 @@ FOLDERS = {
     "osp.platform.tenancy.registry": "platform/tenancy/registry",
     "osp.platform.policy": "platform/policy",
     "osp.platform.policy.rules": "platform/policy/rules",
+    "osp.platform.report": "platform/report",
     **MODULE_PACKAGES,
 }
 
