@@ -9,6 +9,7 @@ import pytest
 from osp.platform.tenancy import (
     FileRegistry,
     Tenant,
+    TenantRegistry,
     TenantRequest,
     TenantState,
     new_tenant,
@@ -19,7 +20,7 @@ from osp.platform.tenancy import (
 REGISTERED = datetime(2026, 5, 9, tzinfo=UTC)
 
 
-def register(registry: FileRegistry, slug: str, tier: str, *states: TenantState) -> Tenant:
+def register(registry: TenantRegistry, slug: str, tier: str, *states: TenantState) -> Tenant:
     """Register `slug` of `tier` in `registry` and move it through `states`, in order, as the
     lifecycle allows (osp.platform.tenancy.TRANSITIONS); the tenant as last recorded."""
     request = TenantRequest(slug, slug.replace("-", " ").title(), tier, f"it@{slug}.example.org")

@@ -187,3 +187,93 @@ def test_tenants_is_in_the_help():
     result = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--tenants" in result.stdout and "isolation" in result.stdout
+
+
+# --- a real run: the environment's table (moto), each tenant stack's preview ----------------
+
+
+@pytest.fixture
+def real_environment(monkeypatch, tmp_path):
+    """dev deployed, as far as a report reads it: its stack's outputs (dev's offline outputs,
+    and `tenantsTable` naming a moto table), a real preview (its plan: dev's offline plan),
+    and tenant stacks previewed through `operations.preview_stack`, which records each stack
+    it is asked for and says it does not exist yet (so each is planned as its create would
+    bring it up). The pulumi CLI is a stand-in on PATH; nothing reaches AWS."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+
+    from osp.platform.automation import operations
+    from osp.platform.automation.changes import ChangeSet
+    from osp.stacks.estate import build
+    from tests.platform.tenancy.conftest import create_tenants_table
+    from tests.platform.test_automation_layer import standin
+    from tests.support import plan_of
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
+    fake = standin(tmp_path / "cli")
+    monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}")  # no Graphviz either
+    estate = plan_of("dev")
+    stack_outputs = {k: operations.Output(v, secret=False) for k, v in estate.outputs.items()}
+    stack_outputs["tenantsTable"] = operations.Output("osp-dev-tenants", secret=False)
+
+    def outputs(project, spec, program):
+        assert (spec.name, program) == ("dev", build)
+        return stack_outputs
+
+    def preview(project, spec, program, reporter, **options):
+        assert (spec.name, program, reporter is not None) == ("dev", build, True)
+        return operations.PreviewOutcome(ChangeSet(()), estate)
+
+    previewed: list[str] = []
+
+    def preview_stack(env, reporter):
+        previewed.append(env.name)
+        return None
+
+    monkeypatch.setattr(operations, "outputs", outputs)
+    monkeypatch.setattr(operations, "preview", preview)
+    monkeypatch.setattr(operations, "preview_stack", preview_stack)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tenants_table(client, "osp-dev-tenants")
+        yield client, previewed
+
+
+def test_a_real_report_reads_the_environments_table_and_previews_each_tenant_stack_once(
+    tmp_path, real_environment
+):
+    from osp.platform.tenancy import DynamoDbRegistry
+
+    client, previewed = real_environment
+    registry = DynamoDbRegistry("osp-dev-tenants", client)
+    register(registry, "springfield", "pool", TenantState.ACTIVE)
+    register(registry, "shelbyville", "silo", TenantState.ACTIVE, TenantState.SUSPENDED)
+    result = runner.invoke(
+        app,
+        ["report", "--env", "dev", "--tenants", "-f", "json", "--out", str(tmp_path / "r"),
+         "--project-dir", str(shipped_project())],
+        env={"OSP_PROJECT_DIR": None},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "r" / "report.json").read_text())
+    tenants = facts["tenants"]
+    assert tenants["registry"] == "DynamoDB table osp-dev-tenants"
+    assert (tenants["byTier"], tenants["byState"]["suspended"]) == ({"pool": 1, "silo": 1}, 1)
+    assert tenants["isolation"] == {
+        "verified": ["shelbyville", "springfield"],
+        "isolated": True,
+        "findings": [],
+    }
+    # Each tenant stack previewed once, for both the isolation proof and the guardrails.
+    assert sorted(previewed) == ["dev.tenant-shelbyville", "dev.tenant-springfield"]
+    assert "OSP-TENANT-1" not in facts["guardrails"]["notApplicable"]
