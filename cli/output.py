@@ -183,13 +183,16 @@ EnvOption = Annotated[
 ]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader never sees half of it (missing parent folders
-    are created)."""
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write `content` (text is written as UTF-8) to `path` so that a reader never sees half
+    of it (missing parent folders are created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        if isinstance(content, str):
+            temporary.write_text(content, encoding="utf-8")
+        else:
+            temporary.write_bytes(content)
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)

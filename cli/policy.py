@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,6 +18,7 @@ from osp.cli import output
 if TYPE_CHECKING:
     from osp.platform.plan import Plan
     from osp.platform.policy import Finding, Report, Severity
+    from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
 
 app = typer.Typer(
@@ -123,7 +123,7 @@ def check(
     fmt = Format.JSON if as_json else fmt
     threshold = Severity(fail_on.value)
     project = find_project(project_dir)
-    fleet = _tenant_plans(project_dir, offline=offline) if tenants else None
+    fleet = _tenant_plans(project, offline=offline) if tenants else None
     if offline:
         checked = run_check(
             project,
@@ -182,26 +182,14 @@ def list_(
     )
 
 
-def _tenant_plans(project_dir: Path | None, *, offline: bool) -> Callable[..., dict[str, Plan]]:
-    """The plans of the environment's tenant stacks, as `osp tenant verify` makes them."""
+def _tenant_plans(project: Project, *, offline: bool) -> Callable[..., dict[str, Plan]]:
+    """The plans of the environment's tenant stacks, made as `osp tenant verify` and
+    `osp report --tenants` make them (`osp.cli.tenant.fleet`)."""
 
     def plans(spec: EnvironmentSpec, plan: Plan) -> dict[str, Plan]:
         from osp.cli import tenant as tenant_cli
-        from osp.platform.tenancy import TenantState
-        from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
 
-        target = tenant_cli.connect_environment(spec.name, project_dir, offline, actor=False)
-        provisioner = (
-            # Against the plan just made: the estate is not planned a second time.
-            OfflineProvisioner(spec, tenant_cli.tenant_program(), plan.outputs, target.versions)
-            if offline
-            else target.provisioner(offline=False)
-        )
-        return {
-            t.slug: provisioner.plan(t)
-            for t in target.registry.list()
-            if t.state is not TenantState.DELETED
-        }
+        return dict(tenant_cli.fleet(project, spec, plan, offline=offline).plans)
 
     return plans
 

@@ -49,11 +49,22 @@ def report(
             show_default=False,
         ),
     ] = None,
+    tenants: Annotated[
+        bool,
+        typer.Option(
+            "--tenants",
+            help="Include the tenants: counts per tier and state, and the isolation proof "
+            "over their stacks' plans (as osp tenant verify --all), whose guardrails are "
+            "judged too (as osp policy check --tenants). Offline: the local registry; "
+            "otherwise the environment's registry and each tenant stack's preview.",
+        ),
+    ] = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
     """Write an auditor's report of the environment: what exists, how it is protected, who
-    may reach what, and which guardrails pass (with waivers and the controls they map to).
-    No secret value appears in it."""
+    may reach what, and which guardrails pass (with waivers and the controls they map to);
+    with --tenants, the tenants and whether they are isolated. No secret value appears in
+    it."""
     from datetime import UTC, datetime
     from importlib.metadata import version
 
@@ -84,6 +95,13 @@ def report(
         output.error(str(exc).replace("the plan", "the report"))
         raise typer.Exit(output.EXIT_USAGE) from None
     now = datetime.now(UTC)
+    fleet = None
+    if tenants:
+        from functools import partial
+
+        from osp.cli import tenant as tenant_cli
+
+        fleet = partial(tenant_cli.fleet, project, offline=offline)
     if offline:
         produced = produce(
             project,
@@ -94,6 +112,7 @@ def report(
             version=version("osp"),
             formats=wanted,
             blueprint=blueprint,
+            tenants=fleet,
         )
     else:
         from osp.cli import progress
@@ -108,11 +127,11 @@ def report(
                 version=version("osp"),
                 formats=wanted,
                 reporter=display,
+                tenants=fleet,
             )
     for note in produced.notes:
         output.warning(note)
     console = output.stdout()
     for name, data in produced.files.items():
-        targets[name].parent.mkdir(parents=True, exist_ok=True)
-        targets[name].write_bytes(data)
+        output.write_atomically(targets[name], data)
         console.print(f"wrote {targets[name]}", markup=False)

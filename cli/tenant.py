@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
     from osp.platform.tenancy import CreateOutcome, Tenant, TenantRegistry, Tier
+    from osp.platform.tenancy.fleet import Fleet
     from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
     from osp.platform.tenancy.provisioning import Provisioner, TenantProgram
 
@@ -412,21 +413,10 @@ def verify(
         raise InvalidArguments(
             [f"tenant verify: SLUG / --all: got {got}; expected one tenant's slug or --all"]
         )
-    from osp.platform.tenancy import isolation
-
     target = connect_environment(env, project_dir, offline, actor=False)
-    if offline:
-        planner = target.offline_provisioner()
-        provisioner, outputs = planner, planner.environment_outputs
-    else:
-        provisioner, outputs = target.provisioner(offline=False), target.stack_outputs or {}
-    report = onboarding.verify_isolation(
-        slug,
-        environment=target.spec.name,
-        registry=target.registry,
-        provisioner=provisioner,
-        shareable_arns=isolation.shareable(outputs),
-    )
+    if slug is not None:  # an unknown tenant is refused before anything is planned
+        onboarding.show(slug, environment=target.spec.name, registry=target.registry)
+    report = target.fleet(slug=slug).isolation
     if as_json:
         typer.echo(json.dumps({
             "tenants": list(report.tenants),
@@ -462,18 +452,43 @@ class _Target:
     actor: str
     stack_outputs: Mapping[str, Output] | None = None
 
-    def offline_provisioner(self) -> OfflineProvisioner:
+    def offline_provisioner(self, estate_plan: Plan | None = None) -> OfflineProvisioner:
         """The offline engine over the tenant program, against the environment stack's
-        outputs (real runs: a dry run plans against the stack it read the registry of) or
-        else the environment's offline plan outputs."""
+        outputs (real runs: a dry run plans against the stack it read the registry of), else
+        `estate_plan`'s outputs (the estate is not planned again), else the environment's
+        offline plan outputs."""
         from osp.platform.tenancy.offline_provisioner import OfflineProvisioner
 
         spec, outputs = self.spec, self.stack_outputs
+        if outputs is None and estate_plan is not None:
+            outputs = estate_plan.outputs
         return OfflineProvisioner(
             spec,
             tenant_program(),
             outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
             self.versions,
+        )
+
+    def fleet(self, *, estate_plan: Plan | None = None, slug: str | None = None) -> Fleet:
+        """The environment's tenants, their stacks' plans and the isolation proof over them
+        (`osp.platform.tenancy.fleet.survey`). Offline: each stack planned by the offline
+        engine against `estate_plan` (or the estate's offline plan); otherwise each tenant
+        stack's preview, against the environment stack's outputs. `slug`: that tenant's
+        isolation findings only (every stack is planned all the same)."""
+        from osp.platform.tenancy import isolation
+        from osp.platform.tenancy.fleet import survey
+
+        if self.stack_outputs is None:
+            planner = self.offline_provisioner(estate_plan)
+            provisioner, outputs = planner, planner.environment_outputs
+        else:
+            provisioner, outputs = self.provisioner(offline=False), self.stack_outputs
+        return survey(
+            slug,
+            environment=self.spec.name,
+            registry=self.registry,
+            provisioner=provisioner,
+            shareable_arns=isolation.shareable(outputs),
         )
 
     def versions(self, tier: Tier) -> str:
@@ -504,13 +519,27 @@ def connect_environment(
     """The environment's spec, its tenant registry, and who is acting."""
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
-    from osp.platform.tenancy import FileRegistry, onboarding
-    from osp.platform.tenancy import actor as actors
-    from osp.platform.tenancy.registry import default_root
 
     project = find_project(project_dir)
     spec = load_environment(project, env)
     output.spec_warnings(project, spec)
+    return _connect(project, spec, offline, actor=actor)
+
+
+def fleet(project: Project, spec: EnvironmentSpec, plan: Plan, *, offline: bool) -> Fleet:
+    """The tenants of `spec`'s environment, their stacks' plans and the isolation proof, for
+    a command that has just planned the environment (`plan`): `osp policy check --tenants`
+    and `osp report --tenants`. Offline: the local registry, each tenant stack planned
+    against `plan`'s outputs; otherwise the environment's registry and each tenant stack's
+    preview. `spec` is the one the command planned (its blueprint, too)."""
+    return _connect(project, spec, offline, actor=False).fleet(estate_plan=plan)
+
+
+def _connect(project: Project, spec: EnvironmentSpec, offline: bool, *, actor: bool) -> _Target:
+    from osp.platform.tenancy import FileRegistry, onboarding
+    from osp.platform.tenancy import actor as actors
+    from osp.platform.tenancy.registry import default_root
+
     who = actors.current(offline=offline, region=spec.region) if actor else ""
     if offline:
         return _Target(project, spec, FileRegistry(default_root(spec.name)), who)

@@ -20,6 +20,9 @@ from osp.platform.policy import Outcome, Report
 from osp.platform.policy.formats import finding_data, waiver_data
 from osp.platform.policy.rules._reading import as_list, at, iam_matches, port_range, statements
 from osp.platform.spec import EnvironmentSpec
+from osp.platform.tenancy.fleet import Fleet
+from osp.platform.tenancy.model import TenantState, Tier
+from osp.platform.tenancy.provisioning import tenant_stack_name
 
 #: The report JSON's version: bumped when a field changes meaning or goes away.
 SCHEMA_VERSION = 1
@@ -60,10 +63,18 @@ def plan_hash(plan: Plan) -> str:
 
 
 def collect(
-    plan: Plan, spec: EnvironmentSpec, guardrails: Report, *, version: str, generated_at: datetime
+    plan: Plan,
+    spec: EnvironmentSpec,
+    guardrails: Report,
+    *,
+    version: str,
+    generated_at: datetime,
+    tenants: Fleet | None = None,
 ) -> dict[str, Any]:
     """The report's facts. `version` and `generated_at` are its only inputs that change from
-    one run to the next: everything else is a function of the plan, spec and report."""
+    one run to the next: everything else is a function of the plan, spec and report (and
+    `tenants`, the environment's fleet, when the report includes it; `guardrails` then
+    judged the tenant stacks too)."""
     refs = _References(plan)
     identities = _identities(plan, refs)
     return {
@@ -74,6 +85,7 @@ def collect(
         "identities": identities,
         "edge": _edge(plan, refs),
         "events": _events(plan, refs, identities),
+        "tenants": _tenants(tenants),
         "architecture": _architecture(plan, spec, refs),
         "guardrails": _guardrails(guardrails),
     }
@@ -727,6 +739,63 @@ def _architecture(plan: Plan, spec: EnvironmentSpec, refs: _References) -> dict[
         "topics": len(plan.of_type(TOPIC)),
         "queues": len(plan.of_type(QUEUE)),
     }
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+#: What the report says when it was made without the tenants (`osp report --tenants`).
+TENANTS_LEFT_OUT = (
+    "Tenants were not included in this report: run the same osp report command with --tenants "
+    "to include them (their counts per tier and state, and the isolation proof)."
+)
+
+
+def _tenants(fleet: Fleet | None) -> dict[str, Any]:
+    """Counts per tier and state (every tier and state, zeros too: an auditor reads "0 failed"
+    as a fact), each tenant's isolation verdict, and every violation found. Admin e-mail
+    addresses stay out: they are personal data, and no control needs them."""
+    if fleet is None:
+        return {"included": False, "note": TENANTS_LEFT_OUT}
+    tiers = Counter(t.tier for t in fleet.tenants)
+    states = Counter(t.state for t in fleet.tenants)
+    report = fleet.isolation
+    found = Counter(f.tenant for f in report.findings)
+    return {
+        "included": True,
+        "registry": fleet.registry,
+        "total": len(fleet.tenants),
+        "byTier": {tier.value: tiers[tier] for tier in Tier},
+        "byState": {state.value: states[state] for state in TenantState},
+        "tenants": [
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "tier": t.tier.value,
+                "state": t.state.value,
+                "stack": tenant_stack_name(fleet.environment, t.slug)
+                if t.slug in fleet.plans
+                else None,
+                "blueprintVersion": t.blueprint_version,
+                "isolation": _verdict(t.slug, report.tenants, found[t.slug]),
+                "violations": found[t.slug],
+            }
+            for t in fleet.tenants
+        ],
+        "isolation": {
+            "verified": list(report.tenants),
+            "isolated": report.isolated,
+            "findings": [
+                {"tenant": f.tenant, "rule": f.rule, "resource": f.resource, "evidence": f.evidence}
+                for f in report.findings
+            ],
+        },
+    }
+
+
+def _verdict(slug: str, verified: tuple[str, ...], violations: int) -> str:
+    if slug not in verified:
+        return "not verified"  # deleted: it has no stack to plan
+    return "not isolated" if violations else "isolated"
 
 
 # --- guardrails -------------------------------------------------------------------------------

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from osp.platform.plan import Program
+from osp.platform.plan import Plan, Program
 from osp.platform.project import Project
 from osp.platform.report.facts import collect
+from osp.platform.spec import EnvironmentSpec
+from osp.platform.tenancy.fleet import Fleet
 
 
 class Format(StrEnum):
@@ -77,11 +79,24 @@ def produce(
     blueprint: str | None = None,
     reporter: object = None,
     diagram: bool = True,
+    tenants: Callable[[EnvironmentSpec, Plan], Fleet] | None = None,
 ) -> Produced:
     """Plan `environment` (offline, or a real preview shown on `reporter`), judge it against
     the guardrails with the stack file's waivers, and render the report. `now` and `version`
-    are the report's only facts that are not the plan's."""
+    are the report's only facts that are not the plan's.
+
+    `tenants`: gives the environment's fleet from its spec and just-made plan (the caller
+    knows where the registry is and how tenant stacks are planned). Given, the report has
+    the Tenants section, and the guardrails judge the tenant stacks too, as `osp policy
+    check --tenants` does; the stacks are planned once for both."""
     from osp.platform.policy.checking import check
+
+    surveyed: list[Fleet] = []
+
+    def tenant_plans(spec: EnvironmentSpec, plan: Plan) -> Mapping[str, Plan]:
+        assert tenants is not None  # passed to check only then
+        surveyed.append(tenants(spec, plan))
+        return surveyed[0].plans
 
     checked = check(
         project,
@@ -91,6 +106,14 @@ def produce(
         today=now.date(),
         blueprint=blueprint,
         reporter=reporter,
+        tenant_plans=tenant_plans if tenants is not None else None,
     )
-    facts = collect(checked.plan, checked.spec, checked.report, version=version, generated_at=now)
+    facts = collect(
+        checked.plan,
+        checked.spec,
+        checked.report,
+        version=version,
+        generated_at=now,
+        tenants=surveyed[0] if surveyed else None,
+    )
     return render(facts, formats, diagram=diagram)

@@ -258,29 +258,6 @@ def test_list_is_the_catalogue():
 # --- with the tenants' stacks ----------------------------------------------------------------
 
 
-@pytest.fixture
-def two_schools(tmp_path, monkeypatch):
-    """Two active pool tenants in the local registry of dev, under a temporary OSP_HOME."""
-    from datetime import UTC, datetime
-
-    from osp.platform.tenancy import FileRegistry, TenantRequest, TenantState, new_tenant
-    from osp.platform.tenancy import transition as move
-    from osp.platform.tenancy.registry import default_root
-
-    monkeypatch.setenv("OSP_HOME", str(tmp_path / "home"))
-    registry = FileRegistry(default_root("dev"))
-    now = datetime(2026, 5, 9, tzinfo=UTC)
-    for slug in ("springfield", "shelbyville"):
-        request = TenantRequest(slug, slug.title(), "pool", f"it@{slug}.example.org")
-        tenant = new_tenant(request, actor="al", now=now)
-        registry.create(tenant)
-        registry.update(
-            move(tenant, TenantState.ACTIVE, actor="al", reason="provisioned", now=now),
-            expected_version=tenant.version,
-        )
-    return registry
-
-
 def test_tenants_are_judged_with_the_isolation_rules(two_schools):
     result = osp(
         "policy", "check", "--env", "dev", "--offline", "--tenants", "--json",

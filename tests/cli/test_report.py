@@ -68,3 +68,16 @@ def test_report_refuses_bad_usage_before_planning(tmp_path: Path):
     inside = osp("report", "--env", "dev", "--offline", "--out", str(bundled))
     assert inside.exit_code == 2 and "the bundled blueprints" in inside.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_report_files_are_written_atomically_text_and_bytes(tmp_path: Path):
+    from osp.cli.output import write_atomically
+
+    png = tmp_path / "r" / "architecture.png"
+    write_atomically(png, b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    write_atomically(tmp_path / "r" / "report.md", "# dev — ünïcode\n")
+    assert png.read_bytes() == b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    assert (tmp_path / "r" / "report.md").read_text(encoding="utf-8") == "# dev — ünïcode\n"
+    write_atomically(png, b"short")  # a rewrite replaces the whole file
+    assert png.read_bytes() == b"short"
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["architecture.png", "report.md"]

@@ -134,7 +134,9 @@ def test_the_html_stands_alone_and_embeds_a_sensible_diagram():
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html and "<link" not in html
     assert "@media print" in html
-    for heading in ("Network", "Data stores", "Identities", "Edge", "Events", "Guardrails"):
+    for heading in (
+        "Network", "Data stores", "Identities", "Edge", "Events", "Tenants", "Guardrails"
+    ):  # fmt: skip
         assert f"<h2>{heading}</h2>" in html
 
 
@@ -293,3 +295,82 @@ def test_the_markdown_of_a_tiny_estate_matches_its_golden_file():
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(markdown)
     assert markdown == GOLDEN.read_text()
+
+
+# --- the tenants section ----------------------------------------------------------------------
+
+
+def tiny_fleet():
+    """Three schools: a pool and a silo one verified (the silo reaching the pool school's
+    prefix), and a deleted one, with no stack to verify."""
+    from osp.platform.tenancy import (
+        Finding,
+        TenantRequest,
+        TenantState,
+        new_tenant,
+        transition,
+    )
+    from osp.platform.tenancy.fleet import Fleet
+    from osp.platform.tenancy.onboarding import IsolationReport
+
+    def tenant(slug, tier, *states):
+        t = new_tenant(
+            TenantRequest(slug, slug.title(), tier, f"it@{slug}.org"), actor="a", now=NOW
+        )
+        for state in states:
+            t = transition(t, state, actor="a", reason="test", now=NOW)
+        return t
+
+    leak = Finding("shelbyville", "cross-tenant-access", "leak", "reaches tenants/springfield/")
+    plans = {slug: tiny_plan() for slug in ("shelbyville", "springfield")}
+    return Fleet(
+        environment="tiny",
+        registry="the local registry (offline)",
+        tenants=(
+            tenant("ogdenville", "pool", *[TenantState(s) for s in (
+                "active", "offboarding", "deleted")]),
+            tenant("shelbyville", "silo", TenantState.ACTIVE, TenantState.SUSPENDED),
+            tenant("springfield", "pool", TenantState.ACTIVE),
+        ),
+        plans=plans,
+        isolation=IsolationReport(("shelbyville", "springfield"), (leak,)),
+    )  # fmt: skip
+
+
+def test_the_tenants_section_counts_and_names_each_violation():
+    plan, spec = tiny_plan(), spec_of("dev")
+    report = evaluate(plan, RULES, context_of(spec), today=TODAY)
+    facts = collect(plan, spec, report, version="9.9.9", generated_at=NOW, tenants=tiny_fleet())
+    jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker()).validate(
+        json.loads(render(facts, [Format.JSON], diagram=False).files["report.json"])
+    )
+    markdown = to_markdown(facts)
+    section = markdown[markdown.index("## Tenants") : markdown.index("## Guardrails")]
+    assert section == (
+        "## Tenants\n\n3 tenants in the local registry (offline).\n\n"
+        "| tier | tenants |\n| --- | --- |\n| pool | 2 |\n| silo | 1 |\n\n"
+        "| state | tenants |\n| --- | --- |\n| provisioning | 0 |\n| active | 1 |\n"
+        "| suspended | 1 |\n| offboarding | 0 |\n| deleted | 1 |\n| failed | 0 |\n\n"
+        "### Isolation\n\nNOT isolated: 1 violation in the plans of 2 tenant stacks.\n\n"
+        "| tenant | name | tier | state | stack | blueprint | isolation |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        "| ogdenville | Ogdenville | pool | deleted | – | – | not verified |\n"
+        "| shelbyville | Shelbyville | silo | suspended | tiny.tenant-shelbyville | – "
+        "| not isolated (1 violation) |\n"
+        "| springfield | Springfield | pool | active | tiny.tenant-springfield | – | isolated |\n\n"
+        "| tenant | rule | resource | evidence |\n| --- | --- | --- | --- |\n"
+        "| shelbyville | cross-tenant-access | leak | reaches tenants/springfield/ |\n\n"
+    )
+    assert "on the environment's plan and its 2 tenant stacks." in markdown
+    assert "it@" not in markdown  # admin e-mail addresses are personal data: left out
+
+
+def test_the_schema_knows_every_tier_and_state():
+    from osp.platform.tenancy import TenantState, Tier
+
+    included = schema()["properties"]["tenants"]["oneOf"][1]["properties"]
+    assert set(included["byTier"]["required"]) == {t.value for t in Tier}
+    assert set(included["byState"]["required"]) == {s.value for s in TenantState}
+    row = included["tenants"]["items"]["properties"]
+    assert set(row["tier"]["enum"]) == {t.value for t in Tier}
+    assert set(row["state"]["enum"]) == {s.value for s in TenantState}
