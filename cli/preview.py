@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +15,16 @@ if TYPE_CHECKING:
     from osp.cli import progress
     from osp.platform.automation.changes import ChangeSet
     from osp.platform.plan import Plan
+    from osp.platform.project import Project
     from osp.platform.spec import EnvironmentSpec
+
+#: `--expect-no-changes`: the preview found changes (0 none, 1 an error, as everywhere).
+CHANGES_FOUND = 2
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
 
 
 def preview(
@@ -58,6 +69,35 @@ def preview(
             show_default=False,
         ),
     ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="Offline only: compare the plan with this saved plan JSON (the base branch's, "
+            "from `osp preview --offline --out FILE`) and show what changes: created, updated, "
+            "replaced, deleted resources and their changed properties. With --json, the diff "
+            "as data.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, or markdown: the pull-request review comment (verdict, counts, "
+            "call-outs, changed resources by component, guardrails). Needs changes: a real "
+            "preview, or --offline --against FILE.",
+        ),
+    ] = Format.TEXT,
+    expect_no_changes: Annotated[
+        bool,
+        typer.Option(
+            "--expect-no-changes",
+            help=f"Exit {CHANGES_FOUND} when the preview finds changes (0 when it finds none, "
+            "1 on an error). A real preview, or --offline --against FILE.",
+        ),
+    ] = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
     """Show the plan of an environment.
@@ -65,9 +105,14 @@ def preview(
     Without --offline: a real preview through the Pulumi engine (needs the pulumi CLI and AWS
     credentials) — the changes `osp up` would make, counted by operation. With --offline: the
     offline engine's plan — components, resources, counts by type; on a terminal, progress on
-    stderr while it plans.
+    stderr while it plans. With --offline --against FILE: what changes from the saved plan.
     """
-    if diff and offline:
+    started = time.monotonic()
+    _check_review_options(
+        offline=offline, against=against, fmt=fmt, as_json=as_json, out=out,
+        expect_no_changes=expect_no_changes,
+    )  # fmt: skip
+    if diff and offline and against is None:
         output.error("--diff needs the Pulumi engine: leave out --offline")
         raise typer.Exit(output.EXIT_USAGE)
     if blueprint is not None and not offline:
@@ -95,11 +140,24 @@ def preview(
         except output.OutPathError as exc:
             output.error(str(exc))
             raise typer.Exit(output.EXIT_USAGE) from None
-    if offline:
-        with progress.planning(spec.name, as_json=as_json) as planning:
-            plan, changes = _offline_plan(spec, planning), None
-    else:
-        plan, changes = _real_preview(project, spec)
+    base = _saved_plan(against, spec.name)
+    quiet = as_json or fmt is Format.MARKDOWN
+    from osp.platform.errors import OspError
+
+    try:
+        if offline:
+            with progress.planning(spec.name, as_json=quiet) as planning:
+                plan, changes = _offline_plan(spec, planning), None
+        else:
+            plan, changes = _real_preview(project, spec)
+    except OspError as exc:
+        if fmt is Format.MARKDOWN:
+            _error_comment(project, spec.name, exc, started, offline=offline, against=against)
+        raise
+    if base is not None:
+        from osp.platform.diff import diff as compare
+
+        changes = compare(base, plan)
     text = plan.dumps()
     if destination is not None:
         try:
@@ -109,21 +167,118 @@ def preview(
             raise typer.Exit(output.EXIT_ERROR) from None
     for warning in plan.warnings:
         output.warning(warning)
-    if as_json:
-        typer.echo(text, nl=False)
-        return
+    if fmt is Format.MARKDOWN and changes is not None:
+        _comment(project, spec, plan, changes, started, offline=offline, against=against)
+    elif as_json and base is not None and changes is not None:
+        import json
 
+        from osp.platform.review import Review
+
+        data = Review(spec.name, changes).to_json()
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif as_json:
+        typer.echo(text, nl=False)
+    else:
+        _render_text(plan, spec, changes, diff=diff, offline=offline, out=out, written=destination)
+    if expect_no_changes and changes is not None and changes.has_changes:
+        raise typer.Exit(CHANGES_FOUND)
+
+
+def _render_text(plan, spec, changes, *, diff: bool, offline: bool, out, written) -> None:
     from osp.cli.render import render_changes, render_plan
 
     console = output.stdout()
     if changes is None:
         render_plan(console, plan, spec)
     else:
+        from osp.cli.render import render_callouts
+        from osp.platform.callouts import callouts
+
         render_changes(console, changes, spec.name, diff=diff)
-    if destination is not None:
+        render_callouts(console, callouts(changes))
+    if written is not None:
         console.print(f"Plan JSON written to {output.escape(out)}", soft_wrap=True)
     for line in next_steps(spec.name, offline=offline):
         console.print(line, soft_wrap=True)
+
+
+def _check_review_options(
+    *, offline: bool, against, fmt: Format, as_json: bool, out, expect_no_changes: bool
+) -> None:
+    """Refuse, before anything is read, the combinations of the review options that cannot
+    work (usage, exit 2)."""
+    problem = None
+    if against is not None and not offline:
+        problem = (
+            f"--against {against}: only with --offline; a real preview compares with the "
+            "deployed stack itself"
+        )
+    elif offline and against is None and fmt is Format.MARKDOWN:
+        problem = (
+            "--format markdown shows changes: add --against FILE (a saved plan) to --offline, "
+            "or leave out --offline for a real preview"
+        )
+    elif offline and against is None and expect_no_changes:
+        problem = (
+            "--expect-no-changes needs changes to look at: add --against FILE (a saved plan) "
+            "to --offline, or leave out --offline for a real preview"
+        )
+    elif fmt is Format.MARKDOWN and (as_json or (out is not None and str(out) == output.STDOUT)):
+        problem = "--format markdown and --json (or --out -): give one of them"
+    elif against is not None and out is not None and str(out) == output.STDOUT:
+        problem = "--out - with --against: stdout holds the diff; give --out FILE"
+    if problem is not None:
+        output.error(problem)
+        raise typer.Exit(output.EXIT_USAGE)
+
+
+def _saved_plan(against: Path | None, environment: str) -> Plan | None:
+    if against is None:
+        return None
+    from osp.platform.diff import read_plan
+
+    return read_plan(against, environment=environment)
+
+
+def _footer(project: Project, started: float, *, offline: bool, against: Path | None):
+    from importlib.metadata import version
+
+    from osp.platform.review import Footer, current_commit
+
+    source = f"offline plan compared with {against.name}" if offline and against else "real preview"
+    return Footer(
+        commit=current_commit(project.root),
+        version=version("osp"),
+        seconds=time.monotonic() - started,
+        source=source,
+    )
+
+
+def _comment(project, spec, plan, changes, started: float, *, offline: bool, against) -> None:
+    """The review comment of the preview on stdout."""
+    from datetime import date
+
+    from osp.platform.review import review, to_markdown
+
+    judged = review(
+        spec,
+        plan,
+        changes,
+        source=project.relative(project.stack_file(spec.name)),
+        today=date.today(),
+    )
+    footer = _footer(project, started, offline=offline, against=against)
+    typer.echo(to_markdown(judged, footer), nl=False)
+
+
+def _error_comment(project, environment: str, exc: Exception, started: float, **where) -> None:
+    """The review comment of a preview that failed, on stdout (the error itself still goes
+    to stderr with its exit code): the workflow posts it like any other."""
+    from osp.platform.review import Review, to_markdown
+
+    message = str(exc)
+    footer = _footer(project, started, **where)
+    typer.echo(to_markdown(Review(environment, None, error=message), footer), nl=False)
 
 
 def next_steps(environment: str, *, offline: bool) -> list[str]:

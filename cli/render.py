@@ -14,6 +14,7 @@ from osp.cli.output import PROTECTED_STYLE, escape
 
 if TYPE_CHECKING:
     from osp.platform.automation.changes import Change, ChangeSet
+    from osp.platform.callouts import Callout
     from osp.platform.plan import Plan, PlannedResource
     from osp.platform.spec import EnvironmentSpec
 
@@ -109,6 +110,20 @@ def render_changes(
             "deleted, and the data in it with it.[/]"
         )
     console.print(f"[bold]Plan:[/] {changes.summary()} ({escape(environment)}).")
+
+
+def render_callouts(console: Console, callouts: list[Callout]) -> None:
+    """What a reviewer must not miss (osp.platform.callouts), one line each, after the
+    changes: data loss in red, the widenings and protect removed in yellow."""
+    from osp.platform.callouts import TITLES, Kind
+
+    for callout in callouts:
+        colour = "bold red" if callout.kind is Kind.DATA_LOSS else "yellow"
+        console.print(
+            f"[{colour}]{escape(TITLES[callout.kind])}:[/] {escape(callout.name)} "
+            f"[dim]{escape(callout.type)}[/] {escape(callout.text.replace('`', ''))}",
+            soft_wrap=True,
+        )
 
 
 def _property_diffs(change: Change) -> list[str]:

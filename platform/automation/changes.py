@@ -100,10 +100,23 @@ class Change:
     custom: bool = True
     provider: str | None = None
     retain_on_delete: bool = False
+    #: Whether the resource was protected before this step (None: not known).
+    old_protected: bool | None = None
+    #: A resource whose URN changed (a renamed component, a renamed resource): the URN it had.
+    #: Pulumi, without an alias, deletes the old and creates the new: a replacement.
+    old_urn: str | None = None
+    #: Why a diff of two plans paired `old_urn` with `urn` (osp.platform.diff).
+    paired_by: str | None = None
 
     @property
     def name(self) -> str:
         return name_of(self.urn)
+
+    @property
+    def protect_removed(self) -> bool:
+        """`protect` was on before and is off now, the resource kept (so nothing stops its
+        deletion any more)."""
+        return bool(self.old_protected) and not self.protected and self.op != "delete"
 
     @property
     def stateful(self) -> bool:
@@ -197,6 +210,7 @@ class ChangeRecorder:
             type=metadata.type,
             op=op,
             protected=bool(state.protect) if state else False,
+            old_protected=bool(metadata.old.protect) if metadata.old else None,
             diffs=tuple(metadata.diffs or ()),
             replace_keys=tuple(metadata.keys or ()) if op == "replace" else (),
             detailed={k: str(v.diff_kind.value) for k, v in (metadata.detailed_diff or {}).items()},
