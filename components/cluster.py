@@ -144,6 +144,11 @@ class ClusterArgs:
     """CIDRs that may reach the public API endpoint. Default: none, and then the endpoint is
     private only (reached from inside the VPC). 0.0.0.0/0 and ::/0 are refused."""
 
+    private_access_cidrs: Sequence[str] = ()
+    """Private networks admitted on 443 to the private API endpoint besides the nodes (the
+    cluster security group): where a deployer runs inside the VPC, or reaches it over peering
+    or a VPN. Default: none, and only the nodes reach it. 0.0.0.0/0 is refused."""
+
     log_retention_days: int = 90
     """Retention of the control-plane log group, a value CloudWatch accepts. Default: 90."""
 
@@ -234,19 +239,19 @@ def _admin_problems(check: Problems, arns: Sequence[str]) -> None:
         seen[role] = arn
 
 
-def _public_access_problems(check: Problems, cidrs: Sequence[str]) -> None:
+def _access_problems(check: Problems, arg: str, cidrs: Sequence[str]) -> None:
     for cidr in cidrs:
         try:
             network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as exc:
-            check.add("public_access_cidrs", cidr, f"a CIDR block such as 203.0.113.0/24 ({exc})")
+            check.add(arg, cidr, f"a CIDR block such as 203.0.113.0/24 ({exc})")
             continue
         if network.prefixlen == 0:
             check.add(
-                "public_access_cidrs",
+                arg,
                 cidr,
                 "the networks that may reach the API, not "
-                "the whole internet; or leave public_access_cidrs empty to keep the "
+                f"the whole internet; or leave {arg} empty to keep the "
                 "endpoint private",
             )
 
@@ -263,7 +268,8 @@ def problems(name: str, args: ClusterArgs) -> list[str]:
             "private subnets in at least 2 zones (EKS requires two)",
         )
     _admin_problems(check, args.admin_role_arns)
-    _public_access_problems(check, args.public_access_cidrs)
+    _access_problems(check, "public_access_cidrs", args.public_access_cidrs)
+    _access_problems(check, "private_access_cidrs", args.private_access_cidrs)
     check.extend(_checks.common(args))
     _pool_problems(check, "system", args.system_pool)
     _pool_problems(check, "workload", args.workload_pool)
@@ -426,6 +432,7 @@ class Cluster(pulumi.ComponentResource):
         )
         ebs_role, ebs_role_grants = _ebs_csi_role(scope, oidc, oidc_url)
         node_sg = _node_security_group(scope, cluster_security_group_id)
+        _private_api_access(scope, cluster_security_group_id)
 
         # -- add-ons every node needs before it joins, the node pools, then the rest -------
         network_addons = [
@@ -762,6 +769,24 @@ def _node_security_group(
         opts=s.child,
     )
     return node_sg
+
+
+def _private_api_access(s: _Scope, cluster_security_group_id: pulumi.Output[str]) -> None:
+    """443 on the cluster security group (the private endpoint's ENIs) from each of
+    `private_access_cidrs`, named by the block so that reordering replaces nothing."""
+    for cidr in s.args.private_access_cidrs:
+        rule = f"{s.name}-cluster-from-{cidr.replace('.', '-').replace('/', '-')}-https"
+        aws.vpc.SecurityGroupIngressRule(
+            rule,
+            security_group_id=cluster_security_group_id,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=f"Deployers in {cidr} to the Kubernetes API",
+            tags=s.tags(rule),
+            opts=s.child,
+        )
 
 
 def _addon(
