@@ -32,6 +32,12 @@ TOKEN = "osp:cluster:Cluster"
 #: Control-plane log streams shipped to CloudWatch: API calls, the audit trail, IAM auth.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
+#: The Container Insights log groups the observability add-on writes, by their last part.
+INSIGHTS_LOG_GROUPS = ("application", "dataplane", "host", "performance")
+#: Where the observability add-on runs its CloudWatch agent, and the agent's service account.
+OBSERVABILITY_NAMESPACE = "amazon-cloudwatch"
+OBSERVABILITY_SERVICE_ACCOUNT = "cloudwatch-agent"
+
 #: Node label carrying the pool's role (`system` or `workload`), for node selectors.
 POOL_LABEL = "osp.io/pool"
 
@@ -150,7 +156,16 @@ class ClusterArgs:
     or a VPN. Default: none, and only the nodes reach it. 0.0.0.0/0 is refused."""
 
     log_retention_days: int = 90
-    """Retention of the control-plane log group, a value CloudWatch accepts. Default: 90."""
+    """Retention of the control-plane log group (and, with `observability`, of the Container
+    Insights log groups), a value CloudWatch accepts. Default: 90."""
+
+    observability: bool = False
+    """Install the `amazon-cloudwatch-observability` add-on (Container Insights metrics, Fluent
+    Bit shipping every container's stdout, the X-Ray / Application Signals endpoint of the
+    CloudWatch agent) with its IRSA role, after creating its four log groups
+    `/aws/containerinsights/<cluster>/{application,dataplane,host,performance}` with
+    `log_retention_days` and `logs_kms_key_arn` (else the agent creates them unencrypted and
+    kept forever). Default: off."""
 
     deletion_protection: bool = True
     """Protect the cluster (EKS deletion protection and Pulumi `protect`) and its log group
@@ -457,6 +472,8 @@ class Cluster(pulumi.ComponentResource):
         ebs_csi = _addon(scope, cluster, "ebs-csi", "aws-ebs-csi-driver",
                          depends_on=[*node_groups, *ebs_role_grants],
                          service_account_role=ebs_role)  # fmt: skip
+        if args.observability:
+            _observability(scope, cluster, oidc, oidc_url, node_groups)
 
         # -- Kubernetes provider for the application layer -------------------------------
         self.kubeconfig = pulumi.Output.all(
@@ -685,14 +702,15 @@ def _irsa_role(
     what: str,
     service_account: str,
     policies: Sequence[str],
+    namespace: str = "kube-system",
 ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-    """The IRSA role `<name>-<role>-role` of an add-on's kube-system service account, and its
-    managed policies."""
+    """The IRSA role `<name>-<role>-role` of an add-on's service account (in kube-system
+    unless `namespace` says otherwise), and its managed policies."""
     iam_role = aws.iam.Role(
         f"{s.name}-{role}-role",
         name=fit(f"{s.cluster_name}-{role}", NameKind.IAM),
-        description=f"{what} (kube-system/{service_account}) of {s.cluster_name}",
-        assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, "kube-system", service_account),
+        description=f"{what} ({namespace}/{service_account}) of {s.cluster_name}",
+        assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, namespace, service_account),
         tags=s.tags(f"{s.name}-{role}-role"),
         opts=s.child,
     )
@@ -769,6 +787,43 @@ def _node_security_group(
         opts=s.child,
     )
     return node_sg
+
+
+def _observability(
+    s: _Scope,
+    cluster: aws.eks.Cluster,
+    oidc: aws.iam.OpenIdConnectProvider,
+    oidc_url: pulumi.Output[str],
+    node_groups: Sequence[pulumi.Resource],
+) -> aws.eks.Addon:
+    """Container Insights, Fluent Bit and the agent's X-Ray / OTLP endpoint: the add-on, its
+    IRSA role, and first the log groups it writes (so they carry the retention and key)."""
+    args = s.args
+    groups = [
+        log_group(
+            f"{s.name}-insights-{kind}",
+            log_group_name=f"/aws/containerinsights/{s.cluster_name}/{kind}",
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.logs_kms_key_arn,
+            tags=args.tags,
+            parent=s.component,
+        )
+        for kind in INSIGHTS_LOG_GROUPS
+    ]
+    role, policies = _irsa_role(
+        s, oidc, oidc_url, "cloudwatch-agent", "CloudWatch agent and Fluent Bit",
+        OBSERVABILITY_SERVICE_ACCOUNT, ["CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"],
+        namespace=OBSERVABILITY_NAMESPACE,
+    )  # fmt: skip
+    return _addon(
+        s,
+        cluster,
+        "cloudwatch-observability",
+        "amazon-cloudwatch-observability",
+        depends_on=[*node_groups, *groups, *policies],
+        service_account_role=role,
+        configuration={"containerLogs": {"enabled": True}},
+    )
 
 
 def _private_api_access(s: _Scope, cluster_security_group_id: pulumi.Output[str]) -> None:

@@ -104,6 +104,7 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             public_access_cidrs=[str(c) for c in cluster_access.public_networks(spec)],
             private_access_cidrs=[str(c) for c in cluster_access.deployer_networks(spec)],
             log_retention_days=spec.cluster.log_retention_days,
+            observability=True,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
             workload_pool=_pool(spec.cluster.workload_pool),
