@@ -32,6 +32,7 @@ from osp.app.pods import (
     pod_security_context,
     workload_pool,
 )
+from osp.app.telemetry import agent_egress
 from osp.platform import limits
 from osp.platform.catalogue import Probe, Probes, Replicas, Resources
 from osp.platform.limits import is_int
@@ -176,6 +177,11 @@ class ServiceWorkloadArgs:
     egress: Sequence[EgressRule] = ()
     """Where the pods may connect besides DNS (always allowed, to CoreDNS only): the data
     stores' ports on the isolated subnets, 443 to the AWS endpoints. Default: nothing else."""
+
+    telemetry: bool = False
+    """Pods may send traces and metrics to the cluster's CloudWatch agent (namespace
+    amazon-cloudwatch, OTLP 4316 and X-Ray 2000); `osp.app.telemetry.trace_env` gives the
+    variables that point the SDKs at it. Default: off."""
 
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on every object and pod (such as `app.kubernetes.io/part-of`). Cannot
@@ -589,6 +595,8 @@ def network_policy_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
         )
     for rule in args.egress:
         egress.append(cidr_egress([rule.cidr], rule.ports, str(rule.protocol)))
+    if args.telemetry:
+        egress.append(agent_egress())
     return {
         "podSelector": {"matchLabels": {NAME_LABEL: args.service}},
         # Both types, even with no rules of a kind: an empty list then denies it all.

@@ -15,7 +15,8 @@ def doctor(
         typer.Option(
             "--env",
             "-e",
-            help="Check this environment's region, account, backend and lock too.",
+            help="Check this environment's region, account, backend, lock and whether its "
+            "cluster's Kubernetes API can be reached from here too.",
             show_default=False,
         ),
     ] = None,
@@ -28,7 +29,7 @@ def doctor(
     project_dir: output.ProjectDirOption = None,
 ) -> None:
     """Check Python, the pulumi and aws CLIs, AWS credentials, region, backend, secrets, lock
-    and plugins.
+    and plugins; with --env, whether the cluster's API answers from here.
 
     Exits 0 when every check passes, 1 otherwise; each failure comes with its fix, and a last
     line counts them ("2 of 9 checks failed").

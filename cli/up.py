@@ -38,13 +38,23 @@ def up(
         bool,
         typer.Option("--json", help="One JSON event per line on stdout instead of a display."),
     ] = False,
+    skip_api_check: Annotated[
+        bool,
+        typer.Option(
+            "--skip-api-check",
+            help="Do not first check that this machine can reach the cluster's Kubernetes API "
+            "(osp:cluster.api_access, api_allowed_cidrs); for when you know it can.",
+        ),
+    ] = False,
     project_dir: output.ProjectDirOption = None,
 ) -> None:
     """Preview, show what changes, confirm, and update the environment's stack.
 
-    Replacements and deletions of stateful resources are shown in red. Confirmation is y/N,
-    and typing the environment's name for a prod environment; without a terminal --yes is
-    required. Ctrl-C stops gracefully (once) or at once (twice).
+    Before anything is touched, checks that this machine can reach the cluster's API (the
+    same run installs the Kubernetes half through it) and refuses, saying what to change, when
+    it cannot. Replacements and deletions of stateful resources are shown in red.
+    Confirmation is y/N, and typing the environment's name for a prod environment; without a
+    terminal --yes is required. Ctrl-C stops gracefully (once) or at once (twice).
     """
     from osp.cli import progress
     from osp.platform.automation import operations
@@ -65,5 +75,6 @@ def up(
             interactive=progress.interactive(),
             targets=target or (),
             refresh=refresh,
+            check_api=not skip_api_check,
         )
         display.result(outcome)

@@ -32,6 +32,12 @@ TOKEN = "osp:cluster:Cluster"
 #: Control-plane log streams shipped to CloudWatch: API calls, the audit trail, IAM auth.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
+#: The Container Insights log groups the observability add-on writes, by their last part.
+INSIGHTS_LOG_GROUPS = ("application", "dataplane", "host", "performance")
+#: Where the observability add-on runs its CloudWatch agent, and the agent's service account.
+OBSERVABILITY_NAMESPACE = "amazon-cloudwatch"
+OBSERVABILITY_SERVICE_ACCOUNT = "cloudwatch-agent"
+
 #: Node label carrying the pool's role (`system` or `workload`), for node selectors.
 POOL_LABEL = "osp.io/pool"
 
@@ -144,8 +150,22 @@ class ClusterArgs:
     """CIDRs that may reach the public API endpoint. Default: none, and then the endpoint is
     private only (reached from inside the VPC). 0.0.0.0/0 and ::/0 are refused."""
 
+    private_access_cidrs: Sequence[str] = ()
+    """Private networks admitted on 443 to the private API endpoint besides the nodes (the
+    cluster security group): where a deployer runs inside the VPC, or reaches it over peering
+    or a VPN. Default: none, and only the nodes reach it. 0.0.0.0/0 is refused."""
+
     log_retention_days: int = 90
-    """Retention of the control-plane log group, a value CloudWatch accepts. Default: 90."""
+    """Retention of the control-plane log group (and, with `observability`, of the Container
+    Insights log groups), a value CloudWatch accepts. Default: 90."""
+
+    observability: bool = False
+    """Install the `amazon-cloudwatch-observability` add-on (Container Insights metrics, Fluent
+    Bit shipping every container's stdout, the X-Ray / Application Signals endpoint of the
+    CloudWatch agent) with its IRSA role, after creating its four log groups
+    `/aws/containerinsights/<cluster>/{application,dataplane,host,performance}` with
+    `log_retention_days` and `logs_kms_key_arn` (else the agent creates them unencrypted and
+    kept forever). Default: off."""
 
     deletion_protection: bool = True
     """Protect the cluster (EKS deletion protection and Pulumi `protect`) and its log group
@@ -234,19 +254,19 @@ def _admin_problems(check: Problems, arns: Sequence[str]) -> None:
         seen[role] = arn
 
 
-def _public_access_problems(check: Problems, cidrs: Sequence[str]) -> None:
+def _access_problems(check: Problems, arg: str, cidrs: Sequence[str]) -> None:
     for cidr in cidrs:
         try:
             network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as exc:
-            check.add("public_access_cidrs", cidr, f"a CIDR block such as 203.0.113.0/24 ({exc})")
+            check.add(arg, cidr, f"a CIDR block such as 203.0.113.0/24 ({exc})")
             continue
         if network.prefixlen == 0:
             check.add(
-                "public_access_cidrs",
+                arg,
                 cidr,
                 "the networks that may reach the API, not "
-                "the whole internet; or leave public_access_cidrs empty to keep the "
+                f"the whole internet; or leave {arg} empty to keep the "
                 "endpoint private",
             )
 
@@ -263,7 +283,8 @@ def problems(name: str, args: ClusterArgs) -> list[str]:
             "private subnets in at least 2 zones (EKS requires two)",
         )
     _admin_problems(check, args.admin_role_arns)
-    _public_access_problems(check, args.public_access_cidrs)
+    _access_problems(check, "public_access_cidrs", args.public_access_cidrs)
+    _access_problems(check, "private_access_cidrs", args.private_access_cidrs)
     check.extend(_checks.common(args))
     _pool_problems(check, "system", args.system_pool)
     _pool_problems(check, "workload", args.workload_pool)
@@ -426,6 +447,7 @@ class Cluster(pulumi.ComponentResource):
         )
         ebs_role, ebs_role_grants = _ebs_csi_role(scope, oidc, oidc_url)
         node_sg = _node_security_group(scope, cluster_security_group_id)
+        _private_api_access(scope, cluster_security_group_id)
 
         # -- add-ons every node needs before it joins, the node pools, then the rest -------
         network_addons = [
@@ -450,6 +472,8 @@ class Cluster(pulumi.ComponentResource):
         ebs_csi = _addon(scope, cluster, "ebs-csi", "aws-ebs-csi-driver",
                          depends_on=[*node_groups, *ebs_role_grants],
                          service_account_role=ebs_role)  # fmt: skip
+        if args.observability:
+            _observability(scope, cluster, oidc, oidc_url, node_groups)
 
         # -- Kubernetes provider for the application layer -------------------------------
         self.kubeconfig = pulumi.Output.all(
@@ -678,14 +702,15 @@ def _irsa_role(
     what: str,
     service_account: str,
     policies: Sequence[str],
+    namespace: str = "kube-system",
 ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-    """The IRSA role `<name>-<role>-role` of an add-on's kube-system service account, and its
-    managed policies."""
+    """The IRSA role `<name>-<role>-role` of an add-on's service account (in kube-system
+    unless `namespace` says otherwise), and its managed policies."""
     iam_role = aws.iam.Role(
         f"{s.name}-{role}-role",
         name=fit(f"{s.cluster_name}-{role}", NameKind.IAM),
-        description=f"{what} (kube-system/{service_account}) of {s.cluster_name}",
-        assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, "kube-system", service_account),
+        description=f"{what} ({namespace}/{service_account}) of {s.cluster_name}",
+        assume_role_policy=irsa_trust_policy(oidc.arn, oidc_url, namespace, service_account),
         tags=s.tags(f"{s.name}-{role}-role"),
         opts=s.child,
     )
@@ -762,6 +787,61 @@ def _node_security_group(
         opts=s.child,
     )
     return node_sg
+
+
+def _observability(
+    s: _Scope,
+    cluster: aws.eks.Cluster,
+    oidc: aws.iam.OpenIdConnectProvider,
+    oidc_url: pulumi.Output[str],
+    node_groups: Sequence[pulumi.Resource],
+) -> aws.eks.Addon:
+    """Container Insights, Fluent Bit and the agent's X-Ray / OTLP endpoint: the add-on, its
+    IRSA role, and first the log groups it writes (so they carry the retention and key)."""
+    args = s.args
+    groups = [
+        log_group(
+            f"{s.name}-insights-{kind}",
+            log_group_name=f"/aws/containerinsights/{s.cluster_name}/{kind}",
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.logs_kms_key_arn,
+            tags=args.tags,
+            parent=s.component,
+        )
+        for kind in INSIGHTS_LOG_GROUPS
+    ]
+    role, policies = _irsa_role(
+        s, oidc, oidc_url, "cloudwatch-agent", "CloudWatch agent and Fluent Bit",
+        OBSERVABILITY_SERVICE_ACCOUNT, ["CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"],
+        namespace=OBSERVABILITY_NAMESPACE,
+    )  # fmt: skip
+    return _addon(
+        s,
+        cluster,
+        "cloudwatch-observability",
+        "amazon-cloudwatch-observability",
+        depends_on=[*node_groups, *groups, *policies],
+        service_account_role=role,
+        configuration={"containerLogs": {"enabled": True}},
+    )
+
+
+def _private_api_access(s: _Scope, cluster_security_group_id: pulumi.Output[str]) -> None:
+    """443 on the cluster security group (the private endpoint's ENIs) from each of
+    `private_access_cidrs`, named by the block so that reordering replaces nothing."""
+    for cidr in s.args.private_access_cidrs:
+        rule = f"{s.name}-cluster-from-{cidr.replace('.', '-').replace('/', '-')}-https"
+        aws.vpc.SecurityGroupIngressRule(
+            rule,
+            security_group_id=cluster_security_group_id,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=f"Deployers in {cidr} to the Kubernetes API",
+            tags=s.tags(rule),
+            opts=s.child,
+        )
 
 
 def _addon(

@@ -98,6 +98,40 @@ class MonitoringArgs:
     dead_letter_queue_names: Sequence[pulumi.Input[str]] = ()
     """SQS dead-letter queues: an alarm each as soon as one message is in it."""
 
+    service_error_rates: bool = False
+    """A 5xx-rate alarm per service of `target_groups` too (its pods' 5xx over its requests,
+    at the load balancer). Default: off."""
+
+    cluster_name: pulumi.Input[str] | None = None
+    """The EKS cluster whose Container Insights metrics (the `amazon-cloudwatch-observability`
+    add-on) the per-service CPU, memory and restart alarms read. Default: none, and no such
+    alarms."""
+
+    service_namespace: str | None = None
+    """The Kubernetes namespace of `services`. Required with `cluster_name`."""
+
+    services: Sequence[str] = ()
+    """Kubernetes Service names (one per catalogue service): CPU and memory (% of the pods'
+    limits) and container-restart alarms each, from Container Insights."""
+
+    consumer_queues: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Key (`<consumer>-<event>`) → an SQS queue a service consumes: a depth alarm and an
+    oldest-message-age alarm each."""
+
+    queue_depth_messages: int = 1000
+    """Visible messages in a consumer queue that, held 15 minutes, alarm (a consumer down or
+    too slow for its load)."""
+
+    queue_age_seconds: int = 900
+    """Age (s) of a consumer queue's oldest message that, held 5 minutes, alarms."""
+
+    payment_failure_metric: tuple[str, str] | None = None
+    """(namespace, metric name) of the payment service's custom failure count, published
+    with the dimension `Environment=<environment>`: the payment-failures alarm. Default: none."""
+
+    payment_failures: int = 5
+    """Payment failures in 5 minutes at or above which the payment-failures alarm fires."""
+
     distributions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Name → CloudFront distribution id: a 5xx error-rate alarm each."""
 
@@ -199,6 +233,7 @@ def problems(name: str, args: MonitoringArgs) -> list[str]:
     _check_emails(check, args.alarm_emails)
     _check_load_balancer(check, args)
     _check_data_stores(check, args)
+    _check_application(check, args)
     _check_distributions(check, args)
     for arg in (
         "error_rate_percent",
@@ -296,6 +331,19 @@ def _check_data_stores(check: Problems, args: MonitoringArgs) -> None:
     _check_once_each(check, "dead_letter_queue_names", args.dead_letter_queue_names, "queue names")
 
 
+def _check_application(check: Problems, args: MonitoringArgs) -> None:
+    if args.services and args.cluster_name is None:
+        check.add("cluster_name", None, "the cluster whose Container Insights `services` run on")
+    if args.cluster_name is not None and not args.service_namespace:
+        check.add("service_namespace", args.service_namespace, "the services' namespace")
+    _check_once_each(check, "services", list(args.services), "service")
+    for arg, least in (("queue_depth_messages", 1), ("queue_age_seconds", 60),
+                       ("payment_failures", 1)):  # fmt: skip
+        value = getattr(args, arg)
+        check.check(isinstance(value, int) and not isinstance(value, bool) and value >= least,
+                    arg, value, f"an integer of at least {least}")  # fmt: skip
+
+
 def _check_distributions(check: Problems, args: MonitoringArgs) -> None:
     _check_keys(check, "distributions", args.distributions)
     for key, ident in args.distributions.items():
@@ -336,6 +384,8 @@ class _Watched:
     name: str
     dimensions: Mapping[str, pulumi.Input[str]]
     fields: Mapping[str, object] = field(default_factory=dict)
+    series: tuple[_Series, ...] = ()
+    """The metrics its alarms read when the catalogue row leaves them to it (a custom one)."""
 
 
 def _load_balancer(args: MonitoringArgs) -> list[_Watched]:
@@ -352,6 +402,41 @@ def _services(args: MonitoringArgs) -> list[_Watched]:
             {"service": service},
         )
         for service, suffix in args.target_groups.items()
+    ]
+
+
+def _service_targets(args: MonitoringArgs) -> list[_Watched]:
+    return _services(args) if args.service_error_rates else []
+
+
+def _service_pods(args: MonitoringArgs) -> list[_Watched]:
+    if args.cluster_name is None:
+        return []
+    where = {"ClusterName": args.cluster_name, "Namespace": args.service_namespace}
+    return [
+        _Watched(f"service-{service}", {**where, "Service": service}, {"service": service})  # type: ignore[dict-item]
+        for service in args.services
+    ]
+
+
+def _consumer_queues(args: MonitoringArgs) -> list[_Watched]:
+    return [
+        _Watched(f"queue-{key}", {"QueueName": queue}, {"queue": queue, "key": key})
+        for key, queue in args.consumer_queues.items()
+    ]
+
+
+def _payments(args: MonitoringArgs) -> list[_Watched]:
+    if args.payment_failure_metric is None:
+        return []
+    namespace, metric = args.payment_failure_metric
+    return [
+        _Watched(
+            "payment",
+            {"Environment": args.environment},
+            {"namespace": namespace, "metric": metric},
+            (_Series(namespace, metric, "Sum"),),
+        )
     ]
 
 
@@ -435,6 +520,9 @@ _ELB = "AWS/ApplicationELB"
 _RDS = "AWS/RDS"
 _ELASTICACHE = "AWS/ElastiCache"
 _MQ = "AWS/AmazonMQ"
+_SQS = "AWS/SQS"
+#: Container Insights' namespace: the amazon-cloudwatch-observability add-on publishes it.
+_INSIGHTS = "ContainerInsights"
 
 #: Every alarm `Monitoring` knows, in the order they are created: per kind of thing watched,
 #: each thing in turn with every row that watches it.
@@ -480,6 +568,80 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
         ),
         section="API",
         widget="Healthy hosts per service",
+        label="{service}",
+    ),
+    _AlarmKind(
+        watches=_service_targets,
+        metric="5xx-rate",
+        series=(
+            _Series(_ELB, "HTTPCode_Target_5XX_Count", "Sum", "target5xx"),
+            _Series(_ELB, "RequestCount", "Sum", "requests"),
+        ),
+        expression="100 * FILL(target5xx, 0) / requests",
+        comparison="GreaterThanThreshold",
+        threshold="error_rate_percent",
+        evaluation_periods=5,
+        treat_missing_data="notBreaching",
+        description=(
+            "Service {service}: more than {error_rate_percent}% of the requests its target "
+            "group served ended in a 5xx from its pods for 5 minutes in a row. Read its logs "
+            "(/aws/containerinsights/<cluster>/application) and traces (X-Ray), and its last "
+            "deploy."
+        ),
+        section="Services",
+        widget="Service 5xx rate at the load balancer (%)",
+        label="{service}",
+    ),
+    _AlarmKind(
+        watches=_service_pods,
+        metric="cpu",
+        series=(_Series(_INSIGHTS, "pod_cpu_utilization_over_pod_limit", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="cpu_percent",
+        evaluation_periods=10,
+        treat_missing_data="missing",
+        description=(
+            "Service {service}: its pods above {cpu_percent}% of their CPU limit for 10 "
+            "minutes; requests slow down and are throttled. If the HPA is at its maximum, "
+            "raise the maximum or the limit; else look for a hot loop in the service's traces."
+        ),
+        section="Services",
+        widget="Service CPU (% of limit)",
+        label="{service}",
+    ),
+    _AlarmKind(
+        watches=_service_pods,
+        metric="memory",
+        series=(_Series(_INSIGHTS, "pod_memory_utilization_over_pod_limit", "Average"),),
+        comparison="GreaterThanThreshold",
+        threshold="memory_percent",
+        evaluation_periods=5,
+        treat_missing_data="missing",
+        description=(
+            "Service {service}: its pods above {memory_percent}% of their memory limit for 5 "
+            "minutes; at the limit they are OOM-killed. Look for a leak (memory that only "
+            "grows), or raise the limit."
+        ),
+        section="Services",
+        widget="Service memory (% of limit)",
+        label="{service}",
+    ),
+    _AlarmKind(
+        watches=_service_pods,
+        metric="restarts",
+        series=(_Series(_INSIGHTS, "pod_number_of_container_restarts", "Sum"),),
+        comparison="GreaterThanThreshold",
+        threshold=2,
+        period=300,
+        evaluation_periods=1,
+        treat_missing_data="notBreaching",
+        description=(
+            "Service {service}: its containers restarted more than twice in 5 minutes "
+            "(crash loop, OOM kill or a failing liveness probe). kubectl describe pod shows "
+            "the last state and reason; its logs show the crash."
+        ),
+        section="Services",
+        widget="Service container restarts (per 5 minutes)",
         label="{service}",
     ),
     _AlarmKind(
@@ -616,7 +778,7 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
     _AlarmKind(
         watches=_dead_letter_queues,
         metric="messages",
-        series=(_Series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),),
+        series=(_Series(_SQS, "ApproximateNumberOfMessagesVisible", "Maximum"),),
         comparison="GreaterThanThreshold",
         threshold=0,
         period=300,
@@ -631,6 +793,59 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
         section="Queues",
         widget="Messages in dead-letter queues",
         label="dlq {index}",
+    ),
+    _AlarmKind(
+        watches=_consumer_queues,
+        metric="depth",
+        series=(_Series(_SQS, "ApproximateNumberOfMessagesVisible", "Maximum"),),
+        comparison="GreaterThanThreshold",
+        threshold="queue_depth_messages",
+        period=300,
+        evaluation_periods=3,
+        treat_missing_data="notBreaching",
+        description=(
+            "Queue {queue}: more than {queue_depth_messages} messages waiting for 15 minutes; "
+            "its consumer is down or slower than the load. Check the consumer's pods and "
+            "errors, then scale it."
+        ),
+        section="Queues",
+        widget="Messages waiting in consumer queues",
+        label="{key}",
+    ),
+    _AlarmKind(
+        watches=_consumer_queues,
+        metric="oldest-message-age",
+        series=(_Series(_SQS, "ApproximateAgeOfOldestMessage", "Maximum"),),
+        comparison="GreaterThanThreshold",
+        threshold="queue_age_seconds",
+        evaluation_periods=5,
+        treat_missing_data="notBreaching",
+        description=(
+            "Queue {queue}: its oldest message has waited more than {queue_age_seconds} s for "
+            "5 minutes: a message its consumer keeps failing, or a consumer that stopped. Its "
+            "dead-letter queue and the consumer's logs say which."
+        ),
+        section="Queues",
+        widget="Oldest message in consumer queues (s)",
+        label="{key}",
+    ),
+    _AlarmKind(
+        watches=_payments,
+        metric="failures",
+        series=(),
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold="payment_failures",
+        period=300,
+        evaluation_periods=1,
+        treat_missing_data="notBreaching",
+        description=(
+            "{payment_failures} or more payments failed in 5 minutes ({namespace} {metric}): "
+            "parents cannot pay fees. Check the payment gateway's status, the payment "
+            "service's logs and traces, and its gateway credentials."
+        ),
+        section="Payments",
+        widget="Payment failures (per 5 minutes)",
+        label="failures",
     ),
     _AlarmKind(
         watches=_distributions,
@@ -650,8 +865,6 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
         label="{key}",
         edge=True,
     ),
-    # Workload CPU > 80 % for 10 minutes (seed 000) is not here: pod and container metrics
-    # need Container Insights on the cluster, which the app layer turns on and alarms on.
 )
 
 
@@ -672,6 +885,9 @@ def _thresholds(args: MonitoringArgs) -> dict[str, float | None]:
         "broker_disk_free_margin": args.broker_disk_free_margin,
         "connections": connections,
         "free_storage_bytes": storage_bytes,
+        "queue_depth_messages": args.queue_depth_messages,
+        "queue_age_seconds": args.queue_age_seconds,
+        "payment_failures": args.payment_failures,
     }
 
 
@@ -703,6 +919,11 @@ class _Alarm:
     threshold: float
     description: pulumi.Input[str]
     label: str
+
+    @property
+    def series(self) -> tuple[_Series, ...]:
+        """The catalogue row's metrics, or the watched thing's own when the row has none."""
+        return self.kind.series or self.watched.series
 
     @property
     def suffix(self) -> str:
@@ -752,10 +973,10 @@ def _metric_rows(alarms: Sequence[_Alarm]) -> list[list[Any]]:
     for alarm in alarms:
         kind, dimensions = alarm.kind, alarm.watched.dimensions
         if kind.expression is None:
-            rows += [row(series, dimensions, {"label": alarm.label}) for series in kind.series]
+            rows += [row(series, dimensions, {"label": alarm.label}) for series in alarm.series]
             continue
         rows += [
-            row(series, dimensions, {"id": series.id, "visible": False}) for series in kind.series
+            row(series, dimensions, {"id": series.id, "visible": False}) for series in alarm.series
         ]
         rows.append([{"expression": kind.expression, "label": alarm.label, "id": "e1"}])
     return rows
@@ -846,9 +1067,12 @@ class Monitoring(pulumi.ComponentResource):
     """The alarms of one environment, the topic they notify and its dashboard.
 
     Alarms (each `<environment>-<thing>-<metric>`, notifying on ALARM and on OK, with a
-    description saying what to do): API 5xx rate, healthy hosts per service, database CPU,
+    description saying what to do): API 5xx rate, healthy hosts and 5xx rate per service,
+    per service CPU and memory (% of the pods' limits) and container restarts from Container
+    Insights, database CPU,
     connections and free storage per instance, Redis memory and engine CPU per node,
-    RabbitMQ memory and disk, any message in a dead-letter queue, CloudFront 5xx rate per
+    RabbitMQ memory and disk, any message in a dead-letter queue, depth and oldest-message age
+    per consumer queue, payment failures (a custom metric), CloudFront 5xx rate per
     distribution. The alarm topic is encrypted with a customer key and its policy lets only
     this environment's CloudWatch alarms (and the account) publish. One dashboard,
     `<environment>`, graphs everything the alarms watch with their thresholds.
@@ -950,7 +1174,7 @@ class Monitoring(pulumi.ComponentResource):
         """The CloudWatch alarm of `alarm`, notifying `topic` on ALARM and on OK."""
         kind = alarm.kind
         single = kind.expression is None
-        series = kind.series[0]
+        series = alarm.series[0]
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{alarm.suffix}",
             name=f"{args.environment}-{alarm.suffix}",
@@ -1021,7 +1245,7 @@ def _queries(alarm: _Alarm) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
                 period=kind.period,
             ),
         )
-        for series in kind.series
+        for series in alarm.series
     ]
     queries.append(
         aws.cloudwatch.MetricAlarmMetricQueryArgs(

@@ -21,11 +21,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from osp.platform import home
+from osp.platform import cluster_access, home, naming
 from osp.platform.automation import backend as backends
 from osp.platform.automation import locks, pulumi_cli
 from osp.platform.automation.backend import PASSPHRASE, Backend
 from osp.platform.errors import OspError
+from osp.platform.naming import NameKind
 from osp.platform.project import Project
 from osp.platform.spec import EnvironmentSpec
 
@@ -87,8 +88,10 @@ def run(
     *,
     session: Any = None,
     version_info: tuple[int, ...] = tuple(sys.version_info[:3]),
+    probe: cluster_access.Probe | None = None,
 ) -> list[Check]:
-    """Every check, in the order a user fixes them. `session`: a boto3 Session (tests)."""
+    """Every check, in the order a user fixes them. `session`: a boto3 Session, `probe`:
+    where this machine stands on the network (both for tests)."""
     checks = [python(version_info)]
     cli_check, cli = pulumi()
     checks.append(cli_check)
@@ -109,6 +112,8 @@ def run(
     else:
         checks.append(Check("state lock", Status.SKIP, "the backend is not reachable"))
     checks.append(plugins(cli))
+    if spec is not None:
+        checks.append(cluster_api(spec, session, probe or cluster_access.NetworkProbe()))
     return checks
 
 
@@ -361,6 +366,40 @@ def lock(
         f"wait for that update; if it is dead: PULUMI_BACKEND_URL={backend.url} pulumi cancel "
         f"--yes --stack {stack or 'STACK'} (from the project root)",
     )
+
+
+def cluster_api(spec: EnvironmentSpec, session: Any, probe: cluster_access.Probe) -> Check:
+    """The cluster's Kubernetes API from this machine: the live endpoint when the cluster
+    exists (resolve, connect to 443), else what the spec declares against where this machine
+    stands (its public address, its address toward the VPC)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = naming.physical_name(spec.name, "eks", NameKind.EKS_CLUSTER)
+    try:
+        found = _client(session, "eks", spec.region).describe_cluster(name=name)["cluster"]
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        note = (
+            f"no cluster {name} yet"
+            if code == "ResourceNotFoundException"
+            else f"cluster {name} not read ({code})"
+        )
+        return _reach_check(cluster_access.from_here(spec, probe), f"{note}; ")
+    except BotoCoreError as exc:
+        return _reach_check(cluster_access.from_here(spec, probe), f"cluster not read ({exc}); ")
+    url = found.get("endpoint")
+    if not url:
+        return _reach_check(cluster_access.from_here(spec, probe), f"{name} has no endpoint yet; ")
+    return _reach_check(cluster_access.endpoint(spec, url, probe), f"{url}: ")
+
+
+def _reach_check(reach: cluster_access.Reach, prefix: str) -> Check:
+    status = {
+        cluster_access.Verdict.REACHABLE: Status.PASS,
+        cluster_access.Verdict.UNREACHABLE: Status.FAIL,
+        cluster_access.Verdict.UNKNOWN: Status.FAIL,
+    }[reach.verdict]
+    return Check("cluster API", status, prefix + reach.detail, reach.fix)
 
 
 def required_plugins() -> dict[str, str]:

@@ -77,9 +77,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
     services = build_services(ctx, foundation, shared, edge, events)
-    monitoring = build_monitoring(
-        ctx, foundation, edge, events.dead_letter_queue_names if events is not None else []
-    )
+    monitoring = build_monitoring(ctx, foundation, edge, events)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     for name, value in services_exports(services).items():
         pulumi.export(name, value)

@@ -21,6 +21,7 @@ from osp.components import (
     Redis,
     RedisArgs,
 )
+from osp.platform import cluster_access
 from osp.platform.naming import NameKind
 from osp.platform.spec.models import NodePoolSpec
 from osp.stacks.context import Context
@@ -100,8 +101,10 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             logs_kms_key_arn=keys.logs_key_arn,
             ebs_kms_key_arn=keys.data_key_arn,
             kubernetes_version=spec.cluster.kubernetes_version,
-            public_access_cidrs=[str(c) for c in spec.cluster.public_access_cidrs],
+            public_access_cidrs=[str(c) for c in cluster_access.public_networks(spec)],
+            private_access_cidrs=[str(c) for c in cluster_access.deployer_networks(spec)],
             log_retention_days=spec.cluster.log_retention_days,
+            observability=True,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
             workload_pool=_pool(spec.cluster.workload_pool),

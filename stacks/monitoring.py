@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pulumi
-
+from osp.app import EventBus
 from osp.components import Monitoring, MonitoringArgs
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
 from osp.stacks.foundation import Foundation
+from osp.stacks.services import NAMESPACE as SERVICES_NAMESPACE
 
 # Memory of the RDS instance sizes osp's presets use, in GiB, by size. PostgreSQL's default
 # max_connections on RDS is LEAST(DBInstanceClassMemory / 9531392, 5000).
@@ -32,11 +32,17 @@ def default_max_connections(instance_class: str) -> int | None:
     return min(gib * 1024**3 // 9531392, 5000)
 
 
+#: The payment service's custom metric of failed payments (namespace, name), published with
+#: the dimension Environment=<osp-env>: seed 000 alarms on payment processing failures.
+PAYMENT_FAILURE_METRIC = ("OSP/Payments", "PaymentFailures")
+PAYMENT_SERVICE = "payment"
+
+
 def build(
     ctx: Context,
     foundation: Foundation,
     edge: Edge,
-    dead_letter_queue_names: list[pulumi.Output[str]],
+    events: EventBus | None,
 ) -> Monitoring:
     spec = ctx.spec
     database, cache = foundation.database, foundation.cache
@@ -64,7 +70,18 @@ def build(
                 cache.member_clusters.apply(lambda ids, n=n: ids[n]) for n in range(nodes)
             ],
             broker_name=foundation.broker.broker_name,
-            dead_letter_queue_names=dead_letter_queue_names,
+            dead_letter_queue_names=events.dead_letter_queue_names if events else [],
+            service_error_rates=True,
+            cluster_name=foundation.cluster.cluster_name,
+            service_namespace=SERVICES_NAMESPACE,
+            services=[service.name for service in ctx.catalogue.services],
+            consumer_queues={
+                f"{consumer}-{event}": queue.name
+                for (consumer, event), queue in (events.queues.items() if events else ())
+            },
+            payment_failure_metric=PAYMENT_FAILURE_METRIC
+            if PAYMENT_SERVICE in {s.name for s in ctx.catalogue.services}
+            else None,
             distributions=distributions,
             # CloudFront's metrics live in us-east-1; alarms on them must too.
             edge_provider=edge.edge_provider if elsewhere else None,

@@ -35,6 +35,7 @@ from osp.app import (
     with_key_grants,
 )
 from osp.app.events import routes
+from osp.app.telemetry import trace_env
 from osp.components import EmailDomain, EmailDomainArgs
 from osp.components.broker import AMQPS_PORT
 from osp.components.cache import PORT as REDIS_PORT
@@ -148,6 +149,7 @@ def build(
                 callers=service.callers,
                 calls=wiring.calls(service),
                 egress=wiring.egress(service),
+                telemetry=True,
                 labels=labels,
             ),
             pulumi.ResourceOptions(providers=[cluster.provider], depends_on=ready),
@@ -355,6 +357,7 @@ class _Wiring:
                 "ENVIRONMENT": spec.name,
                 "AWS_REGION": spec.region,
                 "PORT": str(service.port),
+                **trace_env(service.name, spec.name, Tier.POOL.value),
             }
         )
         self._give_database(service, given)

@@ -4,11 +4,12 @@ Each function takes the project, the spec and the program that declares the envi
 resources (the caller's: the CLI passes `osp.stacks.estate.build`; `osp.platform` never imports
 the layers above it), and works in one order: first it checks its own arguments (targets, the
 confirmation a destroy or an update needs), then the tools (finds the `pulumi` CLI or says how
-to get it), and only then touches state — the osp home's state folder and passphrase, `pulumi
-stack init` — when it opens the stack through `stack.open_stack`. A command that only reads a
-stack (outputs, refresh, destroy) creates nothing: a stack that was never deployed is an error
-before anything is written. Progress goes to a `Reporter` — the CLI's live, plain or
-JSON-lines display. Decisions (what to ask, what counts as dangerous, how a
+to get it), for an update whether this machine can reach the cluster's API at all
+(`osp.platform.cluster_access`), and only then touches state — the osp home's state folder
+and passphrase, `pulumi stack init` — when it opens the stack through `stack.open_stack`. A
+command that only reads a stack (outputs, refresh, destroy) creates nothing: a stack that was
+never deployed is an error before anything is written. Progress goes to a `Reporter` — the
+CLI's live, plain or JSON-lines display. Decisions (what to ask, what counts as dangerous, how a
 failure or a lock or a Ctrl-C is reported and which exit code it gets) are made here; the
 CLI parses, calls one of these, and renders what comes back.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from osp.platform import home, limits
+from osp.platform import cluster_access, home, limits
 from osp.platform.automation import backend as backends
 from osp.platform.automation import confirmation, pulumi_cli
 from osp.platform.automation import stack as stacks
@@ -192,11 +193,19 @@ def up(
     interactive: bool,
     targets: Sequence[str] = (),
     refresh: bool = False,
+    probe: cluster_access.Probe | None = None,
+    check_api: bool = True,
 ) -> RunOutcome:
-    """Preview, show the changes, confirm, update; the outcome has counts and outputs."""
+    """Preview, show the changes, confirm, update; the outcome has counts and outputs.
+
+    Before the stack is opened, the cluster's API must admit this machine (`probe`, default
+    the real network; `check_api=False` skips it): otherwise the run would create the AWS
+    half and fail on the Kubernetes half (`cluster_access.ClusterUnreachableError`)."""
     check_targets(targets, spec.name)
     question = confirmation.for_update(spec, yes=yes, interactive=interactive)
     env = connect(project, spec, program)
+    if check_api:
+        cluster_access.require(spec, probe or cluster_access.NetworkProbe())
     stack = _open(env, create=True)
     changes = _preview(env, stack, reporter, targets=targets, refresh=refresh).change_set()
     reporter.changes(changes, spec.name)

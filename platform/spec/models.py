@@ -237,22 +237,63 @@ class NodePoolSpec(_Model):
         return self
 
 
+class ApiAccess(StrEnum):
+    """Where the cluster's Kubernetes API can be reached from (the deployer included: the
+    same program installs Helm releases and Kubernetes objects through that endpoint)."""
+
+    #: The private endpoint, and a public one open only to `api_allowed_cidrs` (public blocks:
+    #: an office, a CI runner's NAT address). Until a block is named, the public endpoint stays
+    #: off and `osp up` says what to add.
+    PUBLIC_RESTRICTED = "public-restricted"
+    #: The private endpoint only, reached from the VPC's private subnets and the private
+    #: networks in `api_allowed_cidrs` (peered VPCs, a VPN): the deployer runs inside them.
+    PRIVATE = "private"
+
+
+#: The private address blocks (RFC 1918): what a private endpoint's deployers come from, and
+#: what a public endpoint never sees.
+RFC1918 = tuple(IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+#: The widest block a prod environment admits to its public API endpoint: an office's range
+#: or a few NAT addresses, not a provider's whole network.
+PROD_WIDEST_API_PREFIX = 24
+
+
 class ClusterSpec(_Model):
     """The EKS cluster."""
 
     kubernetes_version: Annotated[str, _limit(limits.KUBERNETES_VERSION)] = "1.33"
     admin_role_arns: tuple[IamRoleArn, ...] = ()
-    public_access_cidrs: tuple[IPv4Network, ...] = ()
+    api_access: ApiAccess = Field(
+        ApiAccess.PUBLIC_RESTRICTED,
+        description="Where the Kubernetes API is reached from (profile default).",
+    )
+    api_allowed_cidrs: tuple[IPv4Network, ...] = Field(
+        (),
+        description="public-restricted: the public blocks the public endpoint admits; private: "
+        "the private networks (besides the VPC's private subnets) admitted to the private one.",
+    )
     log_retention_days: LogRetentionDays = 90
     system_pool: NodePoolSpec
     workload_pool: NodePoolSpec
 
-    @field_validator("public_access_cidrs")
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "public_access_cidrs" in data:
+            raise ValueError(
+                "public_access_cidrs is now api_allowed_cidrs (with api_access: "
+                "public-restricted, the default); rename the key"
+            )
+        return data
+
+    @field_validator("api_allowed_cidrs")
     @classmethod
     def _not_the_world(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
         if any(net.prefixlen == 0 for net in value):
             raise ValueError(
-                "expected specific CIDR blocks; leave the list empty to keep the API private"
+                "expected the networks that may reach the API (such as 203.0.113.7/32), not "
+                "the whole internet"
             )
         return value
 
@@ -649,6 +690,7 @@ class EnvironmentSpec(_Model):
                     "without one nobody can administer it",
                 )
             )
+        problems += self._api_access_problems()
         waf = self.waf
         if waf.login_rate_limit > waf.rate_limit:
             problems.append(
@@ -698,6 +740,35 @@ class EnvironmentSpec(_Model):
                 {"count": len(problems), "problems": problems},
             )
         return self
+
+    def _api_access_problems(self) -> list[tuple[str, object, str]]:
+        cluster, where = self.cluster, "osp:cluster.api_allowed_cidrs"
+        problems: list[tuple[str, object, str]] = []
+        for net in cluster.api_allowed_cidrs:
+            private = any(net.subnet_of(block) for block in RFC1918)
+            if cluster.api_access is ApiAccess.PRIVATE and not private:
+                problems.append(
+                    (where, str(net), "private networks (RFC 1918) with api_access private: "
+                     "the private endpoint is reached over the VPC, peering or a VPN; for "
+                     "public addresses set api_access: public-restricted")
+                )  # fmt: skip
+            elif cluster.api_access is ApiAccess.PUBLIC_RESTRICTED and private:
+                problems.append(
+                    (where, str(net), "public addresses with api_access public-restricted (the "
+                     "public endpoint never sees a private one); to admit a private network to "
+                     "the private endpoint set api_access: private")
+                )  # fmt: skip
+            elif (
+                cluster.api_access is ApiAccess.PUBLIC_RESTRICTED
+                and self.profile is Profile.PROD
+                and net.prefixlen < PROD_WIDEST_API_PREFIX
+            ):
+                problems.append(
+                    (where, str(net), f"a block of /{PROD_WIDEST_API_PREFIX} or narrower in a "
+                     "prod environment (an office range or a CI runner's NAT address, such as "
+                     "203.0.113.7/32)")
+                )  # fmt: skip
+        return problems
 
     @property
     def zones(self) -> tuple[str, ...]:

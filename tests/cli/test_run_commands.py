@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 from osp.cli import progress as display
 from osp.cli.main import app
+from osp.platform import cluster_access
 from osp.platform.automation import stack as stacks
 from tests.platform.test_automation_events import (
     BUCKET,
@@ -160,6 +161,8 @@ def engine(tmp_path, monkeypatch) -> Engine:
     monkeypatch.setattr(display, "interactive", lambda: False)
     state = Engine()
     monkeypatch.setattr(stacks, "open_stack", state.open_stack)
+    # The shipped stacks name no network for the API: tests/cli/test_up_api_check.py covers it.
+    monkeypatch.setattr(cluster_access, "require", lambda spec, probe: None)
     return state
 
 

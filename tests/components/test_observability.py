@@ -819,8 +819,20 @@ def test_catalogue_order_is_the_creation_order():
     ]
 
 
+#: The application-level args (tests/components/test_application_alarms.py): with FULL,
+#: every catalogue row has something to watch.
+APPLICATION = {
+    "service_error_rates": True,
+    "cluster_name": "osp-prod-eks",
+    "service_namespace": "osp-services",
+    "services": ["payment"],
+    "consumer_queues": {"fee-enrollment-created": "osp-prod-fee-enrollment-created"},
+    "payment_failure_metric": ("OSP/Payments", "PaymentFailures"),
+}
+
+
 def test_every_row_gives_alarms_with_filled_texts():
-    found = observability._alarms(monitoring_args(**FULL))
+    found = observability._alarms(monitoring_args(**FULL, **APPLICATION))
     assert {alarm.kind for alarm in found} == set(observability.ALARM_CATALOGUE)
     for alarm in found:
         assert "{" not in alarm.description and "}" not in alarm.description, alarm.suffix

@@ -49,6 +49,12 @@ def machine(tmp_path, monkeypatch):
     listed = [plugin(n, v) for n, v in doctor.required_plugins().items()]
     fake.answer("plugin ls", stdout=json.dumps([*listed, plugin("python", "3.1", "language")]))
     monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
+    # The network is not asked here: tests/platform/test_cluster_access.py checks this one.
+    monkeypatch.setattr(
+        doctor,
+        "cluster_api",
+        lambda spec, session, probe: doctor.Check("cluster API", Status.PASS, ""),
+    )
     with mock_aws():
         yield fake
 
@@ -66,7 +72,7 @@ def test_a_ready_machine_passes_every_check(machine, tmp_path):
     checks = run(spec_of("dev"))
     assert list(checks) == [
         "Python", "pulumi CLI", "aws CLI", "AWS credentials", "region", "backend", "secrets",
-        "state lock", "plugins",
+        "state lock", "plugins", "cluster API",
     ]  # fmt: skip
     assert {c.name: c.status for c in checks.values()} == dict.fromkeys(checks, Status.PASS)
     assert checks["pulumi CLI"].detail == f"v3.190.0 at {machine.path}"
@@ -222,8 +228,8 @@ runner = CliRunner()
 def test_the_command_exits_0_when_everything_passes(machine):
     result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(shipped_project())])
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("✓ pass") == 9 and "✗ fail" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "all 9 checks passed"
+    assert result.stdout.count("✓ pass") == 10 and "✗ fail" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "all 10 checks passed"
 
 
 def test_the_command_exits_1_when_a_check_fails(machine, monkeypatch, tmp_path):
@@ -319,13 +325,13 @@ def test_the_command_ends_with_the_summary_and_json_says_the_same(machine, monke
     monkeypatch.setenv("PATH", str(tmp_path))  # neither pulumi nor aws
     result = runner.invoke(app, ["doctor", "--env", "dev", "--project-dir", str(shipped_project())])
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[-1] == "2 of 9 checks failed, 1 skipped"
+    assert result.stdout.splitlines()[-1] == "2 of 10 checks failed, 1 skipped"
     as_json = runner.invoke(
         app, ["doctor", "--env", "dev", "--json", "--project-dir", str(shipped_project())]
     )
     assert as_json.exit_code == 1
     body = json.loads(as_json.stdout)
-    assert body["healthy"] is False and body["summary"] == "2 of 9 checks failed, 1 skipped"
+    assert body["healthy"] is False and body["summary"] == "2 of 10 checks failed, 1 skipped"
     failed = [c["name"] for c in body["checks"] if c["status"] == "fail"]
     assert failed == ["pulumi CLI", "aws CLI"]
     assert set(body["checks"][0]) == {"name", "status", "detail", "fix"}

@@ -273,9 +273,9 @@ def test_blueprint_override_for_one_load():
             BASE
             + "  osp:cluster:\n    admin_role_arns: ["
             + ADMIN
-            + "]\n    public_access_cidrs: [0.0.0.0/0]\n",
-            f"{SOURCE}:6: osp:cluster.public_access_cidrs: got ['0.0.0.0/0']; expected specific "
-            "CIDR blocks; leave the list empty to keep the API private",
+            + "]\n    api_allowed_cidrs: [0.0.0.0/0]\n",
+            f"{SOURCE}:6: osp:cluster.api_allowed_cidrs: got ['0.0.0.0/0']; expected the "
+            "networks that may reach the API (such as 203.0.113.7/32), not the whole internet",
             id="cluster-api-open-to-the-world",
         ),
         pytest.param(
