@@ -1,4 +1,8 @@
-"""The foundation of an environment: keys, network, cluster and the shared data stores."""
+"""The foundation of an environment: keys, network, cluster and the shared data stores.
+
+A data store exists only when the blueprint's services use it (`Catalogue.data_stores`): an
+idle broker or database costs as much as a busy one.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from osp.components import (
     Redis,
     RedisArgs,
 )
+from osp.platform.catalogue import DataStore
 from osp.platform.naming import NameKind
 from osp.platform.spec.models import NodePoolSpec
 from osp.stacks.context import Context
@@ -31,9 +36,12 @@ class Foundation:
     keys: KeyRing
     network: Network
     cluster: Cluster
-    database: Postgres
-    cache: Redis
-    broker: RabbitMq
+    database: Postgres | None
+    """None when no service has a database."""
+    cache: Redis | None
+    """None when no service uses the cache."""
+    broker: RabbitMq | None
+    """None unless the blueprint's events travel over RabbitMQ."""
 
 
 def _pool(pool: NodePoolSpec) -> NodePoolArgs:
@@ -61,9 +69,10 @@ def build(ctx: Context) -> Foundation:
     cluster = _cluster(ctx, keys, network, cluster_name)
     # The data stores admit the cluster's nodes and nothing else.
     clients = [cluster.node_security_group_id]
-    database = _database(ctx, keys, network, clients)
-    cache = _cache(ctx, keys, network, clients)
-    broker = _broker(ctx, keys, network, clients)
+    needs = ctx.catalogue.needs
+    database = _database(ctx, keys, network, clients) if needs(DataStore.POSTGRES) else None
+    cache = _cache(ctx, keys, network, clients) if needs(DataStore.REDIS) else None
+    broker = _broker(ctx, keys, network, clients) if needs(DataStore.RABBITMQ) else None
     return Foundation(
         keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
     )

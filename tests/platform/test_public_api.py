@@ -45,7 +45,8 @@ EXPORTS = {
         "spec_warnings",
     ],
     "osp.platform.catalogue": [
-        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "Database", "Event", "Image",
+        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "DataStore", "Database", "Event",
+        "Image",
         "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
         "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",
         "Transport", "UnknownBlueprintError", "Uses", "catalogue_warnings", "cpu_millicores",

@@ -143,7 +143,7 @@ def test_alarms_and_one_dashboard(prod):
               prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}  # fmt: skip
     for expected in ("api-5xx-rate", "db-primary-cpu", "db-primary-free-storage",
                      "db-primary-connections", "redis-1-memory", "redis-1-engine-cpu",
-                     "broker-memory", "broker-disk-free", "dlq-1-messages",
+                     "dlq-1-messages",
                      "cdn-api-5xx-rate", "service-fee-healthy-hosts"):  # fmt: skip
         assert expected in alarms
     assert len(prod.of_type("aws:cloudwatch/dashboard:Dashboard")) == 1
