@@ -132,6 +132,10 @@ def _export(
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
     pulumi.export("kubeconfig", cluster.kubeconfig)
+    if foundation.karpenter is not None:
+        pulumi.export("karpenterRoleArn", foundation.karpenter.role_arn)
+        pulumi.export("karpenterNodeRoleArn", foundation.karpenter.node_role_arn)
+        pulumi.export("karpenterInterruptionQueue", foundation.karpenter.queue_name)
     # Only the data stores the blueprint uses exist (foundation.py), and so only theirs.
     if foundation.database is not None:
         pulumi.export("postgresEndpoint", foundation.database.endpoint)

@@ -13,11 +13,14 @@ import pulumi
 from osp.components import (
     Cluster,
     ClusterArgs,
+    Karpenter,
+    KarpenterArgs,
     KeyRing,
     KeyRingArgs,
     Network,
     NetworkArgs,
     NodePoolArgs,
+    NodePoolLimits,
     Postgres,
     PostgresArgs,
     RabbitMq,
@@ -27,7 +30,7 @@ from osp.components import (
 )
 from osp.platform.catalogue import DataStore
 from osp.platform.naming import NameKind
-from osp.platform.spec.models import NodePoolSpec
+from osp.platform.spec.models import KarpenterLimitsSpec, NodePoolSpec
 from osp.stacks.context import Context
 
 
@@ -36,6 +39,8 @@ class Foundation:
     keys: KeyRing
     network: Network
     cluster: Cluster
+    karpenter: Karpenter | None
+    """None when the spec turns Karpenter off (the managed workload node group instead)."""
     database: Postgres | None
     """None when no service has a database."""
     cache: Redis | None
@@ -67,6 +72,7 @@ def build(ctx: Context) -> Foundation:
     cluster_name = ctx.name("eks", NameKind.EKS_CLUSTER)
     network = _network(ctx, keys, cluster_name)
     cluster = _cluster(ctx, keys, network, cluster_name)
+    karpenter = _karpenter(ctx, keys, cluster, cluster_name)
     # The data stores admit the cluster's nodes and nothing else.
     clients = [cluster.node_security_group_id]
     needs = ctx.catalogue.needs
@@ -74,7 +80,13 @@ def build(ctx: Context) -> Foundation:
     cache = _cache(ctx, keys, network, clients) if needs(DataStore.REDIS) else None
     broker = _broker(ctx, keys, network, clients) if needs(DataStore.RABBITMQ) else None
     return Foundation(
-        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
+        keys=keys,
+        network=network,
+        cluster=cluster,
+        karpenter=karpenter,
+        database=database,
+        cache=cache,
+        broker=broker,
     )
 
 
@@ -113,9 +125,43 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             log_retention_days=spec.cluster.log_retention_days,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
-            workload_pool=_pool(spec.cluster.workload_pool),
+            # Karpenter launches the workloads' nodes; the managed pool only without it.
+            workload_pool=None
+            if spec.cluster.karpenter.enabled
+            else _pool(spec.cluster.workload_pool),
             tags=ctx.tags("cluster"),
         ),
+    )
+
+
+def _limits(ceiling: KarpenterLimitsSpec) -> NodePoolLimits:
+    return NodePoolLimits(cpu=ceiling.cpu, memory_gib=ceiling.memory_gib)
+
+
+def _karpenter(
+    ctx: Context, keys: KeyRing, cluster: Cluster, cluster_name: str
+) -> Karpenter | None:
+    spec = ctx.spec
+    karpenter = spec.cluster.karpenter
+    if not karpenter.enabled:
+        return None
+    return Karpenter(
+        ctx.name("karpenter"),
+        KarpenterArgs(
+            cluster_name=cluster_name,
+            cluster_endpoint=cluster.endpoint,
+            region=spec.region,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            kms_key_arn=keys.data_key_arn,
+            capacity_types=karpenter.capacity_types,
+            limits=_limits(karpenter.limits),
+            system_limits=_limits(karpenter.system_limits),
+            expire_after_hours=karpenter.expire_after_hours,
+            disk_size_gib=spec.cluster.system_pool.disk_size_gib,
+            tags=ctx.tags("cluster"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster.provider]),
     )
 
 

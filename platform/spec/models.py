@@ -237,6 +237,49 @@ class NodePoolSpec(_Model):
         return self
 
 
+class KarpenterLimitsSpec(_Model):
+    """The most one Karpenter NodePool may hold over all its nodes together."""
+
+    cpu: Annotated[int, _limit(limits.KARPENTER_CPU)] = Field(description="vCPUs.")
+    memory_gib: Annotated[int, _limit(limits.KARPENTER_MEMORY_GIB)] = Field(
+        description="Memory, GiB."
+    )
+
+
+# A module-level alias: inside KarpenterSpec, `limits` is the field of that name.
+_ExpireAfterHours = Annotated[int, _limit(limits.KARPENTER_EXPIRE_AFTER_HOURS)]
+
+
+class KarpenterSpec(_Model):
+    """Karpenter: nodes added as pods need them and removed when they do not."""
+
+    enabled: bool = Field(
+        True,
+        description="Install Karpenter and its NodePools; the managed workload node group is "
+        "then not created (the system node group stays, for Karpenter and the add-ons).",
+    )
+    capacity_types: tuple[CapacityType, ...] = Field(
+        (CapacityType.ON_DEMAND,),
+        min_length=1,
+        description="What the workload NodePool may buy: ON_DEMAND, SPOT or both (spot "
+        "first, on demand when spot has none). The system NodePool is always ON_DEMAND.",
+    )
+    limits: KarpenterLimitsSpec = Field(description="Ceiling of the workload NodePool.")
+    system_limits: KarpenterLimitsSpec = Field(description="Ceiling of the system NodePool.")
+    expire_after_hours: _ExpireAfterHours = Field(
+        720, description="A node is replaced after this long (patched AMI, no drift)."
+    )
+
+    @field_validator("capacity_types")
+    @classmethod
+    def _each_once(cls, value: tuple[CapacityType, ...]) -> tuple[CapacityType, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(
+                f"expected each of ON_DEMAND and SPOT at most once, got {[v.value for v in value]}"
+            )
+        return value
+
+
 class ClusterSpec(_Model):
     """The EKS cluster."""
 
@@ -245,7 +288,10 @@ class ClusterSpec(_Model):
     public_access_cidrs: tuple[IPv4Network, ...] = ()
     log_retention_days: LogRetentionDays = 90
     system_pool: NodePoolSpec
-    workload_pool: NodePoolSpec
+    workload_pool: NodePoolSpec = Field(
+        description="The managed workload node group: created only when karpenter is off."
+    )
+    karpenter: KarpenterSpec
 
     @field_validator("public_access_cidrs")
     @classmethod

@@ -21,9 +21,10 @@ EXPORTS = {
     "osp.components": [
         "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
-        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "KeyRing",
-        "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring", "MonitoringArgs", "Network",
-        "NetworkArgs", "NodePoolArgs", "ObjectOwnership", "OnDelete", "PlaceholderSecret",
+        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "Karpenter",
+        "KarpenterArgs", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
+        "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "NodePoolLimits",
+        "ObjectOwnership", "OnDelete", "PlaceholderSecret",
         "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
         "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
         "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
