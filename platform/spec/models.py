@@ -264,8 +264,14 @@ class KarpenterSpec(_Model):
         description="What the workload NodePool may buy: ON_DEMAND, SPOT or both (spot "
         "first, on demand when spot has none). The system NodePool is always ON_DEMAND.",
     )
-    limits: KarpenterLimitsSpec = Field(description="Ceiling of the workload NodePool.")
-    system_limits: KarpenterLimitsSpec = Field(description="Ceiling of the system NodePool.")
+    limits: KarpenterLimitsSpec = Field(
+        default_factory=lambda: KarpenterLimitsSpec(cpu=64, memory_gib=256),
+        description="Ceiling of the workload NodePool.",
+    )
+    system_limits: KarpenterLimitsSpec = Field(
+        default_factory=lambda: KarpenterLimitsSpec(cpu=16, memory_gib=64),
+        description="Ceiling of the system NodePool.",
+    )
     expire_after_hours: _ExpireAfterHours = Field(
         720, description="A node is replaced after this long (patched AMI, no drift)."
     )
@@ -291,7 +297,7 @@ class ClusterSpec(_Model):
     workload_pool: NodePoolSpec = Field(
         description="The managed workload node group: created only when karpenter is off."
     )
-    karpenter: KarpenterSpec
+    karpenter: KarpenterSpec = Field(default_factory=KarpenterSpec)
 
     @field_validator("public_access_cidrs")
     @classmethod
