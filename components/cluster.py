@@ -382,12 +382,13 @@ class Cluster(pulumi.ComponentResource):
 
     The API endpoint is private unless `public_access_cidrs` names who may reach it; secrets
     are envelope-encrypted with the customer key; API, audit and authenticator logs go to a
-    pre-created, encrypted log group. Two managed node pools (system and workload) run
-    AL2023 from launch templates that require IMDSv2 (hop limit 1, so pods cannot borrow the
-    node's role) and encrypt their disks. The VPC CNI (with network policy enforcement),
-    kube-proxy and the pod identity agent are installed before any node joins; CoreDNS and
-    the EBS CSI driver once nodes exist. The CNI and the CSI driver get their own IRSA roles,
-    so the node role holds no more than a node needs.
+    pre-created, encrypted log group. Managed node pools (system, and workload unless it is
+    None, when Karpenter launches those nodes) run AL2023 from launch templates that require
+    IMDSv2 (hop limit 1, so pods cannot borrow the node's role) and encrypt their disks.
+    The VPC CNI (with network policy enforcement), kube-proxy and the pod identity agent are
+    installed before any node joins; CoreDNS and the EBS CSI driver once nodes exist. The CNI
+    and the CSI driver get their own IRSA roles, so the node role holds no more than a node
+    needs.
     """
 
     cluster_name: pulumi.Output[str]
