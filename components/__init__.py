@@ -14,6 +14,7 @@ from osp.components.dns import Zone, ZoneArgs
 from osp.components.email import EmailDomain, EmailDomainArgs
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.gate import TenantGate, TenantGateArgs
+from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
 from osp.components.keys import KeyRing, KeyRingArgs
 from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
 from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
@@ -59,6 +60,8 @@ __all__ = [
     "EmailDomainArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
+    "Karpenter",
+    "KarpenterArgs",
     "KeyRing",
     "KeyRingArgs",
     "LogBucket",
@@ -68,6 +71,7 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NodePoolArgs",
+    "NodePoolLimits",
     "ObjectOwnership",
     "OnDelete",
     "PlaceholderSecret",

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from osp.components import _checks
+from osp.components._discovery import DISCOVERY_TAG
 from osp.components._log_groups import log_group
 from osp.platform import limits
 from osp.platform.limits import Constraint, is_int
@@ -175,9 +176,10 @@ class ClusterArgs:
     """Pool for cluster add-ons (CoreDNS, CSI controller, autoscaler). Always ON_DEMAND.
     Default: 2–3 × m6i.large, 2 at creation."""
 
-    workload_pool: NodePoolArgs = field(default_factory=_default_workload_pool)
+    workload_pool: NodePoolArgs | None = field(default_factory=_default_workload_pool)
     """Pool for the application workloads. Default: 2–10 × m6i/m6a.xlarge on demand, 3 at
-    creation."""
+    creation. None: no managed workload pool (Karpenter launches the workloads' nodes,
+    `osp.components.karpenter`)."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
@@ -287,7 +289,8 @@ def problems(name: str, args: ClusterArgs) -> list[str]:
     _access_problems(check, "private_access_cidrs", args.private_access_cidrs)
     check.extend(_checks.common(args))
     _pool_problems(check, "system", args.system_pool)
-    _pool_problems(check, "workload", args.workload_pool)
+    if args.workload_pool is not None:
+        _pool_problems(check, "workload", args.workload_pool)
     capacity = args.system_pool.capacity_type
     if isinstance(capacity, CapacityType) and capacity is not CapacityType.ON_DEMAND:
         check.add(
@@ -400,12 +403,13 @@ class Cluster(pulumi.ComponentResource):
 
     The API endpoint is private unless `public_access_cidrs` names who may reach it; secrets
     are envelope-encrypted with the customer key; API, audit and authenticator logs go to a
-    pre-created, encrypted log group. Two managed node pools (system and workload) run
-    AL2023 from launch templates that require IMDSv2 (hop limit 1, so pods cannot borrow the
-    node's role) and encrypt their disks. The VPC CNI (with network policy enforcement),
-    kube-proxy and the pod identity agent are installed before any node joins; CoreDNS and
-    the EBS CSI driver once nodes exist. The CNI and the CSI driver get their own IRSA roles,
-    so the node role holds no more than a node needs.
+    pre-created, encrypted log group. Managed node pools (system, and workload unless it is
+    None, when Karpenter launches those nodes) run AL2023 from launch templates that require
+    IMDSv2 (hop limit 1, so pods cannot borrow the node's role) and encrypt their disks.
+    The VPC CNI (with network policy enforcement), kube-proxy and the pod identity agent are
+    installed before any node joins; CoreDNS and the EBS CSI driver once nodes exist. The CNI
+    and the CSI driver get their own IRSA roles, so the node role holds no more than a node
+    needs.
     """
 
     cluster_name: pulumi.Output[str]
@@ -467,6 +471,7 @@ class Cluster(pulumi.ComponentResource):
                 depends_on=[*network_addons, *node_role_policies],
             )
             for pool_role, pool in (("system", args.system_pool), ("workload", args.workload_pool))
+            if pool is not None
         ]
         coredns = _addon(scope, cluster, "coredns", "coredns", depends_on=node_groups)
         ebs_csi = _addon(scope, cluster, "ebs-csi", "aws-ebs-csi-driver",
@@ -761,7 +766,9 @@ def _node_security_group(
         vpc_id=s.args.vpc_id,
         description=f"EKS nodes of {s.cluster_name}",
         revoke_rules_on_delete=True,
-        tags=s.tags(f"{s.name}-node"),
+        # The one group Karpenter's nodes get (found by this tag): it holds every rule a
+        # node needs, so they need not join the cluster security group as well.
+        tags={**s.tags(f"{s.name}-node"), DISCOVERY_TAG: s.cluster_name},
         opts=s.child,
     )
     groups = {"node": node_sg.id, "cluster": cluster_security_group_id}

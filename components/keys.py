@@ -26,11 +26,12 @@ _VIA_SERVICES = {
 }
 
 # AWS services that encrypt or decrypt with a domain's key as themselves, not on a caller's
-# behalf: SNS delivering to encrypted queues and CloudWatch alarms publishing to encrypted
-# topics (data), CloudFront reading KMS-encrypted objects through Origin Access Control
-# (storage). Each is held to this account's resources by a source condition.
+# behalf: SNS delivering to encrypted queues, CloudWatch alarms publishing to encrypted
+# topics and EventBridge rules sending to encrypted queues (Karpenter's interruption queue)
+# (data), CloudFront reading KMS-encrypted objects through Origin Access Control (storage).
+# Each is held to this account's resources by a source condition.
 _SERVICE_PRINCIPALS = {
-    "data": ("sns.amazonaws.com", "cloudwatch.amazonaws.com"),
+    "data": ("sns.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"),
     "storage": ("cloudfront.amazonaws.com",),
 }
 
@@ -154,6 +155,7 @@ def _service_statement(service: str, *, partition: str, account: str, region: st
     source = {
         "sns": f"arn:{partition}:sns:{region}:{account}:*",
         "cloudwatch": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+        "events": f"arn:{partition}:events:{region}:{account}:rule/*",
         "cloudfront": f"arn:{partition}:cloudfront::{account}:distribution/*",
     }[name]
     return {

@@ -9,6 +9,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
+from osp.components._discovery import DISCOVERY_TAG
 from osp.components._log_groups import log_group
 from osp.platform import cidr as addressing
 from osp.platform import iam, limits
@@ -60,7 +61,8 @@ class NetworkArgs:
     """`per-az`: a NAT gateway and Elastic IP per zone. `single`: one, in the first zone."""
 
     cluster_name: str | None = None
-    """EKS cluster that may use the subnets: tags them `kubernetes.io/cluster/<name>=shared`."""
+    """EKS cluster that may use the subnets: tags them `kubernetes.io/cluster/<name>=shared`,
+    and the private ones `karpenter.sh/discovery=<name>` (where Karpenter launches nodes)."""
 
     flow_logs_kms_key_arn: pulumi.Input[str]
     """KMS key of the flow-log group (its key policy must let CloudWatch Logs use it)."""
@@ -250,6 +252,8 @@ class Network(pulumi.ComponentResource):
         cluster_tags = (
             {f"kubernetes.io/cluster/{args.cluster_name}": "shared"} if args.cluster_name else {}
         )
+        # Karpenter launches the cluster's nodes into the private subnets it finds by tag.
+        discovery = {DISCOVERY_TAG: args.cluster_name} if args.cluster_name else {}
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in addressing.TIERS}
         for tier in addressing.TIERS:
             for zone, cidr in zip(zones, self.subnet_cidrs[tier], strict=True):
@@ -263,7 +267,12 @@ class Network(pulumi.ComponentResource):
                         map_public_ip_on_launch=False,
                         tags=tags(
                             subnet_name,
-                            {TIER_TAG: tier, **_ELB_ROLE_TAGS[tier], **cluster_tags},
+                            {
+                                TIER_TAG: tier,
+                                **_ELB_ROLE_TAGS[tier],
+                                **cluster_tags,
+                                **(discovery if tier == "private" else {}),
+                            },
                         ),
                         opts=pulumi.ResourceOptions(parent=self),
                     )

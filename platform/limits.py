@@ -422,6 +422,12 @@ NODE_POOL_MIN_SIZE = whole_range(0, 100)
 NODE_POOL_MAX_SIZE = whole_range(1, 100)
 #: A node's root volume, GiB.
 NODE_DISK_GIB = whole_range(20, 1000)
+#: The most vCPUs and memory (GiB) a Karpenter NodePool may hold over all its nodes: at
+#: least one node's worth, at most what osp would ever mean (a typo guard, not an AWS quota).
+KARPENTER_CPU = whole_range(1, 10000, "a number of vCPUs from 1 to 10000")
+KARPENTER_MEMORY_GIB = whole_range(1, 80000, "a number of GiB from 1 to 80000")
+#: How long a Karpenter node lives before it is replaced (fresh AMI, no drift), hours.
+KARPENTER_EXPIRE_AFTER_HOURS = whole_range(1, 8760, "hours from 1 to 8760 (a year)")
 
 #: Kubernetes minors EKS runs in standard or extended support that osp deploys and tests.
 KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")

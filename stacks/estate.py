@@ -130,12 +130,20 @@ def _export(
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("postgresEndpoint", foundation.database.endpoint)
-    pulumi.export("postgresMasterSecretArn", foundation.database.master_user_secret_arn)
-    pulumi.export("redisPrimaryEndpoint", foundation.cache.primary_endpoint)
-    pulumi.export("redisAuthSecretArn", foundation.cache.auth_secret_arn)
-    pulumi.export("rabbitmqEndpoints", foundation.broker.amqps_endpoints)
-    pulumi.export("rabbitmqCredentialsSecretArn", foundation.broker.credentials_secret_arn)
+    if foundation.karpenter is not None:
+        pulumi.export("karpenterRoleArn", foundation.karpenter.role_arn)
+        pulumi.export("karpenterNodeRoleArn", foundation.karpenter.node_role_arn)
+        pulumi.export("karpenterInterruptionQueue", foundation.karpenter.queue_name)
+    # Only the data stores the blueprint uses exist (foundation.py), and so only theirs.
+    if foundation.database is not None:
+        pulumi.export("postgresEndpoint", foundation.database.endpoint)
+        pulumi.export("postgresMasterSecretArn", foundation.database.master_user_secret_arn)
+    if foundation.cache is not None:
+        pulumi.export("redisPrimaryEndpoint", foundation.cache.primary_endpoint)
+        pulumi.export("redisAuthSecretArn", foundation.cache.auth_secret_arn)
+    if foundation.broker is not None:
+        pulumi.export("rabbitmqEndpoints", foundation.broker.amqps_endpoints)
+        pulumi.export("rabbitmqCredentialsSecretArn", foundation.broker.credentials_secret_arn)
     pulumi.export("nameServers", edge.zone.name_servers)
     pulumi.export("apiUrl", f"https://{ctx.hostname('api')}")
     pulumi.export("portalUrls", {p: f"https://{ctx.hostname(p)}" for p in edge.portals})
@@ -169,7 +177,8 @@ def _export_for_silos(foundation: Foundation, edge: Edge, services: Services) ->
     # A secret: whoever holds it can reach the load balancer's rules without CloudFront.
     pulumi.export("apiOriginVerifyValue", balancer.origin_verify_value)
     pulumi.export("secretsKeyArn", foundation.keys.secrets_key_arn)
-    pulumi.export("redisReaderEndpoint", foundation.cache.reader_endpoint)
+    if foundation.cache is not None:
+        pulumi.export("redisReaderEndpoint", foundation.cache.reader_endpoint)
     if services.email is not None:
         pulumi.export("emailConfigurationSetArn", services.email.configuration_set_arn)
         pulumi.export("emailConfigurationSetName", services.email.configuration_set_name)

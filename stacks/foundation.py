@@ -1,4 +1,8 @@
-"""The foundation of an environment: keys, network, cluster and the shared data stores."""
+"""The foundation of an environment: keys, network, cluster and the shared data stores.
+
+A data store exists only when the blueprint's services use it (`Catalogue.data_stores`): an
+idle broker or database costs as much as a busy one.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ import pulumi
 from osp.components import (
     Cluster,
     ClusterArgs,
+    Karpenter,
+    KarpenterArgs,
     KeyRing,
     KeyRingArgs,
     Network,
     NetworkArgs,
     NodePoolArgs,
+    NodePoolLimits,
     Postgres,
     PostgresArgs,
     RabbitMq,
@@ -22,8 +29,9 @@ from osp.components import (
     RedisArgs,
 )
 from osp.platform import cluster_access
+from osp.platform.catalogue import DataStore
 from osp.platform.naming import NameKind
-from osp.platform.spec.models import NodePoolSpec
+from osp.platform.spec.models import KarpenterLimitsSpec, NodePoolSpec
 from osp.stacks.context import Context
 
 
@@ -32,9 +40,14 @@ class Foundation:
     keys: KeyRing
     network: Network
     cluster: Cluster
-    database: Postgres
-    cache: Redis
-    broker: RabbitMq
+    karpenter: Karpenter | None
+    """None when the spec turns Karpenter off (the managed workload node group instead)."""
+    database: Postgres | None
+    """None when no service has a database."""
+    cache: Redis | None
+    """None when no service uses the cache."""
+    broker: RabbitMq | None
+    """None unless the blueprint's events travel over RabbitMQ."""
 
 
 def _pool(pool: NodePoolSpec) -> NodePoolArgs:
@@ -60,13 +73,21 @@ def build(ctx: Context) -> Foundation:
     cluster_name = ctx.name("eks", NameKind.EKS_CLUSTER)
     network = _network(ctx, keys, cluster_name)
     cluster = _cluster(ctx, keys, network, cluster_name)
+    karpenter = _karpenter(ctx, keys, cluster, cluster_name)
     # The data stores admit the cluster's nodes and nothing else.
     clients = [cluster.node_security_group_id]
-    database = _database(ctx, keys, network, clients)
-    cache = _cache(ctx, keys, network, clients)
-    broker = _broker(ctx, keys, network, clients)
+    needs = ctx.catalogue.needs
+    database = _database(ctx, keys, network, clients) if needs(DataStore.POSTGRES) else None
+    cache = _cache(ctx, keys, network, clients) if needs(DataStore.REDIS) else None
+    broker = _broker(ctx, keys, network, clients) if needs(DataStore.RABBITMQ) else None
     return Foundation(
-        keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
+        keys=keys,
+        network=network,
+        cluster=cluster,
+        karpenter=karpenter,
+        database=database,
+        cache=cache,
+        broker=broker,
     )
 
 
@@ -107,9 +128,43 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             observability=True,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
-            workload_pool=_pool(spec.cluster.workload_pool),
+            # Karpenter launches the workloads' nodes; the managed pool only without it.
+            workload_pool=None
+            if spec.cluster.karpenter.enabled
+            else _pool(spec.cluster.workload_pool),
             tags=ctx.tags("cluster"),
         ),
+    )
+
+
+def _limits(ceiling: KarpenterLimitsSpec) -> NodePoolLimits:
+    return NodePoolLimits(cpu=ceiling.cpu, memory_gib=ceiling.memory_gib)
+
+
+def _karpenter(
+    ctx: Context, keys: KeyRing, cluster: Cluster, cluster_name: str
+) -> Karpenter | None:
+    spec = ctx.spec
+    karpenter = spec.cluster.karpenter
+    if not karpenter.enabled:
+        return None
+    return Karpenter(
+        ctx.name("karpenter"),
+        KarpenterArgs(
+            cluster_name=cluster_name,
+            cluster_endpoint=cluster.endpoint,
+            region=spec.region,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            kms_key_arn=keys.data_key_arn,
+            capacity_types=karpenter.capacity_types,
+            limits=_limits(karpenter.limits),
+            system_limits=_limits(karpenter.system_limits),
+            expire_after_hours=karpenter.expire_after_hours,
+            disk_size_gib=spec.cluster.system_pool.disk_size_gib,
+            tags=ctx.tags("cluster"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster.provider]),
     )
 
 

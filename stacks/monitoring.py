@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from osp.app import EventBus
 from osp.components import Monitoring, MonitoringArgs
@@ -45,8 +46,6 @@ def build(
     events: EventBus | None,
 ) -> Monitoring:
     spec = ctx.spec
-    database, cache = foundation.database, foundation.cache
-    nodes = 1 + spec.cache.replicas
     distributions = {name: site.distribution_id for name, site in edge.portals.items()}
     distributions["api"] = edge.api.distribution_id
     elsewhere = edge.edge_keys is not None
@@ -63,13 +62,7 @@ def build(
                 )
                 for service in ctx.catalogue.routed
             },
-            database_instance_ids=[database.identifier, *database.replica_identifiers],
-            database_allocated_storage_gib=spec.database.allocated_storage_gib,
-            database_max_connections=default_max_connections(spec.database.instance_class),
-            cache_cluster_ids=[
-                cache.member_clusters.apply(lambda ids, n=n: ids[n]) for n in range(nodes)
-            ],
-            broker_name=foundation.broker.broker_name,
+            **_data_stores(ctx, foundation),
             dead_letter_queue_names=events.dead_letter_queue_names if events else [],
             service_error_rates=True,
             cluster_name=foundation.cluster.cluster_name,
@@ -89,3 +82,23 @@ def build(
             tags=ctx.tags("monitoring"),
         ),
     )
+
+
+def _data_stores(ctx: Context, foundation: Foundation) -> dict[str, Any]:
+    """The monitoring arguments of the data stores the blueprint has (foundation.py creates
+    only those): alarms watch nothing that does not exist."""
+    spec, database, cache = ctx.spec, foundation.database, foundation.cache
+    found: dict[str, Any] = {}
+    if database is not None:
+        found["database_instance_ids"] = [database.identifier, *database.replica_identifiers]
+        found["database_allocated_storage_gib"] = spec.database.allocated_storage_gib
+        found["database_max_connections"] = default_max_connections(spec.database.instance_class)
+    if cache is not None:
+        found["cache_cluster_ids"] = [
+            cache.member_clusters.apply(lambda ids, n=n: ids[n])
+            for n in range(1 + spec.cache.replicas)
+        ]
+    broker = foundation.broker
+    if broker is not None:
+        found["broker_name"] = broker.broker_name
+    return found

@@ -576,6 +576,18 @@ class Transport(StrEnum):
     RABBITMQ = "rabbitmq"
 
 
+class DataStore(StrEnum):
+    """A shared data store of the estate, created only for a blueprint whose services use it
+    (see `Catalogue.data_stores`)."""
+
+    #: The shared PostgreSQL (RDS), with its read replica when a service reads through one.
+    POSTGRES = "postgres"
+    #: The shared Redis (ElastiCache).
+    REDIS = "redis"
+    #: The Amazon MQ for RabbitMQ broker that carries events over the `rabbitmq` transport.
+    RABBITMQ = "rabbitmq"
+
+
 @dataclass(frozen=True)
 class Event:
     """An event: the one service that publishes it and the services that consume it."""
@@ -700,6 +712,25 @@ class Catalogue(_Model):
     def uses_read_replica(self) -> bool:
         """Whether any service reads through the database's read replica."""
         return any(s.uses.database is Database.READ_REPLICA for s in self.services)
+
+    @cached_property
+    def data_stores(self) -> frozenset[DataStore]:
+        """The shared data stores these services use, and so the only ones the estate
+        creates (each costs money whether or not anything connects to it): PostgreSQL when
+        a service has a database, Redis when one uses the cache, the RabbitMQ broker when
+        events travel over it and there are events."""
+        stores = set()
+        if any(s.uses.database_access for s in self.services):
+            stores.add(DataStore.POSTGRES)
+        if any(s.uses.cache for s in self.services):
+            stores.add(DataStore.REDIS)
+        if self.transport is Transport.RABBITMQ and self.events:
+            stores.add(DataStore.RABBITMQ)
+        return frozenset(stores)
+
+    def needs(self, store: DataStore) -> bool:
+        """Whether the estate must create `store` for these services."""
+        return store in self.data_stores
 
 
 def _named(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[InitErrorDetails]]:

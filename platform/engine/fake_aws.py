@@ -166,6 +166,9 @@ class FakeAws(Mocks):
             return f"arn:{p}:wafv2:{region}:{acct}:{scope}/webacl/{name}/{ident}"
         if service == "cloudwatch" and cls == "MetricAlarm":
             return f"arn:{p}:cloudwatch:{region}:{acct}:alarm:{ident}"
+        if service == "cloudwatch" and cls == "EventRule":
+            # EventBridge rules: pulumi_aws files them under cloudwatch, AWS under events.
+            return f"arn:{p}:events:{region}:{acct}:rule/{ident}"
         if service == "cloudwatch" and cls == "Dashboard":
             return f"arn:{p}:cloudwatch::{acct}:dashboard/{ident}"
         if service == "ecr" and cls == "Repository":

@@ -259,6 +259,55 @@ RFC1918 = tuple(IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", 
 PROD_WIDEST_API_PREFIX = 24
 
 
+class KarpenterLimitsSpec(_Model):
+    """The most one Karpenter NodePool may hold over all its nodes together."""
+
+    cpu: Annotated[int, _limit(limits.KARPENTER_CPU)] = Field(description="vCPUs.")
+    memory_gib: Annotated[int, _limit(limits.KARPENTER_MEMORY_GIB)] = Field(
+        description="Memory, GiB."
+    )
+
+
+# A module-level alias: inside KarpenterSpec, `limits` is the field of that name.
+_ExpireAfterHours = Annotated[int, _limit(limits.KARPENTER_EXPIRE_AFTER_HOURS)]
+
+
+class KarpenterSpec(_Model):
+    """Karpenter: nodes added as pods need them and removed when they do not."""
+
+    enabled: bool = Field(
+        True,
+        description="Install Karpenter and its NodePools; the managed workload node group is "
+        "then not created (the system node group stays, for Karpenter and the add-ons).",
+    )
+    capacity_types: tuple[CapacityType, ...] = Field(
+        (CapacityType.ON_DEMAND,),
+        min_length=1,
+        description="What the workload NodePool may buy: ON_DEMAND, SPOT or both (spot "
+        "first, on demand when spot has none). The system NodePool is always ON_DEMAND.",
+    )
+    limits: KarpenterLimitsSpec = Field(
+        default_factory=lambda: KarpenterLimitsSpec(cpu=64, memory_gib=256),
+        description="Ceiling of the workload NodePool.",
+    )
+    system_limits: KarpenterLimitsSpec = Field(
+        default_factory=lambda: KarpenterLimitsSpec(cpu=16, memory_gib=64),
+        description="Ceiling of the system NodePool.",
+    )
+    expire_after_hours: _ExpireAfterHours = Field(
+        720, description="A node is replaced after this long (patched AMI, no drift)."
+    )
+
+    @field_validator("capacity_types")
+    @classmethod
+    def _each_once(cls, value: tuple[CapacityType, ...]) -> tuple[CapacityType, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(
+                f"expected each of ON_DEMAND and SPOT at most once, got {[v.value for v in value]}"
+            )
+        return value
+
+
 class ClusterSpec(_Model):
     """The EKS cluster."""
 
@@ -275,7 +324,10 @@ class ClusterSpec(_Model):
     )
     log_retention_days: LogRetentionDays = 90
     system_pool: NodePoolSpec
-    workload_pool: NodePoolSpec
+    workload_pool: NodePoolSpec = Field(
+        description="The managed workload node group: created only when karpenter is off."
+    )
+    karpenter: KarpenterSpec = Field(default_factory=KarpenterSpec)
 
     @model_validator(mode="before")
     @classmethod

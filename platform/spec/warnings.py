@@ -32,6 +32,11 @@ def _number(value: Any) -> int:
     return int(value)
 
 
+def _on_demand_only(value: Any) -> int:
+    """Capacity types: any spot is weaker than on demand only."""
+    return 0 if "SPOT" in value else 1
+
+
 #: The stances a preset takes to protect an environment (key as a stack file writes it), and
 #: how to rank a value of each: a lower rank than the preset's weakens the stance.
 PROTECTIVE_STANCES: tuple[tuple[str, Callable[[Any], int]], ...] = (
@@ -44,6 +49,7 @@ PROTECTIVE_STANCES: tuple[tuple[str, Callable[[Any], int]], ...] = (
     ("osp:cache.snapshot_retention_days", _number),
     ("osp:broker.deployment_mode", _ranked("SINGLE_INSTANCE", "CLUSTER_MULTI_AZ")),
     ("osp:cluster.workload_pool.capacity_type", _ranked("SPOT", "ON_DEMAND")),
+    ("osp:cluster.karpenter.capacity_types", _on_demand_only),
     ("osp:secrets.recovery_window_days", _number),
     ("osp:keys.deletion_window_days", _number),
     ("osp:storage.access_logging", _flag),

@@ -21,9 +21,10 @@ EXPORTS = {
     "osp.components": [
         "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
-        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "KeyRing",
-        "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring", "MonitoringArgs", "Network",
-        "NetworkArgs", "NodePoolArgs", "ObjectOwnership", "OnDelete", "PlaceholderSecret",
+        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "Karpenter",
+        "KarpenterArgs", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
+        "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "NodePoolLimits",
+        "ObjectOwnership", "OnDelete", "PlaceholderSecret",
         "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
         "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
         "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
@@ -45,7 +46,8 @@ EXPORTS = {
         "spec_warnings",
     ],
     "osp.platform.catalogue": [
-        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "Database", "Event", "Image",
+        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "DataStore", "Database", "Event",
+        "Image",
         "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
         "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",
         "Transport", "UnknownBlueprintError", "Uses", "catalogue_warnings", "cpu_millicores",

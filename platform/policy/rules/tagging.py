@@ -17,6 +17,7 @@ UNTAGGABLE = frozenset(
         "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
         "aws:cloudwatch/dashboard:Dashboard",
+        "aws:cloudwatch/eventTarget:EventTarget",
         "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
         "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
         "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",

@@ -19,11 +19,12 @@ from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub")
 SECRETS = (
-    "rabbitmq-admin-secret",
     "redis-auth-secret",
     "app-secrets-jwt-signing-key",
     "app-secrets-payment-gateway",
 )
+#: Only learning-hub's events travel over RabbitMQ: only its estate has the broker.
+BROKER_SECRETS = ("rabbitmq-admin-secret",)
 TOPOLOGY = tuple(
     f"broker-topology-{s}-credentials"
     for s in ("certificate", "enrollment", "notification", "payment")
@@ -50,7 +51,7 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
         ("OSP-NET-3", f"{e}network-public-acl"),
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
-    found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (TOPOLOGY if hub else ())}
+    found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (BROKER_SECRETS + TOPOLOGY if hub else ())}
     if environment == "prod":
         unlogged = ("www-portal-content",) if hub else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
     else:  # dev and staging presets turn storage access logging off
@@ -76,20 +77,20 @@ def test_todays_failures_are_the_known_set(environment, blueprint):
     assert failed == _known(environment, blueprint)
 
 
-def _weakened_prod(tmp_path: Path, edit, today: date = TODAY):
+def _weakened_prod(tmp_path: Path, edit, today: date = TODAY, blueprint: str | None = None):
     shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     (tmp_path / "stacks").mkdir(exist_ok=True)
     stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
     document = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())
     edit(document["config"])
     stack_file.write_text(yaml.safe_dump(document))
-    spec = load_environment(find_project(tmp_path), "prod")
+    spec = load_environment(find_project(tmp_path), "prod", blueprint=blueprint)
     plan = estate_plan(spec)  # the waiver's two dates: one plan
     return evaluate(plan, RULES, context_of(spec), spec.policy.waivers, today=today)
 
 
-def _new_failures(report) -> dict[str, list]:
-    known = _known("prod", None)
+def _new_failures(report, blueprint: str | None = None) -> dict[str, list]:
+    known = _known("prod", blueprint)
     found: dict[str, list] = {}
     for f in report.failing():
         if (f.rule.id, f.resource.name) not in known:
@@ -116,7 +117,6 @@ def test_deletion_protection_off_in_prod_fails_every_durability_rule(tmp_path):
         "OSP-RDS-4",
         "OSP-RDS-6",
         "OSP-CACHE-6",
-        "OSP-MQ-4",
         "OSP-DDB-3",
         "OSP-DDB-4",
         "OSP-S3-7",
@@ -127,6 +127,18 @@ def test_deletion_protection_off_in_prod_fails_every_durability_rule(tmp_path):
         f for f in failures["OSP-RDS-4"] if f.resource.name == "osp-prod-postgres-primary"
     ]
     assert [str(e) for e in primary.evidence] == ["deletionProtection = false"]
+
+
+def test_deletion_protection_off_in_prod_fails_the_broker_where_there_is_one(tmp_path):
+    # The osp blueprint's estate has no broker (its events travel over SNS and SQS).
+    report = _weakened_prod(
+        tmp_path,
+        lambda c: c.update({"osp:deletion_protection": False}),
+        blueprint="learning-hub",
+    )
+    failures = _new_failures(report, "learning-hub")
+    assert "OSP-MQ-4" in failures
+    assert {f.resource.name for f in failures["OSP-MQ-4"]} == {"osp-prod-rabbitmq-broker"}
 
 
 def test_a_waiver_in_the_stack_file_accepts_a_weakened_setting_until_it_expires(tmp_path):
