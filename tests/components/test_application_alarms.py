@@ -144,7 +144,7 @@ def test_every_estate_has_the_add_on_its_role_and_its_encrypted_log_groups(envir
     assert attached == {"CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"}
     names = {r.urn: r.name for r in plan.resources}
     waits_for = {names[u] for u in addon.dependencies}
-    assert {f"{cluster}-insights-application", f"{cluster}-workload"} <= waits_for
+    assert {f"{cluster}-insights-application", f"{cluster}-system"} <= waits_for
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=["osp", "learning-hub"])
