@@ -17,14 +17,18 @@ OTLP_HTTP_PORT = 4316
 XRAY_PORT = 2000
 
 
-def trace_env(service: str, environment: str, tier: str) -> dict[str, str]:
+def trace_env(
+    service: str, environment: str, tier: str, tenant: str | None = None
+) -> dict[str, str]:
     """The variables the OpenTelemetry SDKs (and the X-Ray SDKs) read: where to export, as
-    which service, and the resource attributes every span carries (environment, tenant tier)."""
+    which service, and the resource attributes every span carries (environment, tenant tier,
+    and a silo tenant's slug, so one school's traces can be told from the pool's)."""
+    attributes = f"deployment.environment={environment},osp.tenant.tier={tier}"
+    if tenant is not None:
+        attributes += f",osp.tenant.slug={tenant}"
     return {
         "OTEL_SERVICE_NAME": service,
-        "OTEL_RESOURCE_ATTRIBUTES": (
-            f"deployment.environment={environment},osp.tenant.tier={tier}"
-        ),
+        "OTEL_RESOURCE_ATTRIBUTES": attributes,
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{AGENT_HOST}:{OTLP_HTTP_PORT}",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         # X-Ray's header too, so a trace survives a hop through an AWS service.

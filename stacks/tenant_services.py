@@ -56,6 +56,7 @@ from osp.app import (
     with_key_grants,
 )
 from osp.app.events import routes
+from osp.app.telemetry import trace_env
 from osp.components import Postgres
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
@@ -70,6 +71,7 @@ from osp.platform.catalogue import Access, Catalogue, Database, Replicas, Servic
 from osp.platform.errors import OspError
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import EnvironmentSpec
+from osp.platform.tenancy import Tier
 from osp.platform.tenancy.tiers import ServiceReplicas
 from osp.stacks.services import ANYWHERE, calls, egress, env_name, image
 
@@ -260,6 +262,7 @@ class _Declaration:
                         endpoint_cidrs=self.endpoints,
                         broker_user=False,
                     ),
+                    telemetry=True,
                     labels=self.labels,
                     scaled_to_zero=silo.suspended,
                 ),
@@ -338,6 +341,7 @@ class _Declaration:
                 "AWS_REGION": silo.spec.region,
                 "PORT": str(service.port),
                 "TENANT_SLUG": silo.slug,
+                **trace_env(service.name, silo.spec.name, Tier.SILO.value, silo.slug),
             }
         )
         if uses.database_access:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from osp.app.telemetry import agent_egress, trace_env
 from osp.components.loadbalancer import ServiceRoute, rule_priorities
 from osp.platform.catalogue import load_catalogue
 from osp.platform.plan import Plan
@@ -62,6 +63,17 @@ def test_each_service_runs_in_the_tenant_namespace_with_the_blueprints_image(env
         assert container["readinessProbe"]["httpGet"]["path"] == service.probes.readiness.path
         env_vars = {e["name"]: e["value"] for e in container["env"]}
         assert env_vars["TENANT_SLUG"] == SLUG
+        # Traces go to the estate's agent, tagged with the tenant (app/telemetry.py).
+        assert env_vars["OTEL_SERVICE_NAME"] == service.name
+        assert env_vars["OTEL_RESOURCE_ATTRIBUTES"] == (
+            f"deployment.environment={env},osp.tenant.tier=silo,osp.tenant.slug={SLUG}"
+        )
+        assert (
+            env_vars["OTEL_EXPORTER_OTLP_ENDPOINT"]
+            == trace_env("x", env, "silo")["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        )
+        policy = plan.named(f"osp-{env}-tenant-{SLUG}-{service.name}-workload-network-policy")
+        assert agent_egress() in policy.inputs["spec"]["egress"]
         for callee in (o.name for o in catalogue(env).services if service.name in o.callers):
             url = env_vars[f"SERVICE_{callee.upper()}_URL"]
             assert url.startswith(f"http://{callee}.{NS}.svc.cluster.local:")
