@@ -59,6 +59,7 @@ def preview(
         ),
     ] = None,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Show the plan of an environment.
 
@@ -97,7 +98,7 @@ def preview(
             raise typer.Exit(output.EXIT_USAGE) from None
     if offline:
         with progress.planning(spec.name, as_json=as_json) as planning:
-            plan, changes = _offline_plan(spec, planning), None
+            plan, changes = _offline_plan(spec, planning, cache=output.plan_cache(no_cache)), None
     else:
         plan, changes = _real_preview(project, spec)
     text = plan.dumps()
@@ -141,15 +142,16 @@ def next_steps(environment: str, *, offline: bool) -> list[str]:
     ]
 
 
-def _offline_plan(spec: EnvironmentSpec, planning: progress.Planning) -> Plan:
-    planning.phase("loading the components")
-    from osp.platform.engine import offline as engine
-    from osp.stacks.estate import build
+def _offline_plan(spec: EnvironmentSpec, planning: progress.Planning, *, cache: bool) -> Plan:
+    from osp.platform.plan_cache import NamedProgram, offline_plan
 
-    planning.phase("running the program")
+    # Named, not imported: a plan from the cache needs neither the program nor the SDK.
+    estate = NamedProgram("osp.stacks.estate", "build")
     if planning.visible:
-        return engine.run(spec, build, on_register=planning.registered)
-    return engine.run(spec, build)
+        return offline_plan(
+            spec, estate, cache=cache, on_phase=planning.phase, on_register=planning.registered
+        )
+    return offline_plan(spec, estate, cache=cache)
 
 
 def _real_preview(project, spec: EnvironmentSpec) -> tuple[Plan, ChangeSet]:

@@ -50,6 +50,7 @@ def report(
         ),
     ] = None,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Write an auditor's report of the environment: what exists, how it is protected, who
     may reach what, and which guardrails pass (with waivers and the controls they map to).
@@ -94,6 +95,7 @@ def report(
             version=version("osp"),
             formats=wanted,
             blueprint=blueprint,
+            cache=output.plan_cache(no_cache),
         )
     else:
         from osp.cli import progress

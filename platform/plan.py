@@ -42,6 +42,15 @@ class ResourceOptions:
             "deleteBeforeReplace": self.delete_before_replace,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResourceOptions:
+        return cls(
+            protect=data["protect"],
+            retain_on_delete=data["retainOnDelete"],
+            ignore_changes=tuple(data["ignoreChanges"]),
+            delete_before_replace=data["deleteBeforeReplace"],
+        )
+
 
 @dataclass(frozen=True)
 class PlannedResource:
@@ -75,6 +84,23 @@ class PlannedResource:
             "options": self.options.to_json(),
             "inputs": dict(self.inputs),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlannedResource:
+        return cls(
+            urn=data["urn"],
+            type=data["type"],
+            name=data["name"],
+            parent=data["parent"],
+            custom=data["custom"],
+            provider=data["provider"],
+            dependencies=tuple(data["dependencies"]),
+            property_dependencies={
+                key: tuple(urns) for key, urns in data["propertyDependencies"].items()
+            },
+            options=ResourceOptions.from_json(data["options"]),
+            inputs=data["inputs"],
+        )
 
 
 @dataclass(frozen=True)
@@ -146,3 +172,24 @@ class Plan:
     def dumps(self) -> str:
         """The plan as JSON text: two-space indented, newline-terminated, byte-stable."""
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], warnings: tuple[str, ...] = ()) -> Plan:
+        """The plan whose `to_json()` is `data` (schema version 1): equal to the one that wrote
+        it, and `dumps()` byte-identical. `warnings` are not part of the JSON.
+
+        KeyError, TypeError or ValueError when `data` is not such a plan."""
+        if data["schemaVersion"] != SCHEMA_VERSION:
+            raise ValueError(
+                f"plan schema version {data['schemaVersion']!r}; expected {SCHEMA_VERSION}"
+            )
+        return cls(
+            project=data["project"],
+            environment=data["environment"],
+            stack=data["stack"],
+            blueprint=data["blueprint"],
+            engine=data["engine"],
+            resources=tuple(PlannedResource.from_json(r) for r in data["resources"]),
+            outputs=data["outputs"],
+            warnings=tuple(warnings),
+        )

@@ -77,10 +77,12 @@ def produce(
     blueprint: str | None = None,
     reporter: object = None,
     diagram: bool = True,
+    cache: bool = True,
 ) -> Produced:
     """Plan `environment` (offline, or a real preview shown on `reporter`), judge it against
     the guardrails with the stack file's waivers, and render the report. `now` and `version`
-    are the report's only facts that are not the plan's."""
+    are the report's only facts that are not the plan's. `cache=False`: the offline plan is
+    made afresh."""
     from osp.platform.policy.checking import check
 
     checked = check(
@@ -91,6 +93,7 @@ def produce(
         today=now.date(),
         blueprint=blueprint,
         reporter=reporter,
+        cache=cache,
     )
     facts = collect(checked.plan, checked.spec, checked.report, version=version, generated_at=now)
     return render(facts, formats, diagram=diagram)
