@@ -475,8 +475,8 @@ YAML_MAX_DEPTH = 32
 
 # --- osp's own files -------------------------------------------------------------------
 
-#: The most the plan cache (`<osp home>/cache/plans/`) may hold: a prod plan is about 0.6 MB
-#: as cached, so this keeps some three hundred, and the least recently used go first beyond it.
+#: The most the plan cache (`<osp home>/cache/plans/`) may hold: a prod plan is about 1.2 MB
+#: as cached, so this keeps some hundred and sixty; beyond it the least recently used go first.
 PLAN_CACHE_MAX_BYTES = 200 * 1024 * 1024
 
 # --- Pulumi --------------------------------------------------------------------------------

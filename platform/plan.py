@@ -170,8 +170,25 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        """The plan as JSON text: two-space indented, newline-terminated, byte-stable."""
-        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        """The plan as JSON text: two-space indented, newline-terminated, byte-stable.
+
+        Encoded once per plan (a plan is immutable): indented JSON is encoded in pure
+        Python, a tenth of a second for a prod plan, and the CLI, the cache and a report
+        may each ask for it."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+            object.__setattr__(self, "_text", text)
+        return text
+
+    @classmethod
+    def loads(cls, text: str, warnings: tuple[str, ...] = ()) -> Plan:
+        """The plan that `dumps()` wrote as `text`, whose `dumps()` is `text` again.
+
+        KeyError, TypeError or ValueError when `text` is not such a plan."""
+        plan = cls.from_json(json.loads(text), warnings)
+        object.__setattr__(plan, "_text", text)
+        return plan
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], warnings: tuple[str, ...] = ()) -> Plan:

@@ -214,10 +214,11 @@ class PlanCache:
         except OSError:
             return None
         try:
-            entry = json.loads(text)
-            if entry["format"] != FORMAT or entry["key"] != key:
+            header, newline, body = text.decode("utf-8").partition("\n")
+            entry = json.loads(header)
+            if entry["format"] != FORMAT or entry["key"] != key or not newline:
                 raise ValueError("another format or key")
-            plan = Plan.from_json(entry["plan"], tuple(entry["warnings"]))
+            plan = Plan.loads(body, tuple(entry["warnings"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             path.unlink(missing_ok=True)
             return None
@@ -229,13 +230,10 @@ class PlanCache:
         """Cache `plan` under `key` (replacing what was there), then evict beyond the
         limit. The folder is made on the first write, owner-only like the osp home. A write
         that fails (a home that cannot be written) leaves the cache as it was."""
-        entry = {
-            "format": FORMAT,
-            "key": key,
-            "warnings": list(plan.warnings),
-            "plan": plan.to_json(),
-        }
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+        # One line of what the plan's JSON does not hold, then the plan as `dumps()` wrote it:
+        # read back, it needs no encoding again (`Plan.loads`), and the CLI prints it as is.
+        header = {"format": FORMAT, "key": key, "warnings": list(plan.warnings)}
+        text = json.dumps(header, ensure_ascii=False) + "\n" + plan.dumps()
         # Unique per writer: two processes (or threads) caching one key never share a file,
         # and the rename makes a reader see a whole entry or none.
         temporary = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"

@@ -25,6 +25,8 @@ from osp.platform.spec import EnvironmentSpec, load_environment
 from tests.support import REPO, plan_of, project_copy, shipped_project, spec_of
 
 ESTATE = NamedProgram("osp.stacks.estate", "build")
+#: A whole plan's JSON, as the engine stand-in below would make it.
+PLAN = Plan("osp", "dev", "dev", "osp", "offline", (), {"run": 1}).dumps().encode()
 
 
 @pytest.fixture
@@ -74,6 +76,24 @@ def test_a_cached_plan_is_the_fresh_one_byte_for_byte(tmp_path, environment, blu
     assert cached.outputs == fresh.outputs
     assert cached.warnings == fresh.warnings
     assert [r.options for r in cached.resources] == [r.options for r in fresh.resources]
+
+
+@pytest.mark.parametrize(
+    ("environment", "blueprint"), [("staging", None), ("prod", "learning-hub")]
+)
+def test_a_plan_read_back_from_its_json_is_the_same_plan(environment, blueprint):
+    fresh = plan_of(environment, blueprint)
+    assert Plan.from_json(json.loads(fresh.dumps())) == fresh
+    again = Plan.loads(fresh.dumps())
+    assert again == fresh and again.dumps() == fresh.dumps()
+    assert again.to_json() == fresh.to_json()
+
+
+def test_a_plan_of_another_schema_is_refused():
+    data = json.loads(PLAN)
+    data["schemaVersion"] = 2
+    with pytest.raises(ValueError, match="schema version 2"):
+        Plan.from_json(data)
 
 
 def test_secret_markers_survive_the_cache(tmp_path):
@@ -298,9 +318,12 @@ def test_without_the_cache_nothing_is_read_or_written(engine, osp_home):
         b'{"format": 1, "key": "',  # cut short
         b"\xff\xfe not json",
         b"[]",
-        b'{"format": 1, "key": "another", "warnings": [], "plan": {}}',
-        b'{"format": 999, "key": "KEY", "warnings": [], "plan": {}}',
-        b'{"format": 1, "key": "KEY", "warnings": [], "plan": {"schemaVersion": 1}}',
+        b'{"format": 1, "key": "KEY", "warnings": []}',  # no plan
+        b'{"format": 1, "key": "another", "warnings": []}\n' + PLAN,
+        b'{"format": 999, "key": "KEY", "warnings": []}\n' + PLAN,
+        b'{"format": 1, "key": "KEY", "warnings": []}\n' + PLAN[: len(PLAN) // 2],
+        b'{"format": 1, "key": "KEY", "warnings": []}\n{"schemaVersion": 1}',
+        b'{"format": 1, "key": "KEY", "warnings": []}\n' + PLAN.replace(b": 1,", b": 2,", 1),
     ],
 )
 def test_an_unreadable_entry_is_ignored_and_replaced(broken, engine, osp_home):
@@ -345,8 +368,9 @@ def test_writes_are_atomic_and_leave_no_temporary_file(tmp_path):
     cache = PlanCache(tmp_path)
     cache.put("k", plan_of("dev"))
     assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
-    entry = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))
-    assert entry["key"] == "k" and entry["format"] == plan_cache.FORMAT
+    header, body = (tmp_path / "k.json").read_text(encoding="utf-8").split("\n", 1)
+    assert json.loads(header) == {"format": plan_cache.FORMAT, "key": "k", "warnings": []}
+    assert body == plan_of("dev").dumps()
 
 
 def test_the_temporary_file_of_a_writer_that_died_is_removed_later(tmp_path):
