@@ -91,8 +91,11 @@ def offline_plan(
     key = None
     if store is not None and identity is not None:
         phase("reading the cache")
-        key = plan_key(spec, identity)
-        cached = store.get(key)
+        try:
+            key = plan_key(spec, identity)
+        except OSError:  # a file that went away while it was read: plan without the cache
+            store = None
+        cached = store.get(key) if store is not None and key is not None else None
         if cached is not None:
             return cached
 

@@ -364,6 +364,17 @@ def test_reading_the_cache_leaves_nothing_behind(monkeypatch, osp_home):
     assert not osp_home.exists()
 
 
+def test_a_file_that_cannot_be_read_for_the_key_plans_without_the_cache(
+    engine, osp_home, monkeypatch, tmp_path
+):
+    real = plan_cache.source_files()
+    gone = tmp_path / "deleted-while-listed.py"
+    monkeypatch.setattr(plan_cache, "source_files", lambda: [*real, ("osp.app/gone.py", gone)])
+    assert planned(spec_of("dev"), engine)
+    assert planned(spec_of("dev"), engine)
+    assert entries(osp_home) == []
+
+
 def test_writes_are_atomic_and_leave_no_temporary_file(tmp_path):
     cache = PlanCache(tmp_path)
     cache.put("k", plan_of("dev"))
