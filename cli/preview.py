@@ -20,6 +20,7 @@ EnvsOption = Annotated[
     typer.Option(
         "--env",
         "-e",
+        metavar="<str>",  # as one --env reads elsewhere, not <list[str]>
         help="Environment to act on: the X of stacks/Pulumi.X.yaml (see `osp envs`). Repeat it "
         "to plan several environments offline in one run, paying the imports once: --json "
         "then prints one plan per line and --out names a folder that gets <env>.json each.",
