@@ -113,14 +113,14 @@ def offline_plan(
 
 
 def program_identity(program: Program | NamedProgram) -> str | None:
-    """`module:function` of one of osp's own named programs; None for any other program,
-    which is never cached (the key could not hold its code)."""
+    """`module:function` of a program named in one of `SOURCE_PACKAGES`; None for any other
+    program, which is never cached (the key could not hold its code)."""
     if isinstance(program, NamedProgram):
         module, name = program.module, program.function
     else:
         module = getattr(program, "__module__", None) or ""
         name = getattr(program, "__qualname__", None) or ""
-    if not module.startswith("osp.") or not name.isidentifier():
+    if not module.startswith(tuple(f"{p}." for p in SOURCE_PACKAGES)) or not name.isidentifier():
         return None
     return f"{module}:{name}"
 

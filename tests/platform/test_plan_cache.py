@@ -290,6 +290,8 @@ def test_only_osps_own_named_programs_are_cached(engine, osp_home):
         assert planned(spec_of("dev"), engine, program)
         assert planned(spec_of("dev"), engine, program)
     assert plan_cache.program_identity(NamedProgram("elsewhere", "build")) is None
+    assert plan_cache.program_identity(NamedProgram("osp.cli.preview", "preview")) is None
+    assert plan_cache.program_identity(NamedProgram("osp.stacksx", "build")) is None
     assert entries(osp_home) == []
 
 
