@@ -183,6 +183,34 @@ EnvOption = Annotated[
 ]
 
 
+NO_CACHE_ENV = "OSP_NO_CACHE"
+_NO_CACHE_VALUES = {"1": True, "true": True, "yes": True, "on": True}
+_NO_CACHE_VALUES |= {"0": False, "false": False, "no": False, "off": False, "": False}
+
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        # Not typer's envvar: its message for a bad value does not show the value.
+        help=f"Plan afresh: neither read nor write the cache of offline plans (also "
+        f"{NO_CACHE_ENV}=1; docs/cli.md#the-plan-cache).",
+    ),
+]
+
+
+def plan_cache(no_cache: bool) -> bool:
+    """Whether to use the plan cache: not under --no-cache or OSP_NO_CACHE=1. A value of
+    OSP_NO_CACHE that is neither yes nor no is a usage error naming it."""
+    value = os.environ.get(NO_CACHE_ENV, "")
+    if value.strip().lower() not in _NO_CACHE_VALUES:
+        error(
+            f"{NO_CACHE_ENV}: got {value!r}; expected 1, true, yes or on (plan afresh), or "
+            "0, false, no, off or nothing (use the cache)"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    return not (no_cache or _NO_CACHE_VALUES[value.strip().lower()])
+
+
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Write `content` (text is written as UTF-8) to `path` so that a reader never sees half
     of it (missing parent folders are created)."""

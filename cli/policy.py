@@ -97,6 +97,7 @@ def check(
         ),
     ] = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Plan the environment and judge the plan against every guardrail rule.
 
@@ -133,6 +134,7 @@ def check(
             today=date.today(),
             blueprint=blueprint,
             tenant_plans=fleet,
+            cache=output.plan_cache(no_cache),
         )
     else:
         from osp.cli import progress

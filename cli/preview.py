@@ -27,8 +27,22 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
+EnvsOption = Annotated[
+    list[str],
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="<str>",  # as one --env reads elsewhere, not <list[str]>
+        help="Environment to act on: the X of stacks/Pulumi.X.yaml (see `osp envs`). Repeat it "
+        "to plan several environments offline in one run, paying the imports once: --json "
+        "then prints one plan per line and --out names a folder that gets <env>.json each.",
+        show_default=False,
+    ),
+]
+
+
 def preview(
-    env: output.EnvOption,
+    envs: EnvsOption,
     offline: Annotated[
         bool,
         typer.Option(
@@ -99,6 +113,7 @@ def preview(
         ),
     ] = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Show the plan of an environment.
 
@@ -106,8 +121,19 @@ def preview(
     credentials) — the changes `osp up` would make, counted by operation. With --offline: the
     offline engine's plan — components, resources, counts by type; on a terminal, progress on
     stderr while it plans. With --offline --against FILE: what changes from the saved plan.
+    Several --env (offline only): each environment's plan in turn.
     """
     started = time.monotonic()
+    if len(envs) > 1:
+        if against is not None or fmt is Format.MARKDOWN or expect_no_changes:
+            output.error(
+                f"--env {' --env '.join(envs)}: --against, --format markdown and "
+                "--expect-no-changes compare one environment's plan; give one --env"
+            )
+            raise typer.Exit(output.EXIT_USAGE)
+        _preview_several(envs, offline, blueprint, diff, as_json, out, project_dir, no_cache)
+        return
+    (env,) = envs
     _check_review_options(
         offline=offline, against=against, fmt=fmt, as_json=as_json, out=out,
         expect_no_changes=expect_no_changes,
@@ -147,7 +173,10 @@ def preview(
     try:
         if offline:
             with progress.planning(spec.name, as_json=quiet) as planning:
-                plan, changes = _offline_plan(spec, planning), None
+                plan, changes = (
+                    _offline_plan(spec, planning, cache=output.plan_cache(no_cache)),
+                    None,
+                )
         else:
             plan, changes = _real_preview(project, spec)
     except OspError as exc:
@@ -296,15 +325,99 @@ def next_steps(environment: str, *, offline: bool) -> list[str]:
     ]
 
 
-def _offline_plan(spec: EnvironmentSpec, planning: progress.Planning) -> Plan:
-    planning.phase("loading the components")
-    from osp.platform.engine import offline as engine
-    from osp.stacks.estate import build
+def _preview_several(
+    envs: list[str],
+    offline: bool,
+    blueprint: str | None,
+    diff: bool,
+    as_json: bool,
+    out: Path | None,
+    project_dir: Path | None,
+    no_cache: bool,
+) -> None:
+    """`osp preview --offline` of several environments in one process: every spec is read
+    and every --out file checked first, then each environment is planned (the imports are
+    paid once), written and shown before the next. --json (or `--out -`): one plan per
+    line, compact JSON; `--out DIR`: DIR/<env>.json, each as `--out FILE` writes it."""
+    shown = ", ".join(envs)
+    if not offline:
+        output.error(
+            f"--env {shown}: several environments only with --offline; a real preview is of "
+            "one stack at a time"
+        )
+        raise typer.Exit(output.EXIT_USAGE)
+    repeated = sorted({e for e in envs if envs.count(e) > 1})
+    if repeated:
+        output.error(f"--env {', '.join(repeated)}: given twice; expected each environment once")
+        raise typer.Exit(output.EXIT_USAGE)
+    if diff:
+        output.error("--diff needs the Pulumi engine: leave out --offline")
+        raise typer.Exit(output.EXIT_USAGE)
+    to_stdout = out is not None and str(out) == output.STDOUT
+    as_json = as_json or to_stdout
+    cache = output.plan_cache(no_cache)
 
-    planning.phase("running the program")
+    import json
+
+    from osp.cli import progress
+    from osp.platform.project import find_project
+    from osp.platform.spec import load_environment
+
+    project = find_project(project_dir)
+    specs = [load_environment(project, env, blueprint=blueprint) for env in envs]
+    for spec in specs:
+        output.spec_warnings(project, spec)
+    destinations: dict[str, Path] = {}
+    if out is not None and not to_stdout:
+        if out.is_file():
+            output.error(
+                f"--out {str(out)!r}: a file; with several environments --out names a folder, "
+                "which gets <env>.json for each"
+            )
+            raise typer.Exit(output.EXIT_USAGE)
+        try:
+            destinations = {
+                env: output.check_out_path(out / f"{env}.json", project.root, project.stacks_dir)
+                for env in envs
+            }
+        except output.OutPathError as exc:
+            output.error(str(exc))
+            raise typer.Exit(output.EXIT_USAGE) from None
+
+    from osp.cli.render import render_plan
+
+    console = output.stdout()
+    for spec in specs:
+        with progress.planning(spec.name, as_json=as_json) as planning:
+            plan = _offline_plan(spec, planning, cache=cache)
+        destination = destinations.get(spec.name)
+        if destination is not None:
+            try:
+                output.write_atomically(destination, plan.dumps())
+            except OSError as exc:
+                output.error(f"--out: cannot write {str(destination)!r}: {exc.strerror}")
+                raise typer.Exit(output.EXIT_ERROR) from None
+        for warning in plan.warnings:
+            output.warning(warning)
+        if as_json:
+            typer.echo(json.dumps(plan.to_json(), ensure_ascii=False, separators=(",", ":")))
+        else:
+            render_plan(console, plan, spec)
+    if destinations and not as_json:
+        for env, path in destinations.items():
+            console.print(f"Plan JSON of {output.escape(env)} written to {output.escape(path)}")
+
+
+def _offline_plan(spec: EnvironmentSpec, planning: progress.Planning, *, cache: bool) -> Plan:
+    from osp.platform.plan_cache import NamedProgram, offline_plan
+
+    # Named, not imported: a plan from the cache needs neither the program nor the SDK.
+    estate = NamedProgram("osp.stacks.estate", "build")
     if planning.visible:
-        return engine.run(spec, build, on_register=planning.registered)
-    return engine.run(spec, build)
+        return offline_plan(
+            spec, estate, cache=cache, on_phase=planning.phase, on_register=planning.registered
+        )
+    return offline_plan(spec, estate, cache=cache)
 
 
 def _real_preview(project, spec: EnvironmentSpec) -> tuple[Plan, ChangeSet]:

@@ -60,6 +60,7 @@ def report(
         ),
     ] = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Write an auditor's report of the environment: what exists, how it is protected, who
     may reach what, and which guardrails pass (with waivers and the controls they map to);
@@ -113,6 +114,7 @@ def report(
             formats=wanted,
             blueprint=blueprint,
             tenants=fleet,
+            cache=output.plan_cache(no_cache),
         )
     else:
         from osp.cli import progress

@@ -72,12 +72,11 @@ def tier_version(tier: Tier, spec: EnvironmentSpec) -> str:
     return tenant_version(tier, spec)
 
 
-def offline_environment_outputs(spec: EnvironmentSpec) -> Mapping[str, Any]:
+def offline_environment_outputs(spec: EnvironmentSpec, *, cache: bool = True) -> Mapping[str, Any]:
     """The environment's outputs under the offline engine: its estate plan's outputs."""
-    from osp.platform.engine import offline
-    from osp.stacks.estate import build
+    from osp.platform.plan_cache import NamedProgram, offline_plan
 
-    return offline.run(spec, build).outputs
+    return offline_plan(spec, NamedProgram("osp.stacks.estate", "build"), cache=cache).outputs
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -125,6 +124,7 @@ def create(
     ] = False,
     as_json: JsonOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Onboard a tenant: register it, provision its stack, mark it active; print its URLs.
 
@@ -136,7 +136,7 @@ def create(
     request = TenantRequest(
         slug=slug, name=name, tier=tier, admin_email=admin_email, domain=domain
     )  # every problem at once, before anything is read or written
-    target = connect_environment(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline, no_cache=no_cache)
     with _engine_display(offline or dry_run) as display:
         provisioner = target.provisioner(offline=offline or dry_run, reporter=display)
         if not (offline or dry_run):
@@ -216,6 +216,7 @@ def show(
     offline: OfflineOption = False,
     as_json: JsonOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Show a tenant: its record, URLs, history and its stack's outputs.
 
@@ -223,7 +224,7 @@ def show(
     """
     from osp.platform.tenancy import onboarding
 
-    target = connect_environment(env, project_dir, offline, actor=False)
+    target = connect_environment(env, project_dir, offline, actor=False, no_cache=no_cache)
     spec = target.spec
     described = onboarding.describe(
         slug,
@@ -254,9 +255,10 @@ def suspend(
     reason: ReasonOption,
     offline: OfflineOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Suspend an active tenant: its configuration says so and a silo stops admitting traffic."""
-    _set_running("suspend", slug, env, reason, offline, project_dir)
+    _set_running("suspend", slug, env, reason, offline, project_dir, no_cache=no_cache)
 
 
 @app.command("resume")
@@ -266,9 +268,10 @@ def resume(
     reason: ReasonOption,
     offline: OfflineOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Bring a suspended tenant back."""
-    _set_running("resume", slug, env, reason, offline, project_dir)
+    _set_running("resume", slug, env, reason, offline, project_dir, no_cache=no_cache)
 
 
 @app.command("delete")
@@ -287,6 +290,7 @@ def delete(
     ] = False,
     offline: OfflineOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Offboard a tenant: destroy its stack; the record stays, as deleted, with its history.
 
@@ -294,7 +298,7 @@ def delete(
     """
     from osp.platform.tenancy import onboarding
 
-    target = connect_environment(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline, no_cache=no_cache)
     spec = target.spec
     onboarding.deletable(slug, environment=spec.name, registry=target.registry)  # before asking
     with _engine_display(offline) as display:
@@ -345,6 +349,7 @@ def rollout(
     offline: OfflineOption = False,
     as_json: JsonOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Bring every active and suspended tenant's stack to its tier's current blueprint.
 
@@ -357,7 +362,7 @@ def rollout(
     from osp.platform.tenancy import rollout as run_rollout
 
     chosen = parse_shard(shard) if shard is not None else None  # before anything is read
-    target = connect_environment(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline, no_cache=no_cache)
     report = run_rollout(
         registry=target.registry,
         provisioner=target.provisioner(offline=offline),
@@ -397,6 +402,7 @@ def verify(
     offline: OfflineOption = False,
     as_json: JsonOption = False,
     project_dir: output.ProjectDirOption = None,
+    no_cache: output.NoCacheOption = False,
 ) -> None:
     """Prove from the tenant stacks' plans that no tenant reaches another's resources.
 
@@ -413,7 +419,7 @@ def verify(
         raise InvalidArguments(
             [f"tenant verify: SLUG / --all: got {got}; expected one tenant's slug or --all"]
         )
-    target = connect_environment(env, project_dir, offline, actor=False)
+    target = connect_environment(env, project_dir, offline, actor=False, no_cache=no_cache)
     if slug is not None:  # an unknown tenant is refused before anything is planned
         onboarding.show(slug, environment=target.spec.name, registry=target.registry)
     report = target.fleet(slug=slug).isolation
@@ -451,6 +457,7 @@ class _Target:
     registry: TenantRegistry
     actor: str
     stack_outputs: Mapping[str, Output] | None = None
+    cache: bool = True
 
     def offline_provisioner(self, estate_plan: Plan | None = None) -> OfflineProvisioner:
         """The offline engine over the tenant program, against the environment stack's
@@ -465,7 +472,9 @@ class _Target:
         return OfflineProvisioner(
             spec,
             tenant_program(),
-            outputs if outputs is not None else (lambda: offline_environment_outputs(spec)),
+            outputs
+            if outputs is not None
+            else (lambda: offline_environment_outputs(spec, cache=self.cache)),
             self.versions,
         )
 
@@ -514,16 +523,18 @@ class _Target:
 
 
 def connect_environment(
-    env: str, project_dir: Path | None, offline: bool, *, actor: bool = True
+    env: str, project_dir: Path | None, offline: bool, *, actor: bool = True, no_cache: bool = False
 ) -> _Target:
-    """The environment's spec, its tenant registry, and who is acting."""
+    """The environment's spec, its tenant registry, and who is acting; `no_cache` (or
+    OSP_NO_CACHE): its offline plan (for its outputs) is made afresh."""
     from osp.platform.project import find_project
     from osp.platform.spec import load_environment
 
+    cache = output.plan_cache(no_cache)
     project = find_project(project_dir)
     spec = load_environment(project, env)
     output.spec_warnings(project, spec)
-    return _connect(project, spec, offline, actor=actor)
+    return _connect(project, spec, offline, actor=actor, cache=cache)
 
 
 def fleet(project: Project, spec: EnvironmentSpec, plan: Plan, *, offline: bool) -> Fleet:
@@ -535,17 +546,19 @@ def fleet(project: Project, spec: EnvironmentSpec, plan: Plan, *, offline: bool)
     return _connect(project, spec, offline, actor=False).fleet(estate_plan=plan)
 
 
-def _connect(project: Project, spec: EnvironmentSpec, offline: bool, *, actor: bool) -> _Target:
+def _connect(
+    project: Project, spec: EnvironmentSpec, offline: bool, *, actor: bool, cache: bool = True
+) -> _Target:
     from osp.platform.tenancy import FileRegistry, onboarding
     from osp.platform.tenancy import actor as actors
     from osp.platform.tenancy.registry import default_root
 
     who = actors.current(offline=offline, region=spec.region) if actor else ""
     if offline:
-        return _Target(project, spec, FileRegistry(default_root(spec.name)), who)
+        return _Target(project, spec, FileRegistry(default_root(spec.name)), who, cache=cache)
     outputs = _stack_outputs(project, spec)
     registry = onboarding.environment_registry(spec.name, outputs, region=spec.region)
-    return _Target(project, spec, registry, who, outputs)
+    return _Target(project, spec, registry, who, outputs, cache=cache)
 
 
 def _stack_outputs(project: Project, spec: EnvironmentSpec) -> Mapping[str, Output]:
@@ -570,11 +583,18 @@ def _engine_display(offline: bool) -> Iterator[Reporter | None]:
 
 
 def _set_running(
-    verb: str, slug: str, env: str, reason: str, offline: bool, project_dir: Path | None
+    verb: str,
+    slug: str,
+    env: str,
+    reason: str,
+    offline: bool,
+    project_dir: Path | None,
+    *,
+    no_cache: bool,
 ) -> None:
     from osp.platform.tenancy import onboarding
 
-    target = connect_environment(env, project_dir, offline)
+    target = connect_environment(env, project_dir, offline, no_cache=no_cache)
     spec = target.spec
     onboarding.show(slug, environment=spec.name, registry=target.registry)  # unknown: first
     act: Callable[..., Tenant] = onboarding.suspend if verb == "suspend" else onboarding.resume

@@ -140,23 +140,10 @@ def _resource(raw: Any, where: str) -> PlannedResource:
     for key in ("parent", "provider"):
         if raw.get(key) is not None and not isinstance(raw[key], str):
             raise SavedPlanError(f"{where}.{key}: got {raw[key]!r}; expected a URN or null")
-    options = raw["options"]
-    return PlannedResource(
-        urn=raw["urn"],
-        type=raw["type"],
-        name=raw["name"],
-        parent=raw.get("parent"),
-        custom=raw["custom"],
-        provider=raw.get("provider"),
-        dependencies=tuple(raw["dependencies"]),
-        property_dependencies={k: tuple(v) for k, v in raw["propertyDependencies"].items()},
-        options=ResourceOptions(
-            protect=bool(options.get("protect", False)),
-            retain_on_delete=bool(options.get("retainOnDelete", False)),
-            ignore_changes=tuple(options.get("ignoreChanges", ())),
-            delete_before_replace=bool(options.get("deleteBeforeReplace", False)),
-        ),
-        inputs=raw["inputs"],
+    # Options a plan leaves out take their defaults, as the engine records them.
+    options = {**ResourceOptions().to_json(), **raw["options"]}
+    return PlannedResource.from_json(
+        {**raw, "parent": raw.get("parent"), "provider": raw.get("provider"), "options": options}
     )
 
 

@@ -4,7 +4,8 @@
 (`state/`, used when a stack file sets no `osp:backend`), the passphrase that encrypts the
 secrets in that state (`passphrase`, generated once, mode 0600), the workspace folders of
 the tenant stacks (`workspaces/<project>/<environment>/`: their Pulumi.yaml and stack files),
-and the offline tenant registry (`tenants/<environment>/`, osp.platform.tenancy.registry).
+the offline tenant registry (`tenants/<environment>/`, osp.platform.tenancy.registry), and
+the cache of offline plans (`cache/plans/`, osp.platform.plan_cache).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
 STATE_DIR = "state"
 WORKSPACES_DIR = "workspaces"
 PASSPHRASE_FILE = "passphrase"
+PLAN_CACHE_DIR = "cache/plans"
 
 
 class HomeError(OspError):
@@ -55,6 +57,12 @@ def workspace_dir(project: str, environment: str) -> Path:
     for folder in (home(), path.parent.parent, path.parent, path):
         _private_dir(folder)
     return path
+
+
+def plan_cache_dir() -> Path:
+    """The folder of cached offline plans (not created: the cache makes it, owner-only, when
+    it first writes, so that reading the cache leaves nothing behind)."""
+    return home() / PLAN_CACHE_DIR
 
 
 def passphrase_path() -> Path:

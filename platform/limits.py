@@ -479,6 +479,12 @@ YAML_MAX_NODES = 20_000
 #: YAML parser recurses once per level, so a file of ten thousand `[` would crash it.
 YAML_MAX_DEPTH = 32
 
+# --- osp's own files -------------------------------------------------------------------
+
+#: The most the plan cache (`<osp home>/cache/plans/`) may hold: a prod plan is about 1.2 MB
+#: as cached, so this keeps some hundred and sixty; beyond it the least recently used go first.
+PLAN_CACHE_MAX_BYTES = 200 * 1024 * 1024
+
 # --- Pulumi --------------------------------------------------------------------------------
 
 #: A Pulumi URN, `urn:pulumi:<stack>::<project>::<type>::<name>`: the type is a type token

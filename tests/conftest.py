@@ -11,6 +11,16 @@ from tests import support
 from tests.support import ENVIRONMENTS
 
 
+@pytest.fixture(autouse=True)
+def osp_home(tmp_path: Path, monkeypatch) -> Path:
+    """Each test's own osp home (not created): what osp keeps there — the cache of offline
+    plans above all — never comes from, or outlives, another test or the user's ~/.osp."""
+    home = tmp_path / "osp-home-of-the-test"
+    monkeypatch.setenv("OSP_HOME", str(home))
+    monkeypatch.delenv("OSP_NO_CACHE", raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     """The shipped environments' project (read only; see `support.shipped_project`)."""

@@ -49,20 +49,22 @@ def check(
     blueprint: str | None = None,
     reporter: object = None,
     tenant_plans: Callable[[EnvironmentSpec, Plan], Mapping[str, Plan]] | None = None,
+    cache: bool = True,
 ) -> Checked:
     """Plan `environment` (offline, or a real preview shown on `reporter`) and judge the plan.
 
     `blueprint`: another bundled blueprint for this one offline check. `tenant_plans`: gives
     the plans of the environment's tenant stacks (by slug), from its spec and plan; each is
     judged too, with all of them in the context, so the tenant isolation rules apply.
+    `cache=False`: the offline plan is made afresh (`osp.platform.plan_cache`).
     """
     spec = load_environment(project, environment, blueprint=blueprint)
     source = project.relative(project.stack_file(environment))
     check_waivers(spec.policy.waivers, RULES, source)
     if offline:
-        from osp.platform.engine import offline as engine
+        from osp.platform.plan_cache import offline_plan
 
-        plan = engine.run(spec, program)
+        plan = offline_plan(spec, program, cache=cache)
     else:
         from osp.platform.automation import operations
 

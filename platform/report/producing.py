@@ -80,6 +80,7 @@ def produce(
     reporter: object = None,
     diagram: bool = True,
     tenants: Callable[[EnvironmentSpec, Plan], Fleet] | None = None,
+    cache: bool = True,
 ) -> Produced:
     """Plan `environment` (offline, or a real preview shown on `reporter`), judge it against
     the guardrails with the stack file's waivers, and render the report. `now` and `version`
@@ -88,7 +89,8 @@ def produce(
     `tenants`: gives the environment's fleet from its spec and just-made plan (the caller
     knows where the registry is and how tenant stacks are planned). Given, the report has
     the Tenants section, and the guardrails judge the tenant stacks too, as `osp policy
-    check --tenants` does; the stacks are planned once for both."""
+    check --tenants` does; the stacks are planned once for both. `cache=False`: the offline
+    plan is made afresh."""
     from osp.platform.policy.checking import check
 
     surveyed: list[Fleet] = []
@@ -107,6 +109,7 @@ def produce(
         blueprint=blueprint,
         reporter=reporter,
         tenant_plans=tenant_plans if tenants is not None else None,
+        cache=cache,
     )
     facts = collect(
         checked.plan,

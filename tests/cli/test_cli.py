@@ -134,7 +134,7 @@ def test_preview_out_writes_the_same_json(tmp_path, planned):
         "preview", "-e", "dev", "--offline", "--out", str(target), "--project-dir", str(PROJECT)
     )
     assert written.exit_code == 0
-    assert asked == ["dev", "dev"]
+    assert asked == ["dev"]  # the second preview reads the plan from the cache
     assert f"Plan JSON written to {target}" in written.stdout
     assert target.read_text() == printed.stdout
     assert [p.name for p in target.parent.iterdir()] == ["dev.json"]  # no temporary left

@@ -53,7 +53,7 @@ def offline_tenants(monkeypatch, tmp_path) -> Path:
     monkeypatch.setenv("OSP_HOME", str(home))
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: small_program)
     monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: f"{tier.value}-1")
-    monkeypatch.setattr(tenant_cli, "offline_environment_outputs", lambda spec: OUTPUTS)
+    monkeypatch.setattr(tenant_cli, "offline_environment_outputs", lambda spec, **_: OUTPUTS)
     monkeypatch.setattr(actor, "local", lambda: "al@laptop")
     return home
 
@@ -311,17 +311,16 @@ def test_delete_asks_for_the_slug_typed(offline_tenants, monkeypatch):
 
 def test_offline_the_environment_outputs_are_the_estate_plan_outputs(monkeypatch):
     from osp.platform.engine import offline
+    from osp.platform.plan import Plan
     from osp.stacks.estate import build
     from tests.support import spec_of
 
-    class Planned:
-        outputs = {"tenantsTable": "osp-dev-tenants"}
-
+    Planned = Plan("osp", "dev", "dev", "osp", "offline", (), {"tenantsTable": "osp-dev-tenants"})
     asked = []
 
     def run(spec, program, **options):
         asked.append((spec.name, program))
-        return Planned()
+        return Planned
 
     monkeypatch.setattr(offline, "run", run)
     assert tenant_cli.offline_environment_outputs(spec_of("dev")) == Planned.outputs
@@ -625,7 +624,7 @@ def real_tenants(offline_tenants, monkeypatch) -> Path:
     monkeypatch.setattr(tenant_cli, "tenant_program", lambda: tenant_stack.build)
     monkeypatch.setattr(tenant_cli, "tier_version", lambda tier, spec: tenant_version(tier, spec))
     monkeypatch.setattr(
-        tenant_cli, "offline_environment_outputs", lambda s: plan_of(s.name).outputs
+        tenant_cli, "offline_environment_outputs", lambda s, **_: plan_of(s.name).outputs
     )
     return offline_tenants
 

@@ -255,7 +255,7 @@ def test_a_run_tunes_the_process_and_puts_it_back(fails):
     with contextlib.nullcontext() if not fails else pytest.raises(EngineError):
         offline.run(spec_of("dev"), program)
     ((thresholds, frozen, enabled, functions),) = during
-    assert thresholds[0] == runtime.YOUNG_THRESHOLD and frozen > 0 and enabled
+    assert thresholds[2] == runtime.OLDEST_THRESHOLD and frozen > 0 and enabled
     assert all(ours is not sdk for ours, sdk in zip(functions, before[3], strict=True))
     assert _process_state() == before
 
@@ -265,7 +265,7 @@ def test_nested_and_concurrent_runs_put_back_only_when_the_last_ends():
 
     def tuned(state):
         thresholds, _, _, functions = state
-        return thresholds[0] == runtime.YOUNG_THRESHOLD and all(
+        return thresholds[2] == runtime.OLDEST_THRESHOLD and all(
             ours is not sdk for ours, sdk in zip(functions, before[3], strict=True)
         )
 
