@@ -180,7 +180,11 @@ def test_with_no_tenant_registered_the_section_says_so(tmp_path, monkeypatch):
     markdown = (tmp_path / "r" / "report.md").read_text()
     assert "0 tenants in the local registry (offline)." in markdown
     assert "No tenant has a stack: there is nothing to verify." in markdown
-    assert not (tmp_path / "empty-home").exists()  # a report reads the registry, never writes
+    # A report reads the registry, never writes it (the home holds at most the plan cache).
+    home = tmp_path / "empty-home"
+    assert not (home / "tenants").exists()
+    if home.exists():
+        assert [p.name for p in home.iterdir()] == ["cache"]
 
 
 def test_tenants_is_in_the_help():
