@@ -19,17 +19,20 @@ from tests.support import REPO
 #: The packages whose __init__ states a surface, and that surface.
 EXPORTS = {
     "osp.components": [
-        "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
+        "AccessPoint", "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer",
+        "ApiLoadBalancerArgs",
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
-        "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "Karpenter",
+        "EmailDomain", "EmailDomainArgs", "FileSystem", "FileSystemArgs", "GeneratedSecret",
+        "GlobalSecondaryIndex", "IaTransition", "Karpenter",
         "KarpenterArgs", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
         "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "NodePoolLimits",
         "ObjectOwnership", "OnDelete", "PlaceholderSecret",
         "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
         "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
         "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
-        "Table", "TableArgs", "Taint", "TaintEffect", "TenantGate", "TenantGateArgs", "Topic",
-        "TopicArgs", "WafScope", "WebAcl", "WebAclArgs", "Zone", "ZoneArgs",
+        "Table", "TableArgs", "Taint", "TaintEffect", "TenantGate", "TenantGateArgs",
+        "ThroughputMode", "Topic", "TopicArgs", "WafScope", "WebAcl", "WebAclArgs", "Zone",
+        "ZoneArgs",
     ],
     "osp.app": [
         "BucketGrant", "ClusterAddons", "ClusterAddonsArgs", "DbUserGrant", "EgressRule",
@@ -50,7 +53,8 @@ EXPORTS = {
         "Image",
         "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
         "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",
-        "Transport", "UnknownBlueprintError", "Uses", "catalogue_warnings", "cpu_millicores",
+        "Transport", "UnknownBlueprintError", "Uses", "Volume", "catalogue_warnings",
+        "cpu_millicores",
         "load_catalogue", "memory_bytes", "parse_catalogue", "parse_catalogue_text",
     ],
     "osp.platform.tenancy": [
