@@ -22,7 +22,13 @@ from osp.app.identity import (
     with_key_grants,
 )
 from osp.app.rabbitmq import RabbitMqTopology, RabbitMqTopologyArgs
-from osp.app.workload import EgressRule, NetworkProtocol, ServiceWorkload, ServiceWorkloadArgs
+from osp.app.workload import (
+    EgressRule,
+    NetworkProtocol,
+    PersistentMount,
+    ServiceWorkload,
+    ServiceWorkloadArgs,
+)
 
 __all__ = [
     "BucketGrant",
@@ -38,6 +44,7 @@ __all__ = [
     "LoadBalancerControllerIdentity",
     "LoadBalancerControllerIdentityArgs",
     "NetworkProtocol",
+    "PersistentMount",
     "RabbitMqTopology",
     "RabbitMqTopologyArgs",
     "ServiceDatabases",

@@ -260,6 +260,11 @@ def scratch_volume(name: str, size_limit: str) -> dict[str, object]:
     return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
 
 
+def claim_volume(name: str, claim: str) -> dict[str, object]:
+    """A PersistentVolumeClaim as a pod volume: storage that outlives the pod."""
+    return {"name": name, "persistentVolumeClaim": {"claimName": claim}}
+
+
 def config_map_volume(name: str, config_map: str) -> dict[str, object]:
     """A ConfigMap mounted read-only for everyone (it holds no secret)."""
     return {"name": name, "configMap": {"name": config_map, "defaultMode": 0o444}}

@@ -23,6 +23,7 @@ from osp.app.pods import (
     NAME_LABEL,
     cidr_egress,
     cidr_problem,
+    claim_volume,
     container_security_context,
     dns_egress,
     image_problem,
@@ -34,7 +35,8 @@ from osp.app.pods import (
 )
 from osp.app.telemetry import agent_egress
 from osp.platform import limits
-from osp.platform.catalogue import Probe, Probes, Replicas, Resources
+from osp.platform.catalogue import Probe, Probes, Replicas, Resources, memory_bytes
+from osp.platform.catalogue.models import mount_path_problem
 from osp.platform.limits import is_int
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -108,6 +110,36 @@ class EgressRule:
 
     protocol: NetworkProtocol = NetworkProtocol.TCP
     """TCP, UDP or SCTP. Default: TCP."""
+
+
+#: Name of the pod volume holding the service's persistent directory.
+DATA_VOLUME = "data"
+
+
+def claim_name(service: str) -> str:
+    """The PersistentVolumeClaim of a service's persistent directory: `<service>-data`. A
+    volume provisioned for the service is bound to this claim in advance."""
+    return f"{service}-{DATA_VOLUME}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersistentMount:
+    """A persistent directory for every pod of the service: a claim (`<service>-data`) on a
+    volume provisioned for it in advance, mounted read-write."""
+
+    path: str
+    """Where the pods see it (the catalogue's `uses.volume.path`): an absolute directory, not
+    / and not at or under /tmp, /proc, /sys, /dev, /etc or /var/run/secrets."""
+
+    volume_name: str
+    """The PersistentVolume the claim binds (and no other): the one bound to it in advance,
+    such as a `FileSystem` access point's."""
+
+    storage_class: str
+    """The volume's StorageClass, which the claim names too (so no default class steps in)."""
+
+    storage: str
+    """What the claim requests; at most the volume's capacity (a Kubernetes quantity)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,6 +231,11 @@ class ServiceWorkloadArgs:
     shutdown_seconds: int = 15
     """Time the process gets between SIGTERM and SIGKILL to finish in-flight work, 1–600.
     terminationGracePeriodSeconds is the preStop sleep plus this."""
+
+    volume: PersistentMount | None = None
+    """A persistent directory shared by the service's pods (read-write, many pods at once):
+    a PersistentVolumeClaim `<service>-data` on `volume_name`, mounted at `path`; the pods
+    start only once it exists. Default: none (the pods keep nothing but their /tmp)."""
 
     scaled_to_zero: bool = False
     """Run no pods (a suspended tenant's services): no autoscaler, and a forced patch holding
@@ -359,10 +396,29 @@ def _egress_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
             check.add(f"{where}.protocol", rule.protocol, "TCP, UDP or SCTP")
 
 
+def _volume_problems(check: Problems, volume: object) -> None:
+    if volume is None:
+        return
+    if not isinstance(volume, PersistentMount):
+        check.add("volume", volume, "a PersistentMount(path, volume_name, storage_class, storage)")
+        return
+    expected = mount_path_problem(volume.path)
+    if expected:
+        check.add("volume.path", volume.path, expected)
+    check.against(limits.DNS_LABEL, "volume.volume_name", volume.volume_name)
+    check.against(limits.DNS_LABEL, "volume.storage_class", volume.storage_class)
+    try:
+        ok = memory_bytes(volume.storage) > 0
+    except (ValueError, TypeError, ArithmeticError):
+        ok = False
+    check.check(ok, "volume.storage", volume.storage, "a Kubernetes quantity such as 100Gi")
+
+
 def problems(name: str, args: ServiceWorkloadArgs) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
     check = Problems("ServiceWorkload", name)
     _pod_problems(check, args)
+    _volume_problems(check, args.volume)
     _env_problems(check, args.env)
     _ingress_problems(check, args)
     _egress_problems(check, args)
@@ -470,7 +526,10 @@ def container_spec(name: str, args: ServiceWorkloadArgs) -> dict[str, object]:
             "preStop": {"sleep": {"seconds": pre_stop_seconds(args.deregistration_delay_seconds)}},
         },
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            *([{"name": DATA_VOLUME, "mountPath": args.volume.path}] if args.volume else []),
+        ],
     }
 
 
@@ -513,9 +572,23 @@ def deployment_spec(name: str, args: ServiceWorkloadArgs) -> dict[str, object]:
                 "nodeSelector": dict(args.node_selector),
                 "topologySpreadConstraints": topology_spread(args.service),
                 "containers": [container_spec(name, args)],
-                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
+                "volumes": [
+                    {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
+                    *([claim_volume(DATA_VOLUME, claim_name(args.service))] if args.volume else []),
+                ],
             },
         },
+    }
+
+
+def claim_spec(volume: PersistentMount) -> dict[str, object]:
+    """The claim on the service's own volume, by name: it binds that volume or stays pending,
+    never a freshly provisioned one."""
+    return {
+        "accessModes": ["ReadWriteMany"],
+        "storageClassName": volume.storage_class,
+        "volumeName": volume.volume_name,
+        "resources": {"requests": {"storage": volume.storage}},
     }
 
 
@@ -671,6 +744,8 @@ class ServiceWorkload(pulumi.ComponentResource):
       calls (on their ports) and the rules given. Together with the namespace's default
       deny, nothing else gets in or out.
     - TargetGroupBinding (IP targets) when the service has a target group.
+    - With a `volume`: the PersistentVolumeClaim `<service>-data` on the volume provisioned
+      for it, mounted read-write in every pod.
     - `scaled_to_zero`: no autoscaler, and a forced patch holding the Deployment at 0.
     """
 
@@ -694,13 +769,23 @@ class ServiceWorkload(pulumi.ComponentResource):
             role_arn=args.role_arn,
             opts=child,
         )
+        before_pods: list[pulumi.Resource] = [account]
+        if args.volume is not None:
+            before_pods.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-claim",
+                    metadata={**_metadata(args), "name": claim_name(args.service)},
+                    spec=claim_spec(args.volume),
+                    opts=child,
+                )
+            )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=_metadata(args),
             spec=deployment_spec(name, args),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[account],
+                depends_on=before_pods,
                 # The autoscaler owns the count once the Deployment exists; an update must not
                 # put it back to the baseline in the middle of a peak.
                 ignore_changes=["spec.replicas"],

@@ -12,6 +12,13 @@ from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, Ta
 from osp.components.database import Postgres, PostgresArgs
 from osp.components.dns import Zone, ZoneArgs
 from osp.components.email import EmailDomain, EmailDomainArgs
+from osp.components.filesystem import (
+    AccessPoint,
+    FileSystem,
+    FileSystemArgs,
+    IaTransition,
+    ThroughputMode,
+)
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -46,6 +53,7 @@ from osp.components.table import (
 )
 
 __all__ = [
+    "AccessPoint",
     "ApiDistribution",
     "ApiDistributionArgs",
     "ApiLoadBalancer",
@@ -58,8 +66,11 @@ __all__ = [
     "ClusterArgs",
     "EmailDomain",
     "EmailDomainArgs",
+    "FileSystem",
+    "FileSystemArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
+    "IaTransition",
     "Karpenter",
     "KarpenterArgs",
     "KeyRing",
@@ -98,6 +109,7 @@ __all__ = [
     "TaintEffect",
     "TenantGate",
     "TenantGateArgs",
+    "ThroughputMode",
     "Topic",
     "TopicArgs",
     "WafScope",

@@ -23,6 +23,7 @@ from osp.app import (
     Grants,
     LoadBalancerControllerIdentity,
     LoadBalancerControllerIdentityArgs,
+    PersistentMount,
     RabbitMqTopology,
     RabbitMqTopologyArgs,
     ServiceDatabases,
@@ -36,10 +37,18 @@ from osp.app import (
 )
 from osp.app.events import routes
 from osp.app.telemetry import trace_env
-from osp.components import EmailDomain, EmailDomainArgs
+from osp.app.workload import claim_name
+from osp.components import (
+    AccessPoint,
+    EmailDomain,
+    EmailDomainArgs,
+    FileSystem,
+    FileSystemArgs,
+)
 from osp.components.broker import AMQPS_PORT
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
+from osp.components.filesystem import NOMINAL_CAPACITY
 from osp.platform.catalogue import (
     Catalogue,
     Database,
@@ -77,6 +86,8 @@ class Services:
     """The SES sending domain, if any service sends email."""
     broker: RabbitMqTopology | None
     """Exchanges, queues and per-service users, for a blueprint whose transport is RabbitMQ."""
+    file_system: FileSystem | None = None
+    """The EFS file system of the services' volumes, if any service has one."""
 
 
 def replicas(ctx: Context, service: Service) -> Replicas:
@@ -116,6 +127,7 @@ def build(
     databases = _service_databases(ctx, foundation, setup)
     email = _email_domain(ctx, edge)
     broker = _broker_topology(ctx, foundation, setup)
+    file_system = _file_system(ctx, foundation)
 
     wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
     # The load balancer reaches the pods of routed services from the public subnets.
@@ -132,6 +144,8 @@ def build(
             ready.append(databases)
         if broker is not None and service.name in broker.credentials_secret_arns:
             ready.append(broker)
+        if file_system is not None and service.uses.volume is not None:
+            ready.append(file_system)
         workloads[service.name] = ServiceWorkload(
             ctx.name(f"{service.name}-workload"),
             ServiceWorkloadArgs(
@@ -151,6 +165,7 @@ def build(
                 egress=wiring.egress(service),
                 telemetry=True,
                 labels=labels,
+                volume=_mount(service, file_system),
             ),
             pulumi.ResourceOptions(providers=[cluster.provider], depends_on=ready),
         )
@@ -163,6 +178,49 @@ def build(
         databases=databases,
         email=email,
         broker=broker,
+        file_system=file_system,
+    )
+
+
+def _file_system(ctx: Context, foundation: Foundation) -> FileSystem | None:
+    """The EFS file system of the services' volumes, if any service has one: mount targets in
+    the private subnets (where the nodes are), an access point and volume per service."""
+    owners = ctx.catalogue.volume_services
+    if not owners:
+        return None
+    network, cluster = foundation.network, foundation.cluster
+    return FileSystem(
+        ctx.name("files"),
+        FileSystemArgs(
+            vpc_id=network.vpc_id,
+            subnets=dict(zip(ctx.spec.zones, network.private_subnet_ids, strict=True)),
+            client_security_group_ids=[cluster.node_security_group_id],
+            kms_key_arn=foundation.keys.data_key_arn,
+            cluster_name=cluster.cluster_name,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            access_points=[
+                AccessPoint(name=s.name, claim_namespace=NAMESPACE, claim_name=claim_name(s.name))
+                for s in owners
+            ],
+            deletion_protection=ctx.protect,
+            tags=ctx.tags("filesystem"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster.provider]),
+    )
+
+
+def _mount(service: Service, file_system: FileSystem | None) -> PersistentMount | None:
+    """The service's volume, mounted where the catalogue says."""
+    volume = service.uses.volume
+    if volume is None:
+        return None
+    assert file_system is not None  # created whenever a service has a volume
+    return PersistentMount(
+        path=volume.path,
+        volume_name=file_system.volume_names[service.name],
+        storage_class=file_system.storage_class_name,
+        storage=NOMINAL_CAPACITY,
     )
 
 
@@ -564,4 +622,6 @@ def exports(services: Services) -> Mapping[str, pulumi.Input[object]]:
     }
     if services.email is not None:
         out["emailIdentityArn"] = services.email.identity_arn
+    if services.file_system is not None:
+        out["fileSystemId"] = services.file_system.file_system_id
     return out

@@ -137,6 +137,13 @@ def check_blueprint(catalogue: Catalogue) -> str | None:
             "would need a broker (or virtual host) of its own: osp gives silo tenants their "
             "own events over SNS and SQS only; run silo tenants on an sns-sqs blueprint"
         )
+    keeping = [s.name for s in catalogue.volume_services]
+    if keeping:
+        return (
+            f"the {catalogue.name} blueprint's {', '.join(keeping)} keeps a volume "
+            "(uses.volume) on the estate's EFS file system, and osp gives silo tenants no "
+            "volumes of their own: run silo tenants on a blueprint without volumes"
+        )
     return None
 
 

@@ -37,6 +37,7 @@ from osp.platform.catalogue.models import (
     Subscription,
     Transport,
     Uses,
+    Volume,
     cpu_millicores,
     memory_bytes,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Transport",
     "UnknownBlueprintError",
     "Uses",
+    "Volume",
     "catalogue_warnings",
     "cpu_millicores",
     "load_catalogue",

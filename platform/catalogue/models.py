@@ -136,6 +136,35 @@ def _url_path(value: str) -> str:
     return value
 
 
+#: Where a volume may not be mounted: the root, the pods' own scratch space (/tmp, an
+#: emptyDir), what the kubelet and the IRSA webhook mount, and the system's own directories.
+RESERVED_MOUNT_PATHS = ("/tmp", "/proc", "/sys", "/dev", "/etc", "/var/run/secrets")
+_MOUNT_PATH = re.compile(r"(/[A-Za-z0-9_][A-Za-z0-9._-]*)+")
+_MOUNT_PATH_RULE = (
+    "an absolute directory such as /data: segments of letters, digits, '.', '_' and '-', no "
+    "'..', no trailing slash, at most 200 characters, not / and not at or under "
+    + ", ".join(RESERVED_MOUNT_PATHS)
+)
+
+
+def mount_path_problem(value: object) -> str | None:
+    """What a volume's mount path should have been, or None when it is one."""
+    if not isinstance(value, str) or len(value) > 200 or not _MOUNT_PATH.fullmatch(value):
+        return _MOUNT_PATH_RULE
+    if any(part in ("..", ".") for part in value.split("/")):
+        return _MOUNT_PATH_RULE
+    if any(value == r or value.startswith(r + "/") for r in RESERVED_MOUNT_PATHS):
+        return _MOUNT_PATH_RULE
+    return None
+
+
+def _mount_path(value: str) -> str:
+    expected = mount_path_problem(value)
+    if expected:
+        raise ValueError(f"expected {expected}")
+    return value
+
+
 def _secret_key(value: str) -> str:
     if not _SECRET_KEY.fullmatch(value):
         raise ValueError("expected a key of letters, digits and '_', not starting with a digit")
@@ -195,6 +224,7 @@ Name = Annotated[str, AfterValidator(_name)]
 Route = Annotated[str, AfterValidator(_route)]
 UrlPath = Annotated[str, AfterValidator(_url_path)]
 SecretKey = Annotated[str, AfterValidator(_secret_key)]
+MountPath = Annotated[str, AfterValidator(_mount_path)]
 CpuQuantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_cpu)]
 MemoryQuantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_memory)]
 
@@ -452,6 +482,16 @@ SubscriptionEntry = Annotated[
 ]
 
 
+class Volume(_Model):
+    """A directory that outlives the service's pods: on the estate's shared file system
+    (Amazon EFS), mounted read-write into every pod of the service at `path`. Each service's
+    volume is its own (an EFS access point roots it at /<service> and makes every file
+    operation run as the pods' user); no other service can mount it. EFS grows and shrinks
+    with what is stored, so a volume has no size to declare."""
+
+    path: MountPath = Field(description="Where the pods see it: an absolute path such as /data.")
+
+
 class Uses(_Model):
     """What a service reaches beyond itself. The app layer grants exactly this."""
 
@@ -471,6 +511,9 @@ class Uses(_Model):
     )
     email: bool = Field(False, description="May send email through SES.")
     sms: bool = Field(False, description="May send SMS through SNS.")
+    volume: Volume | None = Field(
+        None, description="A persistent directory on the estate's EFS file system."
+    )
 
     @property
     def database_access(self) -> bool:
@@ -712,6 +755,12 @@ class Catalogue(_Model):
     def uses_read_replica(self) -> bool:
         """Whether any service reads through the database's read replica."""
         return any(s.uses.database is Database.READ_REPLICA for s in self.services)
+
+    @property
+    def volume_services(self) -> tuple[Service, ...]:
+        """The services with a volume: the estate creates its EFS file system only for
+        them."""
+        return tuple(s for s in self.services if s.uses.volume is not None)
 
     @cached_property
     def data_stores(self) -> frozenset[DataStore]:

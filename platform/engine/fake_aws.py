@@ -36,6 +36,10 @@ _EC2_ID_PREFIX = {
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    # EFS issues its ids the same way.
+    "aws:efs/fileSystem:FileSystem": "fs",
+    "aws:efs/mountTarget:MountTarget": "fsmt",
+    "aws:efs/accessPoint:AccessPoint": "fsap",
 }
 
 #: The resource part of IAM and Elastic Load Balancing ARNs, per resource class.
@@ -175,6 +179,9 @@ class FakeAws(Mocks):
             return f"arn:{p}:ecr:{region}:{acct}:repository/{ident}"
         if service == "lambda" and cls == "Function":
             return f"arn:{p}:lambda:{region}:{acct}:function:{ident}"
+        if service == "efs" and cls in ("FileSystem", "AccessPoint"):
+            kind = "file-system" if cls == "FileSystem" else "access-point"
+            return f"arn:{p}:elasticfilesystem:{region}:{acct}:{kind}/{ident}"
         if service in ("ec2", "vpc"):
             return f"arn:{p}:ec2:{region}:{acct}:{resource.lower()}/{ident}"
         return f"arn:{p}:{service}:{region}:{acct}:{resource.lower()}/{ident}"
@@ -299,6 +306,20 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "url": f"https://sqs.{r}.{c.dns_suffix}/{c.account_id}/{inputs.get('name', i)}",
     },
     "aws:dynamodb/table:Table": lambda c, i, inputs, r: _dynamodb_table(c, i, inputs, r),
+    "aws:efs/fileSystem:FileSystem": lambda c, i, _in, r: {
+        "dnsName": f"{i}.efs.{r}.{c.dns_suffix}",
+        "ownerId": c.account_id,
+    },
+    "aws:efs/mountTarget:MountTarget": lambda c, i, inputs, r: {
+        "dnsName": f"{inputs.get('fileSystemId', '')}.efs.{r}.{c.dns_suffix}",
+        "networkInterfaceId": f"eni-{digest('efs', i)}",
+        "ownerId": c.account_id,
+    },
+    "aws:efs/accessPoint:AccessPoint": lambda c, i, inputs, r: {
+        "fileSystemArn": f"arn:{c.partition}:elasticfilesystem:{r}:{c.account_id}:file-system/"
+        + str(inputs.get("fileSystemId", "")),
+        "ownerId": c.account_id,
+    },
     "aws:ecr/repository:Repository": lambda c, i, _in, r: {
         "repositoryUrl": f"{c.account_id}.dkr.ecr.{r}.{c.dns_suffix}/{i}",
         "registryId": c.account_id,

@@ -26,6 +26,7 @@ from osp.platform.spec import parse_stack_file
 
 OSP = load_catalogue("osp")
 HUB = load_catalogue("learning-hub")
+PLATFORM = load_catalogue("learning-platform")
 
 OSP_SERVICES = (
     "identity",
@@ -59,7 +60,7 @@ HUB_SERVICES = (
 
 
 def test_both_blueprints_ship_and_a_stack_may_select_either():
-    assert blueprints.available() == ("learning-hub", "osp")
+    assert blueprints.available() == ("learning-hub", "learning-platform", "osp")
     text = textwrap.dedent(
         """\
         config:
@@ -212,7 +213,9 @@ def test_learning_hub_data_and_events():
     assert not any(s.uses.sms for s in HUB.services)
 
 
-@pytest.mark.parametrize("catalogue", [OSP, HUB], ids=["osp", "learning-hub"])
+@pytest.mark.parametrize(
+    "catalogue", [OSP, HUB, PLATFORM], ids=["osp", "learning-hub", "learning-platform"]
+)
 def test_images_are_pinned_in_the_estates_own_repositories(catalogue: Catalogue):
     for service in catalogue.services:
         image = service.image
@@ -224,7 +227,9 @@ def test_images_are_pinned_in_the_estates_own_repositories(catalogue: Catalogue)
     assert catalogue.repositories == tuple(s.name for s in catalogue.services)
 
 
-@pytest.mark.parametrize("catalogue", [OSP, HUB], ids=["osp", "learning-hub"])
+@pytest.mark.parametrize(
+    "catalogue", [OSP, HUB, PLATFORM], ids=["osp", "learning-hub", "learning-platform"]
+)
 def test_probes_default_and_resources_hold(catalogue: Catalogue):
     for service in catalogue.services:
         probes = service.probes
@@ -269,7 +274,9 @@ def test_loading_is_cached_deterministic_and_round_trips():
 def test_an_unknown_blueprint_lists_the_shipped_ones():
     with pytest.raises(UnknownBlueprintError) as caught:
         load_catalogue("lms")
-    assert str(caught.value) == "unknown blueprint 'lms'; expected one of: learning-hub, osp"
+    assert str(caught.value) == (
+        "unknown blueprint 'lms'; expected one of: learning-hub, learning-platform, osp"
+    )
 
 
 # --- bad catalogues -----------------------------------------------------------------------

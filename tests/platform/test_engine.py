@@ -184,7 +184,7 @@ def test_failed_runs_leave_no_orphaned_tracebacks():
     assert "never retrieved" not in run.stdout + run.stderr
 
 
-PAIRS = [(e, b) for e in ENVIRONMENTS for b in (None, "learning-hub")]
+PAIRS = [(e, b) for e in ENVIRONMENTS for b in (None, "learning-hub", "learning-platform")]
 
 
 @pytest.fixture(scope="module")

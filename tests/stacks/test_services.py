@@ -30,7 +30,7 @@ BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PER_SERVICE = (ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB, POLICY)
-CASES = [(b, e) for b in ("osp", "learning-hub") for e in ("dev", "prod")]
+CASES = [(b, e) for b in ("osp", "learning-hub", "learning-platform") for e in ("dev", "prod")]
 NAME_LABEL = "app.kubernetes.io/name"
 
 
