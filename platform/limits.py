@@ -426,6 +426,9 @@ NODE_DISK_GIB = whole_range(20, 1000)
 #: Kubernetes minors EKS runs in standard or extended support that osp deploys and tests.
 KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 KUBERNETES_VERSION = one_of(KUBERNETES_VERSIONS)
+#: The EKS control-plane log types, in the EKS API's spelling.
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+EKS_LOG_TYPE = one_of(EKS_LOG_TYPES, "an EKS control-plane log type: " + ", ".join(EKS_LOG_TYPES))
 
 # --- KMS ---------------------------------------------------------------------------------
 

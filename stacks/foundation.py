@@ -102,6 +102,7 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             kubernetes_version=spec.cluster.kubernetes_version,
             public_access_cidrs=[str(c) for c in spec.cluster.public_access_cidrs],
             log_retention_days=spec.cluster.log_retention_days,
+            log_types=spec.cluster.log_types,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
             workload_pool=_pool(spec.cluster.workload_pool),

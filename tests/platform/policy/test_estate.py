@@ -45,7 +45,6 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
     e = f"osp-{environment}-"
     hub = blueprint == "learning-hub"
     found = {
-        ("OSP-EKS-2", f"{e}eks-cluster"),  # controllerManager and scheduler logs off
         ("OSP-NET-3", f"{e}network-private-acl"),  # allow-all from 0.0.0.0/0
         ("OSP-NET-3", f"{e}network-public-acl"),
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
@@ -57,6 +56,8 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
         unlogged = HUB_BUCKETS if hub else OSP_BUCKETS
     found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
     if environment == "dev":  # the dev preset turns CloudFront access logs off
+        # ... and leaves the controllerManager and scheduler logs out
+        found |= {("OSP-EKS-2", f"{e}eks-cluster")}
         portals = ("www",) if hub else ("admin", "school", "student")
         found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
         found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
