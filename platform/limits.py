@@ -430,6 +430,19 @@ KUBERNETES_VERSION = one_of(KUBERNETES_VERSIONS)
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 EKS_LOG_TYPE = one_of(EKS_LOG_TYPES, "an EKS control-plane log type: " + ", ".join(EKS_LOG_TYPES))
 
+# --- VPC ---------------------------------------------------------------------------------
+
+#: Entries a network ACL holds per direction by default (the quota goes to 40 on request).
+NACL_ENTRIES_PER_DIRECTION = 20
+#: A TCP or UDP port.
+PORT = whole_range(1, 65535, "a port from 1 to 65535")
+#: Remote administration ports, never admitted from the internet (FSBP EC2.21).
+ADMIN_PORTS = (22, 3389)
+LISTENER_PORT = Constraint(
+    "a port from 1 to 65535, never SSH (22) or RDP (3389)",
+    lambda v: PORT.accepts(v) and v not in ADMIN_PORTS,
+)
+
 # --- KMS ---------------------------------------------------------------------------------
 
 #: Days a key scheduled for deletion waits, and can be cancelled, before it is gone.

@@ -21,9 +21,23 @@ from osp.components import (
     Redis,
     RedisArgs,
 )
+from osp.components import broker as broker_component
+from osp.components import cache as cache_component
+from osp.components import database as database_component
 from osp.platform.naming import NameKind
 from osp.platform.spec.models import NodePoolSpec
 from osp.stacks.context import Context
+
+#: What the internet reaches in the public tier: the load balancer's listeners
+#: (osp.components.loadbalancer: HTTPS, and HTTP that only redirects to it).
+LISTENER_PORTS = (80, 443)
+#: What the private tier reaches in the isolated tier: the data stores' client ports.
+STORE_PORTS = (
+    database_component.PORT,
+    cache_component.PORT,
+    broker_component.AMQPS_PORT,
+    broker_component.CONSOLE_PORT,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,8 @@ def _network(ctx: Context, keys: KeyRing, cluster_name: str) -> Network:
             flow_logs_kms_key_arn=keys.logs_key_arn,
             flow_log_retention_days=network.flow_log_retention_days,
             interface_endpoints=network.interface_endpoints,
+            listener_ports=LISTENER_PORTS,
+            store_ports=STORE_PORTS,
             tags=ctx.tags("network"),
         ),
     )
