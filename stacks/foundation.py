@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from osp.components import (
     Cluster,
@@ -24,6 +25,7 @@ from osp.components import (
 from osp.components import broker as broker_component
 from osp.components import cache as cache_component
 from osp.components import database as database_component
+from osp.components.rotation import Rotation
 from osp.platform.naming import NameKind
 from osp.platform.spec.models import NodePoolSpec
 from osp.stacks.context import Context
@@ -76,10 +78,42 @@ def build(ctx: Context) -> Foundation:
     # The data stores admit the cluster's nodes and nothing else.
     clients = [cluster.node_security_group_id]
     database = _database(ctx, keys, network, clients)
+    master_password_schedule(ctx.name("postgres-master-rotation"), database)
     cache = _cache(ctx, keys, network, clients)
     broker = _broker(ctx, keys, network, clients)
     return Foundation(
         keys=keys, network=network, cluster=cluster, database=database, cache=cache, broker=broker
+    )
+
+
+#: Days between rotations of every secret osp generates or RDS manages (seed 000).
+ROTATION_DAYS = 30
+
+
+def rotation(ctx: Context, keys: KeyRing, network: Network) -> Rotation:
+    """Where the estate's rotation functions run (the private tier) and how often."""
+    return Rotation(
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        logs_kms_key_arn=keys.logs_key_arn,
+        rotation_days=ROTATION_DAYS,
+        log_retention_days=ctx.spec.logs.audit_retention_days,
+    )
+
+
+def master_password_schedule(
+    resource_name: str, database: Postgres, opts: pulumi.ResourceOptions | None = None
+) -> None:
+    """RDS rotates the master password it manages every 7 days unless told otherwise: the
+    estate's schedule, stated (RDS-managed secrets rotate without a function of ours)."""
+    aws.secretsmanager.SecretRotation(
+        resource_name,
+        secret_id=database.master_user_secret_arn,
+        rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+            automatically_after_days=ROTATION_DAYS
+        ),
+        # Not a child of the database: the component's children are named after it.
+        opts=opts,
     )
 
 
@@ -177,6 +211,7 @@ def _cache(
             snapshot_retention_days=spec.cache.snapshot_retention_days,
             log_retention_days=spec.cache.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
+            rotation=rotation(ctx, keys, network),
             deletion_protection=ctx.protect,
             tags=ctx.tags("cache"),
         ),
@@ -201,6 +236,7 @@ def _broker(
             engine_version=spec.broker.engine_version,
             log_retention_days=spec.broker.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
+            rotation=rotation(ctx, keys, network),
             deletion_protection=ctx.protect,
             tags=ctx.tags("broker"),
         ),

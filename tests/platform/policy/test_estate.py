@@ -18,16 +18,9 @@ from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub")
-SECRETS = (
-    "rabbitmq-admin-secret",
-    "redis-auth-secret",
-    "app-secrets-jwt-signing-key",
-    "app-secrets-payment-gateway",
-)
-TOPOLOGY = tuple(
-    f"broker-topology-{s}-credentials"
-    for s in ("certificate", "enrollment", "notification", "payment")
-)
+#: The operator's payment-gateway keys: only the payment provider can issue new ones, so no
+#: function of osp's can rotate them (the operator does, with the provider).
+UNROTATED_SECRETS = ("app-secrets-payment-gateway",)
 OSP_BUCKETS = (
     "admin-portal-content",
     "backups",
@@ -47,7 +40,7 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
     found = {
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
-    found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (TOPOLOGY if hub else ())}
+    found |= {("OSP-SM-2", f"{e}{s}") for s in UNROTATED_SECRETS}
     if environment == "prod":
         unlogged = ("www-portal-content",) if hub else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
     else:  # dev and staging presets turn storage access logging off
