@@ -186,6 +186,32 @@ def needed_flows(estate: Estate) -> list[Flow]:
                         for p in _rule_ports(rule)
                     ]
     assert any(f.why.startswith("osp-") and "postgres" in f.why for f in flows)
+    # Functions in the VPC (the secret rotators): the internet on their egress rules' ports
+    # through NAT, and the store each is admitted into.
+    store_tiers = {
+        group: tier
+        for store_type, groups_key in stores.items()
+        for store in plan.of_type(store_type)
+        for tier in estate.tiers(store)
+        for group in store.property_dependencies[groups_key]
+    }
+    for function in plan.of_type("aws:lambda/function:Function"):
+        if "vpcConfig" not in function.inputs:
+            continue
+        (tier,) = estate.tiers(function)
+        own = set(function.property_dependencies["vpcConfig"])
+        for rule in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
+            if (
+                own & set(rule.property_dependencies["securityGroupId"])
+                and rule.inputs.get("cidrIpv4") == "0.0.0.0/0"
+            ):
+                port = rule.inputs["fromPort"]
+                flows.append(Flow(rule.name, tier, "world", "tcp", port, via_nat=True))
+        for rule in plan.of_type(INGRESS_RULE):
+            if own & set(rule.property_dependencies.get("referencedSecurityGroupId", ())):
+                (store_group,) = rule.property_dependencies["securityGroupId"]
+                target = store_tiers[store_group]
+                flows += [Flow(rule.name, tier, target, "tcp", p) for p in _rule_ports(rule)]
     # The control plane and the nodes, both ways, on the ports their groups admit.
     groups = {g.name: g.urn for g in plan.of_type("aws:ec2/securityGroup:SecurityGroup")} | {
         c.name: c.urn for c in plan.of_type("aws:eks/cluster:Cluster")
@@ -240,6 +266,11 @@ def test_nothing_the_estate_needs_is_cut(environment, blueprint):
     flows = needed_flows(estate)
     kinds = {f.why.split(" ")[0] for f in flows}
     assert {"listener", "target"} <= kinds and any(f.via_nat for f in flows)
+    assert {f.why for f in flows} >= {
+        f"osp-{environment}-redis-rotation-into-store",
+        f"osp-{environment}-rabbitmq-rotation-into-store",
+        f"osp-{environment}-app-secrets-rotation-https",
+    }
     assert {(f.protocol, f.port) for f in flows if f.target == f.source} >= {
         ("udp", 53),
         ("tcp", 53),
