@@ -28,6 +28,7 @@ from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
 from osp.components.network import Network, NetworkArgs
 from osp.components.observability import Monitoring, MonitoringArgs
 from osp.components.registry import Registry, RegistryArgs
+from osp.components.rotation import Rotation, RotationTarget, SecretRotator, SecretRotatorArgs
 from osp.components.secrets import (
     GeneratedSecret,
     PlaceholderSecret,
@@ -97,6 +98,10 @@ __all__ = [
     "RedisArgs",
     "Registry",
     "RegistryArgs",
+    "Rotation",
+    "RotationTarget",
+    "SecretRotator",
+    "SecretRotatorArgs",
     "ServiceRoute",
     "ServiceSecrets",
     "ServiceSecretsArgs",

@@ -19,12 +19,16 @@ def stored_secret(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     protect: bool,
+    rotated: bool = False,
 ) -> aws.secretsmanager.Secret:
     """The secret `<resource_name>` and its current version `<resource_name>-version`.
 
     `document` is marked secret here, whatever it was built from, so that its value never
     reaches state or a plan in the clear. `protect` guards the secret (when it is the only copy
-    of a credential), not the version, which changes with every rotation.
+    of a credential), not the version, which changes with every rotation. A `rotated`
+    secret's version is Pulumi's only at creation: afterwards its rotation function writes the
+    value and moves the stages, and Pulumi must neither put the first value back nor take
+    AWSCURRENT from the rotated one.
     """
     secret = aws.secretsmanager.Secret(
         resource_name,
@@ -39,6 +43,9 @@ def stored_secret(
         f"{resource_name}-version",
         secret_id=secret.id,
         secret_string=pulumi.Output.secret(document),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            ignore_changes=["secretString", "versionStages"] if rotated else None,
+        ),
     )
     return secret

@@ -18,6 +18,7 @@ from osp.components import _checks
 from osp.components._log_groups import log_group
 from osp.components._network_access import ClientPort, client_security_group
 from osp.components._secrets import stored_secret
+from osp.components.rotation import Rotation, RotationTarget, SecretRotator, rotator_args
 from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import BrokerDeploymentMode
@@ -133,6 +134,11 @@ class RabbitMqArgs:
     secret_recovery_window_days: int = 30
     """Days a deleted admin-credentials secret can still be restored: 0 (deleted at once)
     or 7-30."""
+
+    rotation: Rotation | None = None
+    """Rotate the admin password: a rotation function (`SecretRotator`, `<name>-rotation`)
+    changes it through the management API (console, HTTPS), tests it and only then makes it
+    current, every `rotation.rotation_days`. Default: none, never rotated."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
@@ -377,6 +383,21 @@ class RabbitMq(pulumi.ComponentResource):
         endpoints = broker.instances.apply(amqps_endpoints)
         console_url = broker.instances.apply(_console_url)
         secret = self._admin_secret(name, args, broker_name, admin_password, endpoints, console_url)
+        if args.rotation is not None:
+            SecretRotator(
+                f"{name}-rotation",
+                rotator_args(
+                    args.rotation,
+                    target=RotationTarget.RABBITMQ,
+                    secret_arns={"admin": secret.arn},
+                    secrets_kms_key_arn=args.secrets_kms_key_arn,
+                    tags=args.tags,
+                    store_security_group_id=sg.id,
+                    store_port=CONSOLE_PORT,
+                    admin_secret_arn=secret.arn,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self._publish(broker, endpoints, console_url, secret, sg)
 
     def _admin_password(self, name: str) -> pulumi.Output[str]:
@@ -551,6 +572,7 @@ class RabbitMq(pulumi.ComponentResource):
             tags={"Name": f"{name}-admin-secret", **args.tags},
             parent=self,
             protect=args.deletion_protection,
+            rotated=args.rotation is not None,
         )
 
     def _publish(

@@ -14,6 +14,7 @@ from osp.components import _checks, _windows
 from osp.components._log_groups import log_group
 from osp.components._network_access import ClientPort, client_security_group
 from osp.components._secrets import stored_secret
+from osp.components.rotation import Rotation, RotationTarget, SecretRotator, rotator_args
 from osp.platform import limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import CacheEngine
@@ -99,6 +100,11 @@ class RedisArgs:
 
     secret_recovery_window_days: int = 30
     """Days a deleted AUTH secret can still be restored: 0 (deleted at once) or 7–30."""
+
+    rotation: Rotation | None = None
+    """Rotate the AUTH token: a rotation function (`SecretRotator`, `<name>-rotation`) sets a
+    new one with ElastiCache's ROTATE strategy, so the old token keeps working while clients
+    pick up the new one, every `rotation.rotation_days`. Default: none, never rotated."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
@@ -236,6 +242,22 @@ class Redis(pulumi.ComponentResource):
             name, args, group_id, engine, version, parameter_group_name, sg, token, log_groups
         )
         secret = self._auth_secret(name, args, group_id, engine, token, group)
+        if args.rotation is not None:
+            SecretRotator(
+                f"{name}-rotation",
+                rotator_args(
+                    args.rotation,
+                    target=RotationTarget.REDIS,
+                    secret_arns={"auth": secret.arn},
+                    secrets_kms_key_arn=args.secrets_kms_key_arn,
+                    tags=args.tags,
+                    store_security_group_id=sg.id,
+                    store_port=PORT,
+                    replication_group_arn=group.arn,
+                    replication_group_id=group.replication_group_id,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self._publish(group, secret, sg)
 
     def _parameter_group(
@@ -347,6 +369,7 @@ class Redis(pulumi.ComponentResource):
             tags={"Name": f"{name}-auth-secret", **args.tags},
             parent=self,
             protect=args.deletion_protection,
+            rotated=args.rotation is not None,
         )
 
     def _publish(

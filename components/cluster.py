@@ -30,8 +30,9 @@ from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:cluster:Cluster"
 
-#: Control-plane log streams shipped to CloudWatch: API calls, the audit trail, IAM auth.
-CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
+#: Control-plane log streams shipped to CloudWatch by default: all five (API calls, the audit
+#: trail, IAM auth, and what the controller manager and scheduler did on their own).
+CONTROL_PLANE_LOG_TYPES = limits.EKS_LOG_TYPES
 
 #: The Container Insights log groups the observability add-on writes, by their last part.
 INSIGHTS_LOG_GROUPS = ("application", "dataplane", "host", "performance")
@@ -168,6 +169,10 @@ class ClusterArgs:
     `log_retention_days` and `logs_kms_key_arn` (else the agent creates them unencrypted and
     kept forever). Default: off."""
 
+    log_types: Sequence[str] = CONTROL_PLANE_LOG_TYPES
+    """Control-plane log types sent to that group (osp.platform.limits.EKS_LOG_TYPES), at least
+    one, each once. Default: all five."""
+
     deletion_protection: bool = True
     """Protect the cluster (EKS deletion protection and Pulumi `protect`) and its log group
     (CloudWatch deletion protection). Default: on."""
@@ -285,6 +290,10 @@ def problems(name: str, args: ClusterArgs) -> list[str]:
             "private subnets in at least 2 zones (EKS requires two)",
         )
     _admin_problems(check, args.admin_role_arns)
+    for log_type in args.log_types:
+        check.against(limits.EKS_LOG_TYPE, "log_types", log_type)
+    if not args.log_types or len(set(args.log_types)) != len(args.log_types):
+        check.add("log_types", list(args.log_types), "at least one log type, each once")
     _access_problems(check, "public_access_cidrs", args.public_access_cidrs)
     _access_problems(check, "private_access_cidrs", args.private_access_cidrs)
     check.extend(_checks.common(args))
@@ -402,7 +411,7 @@ class Cluster(pulumi.ComponentResource):
     """An EKS cluster reachable privately, administered through access entries only.
 
     The API endpoint is private unless `public_access_cidrs` names who may reach it; secrets
-    are envelope-encrypted with the customer key; API, audit and authenticator logs go to a
+    are envelope-encrypted with the customer key; the control-plane log types go to a
     pre-created, encrypted log group. Managed node pools (system, and workload unless it is
     None, when Karpenter launches those nodes) run AL2023 from launch templates that require
     IMDSv2 (hop limit 1, so pods cannot borrow the node's role) and encrypt their disks.
@@ -612,7 +621,7 @@ def _control_plane(s: _Scope) -> aws.eks.Cluster:
             provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=args.secrets_kms_key_arn),
             resources=["secrets"],
         ),
-        enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+        enabled_cluster_log_types=list(args.log_types),
         upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
         deletion_protection=args.deletion_protection,
         tags=s.tags(f"{name}-cluster"),

@@ -9,6 +9,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
+from osp.components import _acls
 from osp.components._discovery import DISCOVERY_TAG
 from osp.components._log_groups import log_group
 from osp.platform import cidr as addressing
@@ -75,6 +76,18 @@ class NetworkArgs:
     the private subnets, so that traffic to them never leaves the VPC. The S3 gateway endpoint
     is always created (it is free)."""
 
+    listener_ports: Sequence[int] = (443,)
+    """TCP ports the public tier admits from the internet: the internet-facing load
+    balancer's listeners, never 22 or 3389. Default: 443."""
+
+    store_ports: Sequence[int] = ()
+    """TCP ports the isolated tier admits from the private tier: the data stores' client
+    ports. Default: none (the isolated tier then admits only its own block)."""
+
+    egress_ports: Sequence[int] = (443,)
+    """TCP ports the private tier may reach on the internet, through NAT or the S3 gateway
+    endpoint. Default: 443 (AWS APIs, image registries, HTTPS services)."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
@@ -106,6 +119,11 @@ def problems(name: str, args: NetworkArgs) -> list[str]:
     check.check(distinct, "availability_zones", zones, "at least 2 distinct zones")
     retention = args.flow_log_retention_days
     check.against(limits.LOG_RETENTION, "flow_log_retention_days", retention)
+    for port in args.listener_ports:
+        check.against(limits.LISTENER_PORT, "listener_ports", port)
+    for arg in ("store_ports", "egress_ports"):
+        for port in getattr(args, arg):
+            check.against(limits.PORT, arg, port)
     try:
         vpc = IPv4Network(args.cidr_block)
     except ValueError:
@@ -132,7 +150,32 @@ def problems(name: str, args: NetworkArgs) -> list[str]:
                 f"at most {room} zones: the {tier} tier's "
                 f"block {layout.cidr} holds {room} /{layout.prefix_length} subnets",
             )
+    if not check.found:
+        most = limits.NACL_ENTRIES_PER_DIRECTION
+        for tier, acl in acls(args).items():
+            for direction in ("ingress", "egress"):
+                count = len(getattr(acl, direction))
+                if count > most:
+                    check.note(
+                        "listener_ports, store_ports, egress_ports",
+                        f"the {tier} tier's ACL would hold {count} {direction} entries; "
+                        f"expected at most {most} (the ACL quota per direction)",
+                    )
     return check.found
+
+
+def acls(args: NetworkArgs) -> dict[str, _acls.TierAcl]:
+    """Tier → the entries of its network ACL (osp.components._acls)."""
+    plan = subnet_plan(args)
+    return _acls.tier_acls(
+        vpc_cidr=args.cidr_block,
+        public_cidr=str(plan.public.cidr),
+        private_cidr=str(plan.private.cidr),
+        isolated_cidr=str(plan.isolated.cidr),
+        listener_ports=args.listener_ports,
+        store_ports=args.store_ports,
+        egress_ports=args.egress_ports,
+    )
 
 
 _Tags = Callable[..., dict[str, str]]
@@ -436,28 +479,13 @@ class Network(pulumi.ComponentResource):
             # Subnets move to their tier's ACL; AWS reports them here until they do.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnetIds"]),
         )
-        everywhere = {
-            "protocol": "-1",
-            "rule_no": 100,
-            "action": "allow",
-            "from_port": 0,
-            "to_port": 0,
-            "cidr_block": "0.0.0.0/0",
-        }
-        within_vpc = {**everywhere, "cidr_block": args.cidr_block}
-        # Public and private tiers leave filtering to security groups (stateful, per
-        # workload); the isolated tier never talks to anything outside the VPC.
-        for tier, rule in (
-            ("public", everywhere),
-            ("private", everywhere),
-            ("isolated", within_vpc),
-        ):
+        for tier, acl in acls(args).items():
             aws.ec2.NetworkAcl(
                 f"{name}-{tier}-acl",
                 vpc_id=vpc.id,
                 subnet_ids=[s.id for s in subnets[tier]],
-                ingress=[rule],
-                egress=[rule],
+                ingress=_acls.entries(acl.ingress),
+                egress=_acls.entries(acl.egress),
                 tags=tags(f"{name}-{tier}"),
                 opts=child,
             )

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from osp.components._secrets import stored_secret
+from osp.components.rotation import Rotation, RotationTarget, SecretRotator, rotator_args
 from osp.platform import limits
 from osp.platform.limits import pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems
@@ -96,6 +97,13 @@ class ServiceSecretsArgs:
 
     recovery_window_days: int = 30
     """Days a deleted secret can still be restored: 0 (deleted at once) or 7-30."""
+
+    rotation: Rotation | None = None
+    """Rotate the generated secrets: one rotation function (`SecretRotator`,
+    `<name>-rotation`) gives each a new value every `rotation.rotation_days`; the previous
+    value keeps the AWSPREVIOUS stage until the next rotation, so a JWT signed before the
+    change verifies during that grace period. Placeholders are never rotated (their values
+    are the operator's). Default: none, never rotated."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every secret (osp's tag set, from osp.platform.naming.standard_tags)."""
@@ -282,8 +290,21 @@ class ServiceSecrets(pulumi.ComponentResource):
                 tags=tags(resource_name, (GENERATED_KEY,), "generated"),
                 parent=self,
                 protect=args.deletion_protection,
+                rotated=args.rotation is not None,
             )
             arns[secret.name] = stored.arn
+        if args.rotation is not None and args.generated:
+            SecretRotator(
+                f"{name}-rotation",
+                rotator_args(
+                    args.rotation,
+                    target=RotationTarget.JWT,
+                    secret_arns={s.name: arns[s.name] for s in args.generated},
+                    secrets_kms_key_arn=args.kms_key_arn,
+                    tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         for secret in args.placeholders:
             resource_name = f"{name}-{secret.name}"

@@ -432,6 +432,22 @@ KARPENTER_EXPIRE_AFTER_HOURS = whole_range(1, 8760, "hours from 1 to 8760 (a yea
 #: Kubernetes minors EKS runs in standard or extended support that osp deploys and tests.
 KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 KUBERNETES_VERSION = one_of(KUBERNETES_VERSIONS)
+#: The EKS control-plane log types, in the EKS API's spelling.
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+EKS_LOG_TYPE = one_of(EKS_LOG_TYPES, "an EKS control-plane log type: " + ", ".join(EKS_LOG_TYPES))
+
+# --- VPC ---------------------------------------------------------------------------------
+
+#: Entries a network ACL holds per direction by default (the quota goes to 40 on request).
+NACL_ENTRIES_PER_DIRECTION = 20
+#: A TCP or UDP port.
+PORT = whole_range(1, 65535, "a port from 1 to 65535")
+#: Remote administration ports, never admitted from the internet (FSBP EC2.21).
+ADMIN_PORTS = (22, 3389)
+LISTENER_PORT = Constraint(
+    "a port from 1 to 65535, never SSH (22) or RDP (3389)",
+    lambda v: PORT.accepts(v) and v not in ADMIN_PORTS,
+)
 
 # --- KMS ---------------------------------------------------------------------------------
 

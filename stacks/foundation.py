@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from osp.components import (
     Cluster,
@@ -28,11 +29,26 @@ from osp.components import (
     Redis,
     RedisArgs,
 )
+from osp.components import broker as broker_component
+from osp.components import cache as cache_component
+from osp.components import database as database_component
+from osp.components.rotation import Rotation
 from osp.platform import cluster_access
 from osp.platform.catalogue import DataStore
 from osp.platform.naming import NameKind
 from osp.platform.spec.models import KarpenterLimitsSpec, NodePoolSpec
 from osp.stacks.context import Context
+
+#: What the internet reaches in the public tier: the load balancer's listeners
+#: (osp.components.loadbalancer: HTTPS, and HTTP that only redirects to it).
+LISTENER_PORTS = (80, 443)
+#: What the private tier reaches in the isolated tier: the data stores' client ports.
+STORE_PORTS = (
+    database_component.PORT,
+    cache_component.PORT,
+    broker_component.AMQPS_PORT,
+    broker_component.CONSOLE_PORT,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,8 @@ def build(ctx: Context) -> Foundation:
     clients = [cluster.node_security_group_id]
     needs = ctx.catalogue.needs
     database = _database(ctx, keys, network, clients) if needs(DataStore.POSTGRES) else None
+    if database is not None:
+        master_password_schedule(ctx.name("postgres-master-rotation"), database)
     cache = _cache(ctx, keys, network, clients) if needs(DataStore.REDIS) else None
     broker = _broker(ctx, keys, network, clients) if needs(DataStore.RABBITMQ) else None
     return Foundation(
@@ -88,6 +106,37 @@ def build(ctx: Context) -> Foundation:
         database=database,
         cache=cache,
         broker=broker,
+    )
+
+
+#: Days between rotations of every secret osp generates or RDS manages (seed 000).
+ROTATION_DAYS = 30
+
+
+def rotation(ctx: Context, keys: KeyRing, network: Network) -> Rotation:
+    """Where the estate's rotation functions run (the private tier) and how often."""
+    return Rotation(
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        logs_kms_key_arn=keys.logs_key_arn,
+        rotation_days=ROTATION_DAYS,
+        log_retention_days=ctx.spec.logs.audit_retention_days,
+    )
+
+
+def master_password_schedule(
+    resource_name: str, database: Postgres, opts: pulumi.ResourceOptions | None = None
+) -> None:
+    """RDS rotates the master password it manages every 7 days unless told otherwise: the
+    estate's schedule, stated (RDS-managed secrets rotate without a function of ours)."""
+    aws.secretsmanager.SecretRotation(
+        resource_name,
+        secret_id=database.master_user_secret_arn,
+        rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+            automatically_after_days=ROTATION_DAYS
+        ),
+        # Not a child of the database: the component's children are named after it.
+        opts=opts,
     )
 
 
@@ -104,6 +153,8 @@ def _network(ctx: Context, keys: KeyRing, cluster_name: str) -> Network:
             flow_logs_kms_key_arn=keys.logs_key_arn,
             flow_log_retention_days=network.flow_log_retention_days,
             interface_endpoints=network.interface_endpoints,
+            listener_ports=LISTENER_PORTS,
+            store_ports=STORE_PORTS,
             tags=ctx.tags("network"),
         ),
     )
@@ -126,6 +177,7 @@ def _cluster(ctx: Context, keys: KeyRing, network: Network, cluster_name: str) -
             private_access_cidrs=[str(c) for c in cluster_access.deployer_networks(spec)],
             log_retention_days=spec.cluster.log_retention_days,
             observability=True,
+            log_types=spec.cluster.log_types,
             deletion_protection=ctx.protect,
             system_pool=_pool(spec.cluster.system_pool),
             # Karpenter launches the workloads' nodes; the managed pool only without it.
@@ -218,6 +270,7 @@ def _cache(
             snapshot_retention_days=spec.cache.snapshot_retention_days,
             log_retention_days=spec.cache.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
+            rotation=rotation(ctx, keys, network),
             deletion_protection=ctx.protect,
             tags=ctx.tags("cache"),
         ),
@@ -242,6 +295,7 @@ def _broker(
             engine_version=spec.broker.engine_version,
             log_retention_days=spec.broker.log_retention_days,
             secret_recovery_window_days=spec.secrets.recovery_window_days,
+            rotation=rotation(ctx, keys, network),
             deletion_protection=ctx.protect,
             tags=ctx.tags("broker"),
         ),

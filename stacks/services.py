@@ -45,10 +45,11 @@ from osp.components import (
     FileSystem,
     FileSystemArgs,
 )
-from osp.components.broker import AMQPS_PORT
+from osp.components.broker import AMQPS_PORT, CONSOLE_PORT
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.filesystem import NOMINAL_CAPACITY
+from osp.components.rotation import RotationTarget, SecretRotator, rotator_args
 from osp.platform.catalogue import (
     Catalogue,
     Database,
@@ -63,7 +64,7 @@ from osp.platform.tenancy import Tier
 from osp.platform.tenancy.tiers import TAG_TIER
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
-from osp.stacks.foundation import Foundation
+from osp.stacks.foundation import Foundation, rotation
 from osp.stacks.shared import Shared
 
 #: The namespace every service of the blueprint runs in (one cluster per environment).
@@ -336,7 +337,7 @@ def _broker_topology(
     if catalogue.transport is not Transport.RABBITMQ or not catalogue.events:
         return None
     broker, keys = foundation.broker, foundation.keys
-    return RabbitMqTopology(
+    topology = RabbitMqTopology(
         ctx.name("broker-topology"),
         RabbitMqTopologyArgs(
             namespace=NAMESPACE,
@@ -356,6 +357,22 @@ def _broker_topology(
         ),
         setup.opts,
     )
+    # Each service's broker password rotates like the admin's: changed by the admin through
+    # the management API, tested as the user, then made current.
+    SecretRotator(
+        ctx.name("broker-credentials-rotation"),
+        rotator_args(
+            rotation(ctx, keys, foundation.network),
+            target=RotationTarget.RABBITMQ,
+            secret_arns=topology.credentials_secret_arns,
+            secrets_kms_key_arn=keys.secrets_key_arn,
+            tags=ctx.tags("services"),
+            store_security_group_id=broker.security_group_id,
+            store_port=CONSOLE_PORT,
+            admin_secret_arn=broker.credentials_secret_arn,
+        ),
+    )
+    return topology
 
 
 def _service_identity(

@@ -31,7 +31,7 @@ from osp.platform.tenancy.registry import (
     TABLE_HASH_KEY,
 )
 from osp.stacks.context import Context
-from osp.stacks.foundation import Foundation
+from osp.stacks.foundation import Foundation, rotation
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
                 generated=generated,
                 placeholders=placeholders,
                 recovery_window_days=spec.secrets.recovery_window_days,
+                rotation=rotation(ctx, keys, foundation.network),
                 deletion_protection=ctx.protect,
                 tags=ctx.tags("secrets"),
             ),

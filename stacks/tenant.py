@@ -55,6 +55,7 @@ from osp.platform.tenancy.tiers import (
     resource_name,
 )
 from osp.stacks import tenant_services
+from osp.stacks.foundation import master_password_schedule
 from osp.stacks.tenant_gate import declare_gate
 
 TOKEN = "osp:tenant:Tenant"
@@ -215,6 +216,7 @@ class _Program:
             key = self.key(role, topics)
             bucket = self.bucket(own_bucket, key)
             database = self.database(key)
+            master_password_schedule(self.name("db-master-rotation"), database, self.child)
             ns, provider, ready = self.namespace()
             services = self.services(catalogue, key, own_bucket, database, ns, provider, ready)
             outputs |= {

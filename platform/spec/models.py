@@ -163,7 +163,9 @@ class NetworkSpec(_Model):
         None, description="Explicit subnet plan; default carved from `cidr`."
     )
     flow_log_retention_days: LogRetentionDays = Field(
-        365, description="Days VPC flow logs are kept (profile default)."
+        365,
+        description="Days VPC flow logs are kept, at least osp:logs.audit_retention_days "
+        "(default: that value).",
     )
     interface_endpoints: bool = Field(
         True, description="Interface endpoints for ECR, STS, Secrets Manager, Logs, SQS."
@@ -322,7 +324,17 @@ class ClusterSpec(_Model):
         description="public-restricted: the public blocks the public endpoint admits; private: "
         "the private networks (besides the VPC's private subnets) admitted to the private one.",
     )
-    log_retention_days: LogRetentionDays = 90
+    log_retention_days: LogRetentionDays = Field(
+        365,
+        description="Days the control-plane log group keeps events, at least "
+        "osp:logs.audit_retention_days (default: that value).",
+    )
+    log_types: tuple[Annotated[str, _limit(limits.EKS_LOG_TYPE)], ...] = Field(
+        limits.EKS_LOG_TYPES,
+        min_length=1,
+        description="Control-plane log types sent to CloudWatch (profile default: all five in "
+        "staging and prod).",
+    )
     system_pool: NodePoolSpec
     workload_pool: NodePoolSpec = Field(
         description="The managed workload node group: created only when karpenter is off."
@@ -347,6 +359,13 @@ class ClusterSpec(_Model):
                 "expected the networks that may reach the API (such as 203.0.113.7/32), not "
                 "the whole internet"
             )
+        return value
+
+    @field_validator("log_types")
+    @classmethod
+    def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("expected each log type once")
         return value
 
     @field_validator("system_pool")
@@ -509,7 +528,30 @@ class WafSpec(_Model):
         description="Path prefixes the login rate limit applies to.",
     )
     log_retention_days: LogRetentionDays = Field(
-        90, description="Days the WAF log groups keep events."
+        365,
+        description="Days the WAF log groups keep events, at least "
+        "osp:logs.audit_retention_days (default: that value).",
+    )
+
+
+#: The log groups an auditor reads (stack-file key of each one's retention): the control
+#: plane, every flow, every request the firewall judged. CloudTrail's trail keeps the same.
+AUDIT_LOG_KEYS = (
+    ("osp:cluster", "log_retention_days"),
+    ("osp:network", "flow_log_retention_days"),
+    ("osp:waf", "log_retention_days"),
+)
+
+
+class LogsSpec(_Model):
+    """Log retention the environment's audit evidence needs."""
+
+    audit_retention_days: LogRetentionDays = Field(
+        365,
+        description="The fewest days every audit-relevant log group keeps its events: the EKS "
+        "control plane, VPC flow logs, WAF logs and the CloudTrail trail (profile default: "
+        "dev 30, staging 90, prod 365). Each group's own key defaults to it and may only keep "
+        "longer.",
     )
 
 
@@ -603,6 +645,10 @@ class PolicySpec(_Model):
     )
 
 
+#: The EnvironmentSpec attribute of each AUDIT_LOG_KEYS section.
+_SECTIONS = {"osp:cluster": "cluster", "osp:network": "network", "osp:waf": "waf"}
+
+
 class EnvironmentSpec(_Model):
     """A whole environment, as its stack file and profile preset describe it."""
 
@@ -648,6 +694,7 @@ class EnvironmentSpec(_Model):
     dns: DnsSpec = Field(default_factory=DnsSpec, alias="osp:dns")
     edge: EdgeSpec = Field(default_factory=EdgeSpec, alias="osp:edge")
     waf: WafSpec = Field(default_factory=WafSpec, alias="osp:waf")
+    logs: LogsSpec = Field(default_factory=LogsSpec, alias="osp:logs")
     storage: StorageSpec = Field(default_factory=StorageSpec, alias="osp:storage")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
@@ -678,6 +725,25 @@ class EnvironmentSpec(_Model):
             if isinstance(count, int) and 2 <= count <= addressing.ZONE_SLOTS:
                 zones = [f"{region}{letter}" for letter in "abcdef"[:count]]
                 data = {**data, "osp:network": {**network, "availability_zones": zones}}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _audit_retention(cls, data: Any) -> Any:
+        # The audit groups keep osp:logs.audit_retention_days unless their own key says more;
+        # filled here, where both are visible, so the components get one plain number each.
+        if not isinstance(data, dict):
+            return data
+        logs = data.get("osp:logs")
+        days = logs.get("audit_retention_days") if isinstance(logs, dict) else None
+        if days is None:
+            days = LogsSpec.model_fields["audit_retention_days"].default
+        for section, key in AUDIT_LOG_KEYS:
+            stated = data.get(section)
+            if stated is None and section != "osp:cluster":  # the cluster's has no default
+                stated = {}
+            if isinstance(stated, dict) and key not in stated:
+                data = {**data, section: {**stated, key: days}}
         return data
 
     @field_validator("blueprint")
@@ -743,6 +809,18 @@ class EnvironmentSpec(_Model):
                 )
             )
         problems += self._api_access_problems()
+        audit_days = self.logs.audit_retention_days
+        for section, key in AUDIT_LOG_KEYS:
+            days = getattr(getattr(self, _SECTIONS[section]), key)
+            if days < audit_days:
+                problems.append(
+                    (
+                        f"{section}.{key}",
+                        days,
+                        f"at least osp:logs.audit_retention_days ({audit_days}): the group is "
+                        "audit evidence",
+                    )
+                )
         waf = self.waf
         if waf.login_rate_limit > waf.rate_limit:
             problems.append(

@@ -55,6 +55,8 @@ PROTECTIVE_STANCES: tuple[tuple[str, Callable[[Any], int]], ...] = (
     ("osp:storage.access_logging", _flag),
     ("osp:edge.access_logs", _flag),
     ("osp:policy.min_log_retention_days", _number),
+    ("osp:logs.audit_retention_days", _number),
+    ("osp:cluster.log_types", len),
 )
 
 

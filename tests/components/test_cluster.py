@@ -99,6 +99,7 @@ def dev():
         public_access_cidrs=["203.0.113.0/24"],
         deletion_protection=False,
         log_retention_days=30,
+        log_types=["api", "audit", "authenticator"],
     )
 
 
@@ -254,11 +255,19 @@ def test_secrets_encrypted_with_the_customer_key(either):
     }
 
 
-@pytest.mark.parametrize(("env", "retention"), [("dev", 30), ("prod", 90)])
-def test_control_plane_logs_go_to_a_precreated_encrypted_group(env, retention, dev, prod):
+ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+@pytest.mark.parametrize(
+    ("env", "retention", "log_types"),
+    [("dev", 30, ["api", "audit", "authenticator"]), ("prod", 90, ALL_LOG_TYPES)],
+)
+def test_control_plane_logs_go_to_a_precreated_encrypted_group(
+    env, retention, log_types, dev, prod
+):
     plan = {"dev": dev, "prod": prod}[env]
     cluster = plan.named("eks-cluster")
-    assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
+    assert cluster.inputs["enabledClusterLogTypes"] == log_types
     logs = plan.named("eks-logs").inputs
     assert logs["name"] == "/aws/eks/eks/cluster"
     assert logs["retentionInDays"] == retention
@@ -620,6 +629,12 @@ LABEL_VALUE = ("a Kubernetes label value: at most 63 letters, digits, '-', '_' o
          "203.0.113.0/24 (203.0.113.7/24 has host bits set)"),
         ({"log_retention_days": 31},
          f"log_retention_days: got 31; expected a CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"log_types": ["api", "kube-scheduler"]},
+         "log_types: got 'kube-scheduler'; expected an EKS control-plane log type: api, audit, "
+         "authenticator, controllerManager, scheduler"),
+        ({"log_types": ["audit", "audit"]},
+         "log_types: got ['audit', 'audit']; expected at least one log type, each once"),
+        ({"log_types": []}, "log_types: got []; expected at least one log type, each once"),
         ({"system_pool": system_pool(capacity_type=CapacityType.SPOT)},
          "system_pool.capacity_type: got 'SPOT'; expected ON_DEMAND (cluster add-ons must not "
          "run on reclaimable spot capacity)"),

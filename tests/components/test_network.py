@@ -220,7 +220,56 @@ def test_each_tier_has_its_own_network_acl(per_az):
         bound = sorted(names[u] for u in acl.property_dependencies["subnetIds"])
         assert bound == [f"net-{tier}-{zone}" for zone in ZONES3]
     isolated = per_az.named("net-isolated-acl").inputs
-    assert {r["cidrBlock"] for r in isolated["ingress"] + isolated["egress"]} == {"10.0.0.0/16"}
+    # The private tier's block and the isolated tier's own: nothing outside the VPC.
+    assert {r["cidrBlock"] for r in isolated["ingress"] + isolated["egress"]} == {
+        "10.0.0.0/17",
+        "10.0.160.0/19",
+    }
+
+
+def _rules(acl, direction):
+    return [
+        (e["ruleNo"], e["protocol"], e["cidrBlock"], e["fromPort"], e["toPort"], e["action"])
+        for e in acl.inputs[direction]
+    ]
+
+
+def test_acls_by_default_admit_https_and_returns_and_the_vpc_only():
+    plan = plan_network(store_ports=(6379, 5432, 6379))
+    public, private, isolated = (
+        plan.named(f"net-{t}-acl") for t in ("public", "private", "isolated")
+    )
+    world, vpc, prv, iso = "0.0.0.0/0", "10.0.0.0/16", "10.0.0.0/17", "10.0.160.0/19"
+    assert _rules(public, "ingress") == [
+        (100, "tcp", world, 443, 443, "allow"),
+        (110, "tcp", world, 1024, 3388, "allow"),
+        (120, "tcp", world, 3390, 65535, "allow"),
+        (130, "tcp", prv, 443, 443, "allow"),
+        (140, "tcp", prv, 1024, 65535, "allow"),
+    ]
+    assert _rules(public, "egress") == [
+        (100, "tcp", world, 1024, 65535, "allow"),
+        (110, "tcp", world, 443, 443, "allow"),
+        (120, "tcp", prv, 1024, 65535, "allow"),
+    ]
+    assert _rules(private, "ingress") == [
+        (100, "-1", vpc, 0, 0, "allow"),
+        (110, "tcp", world, 1024, 3388, "allow"),
+        (120, "tcp", world, 3390, 65535, "allow"),
+    ]
+    assert _rules(private, "egress") == [
+        (100, "-1", vpc, 0, 0, "allow"),
+        (110, "tcp", world, 443, 443, "allow"),
+    ]
+    assert _rules(isolated, "ingress") == [
+        (100, "tcp", prv, 5432, 5432, "allow"),
+        (110, "tcp", prv, 6379, 6379, "allow"),
+        (120, "-1", iso, 0, 0, "allow"),
+    ]
+    assert _rules(isolated, "egress") == [
+        (100, "tcp", prv, 1024, 65535, "allow"),
+        (110, "-1", iso, 0, 0, "allow"),
+    ]
 
 
 def test_flow_logs_record_all_traffic_encrypted_with_retention(per_az):
@@ -286,6 +335,15 @@ LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1
          "zones"),
         ({"flow_log_retention_days": 100}, "flow_log_retention_days: got 100; expected a "
          f"CloudWatch Logs retention period: {LOG_PERIODS}"),
+        ({"listener_ports": (443, 22)}, "listener_ports: got 22; expected a port from 1 to "
+         "65535, never SSH (22) or RDP (3389)"),
+        ({"listener_ports": (3389,)}, "listener_ports: got 3389; expected a port from 1 to "
+         "65535, never SSH (22) or RDP (3389)"),
+        ({"store_ports": (0,)}, "store_ports: got 0; expected a port from 1 to 65535"),
+        ({"egress_ports": (65536,)}, "egress_ports: got 65536; expected a port from 1 to 65535"),
+        ({"store_ports": tuple(range(5000, 5020))},
+         "listener_ports, store_ports, egress_ports: the isolated tier's ACL would hold 21 "
+         "ingress entries; expected at most 20 (the ACL quota per direction)"),
         ({"cidr_block": "10.0.0.0/33"},
          "cidr_block: got '10.0.0.0/33'; expected an IPv4 CIDR block such as 10.0.0.0/16"),
         ({"cidr_block": "10.0.0.1/16"},

@@ -148,6 +148,11 @@ CASES = {
         "osp:cluster.log_retention_days", cluster.problems, cluster_args, "log_retention_days",
         (90, 1, 2),
     ),
+    "cluster log types": Case(
+        "osp:cluster.log_types", cluster.problems, cluster_args, "log_types",
+        ("audit", "controllerManager", "Audit", "kube-apiserver", ""),
+        listed=True,
+    ),
     "flow logs": Case(
         "osp:network.flow_log_retention_days", network.problems, network_args,
         "flow_log_retention_days", (365, 14, 100),
@@ -191,6 +196,8 @@ def _stack_file(settings: dict[str, object]) -> str:
         "aws:region": "eu-west-2",
         "osp:domain": "school.example.com",
         "osp:cluster": {"admin_role_arns": [ADMIN]},
+        # The least audit retention, so that only CloudWatch's periods judge a log group's.
+        "osp:logs": {"audit_retention_days": 1},
     }
     for path, value in settings.items():
         *parents, key = path.split(".")

@@ -485,7 +485,9 @@ def test_profiles_choose_cost_or_availability(environment, protected, multi_az, 
     assert spec.cluster.workload_pool.capacity_type == spot
     assert spec.cluster.system_pool.capacity_type == "ON_DEMAND"
     assert spec.database.backup_retention_days == (35 if environment == "prod" else 7)
-    assert spec.cluster.log_retention_days == (30 if environment == "dev" else 90)
+    audit_days = {"dev": 30, "staging": 90, "prod": 365}[environment]
+    assert spec.logs.audit_retention_days == audit_days
+    assert spec.cluster.log_retention_days == audit_days
 
 
 # --- the provider configuration an environment's tenant stacks get -------------------------

@@ -123,11 +123,12 @@ def test_keys_buckets_repositories_and_secrets(prod):
 
 
 def test_every_consumer_gets_a_queue_and_dead_letter_queue_per_event(prod):
-    # The events' queues: Karpenter's interruption queue is the cluster's, not an event's.
+    # The events' queues: Karpenter's interruption queue is the cluster's, and the rotation
+    # functions' dead-letter queues are theirs, not an event's.
     event_queues = [
         q
         for q in prod.of_type("aws:sqs/queue:Queue")
-        if not q.name.startswith("osp-prod-karpenter")
+        if not q.name.startswith("osp-prod-karpenter") and "-rotation-" not in q.inputs["name"]
     ]
     queues = {q.inputs["name"] for q in event_queues}
     for consumer in ("fee", "notification", "reporting"):
@@ -194,8 +195,10 @@ def test_learning_hub_routes_only_its_gateway():
     assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
         "osp-prod-api-tg-api-gateway"
     ]
-    # Its events travel over RabbitMQ: the one queue is Karpenter's interruption queue.
-    assert [q.name for q in plan.of_type("aws:sqs/queue:Queue")] == [
-        "osp-prod-karpenter-interruption"
-    ]
+    # Its events travel over RabbitMQ: the only queues are Karpenter's interruption queue and
+    # the rotation functions' dead letters.
+    assert all(
+        q.name == "osp-prod-karpenter-interruption" or q.name.endswith("-rotation-dlq")
+        for q in plan.of_type("aws:sqs/queue:Queue")
+    )
     assert len(plan.of_type("aws:ecr/repository:Repository")) == 13

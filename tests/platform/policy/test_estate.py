@@ -18,17 +18,9 @@ from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub", "learning-platform")
-SECRETS = (
-    "redis-auth-secret",
-    "app-secrets-jwt-signing-key",
-    "app-secrets-payment-gateway",
-)
-#: Only learning-hub's events travel over RabbitMQ: only its estate has the broker.
-BROKER_SECRETS = ("rabbitmq-admin-secret",)
-TOPOLOGY = tuple(
-    f"broker-topology-{s}-credentials"
-    for s in ("certificate", "enrollment", "notification", "payment")
-)
+#: The operator's payment-gateway keys: only the payment provider can issue new ones, so no
+#: function of osp's can rotate them (the operator does, with the provider).
+UNROTATED_SECRETS = ("app-secrets-payment-gateway",)
 OSP_BUCKETS = (
     "admin-portal-content",
     "backups",
@@ -39,17 +31,8 @@ OSP_BUCKETS = (
     "student-portal-content",
 )
 HUB_BUCKETS = ("backups", "media", "www-portal-content")
-#: learning-platform (seed 001): its own secrets, a broker user per service with events.
-PLATFORM_SECRETS = (
-    "redis-auth-secret",
-    "app-secrets-jwt-signing-key",
-    "app-secrets-stripe",
-    "app-secrets-stripe-verification",
-)
-PLATFORM_TOPOLOGY = tuple(
-    f"broker-topology-{s}-credentials"
-    for s in ("auth", "course", "enrollment", "media", "notification", "payment", "user")
-)
+#: learning-platform (seed 001): its Stripe keys, for the same reason.
+PLATFORM_UNROTATED_SECRETS = ("app-secrets-stripe", "app-secrets-stripe-verification")
 PLATFORM_BUCKETS = ("media", "www-portal-content")
 
 
@@ -59,16 +42,10 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
     hub = blueprint == "learning-hub"
     platform = blueprint == "learning-platform"
     found = {
-        ("OSP-EKS-2", f"{e}eks-cluster"),  # controllerManager and scheduler logs off
-        ("OSP-NET-3", f"{e}network-private-acl"),  # allow-all from 0.0.0.0/0
-        ("OSP-NET-3", f"{e}network-public-acl"),
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
-    if platform:
-        secrets = PLATFORM_SECRETS + BROKER_SECRETS + PLATFORM_TOPOLOGY
-    else:
-        secrets = SECRETS + (BROKER_SECRETS + TOPOLOGY if hub else ())
-    found |= {("OSP-SM-2", f"{e}{s}") for s in secrets}
+    unrotated = PLATFORM_UNROTATED_SECRETS if platform else UNROTATED_SECRETS
+    found |= {("OSP-SM-2", f"{e}{s}") for s in unrotated}
     if environment == "prod":
         portal = ("www-portal-content",)
         unlogged = portal if hub or platform else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
@@ -76,6 +53,8 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
         unlogged = HUB_BUCKETS if hub else PLATFORM_BUCKETS if platform else OSP_BUCKETS
     found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
     if environment == "dev":  # the dev preset turns CloudFront access logs off
+        # ... and leaves the controllerManager and scheduler logs out
+        found |= {("OSP-EKS-2", f"{e}eks-cluster")}
         portals = ("www",) if hub or platform else ("admin", "school", "student")
         found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
         found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
