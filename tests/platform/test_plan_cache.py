@@ -159,7 +159,7 @@ def test_a_changed_preset_is_a_miss(tmp_path, engine):
     (presets / "dev.yaml").write_text(bundled, encoding="utf-8")
     assert planned(dev_of(root), engine)
     assert not planned(dev_of(root), engine)
-    edited = bundled.replace("flow_log_retention_days: 30", "flow_log_retention_days: 60")
+    edited = bundled.replace("audit_retention_days: 30", "audit_retention_days: 60")
     assert edited != bundled
     (presets / "dev.yaml").write_text(edited, encoding="utf-8")
     assert dev_of(root).network.flow_log_retention_days == 60
