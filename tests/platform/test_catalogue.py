@@ -59,7 +59,7 @@ HUB_SERVICES = (
 
 
 def test_both_blueprints_ship_and_a_stack_may_select_either():
-    assert blueprints.available() == ("learning-hub", "osp")
+    assert blueprints.available() == ("code-learn", "learning-hub", "osp")
     text = textwrap.dedent(
         """\
         config:
@@ -269,7 +269,10 @@ def test_loading_is_cached_deterministic_and_round_trips():
 def test_an_unknown_blueprint_lists_the_shipped_ones():
     with pytest.raises(UnknownBlueprintError) as caught:
         load_catalogue("lms")
-    assert str(caught.value) == "unknown blueprint 'lms'; expected one of: learning-hub, osp"
+    assert (
+        str(caught.value)
+        == "unknown blueprint 'lms'; expected one of: code-learn, learning-hub, osp"
+    )
 
 
 # --- bad catalogues -----------------------------------------------------------------------
