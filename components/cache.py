@@ -1,4 +1,5 @@
-"""`Redis`: the ElastiCache replication group for sessions, caching, rate limits and locks."""
+"""`Redis`: the ElastiCache replication group for sessions, caching, rate limits and locks,
+with one shard or, in cluster mode, several."""
 
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ class RedisArgs:
     """Node type, `cache.<family>.<size>`, such as cache.t4g.small or cache.r7g.large."""
 
     replicas_per_shard: int
-    """Read replicas beside the primary, 0–5 (one shard; cluster mode stays disabled). With
-    one or more, a failed primary is replaced by a replica automatically."""
+    """Read replicas beside each shard's primary, 0–5. With one or more, a failed primary is
+    replaced by a replica of its shard automatically."""
 
     snapshot_retention_days: int
     """Days each daily snapshot is kept, 1–35."""
@@ -74,6 +75,18 @@ class RedisArgs:
     engine: CacheEngine = CacheEngine.REDIS
     """`redis` (Redis OSS) or `valkey`; both speak the Redis protocol."""
 
+    cluster_mode: bool = False
+    """Cluster mode: the keyspace is split over `shards` node groups, each a primary and
+    `replicas_per_shard` replicas, and clients connect through the configuration endpoint with
+    a cluster-aware client (`address`). Default: off, one shard, clients connect to the primary
+    endpoint and read from the reader endpoint. On, the parameter group holds
+    `cluster-enabled yes` and automatic failover is always on (ElastiCache requires it).
+    Switching it either way replaces the replication group and its data."""
+
+    shards: int = 1
+    """Shards (ElastiCache node groups), 1–500; more than 1 requires `cluster_mode`. All
+    nodes together (shards × (1 + replicas_per_shard)) at most 500."""
+
     engine_version: str | None = None
     """Engine version: `7.x` for redis, `7.2` or `8.x` for valkey. Default: 7.1 for redis,
     8.0 for valkey. Minor versions are upgraded automatically in the maintenance window."""
@@ -85,8 +98,9 @@ class RedisArgs:
 
     parameters: Mapping[str, str] = field(default_factory=dict)
     """Engine parameters (such as `maxmemory-policy`). Default: none, and the engine's
-    default parameter group (`default.redis7`, `default.valkey8`, …) is used; given any, a
-    parameter group of the engine's family is created holding them."""
+    default parameter group (`default.redis7`, `default.valkey8`, …) is used; given any, or in
+    cluster mode, a parameter group of the engine's family is created holding them (and
+    `cluster-enabled yes` in cluster mode; `cluster-enabled` itself is `cluster_mode`'s)."""
 
     snapshot_window: str = "03:00-05:00"
     """Daily UTC window for the automatic snapshot, `hh:mm-hh:mm`, at least 60 minutes, not
@@ -115,19 +129,39 @@ def engine_family(engine: CacheEngine, version: str) -> str:
     return f"{engine.value}{version.split('.')[0]}"
 
 
-def auth_document(*, engine: str, host: str, reader_host: str, port: int, auth_token: str) -> str:
-    """The JSON text stored in the AUTH secret: what a client needs to connect."""
-    return json.dumps(
-        {
-            "engine": engine,
-            "host": host,
-            "reader_host": reader_host,
-            "port": int(port),
-            "tls": True,
-            "auth_token": auth_token,
-        },
-        sort_keys=True,
-    )
+def auth_document(
+    *,
+    engine: str,
+    host: str,
+    reader_host: str | None,
+    port: int,
+    auth_token: str,
+    cluster_mode: bool = False,
+) -> str:
+    """The JSON text stored in the AUTH secret: what a client needs to connect. In cluster
+    mode `host` is the configuration endpoint, there is no reader endpoint (a cluster client
+    reads replicas through the configuration endpoint) and `cluster_mode` says so."""
+    document: dict[str, object] = {
+        "engine": engine,
+        "host": host,
+        "port": int(port),
+        "tls": True,
+        "auth_token": auth_token,
+    }
+    if cluster_mode:
+        document["cluster_mode"] = True
+    else:
+        document["reader_host"] = reader_host
+    return json.dumps(document, sort_keys=True)
+
+
+#: The parameter that turns cluster mode on, in the group osp creates for it.
+CLUSTER_ENABLED = "cluster-enabled"
+
+
+def node_count(args: RedisArgs) -> int:
+    """How many nodes `args` make: every shard's primary and replicas."""
+    return args.shards * (1 + args.replicas_per_shard)
 
 
 def node_family(node_type: str) -> str:
@@ -153,6 +187,15 @@ def problems(name: str, args: RedisArgs) -> list[str]:
         args.multi_az and replicas < 1
     ):
         check.note("multi_az", f"requires replicas_per_shard >= 1; got {replicas}")
+    if check.against(limits.CACHE_SHARDS, "shards", args.shards):
+        if args.shards > 1 and not args.cluster_mode:
+            check.note("shards", f"more than 1 requires cluster_mode; got {args.shards}")
+        elif limits.CACHE_REPLICAS.accepts(replicas) and node_count(args) > limits.CACHE_MAX_NODES:
+            check.note(
+                "shards",
+                f"{args.shards} shards of {1 + replicas} nodes make {node_count(args)} nodes; "
+                f"expected at most {limits.CACHE_MAX_NODES} in one replication group",
+            )
     retention = args.snapshot_retention_days
     check.against(limits.CACHE_SNAPSHOT_RETENTION_DAYS, "snapshot_retention_days", retention)
     check.extend(_checks.common(args))
@@ -167,17 +210,18 @@ def problems(name: str, args: RedisArgs) -> list[str]:
     for key, value in args.parameters.items():
         if not key or not isinstance(value, str):
             check.add(f"parameters[{key!r}]", value, "a named parameter with a str value")
-        elif key == "cluster-enabled":
+        elif key == CLUSTER_ENABLED:
             check.add(
-                "parameters['cluster-enabled']",
+                f"parameters[{CLUSTER_ENABLED!r}]",
                 value,
-                "no such parameter: Redis keeps cluster mode disabled (one shard)",
+                "no such parameter: cluster_mode turns cluster mode on or off",
             )
     return check.found
 
 
 class Redis(pulumi.ComponentResource):
-    """An ElastiCache replication group (Redis OSS or Valkey) with one shard.
+    """An ElastiCache replication group (Redis OSS or Valkey): one shard, or in cluster mode
+    `shards` of them behind a configuration endpoint.
 
     For sessions, caching, rate limiting and locks. TLS is required on the wire, data at rest
     and snapshots are encrypted with the customer KMS key, and every connection must present
@@ -191,13 +235,24 @@ class Redis(pulumi.ComponentResource):
     """
 
     replication_group_id: pulumi.Output[str]
+    address: pulumi.Output[str]
+    """Where clients connect: the primary endpoint, or in cluster mode the configuration
+    endpoint (a cluster-aware client finds every shard from it)."""
     primary_endpoint: pulumi.Output[str]
+    """The primary endpoint (empty in cluster mode, which has one per shard)."""
     reader_endpoint: pulumi.Output[str]
+    """The reader endpoint (empty in cluster mode)."""
+    cluster_mode: bool
+    """Whether cluster mode is on (`RedisArgs.cluster_mode`)."""
+    node_count: int
+    """How many nodes the group has (every shard's primary and replicas): the length of
+    `member_clusters`, known before anything is created."""
     port: pulumi.Output[int]
     auth_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     member_clusters: pulumi.Output[list[str]]
-    """The ids of the nodes (primary and replicas): CloudWatch's CacheClusterId dimension."""
+    """The ids of the nodes (every shard's primary and replicas): CloudWatch's CacheClusterId
+    dimension, one alarm set each."""
 
     def __init__(
         self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
@@ -258,14 +313,17 @@ class Redis(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self._publish(group, secret, sg)
+        self._publish(group, secret, sg, args)
 
     def _parameter_group(
         self, name: str, args: RedisArgs, group_id: str, engine: CacheEngine, version: str
     ) -> pulumi.Input[str]:
         """The group of `args.parameters`, or the engine's default group when there are none."""
         family = engine_family(engine, version)
-        if not args.parameters:
+        parameters = dict(args.parameters)
+        if args.cluster_mode:
+            parameters[CLUSTER_ENABLED] = "yes"
+        if not parameters:
             return f"default.{family}"
         return aws.elasticache.ParameterGroup(
             f"{name}-params",
@@ -276,7 +334,7 @@ class Redis(pulumi.ComponentResource):
             description=f"{group_id}: osp parameters for {engine.value} {version}",
             parameters=[
                 aws.elasticache.ParameterGroupParameterArgs(name=key, value=value)
-                for key, value in sorted(args.parameters.items())
+                for key, value in sorted(parameters.items())
             ],
             tags={"Name": f"{name}-params", **args.tags},
             opts=pulumi.ResourceOptions(parent=self),
@@ -295,6 +353,20 @@ class Redis(pulumi.ComponentResource):
         log_groups: Mapping[str, aws.cloudwatch.LogGroup],
     ) -> aws.elasticache.ReplicationGroup:
         replicas = args.replicas_per_shard
+        if args.cluster_mode:
+            shape: dict[str, object] = {
+                "cluster_mode": "enabled",
+                "num_node_groups": args.shards,
+                "replicas_per_node_group": replicas,
+                # ElastiCache refuses a cluster-mode group without automatic failover.
+                "automatic_failover_enabled": True,
+            }
+        else:
+            shape = {
+                "cluster_mode": "disabled",
+                "num_cache_clusters": 1 + replicas,
+                "automatic_failover_enabled": replicas >= 1,
+            }
         return aws.elasticache.ReplicationGroup(
             f"{name}-replication-group",
             replication_group_id=group_id,
@@ -304,9 +376,7 @@ class Redis(pulumi.ComponentResource):
             node_type=args.node_type,
             port=PORT,
             parameter_group_name=parameter_group_name,
-            cluster_mode="disabled",
-            num_cache_clusters=1 + replicas,
-            automatic_failover_enabled=replicas >= 1,
+            **shape,
             multi_az_enabled=replicas >= 1 if args.multi_az is None else args.multi_az,
             # r6gd nodes tier data to SSD, and the API insists on being told so.
             data_tiering_enabled=True if node_family(args.node_type).endswith("gd") else None,
@@ -354,7 +424,7 @@ class Redis(pulumi.ComponentResource):
             recovery_window_days=args.secret_recovery_window_days,
             document=pulumi.Output.all(
                 token.result,
-                group.primary_endpoint_address,
+                _address(group, args.cluster_mode),
                 group.reader_endpoint_address,
                 group.port,
             ).apply(
@@ -364,6 +434,7 @@ class Redis(pulumi.ComponentResource):
                     host=v[1],
                     reader_host=v[2],
                     port=v[3] or PORT,
+                    cluster_mode=args.cluster_mode,
                 )
             ),
             tags={"Name": f"{name}-auth-secret", **args.tags},
@@ -377,8 +448,12 @@ class Redis(pulumi.ComponentResource):
         group: aws.elasticache.ReplicationGroup,
         secret: aws.secretsmanager.Secret,
         sg: aws.ec2.SecurityGroup,
+        args: RedisArgs,
     ) -> None:
         self.replication_group_id = group.id
+        self.address = _address(group, args.cluster_mode)
+        self.cluster_mode = args.cluster_mode
+        self.node_count = node_count(args)
         self.primary_endpoint = group.primary_endpoint_address
         self.reader_endpoint = group.reader_endpoint_address
         self.port = group.port.apply(lambda p: p or PORT)
@@ -389,6 +464,7 @@ class Redis(pulumi.ComponentResource):
             {
                 "memberClusters": self.member_clusters,
                 "replicationGroupId": self.replication_group_id,
+                "address": self.address,
                 "primaryEndpoint": self.primary_endpoint,
                 "readerEndpoint": self.reader_endpoint,
                 "port": self.port,
@@ -396,3 +472,7 @@ class Redis(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
             }
         )
+
+
+def _address(group: aws.elasticache.ReplicationGroup, cluster_mode: bool) -> pulumi.Output[str]:
+    return group.configuration_endpoint_address if cluster_mode else group.primary_endpoint_address

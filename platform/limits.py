@@ -356,8 +356,12 @@ CACHE_NODE_TYPE = pattern(
     r"cache\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|\d*xlarge)",
     "an ElastiCache node type such as cache.t4g.small or cache.r7g.large",
 )
-#: Replicas of the one shard (a primary and up to five replicas).
+#: Replicas of each shard (a primary and up to five replicas).
 CACHE_REPLICAS = whole_range(0, 5)
+#: Shards (node groups) of a cluster-mode-enabled replication group, and the most nodes one
+#: group may hold over all its shards (primaries and replicas together).
+CACHE_SHARDS = whole_range(1, 500)
+CACHE_MAX_NODES = 500
 CACHE_SNAPSHOT_RETENTION_DAYS = whole_range(1, 35)
 #: The engine versions osp deploys, per engine.
 CACHE_ENGINE_VERSIONS = {

@@ -140,6 +140,8 @@ def _export(
         pulumi.export("postgresMasterSecretArn", foundation.database.master_user_secret_arn)
     if foundation.cache is not None:
         pulumi.export("redisPrimaryEndpoint", foundation.cache.primary_endpoint)
+        if foundation.cache.cluster_mode:
+            pulumi.export("redisConfigurationEndpoint", foundation.cache.address)
         pulumi.export("redisAuthSecretArn", foundation.cache.auth_secret_arn)
     if foundation.broker is not None:
         pulumi.export("rabbitmqEndpoints", foundation.broker.amqps_endpoints)

@@ -266,6 +266,8 @@ def _cache(
             engine_version=spec.cache.engine_version,
             node_type=spec.cache.node_type,
             replicas_per_shard=spec.cache.replicas,
+            cluster_mode=spec.cache.cluster_mode,
+            shards=spec.cache.shards,
             multi_az=spec.cache.multi_az,
             snapshot_retention_days=spec.cache.snapshot_retention_days,
             log_retention_days=spec.cache.log_retention_days,

@@ -95,8 +95,7 @@ def _data_stores(ctx: Context, foundation: Foundation) -> dict[str, Any]:
         found["database_max_connections"] = default_max_connections(spec.database.instance_class)
     if cache is not None:
         found["cache_cluster_ids"] = [
-            cache.member_clusters.apply(lambda ids, n=n: ids[n])
-            for n in range(1 + spec.cache.replicas)
+            cache.member_clusters.apply(lambda ids, n=n: ids[n]) for n in range(cache.node_count)
         ]
     broker = foundation.broker
     if broker is not None:

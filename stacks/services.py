@@ -491,9 +491,14 @@ class _Wiring:
             return
         cache = self.foundation.cache
         given.secrets.append(cache.auth_secret_arn)
+        given.env["REDIS_HOST"] = cache.address
+        if cache.cluster_mode:
+            # One configuration endpoint, no reader endpoint: a cluster client finds every
+            # shard (and reads replicas with READONLY) from it.
+            given.env["REDIS_CLUSTER_MODE"] = "true"
+        else:
+            given.env["REDIS_READER_HOST"] = cache.reader_endpoint
         given.env |= {
-            "REDIS_HOST": cache.primary_endpoint,
-            "REDIS_READER_HOST": cache.reader_endpoint,
             "REDIS_PORT": str(REDIS_PORT),
             "REDIS_TLS": "true",
             "REDIS_AUTH_SECRET_ARN": cache.auth_secret_arn,

@@ -359,9 +359,14 @@ class _Declaration:
             # cache; the services key what they cache by tenant.
             given.shared[secret] = "the estate's Redis AUTH token (the cache is shared)"
             given.secrets.append(secret)
+            if silo.spec.cache.cluster_mode:
+                # As the estate's own services: the configuration endpoint, no reader.
+                given.env["REDIS_HOST"] = silo.needs("redisConfigurationEndpoint")
+                given.env["REDIS_CLUSTER_MODE"] = "true"
+            else:
+                given.env["REDIS_HOST"] = silo.needs("redisPrimaryEndpoint")
+                given.env["REDIS_READER_HOST"] = silo.needs("redisReaderEndpoint")
             given.env |= {
-                "REDIS_HOST": silo.needs("redisPrimaryEndpoint"),
-                "REDIS_READER_HOST": silo.needs("redisReaderEndpoint"),
                 "REDIS_PORT": str(REDIS_PORT),
                 "REDIS_TLS": "true",
                 "REDIS_AUTH_SECRET_ARN": secret,

@@ -667,6 +667,13 @@ class Catalogue(_Model):
     bucket_map: dict[Name, Bucket] = Field(default_factory=dict, alias="buckets")
     secret_map: dict[Name, Secret] = Field(default_factory=dict, alias="secrets")
     service_map: dict[Name, Service] = Field(alias="services")
+    infrastructure: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Stack-file defaults of the blueprint's estate (`osp:database`, "
+        "`osp:cache`, `osp:broker`, `osp:cluster`), between the profile's preset and the stack "
+        "file. The spec loader reads and validates them (osp.platform.spec.infrastructure); "
+        "nothing reads them from here.",
+    )
 
     @model_validator(mode="wrap")
     @classmethod

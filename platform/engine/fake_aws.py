@@ -230,14 +230,18 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "defaultVersion": 1,
     },
     "aws:rds/instance:Instance": lambda c, i, inputs, r: _rds_instance(c, i, inputs, r),
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, i, inputs, r: {
-        "primaryEndpointAddress": f"master.{_cache_host(i, r)}",
-        "readerEndpointAddress": f"replica.{_cache_host(i, r)}",
-        "port": int(inputs.get("port", 6379)),
-        "memberClusters": [
-            f"{i}-00{n}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
-        ],
-    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, i, inputs, r: (
+        _cache_cluster(i, inputs, r)
+        if inputs.get("clusterMode") == "enabled"
+        else {
+            "primaryEndpointAddress": f"master.{_cache_host(i, r)}",
+            "readerEndpointAddress": f"replica.{_cache_host(i, r)}",
+            "port": int(inputs.get("port", 6379)),
+            "memberClusters": [
+                f"{i}-00{n}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
+            ],
+        }
+    ),
     "aws:mq/broker:Broker": lambda c, i, inputs, r: _mq_broker(c, i, inputs, r),
     "aws:eks/cluster:Cluster": lambda c, i, inputs, r: _eks_cluster(c, i, inputs, r),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda c, i, inputs, _r: {
@@ -412,6 +416,24 @@ def _cache_host(ident: str, region: str) -> str:
     return (
         f"{ident}.{digest(ident, length=6)}.{area[:2]}{direction[:1]}{number}.cache.amazonaws.com"
     )
+
+
+def _cache_cluster(ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    """A cluster-mode group: one configuration endpoint, no primary or reader endpoint, and
+    members named `<id>-<shard:04>-<node:03>` as ElastiCache names them."""
+    shards = int(inputs.get("numNodeGroups", 1))
+    nodes = 1 + int(inputs.get("replicasPerNodeGroup", 0))
+    return {
+        "configurationEndpointAddress": f"clustercfg.{_cache_host(ident, region)}",
+        "primaryEndpointAddress": "",
+        "readerEndpointAddress": "",
+        "port": int(inputs.get("port", 6379)),
+        "memberClusters": [
+            f"{ident}-{shard:04d}-{node:03d}"
+            for shard in range(1, shards + 1)
+            for node in range(1, nodes + 1)
+        ],
+    }
 
 
 def _rds_instance(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:

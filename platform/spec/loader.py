@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from osp.platform import blueprints
 from osp.platform.errors import SpecError
 from osp.platform.project import Project
+from osp.platform.spec.infrastructure import blueprint_defaults, layer
 from osp.platform.spec.models import ENVIRONMENT_NAME, EnvironmentSpec, Profile
 from osp.platform.spec.positions import Positions, load_document
 from osp.platform.spec.problems import (
@@ -146,7 +147,11 @@ def parse_stack_file(
                 k: v for k, v in defaults.get("osp:network", {}).items() if k != "zone_count"
             }
             defaults = {**defaults, "osp:network": preset_network}
-        merged = _deep_merge(defaults, data)
+        # The blueprint's own infrastructure lies between its profile's preset and the file.
+        chosen = data.get("osp:blueprint", defaults.get("osp:blueprint", "osp"))
+        if isinstance(chosen, str) and chosen in library.names():
+            defaults = layer(defaults, blueprint_defaults(library, chosen, defaults))
+        merged = layer(defaults, data)
         missing = _missing_keys(merged)
         try:
             spec = EnvironmentSpec.model_validate(
@@ -314,17 +319,6 @@ def _spec_input(
         )
         return data, None
     return data, stated
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`override` on top of `base`: mappings merge key by key, anything else replaces."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def provider_config(project: Project, environment: str) -> dict[str, str]:

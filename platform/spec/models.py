@@ -413,7 +413,17 @@ class CacheSpec(_Model):
     engine: CacheEngine = CacheEngine.REDIS
     engine_version: str | None = Field(None, description="Default: 7.1 for redis, 8.0 for valkey.")
     node_type: CacheNodeType = "cache.r7g.large"
-    replicas: Annotated[int, _limit(limits.CACHE_REPLICAS)] = 1
+    replicas: Annotated[int, _limit(limits.CACHE_REPLICAS)] = Field(
+        1, description="Replicas of each shard's primary."
+    )
+    cluster_mode: bool = Field(
+        False,
+        description="Cluster mode: the keyspace split over `shards` shards behind one "
+        "configuration endpoint (the services need a cluster-aware client).",
+    )
+    shards: Annotated[int, _limit(limits.CACHE_SHARDS)] = Field(
+        1, description="Shards (node groups); more than 1 requires cluster_mode."
+    )
     multi_az: bool = True
     snapshot_retention_days: Annotated[int, _limit(limits.CACHE_SNAPSHOT_RETENTION_DAYS)] = 7
     log_retention_days: LogRetentionDays = 365
@@ -434,6 +444,17 @@ class CacheSpec(_Model):
             raise ValueError(
                 "expected replicas >= 1 for multi_az: a single-node cache has nothing to fail "
                 "over to (set multi_az: false, or add a replica)"
+            )
+        if self.shards > 1 and not self.cluster_mode:
+            raise ValueError(
+                f"expected shards 1 without cluster_mode, got {self.shards}: only a cluster "
+                "splits the keyspace over shards (set cluster_mode: true)"
+            )
+        nodes = self.shards * (1 + self.replicas)
+        if nodes > limits.CACHE_MAX_NODES:
+            raise ValueError(
+                f"expected at most {limits.CACHE_MAX_NODES} nodes over all shards, got {nodes} "
+                f"({self.shards} shards of {1 + self.replicas})"
             )
         return self
 

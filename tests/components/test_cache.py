@@ -275,6 +275,25 @@ def test_secret_recovery_window_comes_from_args(dev):
     assert dev.named("osp-t-cache-auth-secret").inputs["recoveryWindowInDays"] == 0
 
 
+def test_auth_document_in_cluster_mode_names_the_configuration_endpoint_only():
+    text = auth_document(
+        engine="redis",
+        host="clustercfg.x",
+        reader_host="",
+        port=6379,
+        auth_token="t0k",
+        cluster_mode=True,
+    )
+    assert json.loads(text) == {
+        "engine": "redis",
+        "host": "clustercfg.x",
+        "port": 6379,
+        "tls": True,
+        "auth_token": "t0k",
+        "cluster_mode": True,
+    }
+
+
 def test_auth_document():
     text = auth_document(
         engine="redis", host="master.x", reader_host="replica.x", port=6379, auth_token="t0k"
@@ -398,7 +417,15 @@ LOG_PERIODS = ("1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1
          "maintenance_window: got 'wed:04:00-wed:05:00'; expected a window that does not "
          "overlap snapshot_window '03:00-05:00'"),
         ({"parameters": {"cluster-enabled": "yes"}}, "parameters['cluster-enabled']: got 'yes'; "
-         "expected no such parameter: Redis keeps cluster mode disabled (one shard)"),
+         "expected no such parameter: cluster_mode turns cluster mode on or off"),
+        ({"shards": 3}, "shards: more than 1 requires cluster_mode; got 3"),
+        ({"cluster_mode": True, "shards": 0},
+         "shards: got 0; expected an integer from 1 to 500"),
+        ({"cluster_mode": True, "shards": 501},
+         "shards: got 501; expected an integer from 1 to 500"),
+        ({"cluster_mode": True, "shards": 100, "replicas_per_shard": 5},
+         "shards: 100 shards of 6 nodes make 600 nodes; expected at most 500 in one "
+         "replication group"),
         ({"parameters": {"timeout": 300}},
          "parameters['timeout']: got 300; expected a named parameter with a str value"),
         ({"client_security_group_ids": ("sg-1", "sg-1")},
@@ -457,3 +484,105 @@ def test_windows_that_overlap(snapshot, maintenance):
         f"Redis c: maintenance_window: got {maintenance!r}; expected a window that does not "
         f"overlap snapshot_window {snapshot!r}"
     ]
+
+
+# -- cluster mode ----------------------------------------------------------------------
+
+#: Seed 003's cache (the code-learn blueprint's prod): cluster mode, two shards, two replicas
+#: of each primary across zones.
+CLUSTER = {
+    **PROD,
+    "node_type": "cache.t3.medium",
+    "cluster_mode": True,
+    "shards": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return plan_component(
+        Redis,
+        redis_args(**CLUSTER),
+        name="osp-t-cache",
+        exports=("address", "member_clusters"),
+    )
+
+
+def test_cluster_mode_splits_the_keyspace_over_shards(cluster):
+    rg = group(cluster)
+    assert rg["clusterMode"] == "enabled"
+    assert rg["numNodeGroups"] == 2
+    assert rg["replicasPerNodeGroup"] == 2
+    assert "numCacheClusters" not in rg
+    assert rg["automaticFailoverEnabled"] is True and rg["multiAzEnabled"] is True
+    assert rg["nodeType"] == "cache.t3.medium"
+    # Everything else holds as without cluster mode.
+    assert rg["transitEncryptionMode"] == "required" and rg["atRestEncryptionEnabled"] is True
+    assert rg["kmsKeyId"] == KEY + "data"
+    assert rg["authToken"] == "<secret>"
+    assert rg["snapshotRetentionLimit"] == 7
+
+
+def test_cluster_mode_has_its_own_parameter_group_with_cluster_enabled(cluster):
+    params = cluster.named("osp-t-cache-params")
+    assert params.type == "aws:elasticache/parameterGroup:ParameterGroup"
+    assert params.inputs["family"] == "redis7"
+    assert params.inputs["name"] == "osp-t-cache-redis7"
+    assert params.inputs["parameters"] == [{"name": "cluster-enabled", "value": "yes"}]
+    rg = cluster.named("osp-t-cache-replication-group")
+    assert rg.inputs["parameterGroupName"] == "osp-t-cache-redis7"
+    assert rg.property_dependencies["parameterGroupName"] == (params.urn,)
+
+
+def test_cluster_mode_keeps_the_callers_parameters_beside_cluster_enabled():
+    plan = plan_redis(**CLUSTER, parameters={"maxmemory-policy": "allkeys-lru"})
+    assert plan.named("osp-t-cache-params").inputs["parameters"] == [
+        {"name": "cluster-enabled", "value": "yes"},
+        {"name": "maxmemory-policy", "value": "allkeys-lru"},
+    ]
+
+
+def test_cluster_mode_without_replicas_still_has_automatic_failover():
+    rg = group(plan_redis(cluster_mode=True, shards=3, replicas_per_shard=0, multi_az=False))
+    assert (rg["numNodeGroups"], rg["replicasPerNodeGroup"]) == (3, 0)
+    assert rg["automaticFailoverEnabled"] is True and rg["multiAzEnabled"] is False
+
+
+def test_cluster_mode_with_one_shard_is_a_cluster_all_the_same():
+    rg = group(plan_redis(cluster_mode=True))
+    assert (rg["clusterMode"], rg["numNodeGroups"]) == ("enabled", 1)
+
+
+def test_clients_get_the_configuration_endpoint_and_every_member(cluster):
+    assert cluster.outputs["address"].startswith("clustercfg.osp-t-cache.")
+    # Alarms watch each node: every shard's primary and replicas.
+    assert cluster.outputs["member_clusters"] == [
+        f"osp-t-cache-{shard:04d}-{node:03d}" for shard in (1, 2) for node in (1, 2, 3)
+    ]
+
+
+def test_without_cluster_mode_clients_get_the_primary_endpoint():
+    plan = plan_component(
+        Redis, redis_args(**PROD), name="osp-t-cache", exports=("address", "member_clusters")
+    )
+    assert plan.outputs["address"].startswith("master.osp-t-cache.")
+    assert plan.outputs["member_clusters"] == [f"osp-t-cache-00{n}" for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "nodes"),
+    [({}, 1), (PROD, 3), (CLUSTER, 6), ({"cluster_mode": True, "shards": 4}, 4)],
+)
+def test_node_count_is_every_shards_primary_and_replicas(overrides, nodes):
+    from osp.components.cache import node_count
+
+    assert node_count(redis_args(**overrides)) == nodes
+
+
+def test_cluster_secret_document_depends_on_the_group(cluster):
+    version = cluster.named("osp-t-cache-auth-secret-version")
+    assert version.inputs["secretString"] == "<secret>"
+    assert (
+        cluster.named("osp-t-cache-replication-group").urn
+        in (version.property_dependencies["secretString"])
+    )

@@ -60,7 +60,7 @@ HUB_SERVICES = (
 
 
 def test_both_blueprints_ship_and_a_stack_may_select_either():
-    assert blueprints.available() == ("learning-hub", "learning-platform", "osp")
+    assert blueprints.available() == ("code-learn", "learning-hub", "learning-platform", "osp")
     text = textwrap.dedent(
         """\
         config:
@@ -275,7 +275,7 @@ def test_an_unknown_blueprint_lists_the_shipped_ones():
     with pytest.raises(UnknownBlueprintError) as caught:
         load_catalogue("lms")
     assert str(caught.value) == (
-        "unknown blueprint 'lms'; expected one of: learning-hub, learning-platform, osp"
+        "unknown blueprint 'lms'; expected one of: code-learn, learning-hub, learning-platform, osp"
     )
 
 

@@ -84,6 +84,7 @@ ACCEPTS = {
     "RDS_MONITORING_INTERVAL": [0, 1, 60],
     "CACHE_NODE_TYPE": ["cache.t4g.small", "cache.r7g.large", "cache.m6gd.2xlarge"],
     "CACHE_REPLICAS": [0, 5],
+    "CACHE_SHARDS": [1, 500],
     "CACHE_SNAPSHOT_RETENTION_DAYS": [1, 35],
     "MQ_INSTANCE_TYPE": ["mq.m5.large", "mq.t3.micro", "mq.m7g.xlarge"],
     "RABBITMQ_VERSION": ["3.13", "4.0", "3.20"],
@@ -199,6 +200,7 @@ REFUSES = {
     "RDS_MONITORING_INTERVAL": [2, 120, True],
     "CACHE_NODE_TYPE": ["cache.r7g", "r7g.large", "cache.r7g.huge"],
     "CACHE_REPLICAS": [-1, 6],
+    "CACHE_SHARDS": [0, 501, True],
     "CACHE_SNAPSHOT_RETENTION_DAYS": [0, 36],
     "MQ_INSTANCE_TYPE": ["m5.large", "mq.m5"],
     # Before 3.13 Amazon MQ wants major.minor.patch and no automatic minor upgrades.

@@ -343,7 +343,13 @@ def test_a_projects_own_blueprints_and_presets_come_first(tmp_path):
     project = find_project(root)
     spec = load_environment(project, "dev")
     assert spec.blueprint == "my-school" and len(spec.zones) == 3
-    assert spec.library.names() == ("learning-hub", "learning-platform", "my-school", "osp")
+    assert spec.library.names() == (
+        "code-learn",
+        "learning-hub",
+        "learning-platform",
+        "my-school",
+        "osp",
+    )
     assert spec.library.catalogue_file("my-school").describe() == (
         "blueprints/my-school/blueprint.yaml"
     )

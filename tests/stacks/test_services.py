@@ -1,9 +1,9 @@
 """The blueprints' services in the estate, as issue 5's done-when states them.
 
-Both blueprints in dev and prod: every object per service, the pods' security stance, images,
-routes, the event fan-out, each IAM policy naming only the service's own resources, the
-configuration pointing at exactly what the policy grants, and every Kubernetes object valid
-for the cluster's version.
+The bundled blueprints (CASES) in dev and prod: every object per service, the pods' security
+stance, images, routes, the event fan-out, each IAM policy naming only the service's own
+resources, the configuration pointing at exactly what the policy grants, and every Kubernetes
+object valid for the cluster's version.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PER_SERVICE = (ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB, POLICY)
-CASES = [(b, e) for b in ("osp", "learning-hub", "learning-platform") for e in ("dev", "prod")]
+CASES = [
+    (b, e)
+    for b in ("osp", "learning-hub", "learning-platform", "code-learn")
+    for e in ("dev", "prod")
+]
 NAME_LABEL = "app.kubernetes.io/name"
 
 

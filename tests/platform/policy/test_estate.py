@@ -17,7 +17,7 @@ from osp.platform.spec import load_environment
 from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
-BLUEPRINTS = (None, "learning-hub", "learning-platform")
+BLUEPRINTS = (None, "learning-hub", "learning-platform", "code-learn")
 #: The operator's payment-gateway keys: only the payment provider can issue new ones, so no
 #: function of osp's can rotate them (the operator does, with the provider).
 UNROTATED_SECRETS = ("app-secrets-payment-gateway",)
@@ -34,6 +34,7 @@ HUB_BUCKETS = ("backups", "media", "www-portal-content")
 #: learning-platform (seed 001): its Stripe keys, for the same reason.
 PLATFORM_UNROTATED_SECRETS = ("app-secrets-stripe", "app-secrets-stripe-verification")
 PLATFORM_BUCKETS = ("media", "www-portal-content")
+LEARN_BUCKETS = ("backups", "uploads", "www-portal-content")
 
 
 def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
@@ -41,27 +42,34 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
     e = f"osp-{environment}-"
     hub = blueprint == "learning-hub"
     platform = blueprint == "learning-platform"
+    learn = blueprint == "code-learn"
     found = {
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
-    unrotated = PLATFORM_UNROTATED_SECRETS if platform else UNROTATED_SECRETS
+    # code-learn has no operator-issued secret: everything it holds rotates.
+    unrotated = PLATFORM_UNROTATED_SECRETS if platform else () if learn else UNROTATED_SECRETS
     found |= {("OSP-SM-2", f"{e}{s}") for s in unrotated}
     if environment == "prod":
         portal = ("www-portal-content",)
-        unlogged = portal if hub or platform else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
+        unlogged = portal if hub or platform or learn else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
     else:  # dev and staging presets turn storage access logging off
-        unlogged = HUB_BUCKETS if hub else PLATFORM_BUCKETS if platform else OSP_BUCKETS
+        unlogged = (
+            LEARN_BUCKETS if learn else HUB_BUCKETS if hub else PLATFORM_BUCKETS if platform
+            else OSP_BUCKETS
+        )  # fmt: skip
     found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
     if environment == "dev":  # the dev preset turns CloudFront access logs off
         # ... and leaves the controllerManager and scheduler logs out
         found |= {("OSP-EKS-2", f"{e}eks-cluster")}
-        portals = ("www",) if hub or platform else ("admin", "school", "student")
+        portals = ("www",) if hub or platform or learn else ("admin", "school", "student")
         found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
         found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
     return found
 
 
-@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=["osp", "learning-hub", "learning-platform"])
+@pytest.mark.parametrize(
+    "blueprint", BLUEPRINTS, ids=["osp", "learning-hub", "learning-platform", "code-learn"]
+)
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_todays_failures_are_the_known_set(environment, blueprint):
     report = evaluate(
