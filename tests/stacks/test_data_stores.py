@@ -16,10 +16,11 @@ DATABASE = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 #: What exists only for the broker: its component, the function that claims its log groups
 #: (with its role, invocation and log group), its admin secret, its security group.
+#: What only the broker brings: itself and the function that claims its log groups (the
+#: secret rotators are functions too, so that one is told by the invocation it alone has).
 BROKER_ONLY = (
     "osp:broker:RabbitMq",
     BROKER,
-    "aws:lambda/function:Function",
     "aws:lambda/invocation:Invocation",
 )
 
