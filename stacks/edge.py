@@ -115,7 +115,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
             # The gate refuses the names of suspended tenants (osp.stacks.tenant_gate).
             settings["additional_domain_names"] = (f"*.{ctx.spec.domain}",)
             settings["viewer_request_function_arn"] = gate.function_arn
-        site = _portal(ctx, foundation, portal, settings)
+        site = _portal(ctx, foundation, shared, portal, settings)
         zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
         portals[portal] = site
     api = _api_distribution(ctx, zone, load_balancer, distribution_settings)
@@ -230,14 +230,16 @@ def tenant_portal(portals: Sequence[str]) -> str | None:
 
 
 def _portal(
-    ctx: Context, foundation: Foundation, portal: str, settings: dict[str, Any]
+    ctx: Context, foundation: Foundation, shared: Shared, portal: str, settings: dict[str, Any]
 ) -> StaticSite:
+    logs = shared.log_bucket.bucket_name if ctx.spec.storage.access_logging else None
     return StaticSite(
         ctx.name(f"{portal}-portal"),
         StaticSiteArgs(
             domain_name=ctx.hostname(portal),
             bucket_name=ctx.bucket_name(f"{portal}-portal"),
             kms_key_arn=foundation.keys.storage_key_arn,
+            access_log_bucket=logs,
             api_domain_name=ctx.hostname("api"),
             deletion_protection=ctx.protect,
             tags=ctx.tags("portals"),

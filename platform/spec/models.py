@@ -424,7 +424,9 @@ class StorageSpec(_Model):
     """The data buckets (media, documents, reports, backups)."""
 
     access_logging: bool = Field(
-        False, description="S3 server access logs of every data bucket (profile default)."
+        True,
+        description="S3 server access logs of every data and portal bucket, into the log "
+        "bucket (on in every profile).",
     )
     noncurrent_version_expiry_days: int = Field(
         30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."

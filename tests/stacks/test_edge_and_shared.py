@@ -155,11 +155,11 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
     for plan in (dev, prod):
         assert len(plan.of_type(ACL)) == 2
         assert len(plan.of_type(DISTRIBUTION)) == 4
-    # CloudFront standard logs and S3 server access logs are prod (and staging) extras.
-    assert all("loggingConfig" not in d.inputs for d in dev.of_type(DISTRIBUTION))
-    assert all("loggingConfig" in d.inputs for d in prod.of_type(DISTRIBUTION))
-    assert not dev.of_type("aws:s3/bucketLogging:BucketLogging")
-    assert len(prod.of_type("aws:s3/bucketLogging:BucketLogging")) == 4
+    # Access logs are no extra: CloudFront's and S3's are on in every profile
+    # (tests/stacks/test_hardening.py checks their targets).
+    for plan in (dev, prod):
+        assert all("loggingConfig" in d.inputs for d in plan.of_type(DISTRIBUTION))
+        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7
     assert not any(r.options.protect for r in dev.resources)
     assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
 

@@ -28,16 +28,6 @@ TOPOLOGY = tuple(
     f"broker-topology-{s}-credentials"
     for s in ("certificate", "enrollment", "notification", "payment")
 )
-OSP_BUCKETS = (
-    "admin-portal-content",
-    "backups",
-    "documents",
-    "media",
-    "reports",
-    "school-portal-content",
-    "student-portal-content",
-)
-HUB_BUCKETS = ("backups", "media", "www-portal-content")
 
 
 def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
@@ -51,15 +41,6 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
         ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
     found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (TOPOLOGY if hub else ())}
-    if environment == "prod":
-        unlogged = ("www-portal-content",) if hub else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
-    else:  # dev and staging presets turn storage access logging off
-        unlogged = HUB_BUCKETS if hub else OSP_BUCKETS
-    found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
-    if environment == "dev":  # the dev preset turns CloudFront access logs off
-        portals = ("www",) if hub else ("admin", "school", "student")
-        found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
-        found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
     return found
 
 

@@ -1,0 +1,68 @@
+"""Issue 19's security gaps on the estates' plans (prod of both blueprints, and the other
+profiles where the presets say so): access logs for every bucket, DNSSEC and query logging,
+the read replica's standby, the load balancer's ports, the broker's log-group function, and
+the account-level audit trail."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import ENVIRONMENTS, plan_of
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+BLUEPRINTS = ("osp", "learning-hub")
+DATA_BUCKETS = {
+    "osp": ("backups", "documents", "media", "reports"),
+    "learning-hub": ("backups", "media"),
+}
+PORTALS = {"osp": ("admin", "school", "student"), "learning-hub": ("www",)}
+
+
+def by_name(plan, token):
+    return {r.name: r for r in plan.of_type(token)}
+
+
+# -- 3. access logs for every bucket ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_bucket_but_the_log_bucket_logs_into_the_log_bucket(environment, blueprint):
+    plan = plan_of(environment, blueprint)
+    e = f"osp-{environment}"
+    (log_bucket,) = [b for b in plan.of_type(BUCKET) if b.name == f"{e}-logs-bucket"]
+    suffix = log_bucket.inputs["bucket"].removeprefix(f"{e}-logs")  # the account's hash
+    logged = {f"{e}-{b}": b for b in DATA_BUCKETS[blueprint]} | {
+        f"{e}-{p}-portal-content": f"{p}-portal" for p in PORTALS[blueprint]
+    }
+    loggings = by_name(plan, BUCKET_LOGGING)
+    assert sorted(loggings) == sorted(f"{name}-access-logging" for name in logged)
+    buckets = by_name(plan, BUCKET)
+    for name, physical in logged.items():
+        logging = loggings[f"{name}-access-logging"]
+        bucket = buckets[f"{name}-bucket"]
+        assert bucket.inputs["bucket"] == f"{e}-{physical}{suffix}"
+        assert logging.property_dependencies["bucket"] == (bucket.urn,)
+        assert logging.property_dependencies["targetBucket"] == (log_bucket.urn,)
+        assert logging.inputs["targetBucket"] == log_bucket.inputs["bucket"]
+        assert logging.inputs["targetPrefix"] == f"s3-access-logs/{e}-{physical}{suffix}/"
+        assert logging.inputs["targetObjectKeyFormat"] == {
+            "partitionedPrefix": {"partitionDateSource": "EventTime"}
+        }
+    # The log bucket never logs into itself.
+    assert log_bucket.urn not in {r.property_dependencies["bucket"][0] for r in loggings.values()}
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_distribution_logs_to_the_log_bucket(environment, blueprint):
+    plan = plan_of(environment, blueprint)
+    log_bucket = plan.named(f"osp-{environment}-logs-bucket")
+    distributions = by_name(plan, DISTRIBUTION)
+    assert len(distributions) == len(PORTALS[blueprint]) + 1
+    for distribution in distributions.values():
+        assert distribution.property_dependencies["loggingConfig"] == (log_bucket.urn,)
+        domain = distribution.inputs["aliases"][0]
+        assert distribution.inputs["loggingConfig"]["prefix"] == f"cloudfront/{domain}/"
