@@ -38,7 +38,6 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
         ("OSP-EKS-2", f"{e}eks-cluster"),  # controllerManager and scheduler logs off
         ("OSP-NET-3", f"{e}network-private-acl"),  # allow-all from 0.0.0.0/0
         ("OSP-NET-3", f"{e}network-public-acl"),
-        ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
     }
     found |= {("OSP-SM-2", f"{e}{s}") for s in SECRETS + (TOPOLOGY if hub else ())}
     return found
