@@ -66,3 +66,19 @@ def test_every_distribution_logs_to_the_log_bucket(environment, blueprint):
         assert distribution.property_dependencies["loggingConfig"] == (log_bucket.urn,)
         domain = distribution.inputs["aliases"][0]
         assert distribution.inputs["loggingConfig"]["prefix"] == f"cloudfront/{domain}/"
+
+
+# -- 6. the read replica's standby -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+@pytest.mark.parametrize(
+    ("environment", "multi_az"), [("dev", False), ("staging", True), ("prod", True)]
+)
+def test_the_read_replica_is_multi_az_where_the_primary_is(environment, multi_az, blueprint):
+    plan = plan_of(environment, blueprint)
+    e = f"osp-{environment}-postgres"
+    assert {r.name: r.inputs["multiAz"] for r in plan.of_type("aws:rds/instance:Instance")} == {
+        f"{e}-primary": multi_az,
+        f"{e}-replica-1": multi_az,
+    }
