@@ -82,3 +82,32 @@ def test_the_read_replica_is_multi_az_where_the_primary_is(environment, multi_az
         f"{e}-primary": multi_az,
         f"{e}-replica-1": multi_az,
     }
+
+
+# -- 7. the load balancer: 443 only ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_the_load_balancer_listens_and_admits_on_443_only(blueprint):
+    plan = plan_of("prod", blueprint)
+    alb = plan.named("osp-prod-api-alb")
+    (listener,) = plan.of_type("aws:lb/listener:Listener")
+    assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == (
+        "osp-prod-api-https",
+        443,
+        "HTTPS",
+    )
+    group = plan.named("osp-prod-api-sg")
+    assert alb.property_dependencies["securityGroups"] == (group.urn,)
+    admitted = [
+        (r.inputs["fromPort"], r.inputs["toPort"], r.inputs.get("prefixListId"))
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.property_dependencies["securityGroupId"] == (group.urn,)
+    ]
+    assert admitted == [(443, 443, "pl-3b927c52")]
+    # CloudFront reaches it over HTTPS only; TLS ends there and HTTP goes to the pods in the VPC.
+    (api,) = [d for d in plan.of_type(DISTRIBUTION) if d.name == "osp-prod-api-cdn-distribution"]
+    (origin,) = api.inputs["origins"]
+    assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    for target_group in plan.of_type("aws:lb/targetGroup:TargetGroup"):
+        assert target_group.inputs["protocol"] == "HTTP"
