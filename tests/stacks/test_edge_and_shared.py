@@ -188,5 +188,9 @@ def test_learning_hub_routes_only_its_gateway():
     assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
         "osp-prod-api-tg-api-gateway"
     ]
-    assert plan.of_type("aws:sqs/queue:Queue") == []  # its events travel over RabbitMQ
+    # Its events travel over RabbitMQ: its one queue holds the broker's log-group function's
+    # dead letters.
+    assert [q.name for q in plan.of_type("aws:sqs/queue:Queue")] == [
+        "osp-prod-rabbitmq-log-groups-dlq"
+    ]
     assert len(plan.of_type("aws:ecr/repository:Repository")) == 13
