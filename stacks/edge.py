@@ -76,6 +76,10 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
             edge_provider=edge_provider,
             existing_zone_id=ctx.spec.dns.zone_id,
             deletion_protection=ctx.protect,
+            dnssec=ctx.spec.dns.dnssec,
+            signing_key_deletion_window_days=ctx.spec.keys.deletion_window_days,
+            query_log_kms_key_arn=edge_logs_key if ctx.spec.dns.query_logging else None,
+            query_log_retention_days=ctx.spec.dns.query_log_retention_days,
             tags=ctx.tags("dns"),
         ),
     )

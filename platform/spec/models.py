@@ -371,6 +371,18 @@ class DnsSpec(_Model):
         None,
         description="An existing public hosted zone for osp:domain; default: osp creates one.",
     )
+    dnssec: bool = Field(
+        True,
+        description="DNSSEC signing of the zone (a KMS key and key-signing key in us-east-1); "
+        "the registrar must publish the dnssecDsRecord output. Off for an adopted zone "
+        "another team signs.",
+    )
+    query_logging: bool = Field(
+        True, description="Route 53 query logs of the zone, to a log group in us-east-1."
+    )
+    query_log_retention_days: LogRetentionDays = Field(
+        365, description="Days the query log group keeps events (profile default)."
+    )
 
 
 class PriceClass(StrEnum):

@@ -109,7 +109,8 @@ def test_zone_certificates_and_records(prod):
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
-    assert len(prod.of_type("aws:kms/key:Key")) == 4
+    # The four encryption keys, and DNSSEC's signing key.
+    assert len(prod.of_type("aws:kms/key:Key")) == 5
     buckets = by_name(prod, "aws:s3/bucket:Bucket")
     for data in ("media", "documents", "reports", "backups"):
         assert f"osp-prod-{data}-bucket" in buckets

@@ -5,6 +5,9 @@ the account-level audit trail."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from tests.support import ENVIRONMENTS, plan_of
@@ -127,3 +130,49 @@ def test_the_brokers_log_group_function_is_bounded_traced_and_keeps_its_failures
     assert function.property_dependencies["deadLetterConfig"] == (queue.urn,)
     logs_key = plan.named("osp-prod-keys-logs")
     assert queue.property_dependencies["kmsMasterKeyId"] == (logs_key.urn,)
+
+
+# -- 5. DNSSEC and query logging, in us-east-1 -----------------------------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_the_zone_is_signed_and_its_queries_logged_in_us_east_1(blueprint):
+    plan = plan_of("prod", blueprint)
+    edge = plan.named("osp-prod-us-east-1")  # the estate's us-east-1 provider (CloudFront's)
+    assert edge.inputs["region"] == "us-east-1"
+    zone = plan.named("osp-prod-dns-zone")
+    key = plan.named("osp-prod-dns-dnssec-key")
+    ksk = plan.named("osp-prod-dns-ksk")
+    signing = plan.named("osp-prod-dns-dnssec")
+    group = plan.named("osp-prod-dns-query-logs")
+    query_log = plan.named("osp-prod-dns-query-log")
+    for resource in (key, ksk, signing, group, query_log):
+        assert resource.provider.startswith(edge.urn), resource.name
+    assert (key.inputs["customerMasterKeySpec"], key.inputs["keyUsage"]) == (
+        "ECC_NIST_P256",
+        "SIGN_VERIFY",
+    )
+    assert key.options.protect is True and key.inputs["deletionWindowInDays"] == 30
+    principals = {
+        json.dumps(s["Principal"], sort_keys=True): s
+        for s in json.loads(key.inputs["policy"])["Statement"]
+    }
+    route53 = principals['{"Service": "dnssec-route53.amazonaws.com"}']
+    assert route53["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:route53:::hostedzone/*"}
+    assert ksk.property_dependencies["hostedZoneId"] == (zone.urn,)
+    assert ksk.property_dependencies["keyManagementServiceArn"] == (key.urn,)
+    assert signing.inputs["signingStatus"] == "SIGNING"
+    assert re.fullmatch(r"\d+ 13 2 [0-9A-F]{64}", plan.outputs["dnssecDsRecord"])
+    assert group.inputs["name"] == "/aws/route53/osp.example.com"
+    assert group.inputs["retentionInDays"] == 365
+    logs_key = plan.named("osp-prod-keys-logs")  # prod lives in us-east-1: its own logs key
+    assert group.property_dependencies["kmsKeyId"] == (logs_key.urn,)
+    assert query_log.property_dependencies["zoneId"] == (zone.urn,)
+    assert query_log.property_dependencies["cloudwatchLogGroupArn"] == (group.urn,)
+
+
+@pytest.mark.parametrize(("environment", "days"), [("dev", 30), ("staging", 90)])
+def test_every_profile_signs_and_logs_queries_kept_as_its_preset_says(environment, days):
+    plan = plan_of(environment)
+    assert plan.named(f"osp-{environment}-dns-dnssec").inputs["signingStatus"] == "SIGNING"
+    assert plan.named(f"osp-{environment}-dns-query-logs").inputs["retentionInDays"] == days
