@@ -113,6 +113,9 @@ class FakeAws(Mocks):
             return "Z" + digest(token, name, length=20).upper()
         if token == "aws:kms/key:Key":
             return str(uuid.UUID(digest(token, name, length=32)))
+        if token == "aws:guardduty/detector:Detector":
+            # A detector id: 32 lower-case hex digits.
+            return digest(token, name, length=32)
         # Most other AWS resources are identified by the name they were given.
         for key in (
             "name",

@@ -445,6 +445,39 @@ class StorageSpec(_Model):
     )
 
 
+class AuditSpec(_Model):
+    """The account-level audit record and detection (components.audit.AccountAudit)."""
+
+    organization_trail: bool = Field(
+        False,
+        description="The account's activity is already recorded by an AWS Organizations trail: "
+        "no trail of its own, whatever cloudtrail says.",
+    )
+    cloudtrail: bool = Field(
+        True,
+        description="A multi-region CloudTrail trail with log file validation, KMS-encrypted, "
+        "into the audit bucket (profile default).",
+    )
+    guardduty: bool = Field(
+        True,
+        description="A GuardDuty detector with EKS protection; one per account and region "
+        "(profile default).",
+    )
+    config_recorder: bool = Field(
+        True,
+        description="An AWS Config recorder of every resource type; one per account and region "
+        "(profile default).",
+    )
+    retention_days: int = Field(
+        365, ge=1, le=3650, description="Days the audit bucket keeps trail and Config files."
+    )
+
+    @property
+    def trail(self) -> bool:
+        """Whether the environment keeps a trail of its own."""
+        return self.cloudtrail and not self.organization_trail
+
+
 class RegistrySpec(_Model):
     """ECR: one repository per bundled service."""
 
@@ -571,6 +604,7 @@ class EnvironmentSpec(_Model):
     waf: WafSpec = Field(default_factory=WafSpec, alias="osp:waf")
     storage: StorageSpec = Field(default_factory=StorageSpec, alias="osp:storage")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
+    audit: AuditSpec = Field(default_factory=AuditSpec, alias="osp:audit")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
     policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
     # Not a stack file key: the loader records where the environment's project keeps its

@@ -19,7 +19,8 @@ from tests.support import REPO
 #: The packages whose __init__ states a surface, and that surface.
 EXPORTS = {
     "osp.components": [
-        "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
+        "AccountAudit", "AccountAuditArgs", "ApiDistribution", "ApiDistributionArgs",
+        "ApiLoadBalancer", "ApiLoadBalancerArgs",
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
         "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "KeyRing",
         "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring", "MonitoringArgs", "Network",

@@ -109,8 +109,8 @@ def test_zone_certificates_and_records(prod):
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
-    # The four encryption keys, and DNSSEC's signing key.
-    assert len(prod.of_type("aws:kms/key:Key")) == 5
+    # The four encryption keys, DNSSEC's signing key and the audit trail's key.
+    assert len(prod.of_type("aws:kms/key:Key")) == 6
     buckets = by_name(prod, "aws:s3/bucket:Bucket")
     for data in ("media", "documents", "reports", "backups"):
         assert f"osp-prod-{data}-bucket" in buckets
@@ -158,9 +158,9 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
         assert len(plan.of_type(DISTRIBUTION)) == 4
     # Access logs are no extra: CloudFront's and S3's are on in every profile
     # (tests/stacks/test_hardening.py checks their targets).
-    for plan in (dev, prod):
+    for plan, audit in ((dev, 0), (prod, 1)):  # prod's audit bucket logs too
         assert all("loggingConfig" in d.inputs for d in plan.of_type(DISTRIBUTION))
-        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7
+        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7 + audit
     assert not any(r.options.protect for r in dev.resources)
     assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
 

@@ -40,6 +40,8 @@ def test_every_bucket_but_the_log_bucket_logs_into_the_log_bucket(environment, b
     logged = {f"{e}-{b}": b for b in DATA_BUCKETS[blueprint]} | {
         f"{e}-{p}-portal-content": f"{p}-portal" for p in PORTALS[blueprint]
     }
+    if environment != "dev":  # the audit bucket, where the preset keeps a trail
+        logged[f"{e}-audit-logs"] = "audit"
     loggings = by_name(plan, BUCKET_LOGGING)
     assert sorted(loggings) == sorted(f"{name}-access-logging" for name in logged)
     buckets = by_name(plan, BUCKET)
@@ -176,3 +178,67 @@ def test_every_profile_signs_and_logs_queries_kept_as_its_preset_says(environmen
     plan = plan_of(environment)
     assert plan.named(f"osp-{environment}-dns-dnssec").inputs["signingStatus"] == "SIGNING"
     assert plan.named(f"osp-{environment}-dns-query-logs").inputs["retentionInDays"] == days
+
+
+# -- 9. the account's audit trail, GuardDuty and Config --------------------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_prod_keeps_a_trail_guardduty_and_a_config_recorder(blueprint):
+    plan = plan_of("prod", blueprint)
+    trail = plan.named("osp-prod-audit-trail")
+    key = plan.named("osp-prod-audit-key")
+    bucket = plan.named("osp-prod-audit-logs-bucket")
+    assert (
+        trail.inputs["isMultiRegionTrail"],
+        trail.inputs["includeGlobalServiceEvents"],
+        trail.inputs["enableLogFileValidation"],
+        trail.inputs["s3KeyPrefix"],
+    ) == (True, True, True, "cloudtrail")
+    assert trail.property_dependencies["kmsKeyId"] == (key.urn,)
+    assert bucket.urn in trail.property_dependencies["s3BucketName"]
+    assert key.inputs["enableKeyRotation"] is True and key.options.protect is True
+    assert bucket.options.protect is True
+    lifecycle = {r["id"]: r for r in plan.named("osp-prod-audit-logs-lifecycle").inputs["rules"]}
+    assert lifecycle["expire-objects"]["expiration"] == {"days": 365}
+    logging = plan.named("osp-prod-audit-logs-access-logging")
+    assert logging.property_dependencies["targetBucket"] == (
+        plan.named("osp-prod-logs-bucket").urn,
+    )
+    features = {
+        f.inputs["name"]: f.inputs
+        for f in plan.of_type("aws:guardduty/detectorFeature:DetectorFeature")
+    }
+    assert {n: f["status"] for n, f in features.items()} == {
+        "EKS_AUDIT_LOGS": "ENABLED",
+        "RUNTIME_MONITORING": "ENABLED",
+    }
+    assert features["RUNTIME_MONITORING"]["additionalConfigurations"] == [
+        {"name": "EKS_ADDON_MANAGEMENT", "status": "ENABLED"}
+    ]
+    assert plan.named("osp-prod-audit-guardduty").inputs["enable"] is True
+    recorder = plan.named("osp-prod-audit-config-recorder")
+    assert recorder.inputs["recordingGroup"] == {
+        "allSupported": True,
+        "includeGlobalResourceTypes": True,
+    }
+    assert plan.named("osp-prod-audit-config-status").inputs["isEnabled"] is True
+    assert plan.named("osp-prod-audit-config-channel").inputs["s3KeyPrefix"] == "config"
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_the_presets_say_what_dev_and_staging_get(blueprint):
+    staging, dev = plan_of("staging", blueprint), plan_of("dev", blueprint)
+    # Staging: its own trail (kept 90 days); GuardDuty and Config belong to prod's account.
+    assert [t.name for t in staging.of_type("aws:cloudtrail/trail:Trail")] == [
+        "osp-staging-audit-trail"
+    ]
+    lifecycle = {
+        r["id"]: r for r in staging.named("osp-staging-audit-logs-lifecycle").inputs["rules"]
+    }
+    assert lifecycle["expire-objects"]["expiration"] == {"days": 90}
+    for token in ("aws:guardduty/detector:Detector", "aws:cfg/recorder:Recorder"):
+        assert not staging.of_type(token) and not dev.of_type(token)
+    # Dev: none of the three (the account's owner runs them).
+    assert not dev.of_type("aws:cloudtrail/trail:Trail")
+    assert not dev.of_type("osp:audit:AccountAudit")

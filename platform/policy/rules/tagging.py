@@ -11,6 +11,9 @@ from osp.platform.policy.model import Check, Rule, Scope, Severity
 UNTAGGABLE = frozenset(
     {
         "aws:acm/certificateValidation:CertificateValidation",
+        "aws:cfg/deliveryChannel:DeliveryChannel",
+        "aws:cfg/recorder:Recorder",
+        "aws:cfg/recorderStatus:RecorderStatus",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/function:Function",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
@@ -28,6 +31,7 @@ UNTAGGABLE = frozenset(
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         "aws:ecr/repositoryPolicy:RepositoryPolicy",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "aws:guardduty/detectorFeature:DetectorFeature",
         "aws:iam/groupPolicy:GroupPolicy",
         "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
         "aws:iam/policyAttachment:PolicyAttachment",
