@@ -5,6 +5,7 @@
 Each takes a frozen, keyword-only args dataclass and never reads config or the environment.
 """
 
+from osp.components.audit import AccountAudit, AccountAuditArgs
 from osp.components.broker import RabbitMq, RabbitMqArgs
 from osp.components.cache import Redis, RedisArgs
 from osp.components.cdn import ApiDistribution, ApiDistributionArgs, StaticSite, StaticSiteArgs
@@ -55,6 +56,8 @@ from osp.components.table import (
 
 __all__ = [
     "AccessPoint",
+    "AccountAudit",
+    "AccountAuditArgs",
     "ApiDistribution",
     "ApiDistributionArgs",
     "ApiLoadBalancer",

@@ -18,6 +18,7 @@ from osp.components import _checks
 from osp.components._log_groups import log_group
 from osp.components._network_access import ClientPort, client_security_group
 from osp.components._secrets import stored_secret
+from osp.components.messaging import RETENTION_RANGE, queue_policy
 from osp.components.rotation import Rotation, RotationTarget, SecretRotator, rotator_args
 from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
@@ -285,10 +286,24 @@ def logs_publish_policy(partition: str, region: str, account: str, broker_name: 
     )
 
 
+#: How many copies of the claiming function may run at once: it is invoked once per change
+#: of its broker, so one is all it ever needs, and no runaway caller can use up the account's
+#: concurrency through it.
+CLAIM_RESERVED_CONCURRENCY = 1
+
+
 def claim_policy(
-    partition: str, region: str, account: str, broker_id: str, own_logs_arn: str
+    partition: str,
+    region: str,
+    account: str,
+    broker_id: str,
+    own_logs_arn: str,
+    dead_letter_arn: str,
+    logs_key_arn: str,
 ) -> str:
-    """What the claiming function may do: claim this broker's log groups, write its own."""
+    """What the claiming function may do: claim this broker's log groups, write its own logs
+    and traces, and leave a failed event in its dead-letter queue (encrypted with the logs
+    key)."""
     return iam.policy(
         {
             "Sid": "ClaimThisBrokersLogGroups",
@@ -307,6 +322,25 @@ def claim_policy(
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": f"{own_logs_arn}:*",
+        },
+        {
+            # X-Ray takes no resource-level permissions.
+            "Sid": "WriteOwnTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "SendFailedEventsToDeadLetterQueue",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": dead_letter_arn,
+        },
+        {
+            "Sid": "EncryptForDeadLetterQueue",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": logs_key_arn,
         },
     )
 
@@ -497,11 +531,34 @@ class RabbitMq(pulumi.ComponentResource):
     def _claim_function(
         self, name: str, args: RabbitMqArgs, broker: aws.mq.Broker, account: _Account
     ) -> tuple[aws.lambda_.Function, aws.iam.RolePolicy]:
-        """The claiming function, its own log group and role, and the role's policy."""
+        """The claiming function, its own log group, dead-letter queue and role, and the
+        role's policy.
+
+        It runs outside the VPC on purpose: it calls only CloudWatch Logs' API, and a VPC
+        attachment would add network interfaces and a NAT or endpoint dependency for no
+        reach it needs. The dead-letter queue catches an event whose asynchronous invocation
+        (a retry by Lambda, or an operator's `aws lambda invoke --invocation-type Event`)
+        fails every attempt; `aws.lambda_.Invocation`'s own synchronous call fails the
+        deployment instead, which says why.
+        """
         child = pulumi.ResourceOptions(parent=self)
         role_name = f"{name}-log-groups"
         # Lambda names take Amazon MQ's alphabet ([A-Za-z0-9_-]); 50 characters fit its 64.
         function_name = fit(role_name, NameKind.MQ_BROKER)
+        dead_letters = aws.sqs.Queue(
+            f"{name}-log-groups-dlq",
+            name=fit(f"{name}-log-groups-dlq", NameKind.SQS_QUEUE),
+            kms_master_key_id=args.logs_kms_key_arn,
+            message_retention_seconds=RETENTION_RANGE[1],
+            tags={"Name": f"{name}-log-groups-dlq", **args.tags},
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-log-groups-dlq-policy",
+            queue_url=dead_letters.url,
+            policy=dead_letters.arn.apply(lambda arn: queue_policy(queue_arn=arn)),
+            opts=child,
+        )
         own_logs = log_group(
             f"{name}-log-groups-fn-logs",
             log_group_name=f"/aws/lambda/{function_name}",
@@ -522,7 +579,13 @@ class RabbitMq(pulumi.ComponentResource):
             role_name,
             role=role.id,
             policy=pulumi.Output.all(
-                account.partition, account.region, account.id, broker.id, own_logs.arn
+                account.partition,
+                account.region,
+                account.id,
+                broker.id,
+                own_logs.arn,
+                dead_letters.arn,
+                args.logs_kms_key_arn,
             ).apply(lambda v: claim_policy(*v)),
             opts=child,
         )
@@ -540,8 +603,14 @@ class RabbitMq(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=own_logs.name
             ),
+            reserved_concurrent_executions=CLAIM_RESERVED_CONCURRENCY,
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(
+                target_arn=dead_letters.arn
+            ),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             tags={"Name": f"{name}-log-groups-fn", **args.tags},
-            opts=child,
+            # Lambda checks the role may send to the queue when the function is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         return function, role_policy
 

@@ -129,6 +129,11 @@ class StaticSiteArgs(_DistributionArgs):
     allows the site's own scripts, styles (inline ones too, as Angular needs), images and
     fonts, calls to the API only, and no framing, plugins or foreign forms."""
 
+    access_log_bucket: pulumi.Input[str] | None = None
+    """Name of the bucket that receives the content bucket's S3 server access logs (the
+    estate's `LogBucket`), under `s3-access-logs/<bucket_name>/`: who changed the site, and
+    every read CloudFront made of it. Default: no server access logging."""
+
     viewer_request_function_arn: pulumi.Input[str] | None = None
     """A CloudFront Function (cloudfront-js-2.0, published) run on every viewer request, on
     every behaviour: such as `TenantGate.function_arn` on the portal that answers tenants'
@@ -484,8 +489,9 @@ class StaticSite(_Edge):
     cache policy, security headers (HSTS with preload, nosniff, DENY framing, a strict
     referrer policy, a CSP) and SPA routing (403 and 404 answer /index.html with 200). The
     CLOUDFRONT-scope web ACL inspects every request; standard logs go to the log bucket when
-    one is given. A viewer-request function, when given (such as a `TenantGate`'s), runs
-    on every request before the cache. `domain_name` and `hosted_zone_id` are what a Route 53
+    one is given, and so do the content bucket's S3 server access logs (`access_log_bucket`).
+    A viewer-request function, when given (such as a `TenantGate`'s), runs on every request
+    before the cache. `domain_name` and `hosted_zone_id` are what a Route 53
     alias needs.
     """
 
@@ -503,6 +509,7 @@ class StaticSite(_Edge):
                 bucket_name=args.bucket_name,
                 kms_key_arn=args.kms_key_arn,
                 deletion_protection=args.deletion_protection,
+                access_log_bucket=args.access_log_bucket,
                 # Its statement names the distribution, which needs the bucket first.
                 manage_policy=False,
                 tags=args.tags,

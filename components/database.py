@@ -67,7 +67,8 @@ class PostgresArgs:
     grows only when this is raised)."""
 
     multi_az: bool
-    """A synchronous standby in a second zone, with automatic failover."""
+    """A synchronous standby in a second zone, with automatic failover, for the primary and
+    for every read replica."""
 
     deletion_protection: bool
     """RDS deletion protection and Pulumi `protect` on the primary and on every replica."""
@@ -314,6 +315,9 @@ class Postgres(pulumi.ComponentResource):
                 monitoring_dependencies,
                 logs_name=f"{name}-replica-{n}",
                 replicate_source_db=primary.identifier,
+                # A replica the services read from is as much a single point of failure as
+                # the primary: it gets its own standby wherever the primary has one.
+                multi_az=args.multi_az,
                 # A replica holds no data of its own, and RDS refuses a final snapshot of one;
                 # the primary's final snapshot covers it.
                 skip_final_snapshot=True,

@@ -1,4 +1,5 @@
-"""`Zone`: an environment's public DNS zone, its TLS certificates and its alias records."""
+"""`Zone`: an environment's public DNS zone, its TLS certificates, its alias records, its
+DNSSEC signing and its query log."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from osp.platform import limits
+from osp.platform import iam, limits
 from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:dns:Zone"
@@ -24,6 +25,76 @@ AMAZON_CAS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 KEY_ALGORITHM = "RSA_2048"
 
 _EXISTING_ZONE_ID = limits.optional(limits.HOSTED_ZONE_ID, " to create a zone")
+
+#: The key Route 53 signs a zone with: asymmetric, ECDSA P-256 (DNSSEC algorithm 13), for
+#: signing and verifying only, in us-east-1 (Route 53 takes no other).
+SIGNING_KEY_SPEC = "ECC_NIST_P256"
+
+#: The service principal through which Route 53 uses the key-signing key's KMS key.
+DNSSEC_PRINCIPAL = "dnssec-route53.amazonaws.com"
+
+#: The name of the zone's key-signing key (what Route 53 shows; unique within the zone).
+KEY_SIGNING_KEY_NAME = "osp-ksk"
+
+
+def signing_key_policy(*, partition: str, account: str) -> str:
+    """The policy of the KMS key Route 53 signs the zone with: the account administers it;
+    Route 53's DNSSEC service may read its public key and sign with it, and grant itself
+    that use, only for this account's hosted zones (the confused-deputy conditions)."""
+    for_zones = {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:route53:::hostedzone/*"},
+    }
+    return iam.policy(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "Route53DnssecSigns",
+            "Effect": "Allow",
+            "Principal": {"Service": DNSSEC_PRINCIPAL},
+            "Action": ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"],
+            "Resource": "*",
+            "Condition": for_zones,
+        },
+        {
+            "Sid": "Route53DnssecGrants",
+            "Effect": "Allow",
+            "Principal": {"Service": DNSSEC_PRINCIPAL},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}, **for_zones},
+        },
+    )
+
+
+def query_log_group_name(domain: str) -> str:
+    """The log group Route 53 writes `domain`'s queries to (its names must start
+    /aws/route53/)."""
+    return f"/aws/route53/{domain}"
+
+
+def query_log_policy(*, partition: str, account: str, zone_arn: str) -> str:
+    """The CloudWatch Logs resource policy letting Route 53 write this zone's query logs
+    under /aws/route53/ in this account, and nothing else's."""
+    return iam.policy(
+        {
+            "Sid": "Route53WritesQueryLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "route53.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:{partition}:logs:{limits.CLOUDFRONT_REGION}:{account}:"
+            "log-group:/aws/route53/*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": zone_arn},
+            },
+        }
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,8 +116,30 @@ class ZoneArgs:
     `domain`, whose name servers the parent zone must delegate to."""
 
     deletion_protection: bool = True
-    """Pulumi `protect` on the created hosted zone: deleting it breaks every name under the
-    domain and the parent's delegation. Adopted zones are never managed by osp."""
+    """Pulumi `protect` on the created hosted zone (and on the DNSSEC signing key): deleting
+    it breaks every name under the domain and the parent's delegation. Adopted zones are
+    never managed by osp."""
+
+    dnssec: bool = True
+    """Sign the zone with DNSSEC: a KMS key in us-east-1 (ECC_NIST_P256, SIGN_VERIFY, its
+    policy admitting Route 53's DNSSEC service for this account's zones only), a key-signing
+    key on it and the zone's signing turned on, all through `edge_provider`. The parent
+    (the registrar) must then publish `ds_record`. False: no signing (turn it off for an
+    adopted zone another team signs)."""
+
+    signing_key_deletion_window_days: int = 30
+    """Days a deleted DNSSEC signing key waits before it is gone (7-30): a key deleted while
+    the parent still publishes its DS record makes the whole domain unresolvable for
+    validating resolvers."""
+
+    query_log_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer KMS key in us-east-1 of the zone's query log group (its policy must let
+    CloudWatch Logs in us-east-1 use it). Given: Route 53 logs every query it answers for the
+    zone to `/aws/route53/<domain>` in us-east-1 (the only region it logs to). Default: no
+    query logging."""
+
+    query_log_retention_days: int = 365
+    """Days the query log group keeps events (a CloudWatch Logs retention period)."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the hosted zone and the certificates (osp's tag set)."""
@@ -63,6 +156,16 @@ def problems(name: str, args: ZoneArgs) -> list[str]:
         args.edge_provider,
         "an aws.Provider for us-east-1 (CloudFront certificates must live there)",
     )
+    check.check(isinstance(args.dnssec, bool), "dnssec", args.dnssec, "True or False")
+    check.against(
+        limits.KMS_DELETION_WINDOW_DAYS,
+        "signing_key_deletion_window_days",
+        args.signing_key_deletion_window_days,
+    )
+    check.against(limits.LOG_RETENTION, "query_log_retention_days", args.query_log_retention_days)
+    key = args.query_log_kms_key_arn
+    if key is not None and not isinstance(key, pulumi.Output):
+        check.against(limits.KMS_KEY_ARN, "query_log_kms_key_arn", key)
     return check.found
 
 
@@ -93,12 +196,18 @@ class Zone(pulumi.ComponentResource):
     stays. The certificate ARNs are published only once ACM has issued them, so nothing
     attaches a certificate that is still pending. `alias` adds A/AAAA alias records for
     CloudFront distributions and load balancers.
+
+    With `dnssec` the zone is signed (key-signing key on a KMS key in us-east-1) and
+    `ds_record` is what the registrar must publish; with `query_log_kms_key_arn` every query
+    is logged to an encrypted group in us-east-1.
     """
 
     zone_id: pulumi.Output[str]
     name_servers: pulumi.Output[list[str]]
     edge_certificate_arn: pulumi.Output[str]
     regional_certificate_arn: pulumi.Output[str]
+    ds_record: pulumi.Output[str] | None
+    """The DS record for the parent zone (`<key tag> 13 2 <digest>`), None without DNSSEC."""
 
     def __init__(self, name: str, args: ZoneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TOKEN, name, None, opts)
@@ -122,14 +231,18 @@ class Zone(pulumi.ComponentResource):
         self.regional_certificate_arn = self._validated(
             "regional", regional_certificate, validation_record, child
         )
-        self.register_outputs(
-            {
-                "zoneId": self.zone_id,
-                "nameServers": self.name_servers,
-                "edgeCertificateArn": self.edge_certificate_arn,
-                "regionalCertificateArn": self.regional_certificate_arn,
-            }
-        )
+        self.ds_record = self._dnssec(args, edge) if args.dnssec else None
+        if args.query_log_kms_key_arn is not None:
+            self._query_log(args, edge)
+        outputs = {
+            "zoneId": self.zone_id,
+            "nameServers": self.name_servers,
+            "edgeCertificateArn": self.edge_certificate_arn,
+            "regionalCertificateArn": self.regional_certificate_arn,
+        }
+        if self.ds_record is not None:
+            outputs["dsRecord"] = self.ds_record
+        self.register_outputs(outputs)
 
     def _tagged(self, resource_name: str) -> dict[str, str]:
         return {"Name": resource_name, **self._tags}
@@ -154,6 +267,78 @@ class Zone(pulumi.ComponentResource):
         # (hours later); refuse it at once instead.
         name, domain = self._name, self._domain
         return adopted.apply(lambda z: _check_adopted(name, z, domain)), adopted.name_servers
+
+    def _dnssec(self, args: ZoneArgs, edge: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """Sign the zone: the KMS key, the key-signing key on it, signing on. Returns the DS
+        record the parent must publish."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        key_name = f"{self._name}-dnssec-key"
+        key = aws.kms.Key(
+            key_name,
+            description=f"osp: DNSSEC key-signing key of {self._domain}",
+            customer_master_key_spec=SIGNING_KEY_SPEC,
+            key_usage="SIGN_VERIFY",
+            # KMS rotates symmetric encryption keys only; a new KSK is a DNSSEC key rollover.
+            enable_key_rotation=False,
+            deletion_window_in_days=args.signing_key_deletion_window_days,
+            policy=pulumi.Output.all(partition.partition, account.account_id).apply(
+                lambda v: signing_key_policy(partition=v[0], account=v[1])
+            ),
+            tags=self._tagged(key_name),
+            opts=pulumi.ResourceOptions.merge(
+                edge, pulumi.ResourceOptions(protect=args.deletion_protection)
+            ),
+        )
+        signing_key = aws.route53.KeySigningKey(
+            f"{self._name}-ksk",
+            hosted_zone_id=self.zone_id,
+            key_management_service_arn=key.arn,
+            name=KEY_SIGNING_KEY_NAME,
+            status="ACTIVE",
+            opts=edge,
+        )
+        aws.route53.HostedZoneDnsSec(
+            f"{self._name}-dnssec",
+            hosted_zone_id=signing_key.hosted_zone_id,
+            signing_status="SIGNING",
+            opts=pulumi.ResourceOptions.merge(
+                edge, pulumi.ResourceOptions(depends_on=[signing_key])
+            ),
+        )
+        return signing_key.ds_record
+
+    def _query_log(self, args: ZoneArgs, edge: pulumi.ResourceOptions) -> None:
+        """Route 53 logs the zone's queries to an encrypted group in us-east-1."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        group_name = f"{self._name}-query-logs"
+        group = aws.cloudwatch.LogGroup(
+            group_name,
+            name=query_log_group_name(self._domain),
+            retention_in_days=args.query_log_retention_days,
+            kms_key_id=args.query_log_kms_key_arn,
+            tags=self._tagged(group_name),
+            opts=edge,
+        )
+        zone_arn = pulumi.Output.all(partition.partition, self.zone_id).apply(
+            lambda v: f"arn:{v[0]}:route53:::hostedzone/{v[1]}"
+        )
+        policy = aws.cloudwatch.LogResourcePolicy(
+            f"{self._name}-query-logs-policy",
+            policy_name=f"{self._name}-route53-query-logs",
+            policy_document=pulumi.Output.all(
+                partition.partition, account.account_id, zone_arn
+            ).apply(lambda v: query_log_policy(partition=v[0], account=v[1], zone_arn=v[2])),
+            opts=edge,
+        )
+        aws.route53.QueryLog(
+            f"{self._name}-query-log",
+            zone_id=self.zone_id,
+            cloudwatch_log_group_arn=group.arn,
+            # Route 53 checks that it may write to the group when logging is turned on.
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=[policy])),
+        )
 
     def _caa_record(self) -> None:
         aws.route53.Record(

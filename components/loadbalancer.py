@@ -272,18 +272,6 @@ def _not_found() -> aws.lb.ListenerDefaultActionArgs:
     )
 
 
-def _redirect_to_https() -> aws.lb.ListenerDefaultActionArgs:
-    """What the HTTP listener answers to everything: a permanent redirect to HTTPS."""
-    return aws.lb.ListenerDefaultActionArgs(
-        type="redirect",
-        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-            protocol="HTTPS",
-            port="443",
-            status_code="HTTP_301",
-        ),
-    )
-
-
 def _by_service(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
     """One output holding each service's value."""
     return pulumi.Output.all(**outputs).apply(dict)
@@ -349,11 +337,12 @@ def service_conditions(
 class ApiLoadBalancer(pulumi.ComponentResource):
     """The internet-facing application load balancer behind `api.<domain>`.
 
-    Only CloudFront reaches it: its security groups admit HTTPS and HTTP solely from AWS's
-    CloudFront origin-facing prefix list, and every service rule also requires the
-    `X-Origin-Verify` header, whose random value only osp's distribution sends — so another
-    CloudFront distribution pointed at it gets the listener's bare 404. HTTPS uses the regional
-    certificate with a TLS 1.3/1.2 policy; HTTP only redirects to HTTPS. Requests with invalid
+    Only CloudFront reaches it: its security group admits HTTPS solely from AWS's CloudFront
+    origin-facing prefix list, and every service rule also requires the `X-Origin-Verify`
+    header, whose random value only osp's distribution sends — so another CloudFront
+    distribution pointed at it gets the listener's bare 404. HTTPS uses the regional
+    certificate with a TLS 1.3/1.2 policy; there is no HTTP listener and port 80 is closed:
+    CloudFront reaches the origin over HTTPS only, so nothing would use one. Requests with invalid
     header fields are dropped, HTTP desync is mitigated strictly, the WAF fails closed, access
     logs go to the log bucket, and a REGIONAL WAFv2 web ACL is associated with it. It sends
     only to the VPC's block, on the services' ports.
@@ -362,9 +351,16 @@ class ApiLoadBalancer(pulumi.ComponentResource):
     Controller's `TargetGroupBinding`) checked on its readiness path, and a rule forwarding
     `<prefix>` and `<prefix>/*` to it.
 
-    CloudFront's prefix list counts as 55 of the 60 rules a security group holds by default,
-    so HTTPS and HTTP each get a group; `security_group_id` is the HTTPS one, which also holds
-    the egress rules: the pods' security group should admit it on their ports.
+    CloudFront's prefix list counts as 55 of the 60 rules a security group holds by default;
+    the one group (`security_group_id`) holds that rule and the egress rules: the pods'
+    security group should admit it on their ports.
+
+    From the load balancer to the pods the traffic is plain HTTP inside the VPC, never
+    leaving it: the target groups' protocol is HTTP. TLS ends at the load balancer because
+    the pods have no certificates a load balancer would verify (an ALB accepts any target
+    certificate, so re-encrypting would add cost and no authentication), and the path is
+    confined to the VPC's private subnets by the egress rules above and the nodes' security
+    group (see docs/components.md).
     """
 
     arn: pulumi.Output[str]
@@ -388,9 +384,16 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         self._args = args
         services = list(args.services)
 
-        https_sg, http_sg = self._security_groups(services)
-        lb = self._load_balancer(https_sg, http_sg)
-        https = self._listeners(lb)
+        https_sg = self._security_group_of(services)
+        lb = self._load_balancer(https_sg)
+        https = self._listener(
+            lb,
+            "https",
+            443,
+            _not_found(),
+            ssl_policy=SSL_POLICY,
+            certificate_arn=args.certificate_arn,
+        )
         verify = random.RandomPassword(
             f"{name}-origin-verify",
             length=48,
@@ -416,16 +419,10 @@ class ApiLoadBalancer(pulumi.ComponentResource):
     def _tagged(self, resource_name: str) -> dict[str, str]:
         return {"Name": resource_name, **self._args.tags}
 
-    def _security_groups(
-        self, services: list[ServiceRoute]
-    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """The HTTPS group (with the egress rules) and the HTTP group, each admitting only
-        CloudFront's origin-facing servers.
-
-        CloudFront's list weighs 55 rules against the 60 a security group holds by default,
-        so 443 and 80 each need a group of their own. Neither has inline rules, so the
-        provider removes AWS's default allow-all egress.
-        """
+    def _security_group_of(self, services: list[ServiceRoute]) -> aws.ec2.SecurityGroup:
+        """The load balancer's group: HTTPS from CloudFront's origin-facing servers only, and
+        out to the services' ports in the VPC. It has no inline rules, so the provider removes
+        AWS's default allow-all egress."""
         name = self._name
         cloudfront = aws.ec2.get_managed_prefix_list_output(
             name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -433,18 +430,14 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         https_sg = self._security_group(
             f"{name}-sg", f"ALB {name}: HTTPS from CloudFront, to the services in the VPC"
         )
-        http_sg = self._security_group(
-            f"{name}-http-sg", f"ALB {name}: HTTP from CloudFront, redirected to HTTPS"
+        self._port_rule(
+            aws.vpc.SecurityGroupIngressRule,
+            f"{name}-https-from-cloudfront",
+            https_sg,
+            443,
+            "HTTPS from CloudFront origin-facing servers",
+            prefix_list_id=cloudfront.id,
         )
-        for group, scheme, port in ((https_sg, "https", 443), (http_sg, "http", 80)):
-            self._port_rule(
-                aws.vpc.SecurityGroupIngressRule,
-                f"{name}-{scheme}-from-cloudfront",
-                group,
-                port,
-                f"{scheme.upper()} from CloudFront origin-facing servers",
-                prefix_list_id=cloudfront.id,
-            )
         for port in sorted({s.port for s in services}):
             self._port_rule(
                 aws.vpc.SecurityGroupEgressRule,
@@ -454,7 +447,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 f"Service pods and their health checks on TCP {port}",
                 cidr_ipv4=self._args.vpc_cidr,
             )
-        return https_sg, http_sg
+        return https_sg
 
     def _security_group(self, resource_name: str, description: str) -> aws.ec2.SecurityGroup:
         return aws.ec2.SecurityGroup(
@@ -489,9 +482,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             **peer,
         )
 
-    def _load_balancer(
-        self, https_sg: aws.ec2.SecurityGroup, http_sg: aws.ec2.SecurityGroup
-    ) -> aws.lb.LoadBalancer:
+    def _load_balancer(self, https_sg: aws.ec2.SecurityGroup) -> aws.lb.LoadBalancer:
         args = self._args
         return aws.lb.LoadBalancer(
             f"{self._name}-alb",
@@ -501,7 +492,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             # CloudFront reaches custom origins over IPv4.
             ip_address_type="ipv4",
             subnets=list(args.public_subnet_ids),
-            security_groups=[https_sg.id, http_sg.id],
+            security_groups=[https_sg.id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
             enable_http2=True,
@@ -517,20 +508,6 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             tags=self._tagged(f"{self._name}-alb"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
         )
-
-    def _listeners(self, lb: aws.lb.LoadBalancer) -> aws.lb.Listener:
-        """The HTTPS listener (a bare 404 unless a service rule matches), which it returns,
-        and the HTTP one, which only redirects to HTTPS."""
-        https = self._listener(
-            lb,
-            "https",
-            443,
-            _not_found(),
-            ssl_policy=SSL_POLICY,
-            certificate_arn=self._args.certificate_arn,
-        )
-        self._listener(lb, "http", 80, _redirect_to_https())
-        return https
 
     def _listener(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from osp.components.messaging import TOPIC_ACTIONS
 from osp.platform import iam, limits
 from osp.platform.limits import Constraint, pattern, whole_range
 from osp.platform.naming import fit
@@ -189,8 +190,9 @@ def key_policy_statement(*, partition: str, account: str, region: str) -> dict[s
 def topic_policy(
     *, topic_arn: str, partition: str, account: str, region: str, environment: str
 ) -> str:
-    """The alarm topic's policy: the account manages it, and CloudWatch may publish to it on
-    behalf of this environment's alarms only (the confused-deputy conditions)."""
+    """The alarm topic's policy: the account manages it, CloudWatch may publish to it on
+    behalf of this environment's alarms only (the confused-deputy conditions), and nothing at
+    all happens without TLS."""
     return iam.policy(
         {
             "Sid": "AccountManages",
@@ -222,6 +224,14 @@ def topic_policy(
                     )
                 },
             },
+        },
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": list(TOPIC_ACTIONS),
+            "Resource": topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
     )
 

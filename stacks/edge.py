@@ -76,6 +76,10 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
             edge_provider=edge_provider,
             existing_zone_id=ctx.spec.dns.zone_id,
             deletion_protection=ctx.protect,
+            dnssec=ctx.spec.dns.dnssec,
+            signing_key_deletion_window_days=ctx.spec.keys.deletion_window_days,
+            query_log_kms_key_arn=edge_logs_key if ctx.spec.dns.query_logging else None,
+            query_log_retention_days=ctx.spec.dns.query_log_retention_days,
             tags=ctx.tags("dns"),
         ),
     )
@@ -115,7 +119,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
             # The gate refuses the names of suspended tenants (osp.stacks.tenant_gate).
             settings["additional_domain_names"] = (f"*.{ctx.spec.domain}",)
             settings["viewer_request_function_arn"] = gate.function_arn
-        site = _portal(ctx, foundation, portal, settings)
+        site = _portal(ctx, foundation, shared, portal, settings)
         zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
         portals[portal] = site
     api = _api_distribution(ctx, zone, load_balancer, distribution_settings)
@@ -230,14 +234,16 @@ def tenant_portal(portals: Sequence[str]) -> str | None:
 
 
 def _portal(
-    ctx: Context, foundation: Foundation, portal: str, settings: dict[str, Any]
+    ctx: Context, foundation: Foundation, shared: Shared, portal: str, settings: dict[str, Any]
 ) -> StaticSite:
+    logs = shared.log_bucket.bucket_name if ctx.spec.storage.access_logging else None
     return StaticSite(
         ctx.name(f"{portal}-portal"),
         StaticSiteArgs(
             domain_name=ctx.hostname(portal),
             bucket_name=ctx.bucket_name(f"{portal}-portal"),
             kms_key_arn=foundation.keys.storage_key_arn,
+            access_log_bucket=logs,
             api_domain_name=ctx.hostname("api"),
             deletion_protection=ctx.protect,
             tags=ctx.tags("portals"),

@@ -147,6 +147,9 @@ def _export(
         pulumi.export("rabbitmqEndpoints", foundation.broker.amqps_endpoints)
         pulumi.export("rabbitmqCredentialsSecretArn", foundation.broker.credentials_secret_arn)
     pulumi.export("nameServers", edge.zone.name_servers)
+    if edge.zone.ds_record is not None:
+        # For the registrar, beside the name servers: the zone is signed.
+        pulumi.export("dnssecDsRecord", edge.zone.ds_record)
     pulumi.export("apiUrl", f"https://{ctx.hostname('api')}")
     pulumi.export("portalUrls", {p: f"https://{ctx.hostname(p)}" for p in edge.portals})
     pulumi.export("portalBuckets", {p: site.bucket_name for p, site in edge.portals.items()})

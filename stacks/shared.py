@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from osp.components import (
+    AccountAudit,
+    AccountAuditArgs,
     AttributeType,
     BillingMode,
     Bucket,
@@ -41,6 +43,8 @@ class Shared:
     registry: Registry
     secrets: ServiceSecrets | None
     tenants: Table
+    audit: AccountAudit | None
+    """The account's trail, GuardDuty and Config recorder, where the profile asks for any."""
 
 
 def build(ctx: Context, foundation: Foundation) -> Shared:
@@ -117,6 +121,27 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
         registry=registry,
         secrets=secrets,
         tenants=_tenants(ctx, foundation),
+        audit=_audit(ctx, log_bucket),
+    )
+
+
+def _audit(ctx: Context, log_bucket: LogBucket) -> AccountAudit | None:
+    audit = ctx.spec.audit
+    if not (audit.trail or audit.guardduty or audit.config_recorder):
+        return None
+    return AccountAudit(
+        ctx.name("audit"),
+        AccountAuditArgs(
+            bucket_name=ctx.bucket_name("audit"),
+            retention_days=audit.retention_days,
+            deletion_window_days=ctx.spec.keys.deletion_window_days,
+            deletion_protection=ctx.protect,
+            trail=audit.trail,
+            guardduty=audit.guardduty,
+            config_recorder=audit.config_recorder,
+            access_log_bucket=log_bucket.bucket_name if ctx.spec.storage.access_logging else None,
+            tags=ctx.tags("audit"),
+        ),
     )
 
 

@@ -117,6 +117,9 @@ class FakeAws(Mocks):
             return "Z" + digest(token, name, length=20).upper()
         if token == "aws:kms/key:Key":
             return str(uuid.UUID(digest(token, name, length=32)))
+        if token == "aws:guardduty/detector:Detector":
+            # A detector id: 32 lower-case hex digits.
+            return digest(token, name, length=32)
         # Most other AWS resources are identified by the name they were given.
         for key in (
             "name",
@@ -292,6 +295,7 @@ _OUTPUTS: dict[str, _OutputsFn] = {
             for n, tld in enumerate(("com", "net", "org", "co.uk"))
         ],
     },
+    "aws:route53/keySigningKey:KeySigningKey": lambda c, i, _in, _r: _key_signing_key(i),
     "aws:sesv2/emailIdentity:EmailIdentity": lambda c, i, inputs, r: _email_identity(
         c, str(inputs.get("emailIdentity", i)), r
     ),
@@ -364,6 +368,26 @@ _UUID_IDS = frozenset(
         "aws:wafv2/ipSet:IpSet",
     }
 )
+
+
+def _key_signing_key(ident: str) -> dict[str, Any]:
+    """What Route 53 derives from a key-signing key: ECDSA P-256 with SHA-256 (DNSSEC
+    algorithm 13), the key tag, the SHA-256 digest (digest type 2) and the DS record the
+    parent zone publishes, `<key tag> 13 2 <digest>`."""
+    key_tag = int(digest("key-tag", ident, length=4), 16)
+    ds_digest = digest("ds", ident, length=64).upper()
+    return {
+        "digestAlgorithmMnemonic": "SHA-256",
+        "digestAlgorithmType": 2,
+        "digestValue": ds_digest,
+        "dnskeyRecord": f"257 3 13 {digest('dnskey', ident, length=64)}",
+        "dsRecord": f"{key_tag} 13 2 {ds_digest}",
+        "flag": 257,
+        "keyTag": key_tag,
+        "publicKey": digest("public-key", ident, length=64),
+        "signingAlgorithmMnemonic": "ECDSAP256SHA256",
+        "signingAlgorithmType": 13,
+    }
 
 
 def _certificate(ident: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -504,6 +504,18 @@ class DnsSpec(_Model):
         None,
         description="An existing public hosted zone for osp:domain; default: osp creates one.",
     )
+    dnssec: bool = Field(
+        True,
+        description="DNSSEC signing of the zone (a KMS key and key-signing key in us-east-1); "
+        "the registrar must publish the dnssecDsRecord output. Off for an adopted zone "
+        "another team signs.",
+    )
+    query_logging: bool = Field(
+        True, description="Route 53 query logs of the zone, to a log group in us-east-1."
+    )
+    query_log_retention_days: LogRetentionDays = Field(
+        365, description="Days the query log group keeps events (profile default)."
+    )
 
 
 class PriceClass(StrEnum):
@@ -580,11 +592,46 @@ class StorageSpec(_Model):
     """The data buckets (media, documents, reports, backups)."""
 
     access_logging: bool = Field(
-        False, description="S3 server access logs of every data bucket (profile default)."
+        True,
+        description="S3 server access logs of every data and portal bucket, into the log "
+        "bucket (on in every profile).",
     )
     noncurrent_version_expiry_days: int = Field(
         30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
     )
+
+
+class AuditSpec(_Model):
+    """The account-level audit record and detection (components.audit.AccountAudit)."""
+
+    organization_trail: bool = Field(
+        False,
+        description="The account's activity is already recorded by an AWS Organizations trail: "
+        "no trail of its own, whatever cloudtrail says.",
+    )
+    cloudtrail: bool = Field(
+        True,
+        description="A multi-region CloudTrail trail with log file validation, KMS-encrypted, "
+        "into the audit bucket (profile default).",
+    )
+    guardduty: bool = Field(
+        True,
+        description="A GuardDuty detector with EKS protection; one per account and region "
+        "(profile default).",
+    )
+    config_recorder: bool = Field(
+        True,
+        description="An AWS Config recorder of every resource type; one per account and region "
+        "(profile default).",
+    )
+    retention_days: int = Field(
+        365, ge=1, le=3650, description="Days the audit bucket keeps trail and Config files."
+    )
+
+    @property
+    def trail(self) -> bool:
+        """Whether the environment keeps a trail of its own."""
+        return self.cloudtrail and not self.organization_trail
 
 
 class RegistrySpec(_Model):
@@ -718,6 +765,7 @@ class EnvironmentSpec(_Model):
     logs: LogsSpec = Field(default_factory=LogsSpec, alias="osp:logs")
     storage: StorageSpec = Field(default_factory=StorageSpec, alias="osp:storage")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
+    audit: AuditSpec = Field(default_factory=AuditSpec, alias="osp:audit")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
     policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
     # Not a stack file key: the loader records where the environment's project keeps its

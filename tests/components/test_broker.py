@@ -116,6 +116,8 @@ def test_children(fixture, request):
         "iam/rolePolicy": 1,
         "lambda/function": 1,
         "lambda/invocation": 1,
+        "sqs/queue": 1,  # the function's dead letters
+        "sqs/queuePolicy": 1,
     }
     component = plan.named(NAME)
     assert component.type == "osp:broker:RabbitMq"
@@ -134,6 +136,8 @@ def test_children(fixture, request):
         f"{NAME}-log-groups-fn-logs",
         f"{NAME}-log-groups",  # role, role policy and invocation
         f"{NAME}-log-groups-fn",
+        f"{NAME}-log-groups-dlq",
+        f"{NAME}-log-groups-dlq-policy",
     }
 
 
@@ -310,6 +314,7 @@ def test_every_taggable_resource_is_tagged(fixture, request):
         SECRET_VERSION,
         INVOCATION,
         "aws:iam/rolePolicy:RolePolicy",
+        "aws:sqs/queuePolicy:QueuePolicy",
         "random:index/randomPassword:RandomPassword",
     }
     for resource in plan.resources:
@@ -369,7 +374,7 @@ def test_broker_log_groups_are_claimed_with_retention_key_and_tags(fixture, days
 
 def test_the_claiming_function_may_touch_only_this_brokers_log_groups(prod):
     role_policy = prod.of_type("aws:iam/rolePolicy:RolePolicy")[0]
-    claim, own = json.loads(role_policy.inputs["policy"])["Statement"]
+    claim, own, traces, dead_letters, key = json.loads(role_policy.inputs["policy"])["Statement"]
     assert sorted(claim["Action"]) == [
         "logs:AssociateKmsKey",
         "logs:CreateLogGroup",
@@ -383,6 +388,18 @@ def test_the_claiming_function_may_touch_only_this_brokers_log_groups(prod):
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{NAME}-log-groups:*"
     )
     assert sorted(own["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert traces == {
+        "Sid": "WriteOwnTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": "*",
+    }
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAME}-log-groups-dlq"
+    assert (dead_letters["Action"], dead_letters["Resource"]) == ("sqs:SendMessage", queue_arn)
+    assert (key["Action"], key["Resource"]) == (
+        ["kms:GenerateDataKey", "kms:Decrypt"],
+        KEY + "logs",
+    )
     trust = json.loads(prod.of_type("aws:iam/role:Role")[0].inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
@@ -398,6 +415,27 @@ def test_the_claiming_function_logs_to_an_encrypted_group(fixture, days, request
     assert function["handler"] == "index.handler"
     assert function["loggingConfig"]["logGroup"] == f"/aws/lambda/{NAME}-log-groups"
     assert "vpcConfig" not in function  # it calls only the CloudWatch Logs API
+    assert function["reservedConcurrentExecutions"] == 1
+    assert function["tracingConfig"] == {"mode": "Active"}
+    queue = plan.named(f"{NAME}-log-groups-dlq")
+    assert plan.named(f"{NAME}-log-groups-fn").property_dependencies["deadLetterConfig"] == (
+        queue.urn,
+    )
+    assert function["deadLetterConfig"]["targetArn"].endswith(f":{NAME}-log-groups-dlq")
+
+
+@pytest.mark.parametrize("fixture", ["dev", "prod"])
+def test_the_claiming_functions_dead_letters_are_kept_encrypted_and_tls_only(fixture, request):
+    plan = request.getfixturevalue(fixture)
+    queue = plan.named(f"{NAME}-log-groups-dlq")
+    assert queue.inputs["name"] == f"{NAME}-log-groups-dlq"
+    assert queue.inputs["kmsMasterKeyId"] == KEY + "logs"
+    assert queue.inputs["messageRetentionSeconds"] == 14 * 24 * 60 * 60
+    policy = plan.named(f"{NAME}-log-groups-dlq-policy")
+    assert policy.property_dependencies["queueUrl"] == (queue.urn,)
+    (deny,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_log_group_names():

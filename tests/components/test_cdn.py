@@ -89,7 +89,7 @@ def plan_api(name: str = "osp-t-api", **overrides):
     return plan_component(ApiDistribution, api_args(**overrides), name=name, exports=OUTPUTS)
 
 
-#: A portal as dev has it: no standard logs, not protected.
+#: A portal without logs, not protected.
 @pytest.fixture(scope="module")
 def dev_site():
     return plan_site()
@@ -694,3 +694,13 @@ def test_the_viewer_request_function_is_a_cloudfront_function(arn):
         f"StaticSite osp-t-student: viewer_request_function_arn: got {arn!r}; expected a "
         "CloudFront Function ARN such as arn:aws:cloudfront::123456789012:function/"
     ), found
+
+
+def test_the_content_bucket_logs_server_access_only_when_given_a_log_bucket(dev_site):
+    assert not dev_site.of_type("aws:s3/bucketLogging:BucketLogging")
+    plan = plan_site(access_log_bucket="osp-t-logs-775194b8")
+    (logging,) = plan.of_type("aws:s3/bucketLogging:BucketLogging")
+    assert logging.name == "osp-t-student-content-access-logging"
+    assert logging.inputs["bucket"] == "osp-t-student-portal"
+    assert logging.inputs["targetBucket"] == "osp-t-logs-775194b8"
+    assert logging.inputs["targetPrefix"] == "s3-access-logs/osp-t-student-portal/"

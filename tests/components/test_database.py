@@ -332,11 +332,11 @@ def test_replica_mirrors_the_primary(prod):
                 "iamDatabaseAuthenticationEnabled", "deletionProtection",
                 "performanceInsightsEnabled", "performanceInsightsKmsKeyId",
                 "monitoringInterval", "monitoringRoleArn", "copyTagsToSnapshot",
-                "autoMinorVersionUpgrade"):  # fmt: skip
+                "autoMinorVersionUpgrade", "multiAz"):  # fmt: skip
         assert r[key] == primary.inputs[key], key
     # Inherited from the source, or refused by RDS for a replica.
     for key in ("username", "manageMasterUserPassword", "engineVersion", "dbSubnetGroupName",
-                "finalSnapshotIdentifier", "multiAz"):  # fmt: skip
+                "finalSnapshotIdentifier"):  # fmt: skip
         assert key not in r, key
     assert r["skipFinalSnapshot"] is True
 
@@ -480,3 +480,13 @@ def test_every_problem_is_reported_at_once_through_the_engine():
         "such as db.r6g.large",
         "Postgres osp-t-db: backup_retention_days: got 40; expected an integer from 1 to 35",
     ]
+
+
+@pytest.mark.parametrize("multi_az", [True, False])
+def test_a_replica_has_a_standby_exactly_when_the_primary_does(multi_az):
+    plan = plan_postgres({**PROD, "multi_az": multi_az, "read_replica_count": 2})
+    assert {r.name: r.inputs["multiAz"] for r in plan.of_type(RDS)} == {
+        "osp-t-db-primary": multi_az,
+        "osp-t-db-replica-1": multi_az,
+        "osp-t-db-replica-2": multi_az,
+    }

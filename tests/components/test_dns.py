@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from types import SimpleNamespace
@@ -50,23 +51,26 @@ def plan_zone(name: str = "osp-t-dns", *, aliases: bool = True, spec=SPEC, **ove
             )
         pulumi.export("nameServers", zone.name_servers)
         pulumi.export("zoneId", zone.zone_id)
+        if zone.ds_record is not None:
+            pulumi.export("dsRecord", zone.ds_record)
 
     return offline.run(spec, program)
 
 
+# The zone and its certificates alone; DNSSEC and query logging have tests of their own.
 @pytest.fixture(scope="module")
 def prod():
-    return plan_zone(deletion_protection=True)
+    return plan_zone(deletion_protection=True, dnssec=False)
 
 
 @pytest.fixture(scope="module")
 def dev():
-    return plan_zone(deletion_protection=False, aliases=False)
+    return plan_zone(deletion_protection=False, aliases=False, dnssec=False)
 
 
 @pytest.fixture(scope="module")
 def adopted():
-    return plan_zone(existing_zone_id=ZONE_ID)
+    return plan_zone(existing_zone_id=ZONE_ID, dnssec=False)
 
 
 def children(plan):
@@ -416,3 +420,148 @@ def test_valid_args_have_no_problems():
         assert problems("z", args) == []
 
     offline.run(SPEC, program)
+
+
+# -- DNSSEC and query logging ----------------------------------------------------------------
+
+LOGS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def signed():
+    return plan_zone(
+        deletion_protection=True,
+        signing_key_deletion_window_days=30,
+        query_log_kms_key_arn=LOGS_KEY,
+        query_log_retention_days=365,
+    )
+
+
+def test_signing_and_query_logging_live_in_us_east_1(signed):
+    edge = provider_urn(signed)
+    new = {
+        "osp-t-dns-dnssec-key": "aws:kms/key:Key",
+        "osp-t-dns-ksk": "aws:route53/keySigningKey:KeySigningKey",
+        "osp-t-dns-dnssec": "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec",
+        "osp-t-dns-query-logs": "aws:cloudwatch/logGroup:LogGroup",
+        "osp-t-dns-query-logs-policy": "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "osp-t-dns-query-log": "aws:route53/queryLog:QueryLog",
+    }
+    for name, token in new.items():
+        resource = signed.named(name)
+        assert resource.type == token
+        assert resource.provider.startswith(edge), name
+        assert resource.parent == signed.named("osp-t-dns").urn
+
+
+def test_the_signing_key_is_an_ecdsa_p256_key_route_53_alone_may_sign_with(signed):
+    key = signed.named("osp-t-dns-dnssec-key")
+    assert key.inputs["customerMasterKeySpec"] == "ECC_NIST_P256"
+    assert key.inputs["keyUsage"] == "SIGN_VERIFY"
+    assert key.inputs["enableKeyRotation"] is False  # KMS rotates symmetric keys only
+    assert key.inputs["deletionWindowInDays"] == 30
+    assert key.options.protect is True
+    policy = json.loads(key.inputs["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    zones = {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": "arn:aws:route53:::hostedzone/*"},
+    }
+    assert statements == {
+        "AccountAdministers": {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        "Route53DnssecSigns": {
+            "Sid": "Route53DnssecSigns",
+            "Effect": "Allow",
+            "Principal": {"Service": "dnssec-route53.amazonaws.com"},
+            "Action": ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"],
+            "Resource": "*",
+            "Condition": zones,
+        },
+        "Route53DnssecGrants": {
+            "Sid": "Route53DnssecGrants",
+            "Effect": "Allow",
+            "Principal": {"Service": "dnssec-route53.amazonaws.com"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}, **zones},
+        },
+    }
+
+
+def test_the_key_signing_key_signs_the_zone_and_yields_the_ds_record(signed):
+    zone = signed.named("osp-t-dns-zone")
+    ksk = signed.named("osp-t-dns-ksk")
+    assert ksk.inputs["name"] == "osp-ksk" and ksk.inputs["status"] == "ACTIVE"
+    assert ksk.property_dependencies["hostedZoneId"] == (zone.urn,)
+    assert ksk.property_dependencies["keyManagementServiceArn"] == (
+        signed.named("osp-t-dns-dnssec-key").urn,
+    )
+    dnssec = signed.named("osp-t-dns-dnssec")
+    assert dnssec.inputs["signingStatus"] == "SIGNING"
+    assert ksk.urn in dnssec.dependencies
+    assert re.fullmatch(r"\d+ 13 2 [0-9A-F]{64}", signed.outputs["dsRecord"])
+
+
+def test_queries_are_logged_to_an_encrypted_group_route_53_alone_may_write(signed):
+    group = signed.named("osp-t-dns-query-logs")
+    assert group.inputs["name"] == f"/aws/route53/{DOMAIN}"
+    assert group.inputs["retentionInDays"] == 365
+    assert group.inputs["kmsKeyId"] == LOGS_KEY
+    policy = signed.named("osp-t-dns-query-logs-policy")
+    (statement,) = json.loads(policy.inputs["policyDocument"])["Statement"]
+    zone_id = signed.outputs["zoneId"]
+    assert statement == {
+        "Sid": "Route53WritesQueryLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "route53.amazonaws.com"},
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/route53/*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:route53:::hostedzone/{zone_id}"},
+        },
+    }
+    query_log = signed.named("osp-t-dns-query-log")
+    assert query_log.property_dependencies["cloudwatchLogGroupArn"] == (group.urn,)
+    assert query_log.inputs["cloudwatchLogGroupArn"] == (
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/route53/{DOMAIN}"
+    )
+    assert policy.urn in query_log.dependencies
+
+
+def test_without_a_query_log_key_nothing_is_logged(prod):
+    assert not prod.of_type("aws:route53/queryLog:QueryLog")
+    assert not prod.of_type("aws:route53/keySigningKey:KeySigningKey")
+    assert "dsRecord" not in prod.outputs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"signing_key_deletion_window_days": 3},
+            "Zone osp-t-dns: signing_key_deletion_window_days: got 3;",
+        ),
+        (
+            {"query_log_retention_days": 42},
+            "Zone osp-t-dns: query_log_retention_days: got 42;",
+        ),
+        (
+            {"query_log_kms_key_arn": "alias/logs"},
+            "Zone osp-t-dns: query_log_kms_key_arn: got 'alias/logs';",
+        ),
+        ({"dnssec": "yes"}, "Zone osp-t-dns: dnssec: got 'yes'; expected True or False"),
+    ],
+)
+def test_signing_and_logging_arguments_are_checked(overrides, message):
+    args = ZoneArgs(
+        domain=DOMAIN, edge_provider=SimpleNamespace(), tags=TAGS, **overrides
+    )  # the provider is refused too, separately
+    assert any(line.startswith(message) for line in problems("osp-t-dns", args))

@@ -115,11 +115,11 @@ def test_children(fixture, request):
     plan = request.getfixturevalue(fixture)
     assert plan.type_counts() == {
         "osp:loadbalancer:ApiLoadBalancer": 1,
-        SG: 2,  # HTTPS (+ egress) and HTTP: CloudFront's list fills most of a group
-        INGRESS: 2,
+        SG: 1,  # HTTPS from CloudFront, egress to the services; no port 80
+        INGRESS: 1,
         EGRESS: 1,  # every seed service listens on 8080
         ALB: 1,
-        LISTENER: 2,
+        LISTENER: 1,
         PASSWORD: 1,
         TARGET_GROUP: 9,
         RULE: 9,
@@ -130,13 +130,10 @@ def test_children(fixture, request):
     assert all(r.parent == component.urn for r in plan.resources if r.custom)
     assert {r.name for r in plan.resources if r.custom} == {
         f"{NAME}-sg",
-        f"{NAME}-http-sg",
         f"{NAME}-https-from-cloudfront",
-        f"{NAME}-http-from-cloudfront",
         f"{NAME}-to-services-8080",
         f"{NAME}-alb",
         f"{NAME}-https",
-        f"{NAME}-http",
         f"{NAME}-origin-verify",
         f"{NAME}-waf",
         *(f"{NAME}-tg-{s}" for s in SEED_SERVICES),
@@ -148,29 +145,24 @@ def test_children(fixture, request):
 
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
-def test_only_cloudfront_reaches_443_and_80(fixture, request):
+def test_only_cloudfront_reaches_it_and_only_on_443(fixture, request):
     plan = request.getfixturevalue(fixture)
-    https_sg, http_sg = plan.named(f"{NAME}-sg"), plan.named(f"{NAME}-http-sg")
-    for sg in (https_sg, http_sg):
-        assert sg.inputs["vpcId"] == "vpc-0123456789abcdef0"
-        assert "ingress" not in sg.inputs and "egress" not in sg.inputs
-    expected = {
-        f"{NAME}-https-from-cloudfront": (443, https_sg),
-        f"{NAME}-http-from-cloudfront": (80, http_sg),
-    }
-    rules = plan.of_type(INGRESS)
-    assert {r.name for r in rules} == set(expected)
-    for rule in rules:
-        port, sg = expected[rule.name]
-        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
-            "tcp",
-            port,
-            port,
-        )
-        assert rule.inputs["prefixListId"] == CLOUDFRONT_LIST
-        for other in ("cidrIpv4", "cidrIpv6", "referencedSecurityGroupId"):
-            assert other not in rule.inputs, (rule.name, other)
-        assert rule.property_dependencies["securityGroupId"] == (sg.urn,)
+    (sg,) = plan.of_type(SG)
+    assert sg.name == f"{NAME}-sg"
+    assert sg.inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert "ingress" not in sg.inputs and "egress" not in sg.inputs
+    # CloudFront reaches the origin over HTTPS only: port 80 is not opened at all.
+    (rule,) = plan.of_type(INGRESS)
+    assert rule.name == f"{NAME}-https-from-cloudfront"
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "tcp",
+        443,
+        443,
+    )
+    assert rule.inputs["prefixListId"] == CLOUDFRONT_LIST
+    for other in ("cidrIpv4", "cidrIpv6", "referencedSecurityGroupId"):
+        assert other not in rule.inputs, (rule.name, other)
+    assert rule.property_dependencies["securityGroupId"] == (sg.urn,)
 
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
@@ -211,12 +203,11 @@ def test_nothing_is_open_to_the_world(fixture, request):
 
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
-def test_load_balancer_wears_both_groups(fixture, request):
+def test_load_balancer_wears_its_one_group(fixture, request):
     plan = request.getfixturevalue(fixture)
     lb = alb(plan)
-    groups = {plan.named(f"{NAME}-sg").urn, plan.named(f"{NAME}-http-sg").urn}
-    assert set(lb.property_dependencies["securityGroups"]) == groups
-    assert len(lb.inputs["securityGroups"]) == 2
+    assert lb.property_dependencies["securityGroups"] == (plan.named(f"{NAME}-sg").urn,)
+    assert len(lb.inputs["securityGroups"]) == 1
 
 
 # -- the load balancer -----------------------------------------------------------------
@@ -296,19 +287,15 @@ def test_https_listener_with_tls13_policy_and_a_bare_404(fixture, request):
 
 
 @pytest.mark.parametrize("fixture", ["dev", "prod"])
-def test_http_listener_only_redirects_to_https(fixture, request):
+def test_no_http_listener(fixture, request):
     plan = request.getfixturevalue(fixture)
-    listener = plan.named(f"{NAME}-http")
-    assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP")
-    assert "sslPolicy" not in listener.inputs and "certificateArn" not in listener.inputs
-    assert listener.inputs["defaultActions"] == [
-        {
-            "type": "redirect",
-            "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"},
-        }
-    ]
-    assert listener.property_dependencies["loadBalancerArn"] == (alb(plan).urn,)
-    # Nothing is ever forwarded over plain HTTP.
+    (listener,) = plan.of_type(LISTENER)
+    assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == (
+        f"{NAME}-https",
+        443,
+        "HTTPS",
+    )
+    # Every rule hangs off the HTTPS listener.
     https = plan.named(f"{NAME}-https").urn
     assert all(r.property_dependencies["listenerArn"] == (https,) for r in plan.of_type(RULE))
 

@@ -448,7 +448,7 @@ def test_topic_policy_lets_only_this_environments_alarms_publish(full):
     assert policy.inputs["arn"] == arn
     document = json.loads(policy.inputs["policy"])
     statements = {s["Sid"]: s for s in document["Statement"]}
-    assert set(statements) == {"AccountManages", "CloudWatchAlarmsPublish"}
+    assert set(statements) == {"AccountManages", "CloudWatchAlarmsPublish", "DenyInsecureTransport"}
     cloudwatch = statements["CloudWatchAlarmsPublish"]
     assert cloudwatch == {
         "Sid": "CloudWatchAlarmsPublish",
@@ -464,10 +464,31 @@ def test_topic_policy_lets_only_this_environments_alarms_publish(full):
     account = statements["AccountManages"]
     assert account["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     assert account["Resource"] == arn
-    # Nobody outside the account, and no wildcard principal, anywhere.
+    # Nobody outside the account, and no wildcard principal in any Allow.
     assert all(
-        s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in statements.values()
+        s["Principal"] != "*" and s["Principal"] != {"AWS": "*"}
+        for s in statements.values()
+        if s["Effect"] == "Allow"
     )
+    # Everyone, the account included, is refused without TLS (OSP-SNS-2).
+    assert statements["DenyInsecureTransport"] == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": [
+            "sns:AddPermission",
+            "sns:DeleteTopic",
+            "sns:GetTopicAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "sns:Publish",
+            "sns:Receive",
+            "sns:RemovePermission",
+            "sns:SetTopicAttributes",
+            "sns:Subscribe",
+        ],
+        "Resource": arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     assert "sns:Receive" not in account["Action"]
 
 

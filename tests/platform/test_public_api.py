@@ -19,8 +19,8 @@ from tests.support import REPO
 #: The packages whose __init__ states a surface, and that surface.
 EXPORTS = {
     "osp.components": [
-        "AccessPoint", "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer",
-        "ApiLoadBalancerArgs",
+        "AccessPoint", "AccountAudit", "AccountAuditArgs", "ApiDistribution",
+        "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
         "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
         "EmailDomain", "EmailDomainArgs", "FileSystem", "FileSystemArgs", "GeneratedSecret",
         "GlobalSecondaryIndex", "IaTransition", "Karpenter",

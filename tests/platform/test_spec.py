@@ -409,7 +409,7 @@ def test_backend_and_secrets_provider_from_bootstrap_are_accepted():
 
 @pytest.mark.parametrize(
     ("environment", "price_class", "cloudfront_logs", "bucket_logs"),
-    [("dev", "PriceClass_100", False, False), ("staging", "PriceClass_100", True, False),
+    [("dev", "PriceClass_100", True, True), ("staging", "PriceClass_100", True, True),
      ("prod", "PriceClass_All", True, True)],
 )  # fmt: skip
 def test_profiles_choose_the_edge_extras(environment, price_class, cloudfront_logs, bucket_logs):

@@ -109,7 +109,8 @@ def test_zone_certificates_and_records(prod):
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
-    assert len(prod.of_type("aws:kms/key:Key")) == 4
+    # The four encryption keys, DNSSEC's signing key and the audit trail's key.
+    assert len(prod.of_type("aws:kms/key:Key")) == 6
     buckets = by_name(prod, "aws:s3/bucket:Bucket")
     for data in ("media", "documents", "reports", "backups"):
         assert f"osp-prod-{data}-bucket" in buckets
@@ -162,11 +163,11 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
     for plan in (dev, prod):
         assert len(plan.of_type(ACL)) == 2
         assert len(plan.of_type(DISTRIBUTION)) == 4
-    # CloudFront standard logs and S3 server access logs are prod (and staging) extras.
-    assert all("loggingConfig" not in d.inputs for d in dev.of_type(DISTRIBUTION))
-    assert all("loggingConfig" in d.inputs for d in prod.of_type(DISTRIBUTION))
-    assert not dev.of_type("aws:s3/bucketLogging:BucketLogging")
-    assert len(prod.of_type("aws:s3/bucketLogging:BucketLogging")) == 4
+    # Access logs are no extra: CloudFront's and S3's are on in every profile
+    # (tests/stacks/test_hardening.py checks their targets).
+    for plan, audit in ((dev, 0), (prod, 1)):  # prod's audit bucket logs too
+        assert all("loggingConfig" in d.inputs for d in plan.of_type(DISTRIBUTION))
+        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7 + audit
     assert not any(r.options.protect for r in dev.resources)
     assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
 
@@ -195,10 +196,12 @@ def test_learning_hub_routes_only_its_gateway():
     assert [g.name for g in plan.of_type("aws:lb/targetGroup:TargetGroup")] == [
         "osp-prod-api-tg-api-gateway"
     ]
-    # Its events travel over RabbitMQ: the only queues are Karpenter's interruption queue and
-    # the rotation functions' dead letters.
+    # Its events travel over RabbitMQ: its queues are Karpenter's interruption queue and the
+    # dead letters of the rotation functions and of the broker's log-group function.
     assert all(
-        q.name == "osp-prod-karpenter-interruption" or q.name.endswith("-rotation-dlq")
+        q.name == "osp-prod-karpenter-interruption"
+        or q.name.endswith("-rotation-dlq")
+        or q.name == "osp-prod-rabbitmq-log-groups-dlq"
         for q in plan.of_type("aws:sqs/queue:Queue")
     )
     assert len(plan.of_type("aws:ecr/repository:Repository")) == 13

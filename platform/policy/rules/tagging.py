@@ -11,6 +11,9 @@ from osp.platform.policy.model import Check, Rule, Scope, Severity
 UNTAGGABLE = frozenset(
     {
         "aws:acm/certificateValidation:CertificateValidation",
+        "aws:cfg/deliveryChannel:DeliveryChannel",
+        "aws:cfg/recorder:Recorder",
+        "aws:cfg/recorderStatus:RecorderStatus",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/function:Function",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
@@ -32,6 +35,7 @@ UNTAGGABLE = frozenset(
         "aws:efs/mountTarget:MountTarget",
         "aws:ecr/repositoryPolicy:RepositoryPolicy",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "aws:guardduty/detectorFeature:DetectorFeature",
         "aws:iam/groupPolicy:GroupPolicy",
         "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
         "aws:iam/policyAttachment:PolicyAttachment",
@@ -44,6 +48,9 @@ UNTAGGABLE = frozenset(
         "aws:lambda/invocation:Invocation",
         "aws:lambda/permission:Permission",
         "aws:lb/listenerCertificate:ListenerCertificate",
+        "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec",
+        "aws:route53/keySigningKey:KeySigningKey",
+        "aws:route53/queryLog:QueryLog",
         "aws:route53/record:Record",
         "aws:s3/bucketAcl:BucketAcl",
         "aws:s3/bucketAclV2:BucketAclV2",

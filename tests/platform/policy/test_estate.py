@@ -18,52 +18,23 @@ from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
 BLUEPRINTS = (None, "learning-hub", "learning-platform", "code-learn")
-#: The operator's payment-gateway keys: only the payment provider can issue new ones, so no
-#: function of osp's can rotate them (the operator does, with the provider).
-UNROTATED_SECRETS = ("app-secrets-payment-gateway",)
-OSP_BUCKETS = (
-    "admin-portal-content",
-    "backups",
-    "documents",
-    "media",
-    "reports",
-    "school-portal-content",
-    "student-portal-content",
-)
-HUB_BUCKETS = ("backups", "media", "www-portal-content")
-#: learning-platform (seed 001): its Stripe keys, for the same reason.
-PLATFORM_UNROTATED_SECRETS = ("app-secrets-stripe", "app-secrets-stripe-verification")
-PLATFORM_BUCKETS = ("media", "www-portal-content")
-LEARN_BUCKETS = ("backups", "uploads", "www-portal-content")
+#: The secrets nothing of osp's can rotate, by blueprint: the operator's payment-provider keys
+#: (only the provider issues new ones; the operator rotates them with it). code-learn holds
+#: none: everything it has rotates.
+UNROTATED_SECRETS = {
+    None: ("app-secrets-payment-gateway",),
+    "learning-hub": ("app-secrets-payment-gateway",),
+    "learning-platform": ("app-secrets-stripe", "app-secrets-stripe-verification"),
+    "code-learn": (),
+}
 
 
 def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
     """Today's failures: findings for the team (see the issue note), not to be waived away."""
     e = f"osp-{environment}-"
-    hub = blueprint == "learning-hub"
-    platform = blueprint == "learning-platform"
-    learn = blueprint == "code-learn"
-    found = {
-        ("OSP-SNS-2", f"{e}monitoring-alarms"),  # the alarm topic's policy has no TLS deny
-    }
-    # code-learn has no operator-issued secret: everything it holds rotates.
-    unrotated = PLATFORM_UNROTATED_SECRETS if platform else () if learn else UNROTATED_SECRETS
-    found |= {("OSP-SM-2", f"{e}{s}") for s in unrotated}
-    if environment == "prod":
-        portal = ("www-portal-content",)
-        unlogged = portal if hub or platform or learn else OSP_BUCKETS[:1] + OSP_BUCKETS[5:]
-    else:  # dev and staging presets turn storage access logging off
-        unlogged = (
-            LEARN_BUCKETS if learn else HUB_BUCKETS if hub else PLATFORM_BUCKETS if platform
-            else OSP_BUCKETS
-        )  # fmt: skip
-    found |= {("OSP-S3-6", f"{e}{b}-bucket") for b in unlogged}
-    if environment == "dev":  # the dev preset turns CloudFront access logs off
-        # ... and leaves the controllerManager and scheduler logs out
+    found = {("OSP-SM-2", f"{e}{s}") for s in UNROTATED_SECRETS[blueprint]}
+    if environment == "dev":  # the dev preset leaves the controllerManager and scheduler logs out
         found |= {("OSP-EKS-2", f"{e}eks-cluster")}
-        portals = ("www",) if hub or platform or learn else ("admin", "school", "student")
-        found |= {("OSP-CF-7", f"{e}api-cdn-distribution")}
-        found |= {("OSP-CF-7", f"{e}{p}-portal-distribution") for p in portals}
     return found
 
 

@@ -67,7 +67,7 @@ def test_the_prod_facts_say_who_may_reach_the_database_and_how_it_is_kept():
         }
     ]
     from_cloudfront = [r for r in facts["network"]["ingress"] if r["peerKind"] == "prefix-list"]
-    assert {r["ports"] for r in from_cloudfront} == {"tcp 80", "tcp 443"}
+    assert {r["ports"] for r in from_cloudfront} == {"tcp 443"}  # no port 80 (issue 19)
     database = next(d for d in facts["dataStores"] if d["name"] == "osp-prod-postgres-primary")
     assert database["multiAz"] and database["deletionProtection"] and database["protect"]
     assert database["backupRetentionDays"] == 35
