@@ -43,6 +43,9 @@ _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 _MAX_PATH_PREFIX = 126
 _HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
 _PORT = limits.whole_range(1, 65535)
+#: The one port the load balancer listens on: HTTPS, from CloudFront only (the origin
+#: protocol is HTTPS-only, so nothing listens on 80).
+LISTENER_PORT = 443
 _IDLE_TIMEOUT = limits.whole_range(1, 4000)
 
 
@@ -389,7 +392,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         https = self._listener(
             lb,
             "https",
-            443,
+            LISTENER_PORT,
             _not_found(),
             ssl_policy=SSL_POLICY,
             certificate_arn=args.certificate_arn,
@@ -434,7 +437,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule,
             f"{name}-https-from-cloudfront",
             https_sg,
-            443,
+            LISTENER_PORT,
             "HTTPS from CloudFront origin-facing servers",
             prefix_list_id=cloudfront.id,
         )

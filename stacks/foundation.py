@@ -32,6 +32,7 @@ from osp.components import (
 from osp.components import broker as broker_component
 from osp.components import cache as cache_component
 from osp.components import database as database_component
+from osp.components.loadbalancer import LISTENER_PORT
 from osp.components.rotation import Rotation
 from osp.platform import cluster_access
 from osp.platform.catalogue import DataStore
@@ -39,9 +40,9 @@ from osp.platform.naming import NameKind
 from osp.platform.spec.models import KarpenterLimitsSpec, NodePoolSpec
 from osp.stacks.context import Context
 
-#: What the internet reaches in the public tier: the load balancer's listeners
-#: (osp.components.loadbalancer: HTTPS, and HTTP that only redirects to it).
-LISTENER_PORTS = (80, 443)
+#: What the internet reaches in the public tier: the load balancer's listener
+#: (osp.components.loadbalancer: HTTPS only).
+LISTENER_PORTS = (LISTENER_PORT,)
 #: What the private tier reaches in the isolated tier: the data stores' client ports.
 STORE_PORTS = (
     database_component.PORT,

@@ -317,7 +317,7 @@ def test_the_prod_acls_hold_exactly_the_designed_entries(blueprint):
     returns = [("tcp", world, 1024, 3388), ("tcp", world, 3390, 65535)]
     designed = {
         "public": (
-            [("tcp", world, 80, 80), ("tcp", world, 443, 443), *returns,
+            [("tcp", world, 443, 443), *returns,
              ("tcp", prv, 443, 443), ("tcp", prv, 1024, 65535)],
             [("tcp", world, 1024, 65535), ("tcp", world, 443, 443), ("tcp", prv, 1024, 65535)],
         ),
