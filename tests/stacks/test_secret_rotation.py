@@ -24,9 +24,10 @@ def expected(blueprint: str) -> dict[str, tuple[str, str]]:
     found = {
         f"{e}app-secrets-jwt-signing-key": (f"{e}app-secrets-rotation", "jwt"),
         f"{e}redis-auth-secret": (f"{e}redis-rotation", "redis"),
-        f"{e}rabbitmq-admin-secret": (f"{e}rabbitmq-rotation", "rabbitmq"),
     }
+    # Only learning-hub's events travel over RabbitMQ: only its estate has the broker.
     if blueprint == "learning-hub":
+        found[f"{e}rabbitmq-admin-secret"] = (f"{e}rabbitmq-rotation", "rabbitmq")
         found |= {
             f"{e}broker-topology-{s}-credentials": (f"{e}broker-credentials-rotation", "rabbitmq")
             for s in TOPOLOGY
@@ -167,11 +168,9 @@ def test_store_functions_reach_their_store_and_the_store_admits_them(blueprint):
     plan = plan_of("prod", blueprint)
     ingress = _by_type(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     groups = {g.urn: g.name for g in plan.of_type("aws:ec2/securityGroup:SecurityGroup")}
-    stores = {
-        "osp-prod-redis-rotation": ("osp-prod-redis-sg", 6379),
-        "osp-prod-rabbitmq-rotation": ("osp-prod-rabbitmq-sg", 443),
-    }
+    stores = {"osp-prod-redis-rotation": ("osp-prod-redis-sg", 6379)}
     if blueprint == "learning-hub":
+        stores["osp-prod-rabbitmq-rotation"] = ("osp-prod-rabbitmq-sg", 443)
         stores["osp-prod-broker-credentials-rotation"] = ("osp-prod-rabbitmq-sg", 443)
     for rotator, (store_group, port) in stores.items():
         rule = ingress[f"{rotator}-into-store"]
