@@ -20,12 +20,13 @@ from tests.support import REPO
 EXPORTS = {
     "osp.components": [
         "ApiDistribution", "ApiDistributionArgs", "ApiLoadBalancer", "ApiLoadBalancerArgs",
-        "AttributeType", "BillingMode", "Bucket", "BucketArgs", "Cluster", "ClusterArgs",
+        "AttributeType", "Backup", "BackupArgs", "BillingMode", "Bucket", "BucketArgs",
+        "BucketReplica", "BucketReplicaArgs", "Cluster", "ClusterArgs",
         "EmailDomain", "EmailDomainArgs", "GeneratedSecret", "GlobalSecondaryIndex", "Karpenter",
         "KarpenterArgs", "KeyRing", "KeyRingArgs", "LogBucket", "LogBucketArgs", "Monitoring",
         "MonitoringArgs", "Network", "NetworkArgs", "NodePoolArgs", "NodePoolLimits",
         "ObjectOwnership", "OnDelete", "PlaceholderSecret",
-        "Postgres", "PostgresArgs", "ProjectionType", "Queue", "QueueArgs", "RabbitMq",
+        "Postgres", "PostgresArgs", "ProjectionType", "ProtectedKind", "ProtectedResource", "Queue", "QueueArgs", "RabbitMq",
         "RabbitMqArgs", "Redis", "RedisArgs", "Registry", "RegistryArgs", "ServiceRoute",
         "ServiceSecrets", "ServiceSecretsArgs", "StaticSite", "StaticSiteArgs", "StreamViewType",
         "Table", "TableArgs", "Taint", "TaintEffect", "TenantGate", "TenantGateArgs", "Topic",
