@@ -59,7 +59,9 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Recovery:
             ),
             pulumi.ResourceOptions(providers=[provider]),
         )
-        dr_logs = _dr_log_bucket(ctx, provider) if spec.storage.access_logging else None
+        # The replicas always log their access, whatever the data buckets do: a copy of the
+        # student data outside the primary region is read by no service, so any read is news.
+        dr_logs = _dr_log_bucket(ctx, provider)
         replicas = {
             name: BucketReplica(
                 ctx.name(f"{name}-replica"),
@@ -71,7 +73,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Recovery:
                     replica_bucket_name=ctx.bucket_name(f"{name}-dr"),
                     replica_kms_key_arn=dr_keys.storage_key_arn,
                     replica_provider=provider,
-                    replica_access_log_bucket=dr_logs.bucket_name if dr_logs else None,
+                    replica_access_log_bucket=dr_logs.bucket_name,
                     replication_time_control=dr.replication_time_control,
                     noncurrent_version_expiry_days=spec.storage.noncurrent_version_expiry_days,
                     deletion_protection=ctx.protect,
