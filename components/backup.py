@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.platform import iam, limits
+from osp.platform.naming import NameKind, fit
 from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:backup:Backup"
@@ -342,6 +343,7 @@ class Backup(pulumi.ComponentResource):
     def _role(self, name: str, args: BackupArgs) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-role",
+            name=fit(f"{name}-role", NameKind.IAM),
             assume_role_policy=iam.service_trust("backup.amazonaws.com"),
             tags={"Name": f"{name}-role", **args.tags},
             opts=pulumi.ResourceOptions(parent=self),

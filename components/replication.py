@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from osp.components.storage import Bucket, BucketArgs, expected_bucket_name
 from osp.platform import iam
+from osp.platform.naming import NameKind, fit
 from osp.platform.validation import InvalidArguments, Problems
 
 TOKEN = "osp:replication:BucketReplica"
@@ -236,6 +237,7 @@ class BucketReplica(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
+            name=fit(f"{name}-role", NameKind.IAM),
             assume_role_policy=iam.service_trust("s3.amazonaws.com"),
             tags={"Name": f"{name}-role", **args.tags},
             opts=pulumi.ResourceOptions(parent=self),

@@ -109,7 +109,8 @@ def test_zone_certificates_and_records(prod):
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
-    assert len(prod.of_type("aws:kms/key:Key")) == 4
+    # The ring's four, and the backup vaults' two and the DR replicas' one (stacks/recovery.py).
+    assert len(prod.of_type("aws:kms/key:Key")) == 4 + 3
     buckets = by_name(prod, "aws:s3/bucket:Bucket")
     for data in ("media", "documents", "reports", "backups"):
         assert f"osp-prod-{data}-bucket" in buckets
@@ -165,7 +166,8 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
     assert all("loggingConfig" not in d.inputs for d in dev.of_type(DISTRIBUTION))
     assert all("loggingConfig" in d.inputs for d in prod.of_type(DISTRIBUTION))
     assert not dev.of_type("aws:s3/bucketLogging:BucketLogging")
-    assert len(prod.of_type("aws:s3/bucketLogging:BucketLogging")) == 4
+    # The data buckets' four, and their DR replicas' four (stacks/recovery.py).
+    assert len(prod.of_type("aws:s3/bucketLogging:BucketLogging")) == 4 + 4
     assert not any(r.options.protect for r in dev.resources)
     assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
 
