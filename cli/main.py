@@ -15,6 +15,7 @@ from osp.cli import (
     bootstrap,
     destroy,
     doctor,
+    dr,
     envs,
     output,
     outputs,
@@ -184,6 +185,7 @@ app.command("version")(version)
 app.command("completion")(completion)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(policy.app, name="policy")
+app.add_typer(dr.app, name="dr")
 
 
 def main() -> None:

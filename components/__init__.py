@@ -6,6 +6,7 @@ Each takes a frozen, keyword-only args dataclass and never reads config or the e
 """
 
 from osp.components.audit import AccountAudit, AccountAuditArgs
+from osp.components.backup import Backup, BackupArgs, ProtectedKind, ProtectedResource
 from osp.components.broker import RabbitMq, RabbitMqArgs
 from osp.components.cache import Redis, RedisArgs
 from osp.components.cdn import ApiDistribution, ApiDistributionArgs, StaticSite, StaticSiteArgs
@@ -29,6 +30,7 @@ from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
 from osp.components.network import Network, NetworkArgs
 from osp.components.observability import Monitoring, MonitoringArgs
 from osp.components.registry import Registry, RegistryArgs
+from osp.components.replication import BucketReplica, BucketReplicaArgs
 from osp.components.rotation import Rotation, RotationTarget, SecretRotator, SecretRotatorArgs
 from osp.components.secrets import (
     GeneratedSecret,
@@ -63,9 +65,13 @@ __all__ = [
     "ApiLoadBalancer",
     "ApiLoadBalancerArgs",
     "AttributeType",
+    "Backup",
+    "BackupArgs",
     "BillingMode",
     "Bucket",
     "BucketArgs",
+    "BucketReplica",
+    "BucketReplicaArgs",
     "Cluster",
     "ClusterArgs",
     "EmailDomain",
@@ -93,6 +99,8 @@ __all__ = [
     "Postgres",
     "PostgresArgs",
     "ProjectionType",
+    "ProtectedKind",
+    "ProtectedResource",
     "Queue",
     "QueueArgs",
     "RabbitMq",

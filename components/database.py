@@ -109,6 +109,12 @@ class PostgresArgs:
     log_retention_days: int = 30
     """Days the `postgresql` and `upgrade` log groups keep events (a CloudWatch Logs period)."""
 
+    restore_from_snapshot: str | None = None
+    """Create the primary from this DB snapshot (identifier or ARN: a manual or automated
+    snapshot, or an AWS Backup recovery point) instead of empty; the master user then comes
+    from the snapshot. Changing it on an existing primary replaces it (and its data): set it
+    to rebuild the database, as docs/disaster-recovery.md says. Default: a new, empty one."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (osp's tag set, from osp.platform.naming.standard_tags)."""
 
@@ -130,6 +136,8 @@ def problems(name: str, args: PostgresArgs) -> list[str]:
     interval = args.monitoring_interval_seconds
     check.against(limits.RDS_MONITORING_INTERVAL, "monitoring_interval_seconds", interval)
     check.against(limits.RDS_READ_REPLICAS, "read_replica_count", args.read_replica_count)
+    if args.restore_from_snapshot is not None:
+        check.against(limits.RDS_SNAPSHOT, "restore_from_snapshot", args.restore_from_snapshot)
     slow = args.slow_query_ms
     if not (is_int(slow) and slow >= -1):
         check.add("slow_query_ms", slow, "milliseconds >= 0, or -1 to log no statement")
@@ -292,7 +300,12 @@ class Postgres(pulumi.ComponentResource):
             logs_name=name,
             engine="postgres",
             engine_version=args.engine_version,
-            username=args.username,
+            # A restored primary takes its master user from the snapshot.
+            **(
+                {"snapshot_identifier": args.restore_from_snapshot}
+                if args.restore_from_snapshot is not None
+                else {"username": args.username}
+            ),
             manage_master_user_password=True,
             master_user_secret_kms_key_id=args.kms_key_arn,
             db_subnet_group_name=args.db_subnet_group_name,

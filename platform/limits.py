@@ -341,6 +341,23 @@ RDS_INSTANCE_CLASS = pattern(
 #: gp3 storage of RDS for PostgreSQL, GiB.
 RDS_STORAGE_GIB = whole_range(20, 65536)
 RDS_BACKUP_RETENTION_DAYS = whole_range(1, 35)
+#: A DB snapshot to restore from: its identifier (manual, `rds:` automated, or an AWS Backup
+#: recovery point's `awsbackup:job-<id>`) or its ARN.
+RDS_SNAPSHOT = pattern(
+    r"(arn:aws[a-z-]*:rds:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:snapshot:)?"
+    r"((rds|awsbackup):)?[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)",
+    "an RDS snapshot identifier or ARN, such as osp-prod-db-2025-01-31 or "
+    "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-<id>",
+)
+
+# --- AWS Backup --------------------------------------------------------------------------
+
+#: Days a recovery point is kept (AWS Backup allows up to 100 years).
+BACKUP_RETENTION_DAYS = whole_range(1, 36500)
+#: Continuous backups (point-in-time restore of RDS and S3) keep at most 35 days.
+BACKUP_CONTINUOUS_RETENTION_DAYS = whole_range(1, 35)
+#: Vault lock: the shortest retention a locked vault accepts.
+BACKUP_VAULT_LOCK_MIN_RETENTION_DAYS = whole_range(1, 36500)
 RDS_MAX_READ_REPLICAS = 5
 RDS_READ_REPLICAS = whole_range(0, RDS_MAX_READ_REPLICAS)
 #: Enhanced Monitoring granularities RDS accepts; 0 turns it off.

@@ -21,6 +21,8 @@ from osp.stacks.edge import build as build_edge
 from osp.stacks.foundation import Foundation
 from osp.stacks.foundation import build as build_foundation
 from osp.stacks.monitoring import build as build_monitoring
+from osp.stacks.recovery import Recovery
+from osp.stacks.recovery import build as build_recovery
 from osp.stacks.services import Services
 from osp.stacks.services import build as build_services
 from osp.stacks.services import exports as services_exports
@@ -39,6 +41,7 @@ class Estate:
     events: EventBus | None
     monitoring: Monitoring
     services: Services
+    recovery: Recovery
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -74,11 +77,13 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     ctx = Context(spec, catalogue or load_catalogue(spec.blueprint, spec.library))
     foundation = build_foundation(ctx)
     shared = build_shared(ctx, foundation)
+    recovery = build_recovery(ctx, foundation, shared)
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
     services = build_services(ctx, foundation, shared, edge, events)
     monitoring = build_monitoring(ctx, foundation, edge, events)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
+    _export_recovery(ctx, recovery)
     for name, value in services_exports(services).items():
         pulumi.export(name, value)
     return Estate(
@@ -89,6 +94,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         events=events,
         monitoring=monitoring,
         services=services,
+        recovery=recovery,
     )
 
 
@@ -167,6 +173,19 @@ def _export(
     pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
     pulumi.export("dashboard", monitoring.dashboard_name)
     _export_for_silos(foundation, edge, services)
+
+
+def _export_recovery(ctx: Context, recovery: Recovery) -> None:
+    """Where the backups and the copies are: what the DR runbook and `osp dr status` name."""
+    pulumi.export("drRegion", ctx.spec.dr_region)
+    pulumi.export("backupVaultName", recovery.backup.vault_name)
+    pulumi.export("backupPlanId", recovery.backup.plan_id)
+    if recovery.backup.copy_vault_arn is not None:
+        pulumi.export("drBackupVaultArn", recovery.backup.copy_vault_arn)
+    if recovery.replicas:
+        pulumi.export(
+            "replicaBuckets", {b: replica.bucket_name for b, replica in recovery.replicas.items()}
+        )
 
 
 def _export_for_silos(foundation: Foundation, edge: Edge, services: Services) -> None:

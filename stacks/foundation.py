@@ -244,6 +244,7 @@ def _database(
             # A blueprint whose services read through a replica gets at least one.
             read_replica_count=max(db.read_replicas, int(ctx.catalogue.uses_read_replica)),
             log_retention_days=db.log_retention_days,
+            restore_from_snapshot=db.restore_from_snapshot,
             deletion_protection=ctx.protect,
             tags=ctx.tags("database"),
         ),

@@ -180,6 +180,10 @@ class FakeAws(Mocks):
             return f"arn:{p}:cloudwatch::{acct}:dashboard/{ident}"
         if service == "ecr" and cls == "Repository":
             return f"arn:{p}:ecr:{region}:{acct}:repository/{ident}"
+        if service == "backup" and cls == "Vault":
+            return f"arn:{p}:backup:{region}:{acct}:backup-vault:{ident}"
+        if service == "backup" and cls == "Plan":
+            return f"arn:{p}:backup:{region}:{acct}:backup-plan:{ident}"
         if service == "lambda" and cls == "Function":
             return f"arn:{p}:lambda:{region}:{acct}:function:{ident}"
         if service == "efs" and cls in ("FileSystem", "AccessPoint"):
@@ -366,6 +370,8 @@ _UUID_IDS = frozenset(
         "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
         "aws:wafv2/webAcl:WebAcl",
         "aws:wafv2/ipSet:IpSet",
+        # AWS Backup names plans by a generated id, not by their name.
+        "aws:backup/plan:Plan",
     }
 )
 

@@ -391,6 +391,12 @@ class DatabaseSpec(_Model):
     monitoring_interval_seconds: Annotated[int, _limit(limits.RDS_MONITORING_INTERVAL)] = 60
     read_replicas: Annotated[int, _limit(limits.RDS_READ_REPLICAS)] = 0
     log_retention_days: LogRetentionDays = 365
+    restore_from_snapshot: Annotated[str, _limit(limits.RDS_SNAPSHOT)] | None = Field(
+        None,
+        description="Create the primary from this DB snapshot (identifier or ARN; an AWS "
+        "Backup recovery point's too) instead of empty. Changing it replaces the primary: "
+        "docs/disaster-recovery.md#restore-the-database.",
+    )
 
     @model_validator(mode="after")
     def _storage(self) -> DatabaseSpec:
@@ -634,6 +640,91 @@ class AuditSpec(_Model):
         return self.cloudtrail and not self.organization_trail
 
 
+#: The region an environment's copies go to when `osp:dr.region` is not stated: the nearest
+#: region on another part of the continent (no shared power, network or weather).
+DR_REGION_PAIRS = {
+    "us-east-1": "us-west-2",
+    "us-east-2": "us-west-2",
+    "us-west-1": "us-east-1",
+    "us-west-2": "us-east-1",
+    "ca-central-1": "us-east-1",
+    "eu-west-1": "eu-central-1",
+    "eu-west-2": "eu-west-1",
+    "eu-west-3": "eu-central-1",
+    "eu-central-1": "eu-west-1",
+    "eu-north-1": "eu-west-1",
+    "ap-southeast-1": "ap-southeast-2",
+    "ap-southeast-2": "ap-southeast-1",
+    "ap-northeast-1": "ap-northeast-3",
+    "ap-south-1": "ap-southeast-1",
+}
+
+
+class DrSpec(_Model):
+    """Disaster recovery: AWS Backup, and copies of the student data in a second region
+    (seed 003/004: RTO 4 h, RPO 1 h; monthly backups kept a year)."""
+
+    region: Region | None = Field(
+        None,
+        description="The DR region: another region than aws:region. Default: the pair of "
+        "aws:region (us-east-1 -> us-west-2, eu-west-1 -> eu-central-1 ...).",
+    )
+    cross_region: bool = Field(
+        True,
+        description="Copy every backup into a vault in the DR region and replicate the data "
+        "buckets to buckets there (profile default: off in dev).",
+    )
+    replication_time_control: bool = Field(
+        False,
+        description="S3 Replication Time Control: 99.99% of objects replicated within 15 "
+        "minutes, with replication metrics (profile default: on in prod, RPO <= 15 min).",
+    )
+    daily_retention_days: Annotated[int, _limit(limits.BACKUP_RETENTION_DAYS)] = Field(
+        35, description="Days a daily backup is kept (profile default)."
+    )
+    monthly_retention_days: Annotated[int, _limit(limits.BACKUP_RETENTION_DAYS)] | None = Field(
+        365,
+        description="Days a monthly backup is kept (seed 004: a year); null takes none "
+        "(profile default).",
+    )
+    continuous_backup: bool = Field(
+        True,
+        description="Continuous backup of the database and buckets: point-in-time restore "
+        "to any second of the last `continuous_retention_days` (profile default).",
+    )
+    continuous_retention_days: Annotated[int, _limit(limits.BACKUP_CONTINUOUS_RETENTION_DAYS)] = (
+        Field(35, description="Days of point-in-time restore (AWS Backup allows 1-35).")
+    )
+    vault_lock_min_retention_days: (
+        Annotated[int, _limit(limits.BACKUP_VAULT_LOCK_MIN_RETENTION_DAYS)] | None
+    ) = Field(
+        None,
+        description="Lock the vaults in compliance mode: no one, root included, can delete a "
+        "recovery point younger than this (nor shorten its retention); null: no lock "
+        "(profile default: prod). The lock is final 3 days after it is first applied.",
+    )
+
+    @model_validator(mode="after")
+    def _lock_fits(self) -> DrSpec:
+        shortest = [self.daily_retention_days]
+        if self.continuous_backup:
+            shortest.append(self.continuous_retention_days)
+        minimum = self.vault_lock_min_retention_days
+        if minimum is not None and minimum > min(shortest):
+            raise ValueError(
+                f"expected vault_lock_min_retention_days ({minimum}) <= the shortest retention "
+                f"of the plan ({min(shortest)} days): a locked vault refuses recovery points "
+                "kept for less"
+            )
+        monthly = self.monthly_retention_days
+        if monthly is not None and monthly < self.daily_retention_days:
+            raise ValueError(
+                f"expected monthly_retention_days ({monthly}) >= daily_retention_days "
+                f"({self.daily_retention_days})"
+            )
+        return self
+
+
 class RegistrySpec(_Model):
     """ECR: one repository per bundled service."""
 
@@ -767,6 +858,7 @@ class EnvironmentSpec(_Model):
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
     audit: AuditSpec = Field(default_factory=AuditSpec, alias="osp:audit")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
+    dr: DrSpec = Field(default_factory=DrSpec, alias="osp:dr")
     policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
     # Not a stack file key: the loader records where the environment's project keeps its
     # blueprints, so that the program plans the catalogue the environment was validated with.
@@ -905,6 +997,7 @@ class EnvironmentSpec(_Model):
             problems.append(
                 ("osp:cache.replicas", 0, f"at least 1 for a {self.profile} environment")
             )
+        problems += self._dr_problems()
         if net.subnets is not None:
             for tier in addressing.TIERS:
                 plan = getattr(net.subnets, tier)
@@ -939,6 +1032,33 @@ class EnvironmentSpec(_Model):
                 {"count": len(problems), "problems": problems},
             )
         return self
+
+    def _dr_problems(self) -> list[tuple[str, object, str]]:
+        region = self.dr.region
+        if region is None and self.region not in DR_REGION_PAIRS:
+            return [
+                (
+                    "osp:dr.region",
+                    None,
+                    f"a DR region other than {self.region} (osp knows no pair for it), such "
+                    "as us-west-2",
+                )
+            ]
+        if region == self.region:
+            return [
+                (
+                    "osp:dr.region",
+                    region,
+                    f"a region other than aws:region ({self.region}): a copy in the same "
+                    "region goes down with it",
+                )
+            ]
+        return []
+
+    @property
+    def dr_region(self) -> str:
+        """The DR region: `osp:dr.region`, or the pair of the environment's region."""
+        return self.dr.region or DR_REGION_PAIRS[self.region]
 
     def _api_access_problems(self) -> list[tuple[str, object, str]]:
         cluster, where = self.cluster, "osp:cluster.api_allowed_cidrs"

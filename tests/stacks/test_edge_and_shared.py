@@ -109,8 +109,9 @@ def test_zone_certificates_and_records(prod):
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
-    # The four encryption keys, DNSSEC's signing key and the audit trail's key.
-    assert len(prod.of_type("aws:kms/key:Key")) == 6
+    # The ring's four, DNSSEC's signing key, the audit trail's key, and the backup vaults' two
+    # and the DR replicas' one (stacks/recovery.py).
+    assert len(prod.of_type("aws:kms/key:Key")) == 6 + 3
     buckets = by_name(prod, "aws:s3/bucket:Bucket")
     for data in ("media", "documents", "reports", "backups"):
         assert f"osp-prod-{data}-bucket" in buckets
@@ -164,10 +165,11 @@ def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
         assert len(plan.of_type(ACL)) == 2
         assert len(plan.of_type(DISTRIBUTION)) == 4
     # Access logs are no extra: CloudFront's and S3's are on in every profile
-    # (tests/stacks/test_hardening.py checks their targets).
-    for plan, audit in ((dev, 0), (prod, 1)):  # prod's audit bucket logs too
+    # (tests/stacks/test_hardening.py checks their targets); prod's audit bucket logs too, and
+    # so do the data buckets' four DR replicas (stacks/recovery.py; dev copies nothing).
+    for plan, extra in ((dev, 0), (prod, 1 + 4)):
         assert all("loggingConfig" in d.inputs for d in plan.of_type(DISTRIBUTION))
-        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7 + audit
+        assert len(plan.of_type("aws:s3/bucketLogging:BucketLogging")) == 7 + extra
     assert not any(r.options.protect for r in dev.resources)
     assert dev.named("osp-dev-api-alb").inputs["enableDeletionProtection"] is False
 

@@ -11,6 +11,8 @@ from osp.platform.policy.model import Check, Rule, Scope, Severity
 UNTAGGABLE = frozenset(
     {
         "aws:acm/certificateValidation:CertificateValidation",
+        "aws:backup/selection:Selection",
+        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
         "aws:cfg/deliveryChannel:DeliveryChannel",
         "aws:cfg/recorder:Recorder",
         "aws:cfg/recorderStatus:RecorderStatus",
@@ -62,6 +64,7 @@ UNTAGGABLE = frozenset(
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
         "aws:s3/bucketVersioning:BucketVersioning",
