@@ -184,8 +184,7 @@ def test_staging_replicates_without_rtc_and_keeps_its_vault_unlocked():
     (rule,) = plan.of_type(REPLICATION)[0].inputs["rules"]
     assert "replicationTime" not in rule["destination"] and "metrics" not in rule["destination"]
     assert not plan.of_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
-    # The replicas log their access even where the data buckets do not (staging).
-    assert spec_of("staging").storage.access_logging is False
+    # The replicas log their access into the DR region's own log bucket.
     logs = plan.named("osp-staging-dr-logs-bucket").inputs["bucket"]
     for name in DATA_BUCKETS["osp"]:
         logging = plan.named(f"osp-staging-{name}-replica-bucket-access-logging").inputs
