@@ -23,6 +23,7 @@ from osp.components.filesystem import (
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.gate import TenantGate, TenantGateArgs
+from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
 from osp.components.keys import KeyRing, KeyRingArgs
 from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, ServiceRoute
@@ -80,6 +81,9 @@ __all__ = [
     "FileSystemArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
+    "HealthChecks",
+    "HealthChecksArgs",
+    "HealthEndpoint",
     "IaTransition",
     "Karpenter",
     "KarpenterArgs",

@@ -136,6 +136,10 @@ class MonitoringArgs:
     distributions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Name → CloudFront distribution id: a 5xx error-rate alarm each."""
 
+    backup_vault_name: pulumi.Input[str] | None = None
+    """The AWS Backup vault of the environment's backups: an alarm as soon as one backup job
+    into it fails in a day. Default: none, and no such alarm."""
+
     edge_provider: pulumi.ProviderResource | None = None
     """A provider for us-east-1, where CloudFront's metrics are. Given, the CloudFront alarms
     and a second alarm topic for them (same e-mails, key `edge_kms_key_arn`) are created
@@ -339,6 +343,8 @@ def _check_data_stores(check: Problems, args: MonitoringArgs) -> None:
     if isinstance(args.broker_name, str) and not args.broker_name:
         check.add("broker_name", args.broker_name, "a broker name, or None")
     _check_once_each(check, "dead_letter_queue_names", args.dead_letter_queue_names, "queue names")
+    if isinstance(args.backup_vault_name, str) and not args.backup_vault_name:
+        check.add("backup_vault_name", args.backup_vault_name, "a backup vault name, or None")
 
 
 def _check_application(check: Problems, args: MonitoringArgs) -> None:
@@ -487,6 +493,12 @@ def _distributions(args: MonitoringArgs) -> list[_Watched]:
     ]
 
 
+def _backup_vault(args: MonitoringArgs) -> list[_Watched]:
+    if args.backup_vault_name is None:
+        return []
+    return [_Watched("backup", {"BackupVaultName": args.backup_vault_name})]
+
+
 @dataclass(frozen=True)
 class _Series:
     """One CloudWatch metric an alarm reads (math alarms read several, each with an id)."""
@@ -531,6 +543,7 @@ _RDS = "AWS/RDS"
 _ELASTICACHE = "AWS/ElastiCache"
 _MQ = "AWS/AmazonMQ"
 _SQS = "AWS/SQS"
+_BACKUP = "AWS/Backup"
 #: Container Insights' namespace: the amazon-cloudwatch-observability add-on publishes it.
 _INSIGHTS = "ContainerInsights"
 
@@ -858,6 +871,26 @@ ALARM_CATALOGUE: tuple[_AlarmKind, ...] = (
         label="failures",
     ),
     _AlarmKind(
+        watches=_backup_vault,
+        metric="failed-jobs",
+        series=(_Series(_BACKUP, "NumberOfBackupJobsFailed", "Sum"),),
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        period=86400,
+        evaluation_periods=1,
+        # AWS Backup publishes job counts only when jobs end: no data, no failed job.
+        treat_missing_data="notBreaching",
+        description=(
+            "A backup job into the environment's vault failed in the last day: that "
+            "resource's recovery point is missing and the RPO is at risk. AWS Backup > Jobs "
+            "(state Failed) gives the resource and the reason (often the backup role's access "
+            "to a KMS key, or a job window missed); fix it and start an on-demand backup."
+        ),
+        section="Backup",
+        widget="Failed backup jobs (per day)",
+        label="failed jobs",
+    ),
+    _AlarmKind(
         watches=_distributions,
         metric="5xx-rate",
         series=(_Series("AWS/CloudFront", "5xxErrorRate", "Average"),),
@@ -1079,12 +1112,12 @@ class Monitoring(pulumi.ComponentResource):
     Alarms (each `<environment>-<thing>-<metric>`, notifying on ALARM and on OK, with a
     description saying what to do): API 5xx rate, healthy hosts and 5xx rate per service,
     per service CPU and memory (% of the pods' limits) and container restarts from Container
-    Insights, database CPU,
-    connections and free storage per instance, Redis memory and engine CPU per node,
-    RabbitMQ memory and disk, any message in a dead-letter queue, depth and oldest-message age
-    per consumer queue, payment failures (a custom metric), CloudFront 5xx rate per
-    distribution. The alarm topic is encrypted with a customer key and its policy lets only
-    this environment's CloudWatch alarms (and the account) publish. One dashboard,
+    Insights, database CPU, connections and free storage per instance, Redis memory and
+    engine CPU per node, RabbitMQ memory and disk, any message in a dead-letter queue, depth
+    and oldest-message age per consumer queue, payment failures (a custom metric), failed
+    backup jobs in a day, CloudFront 5xx rate per distribution. The alarm topic is encrypted
+    with a customer key and its policy lets only this environment's CloudWatch alarms (and
+    the account) publish. One dashboard,
     `<environment>`, graphs everything the alarms watch with their thresholds.
     """
 

@@ -470,6 +470,17 @@ LISTENER_PORT = Constraint(
     lambda v: PORT.accepts(v) and v not in ADMIN_PORTS,
 )
 
+# --- Route 53 health checks ---------------------------------------------------------------
+
+#: Seconds between a checker's requests: Route 53 offers standard (30) and fast (10) only.
+HEALTH_CHECK_INTERVAL = one_of((10, 30), "10 (fast) or 30 (standard) seconds")
+#: Failed requests in a row that make an endpoint unhealthy.
+HEALTH_CHECK_FAILURE_THRESHOLD = whole_range(1, 10)
+#: The path a health check requests: absolute, at most 255 characters, no spaces.
+HEALTH_CHECK_PATH = pattern(
+    r"/\S{0,254}", "an absolute URL path such as /healthz (at most 255 characters)"
+)
+
 # --- KMS ---------------------------------------------------------------------------------
 
 #: Days a key scheduled for deletion waits, and can be cancelled, before it is gone.

@@ -81,7 +81,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
     services = build_services(ctx, foundation, shared, edge, events)
-    monitoring = build_monitoring(ctx, foundation, edge, events)
+    monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
     for name, value in services_exports(services).items():

@@ -6,10 +6,17 @@ import re
 from typing import Any
 
 from osp.app import EventBus
-from osp.components import Monitoring, MonitoringArgs
+from osp.components import (
+    HealthChecks,
+    HealthChecksArgs,
+    HealthEndpoint,
+    Monitoring,
+    MonitoringArgs,
+)
 from osp.stacks.context import Context
 from osp.stacks.edge import Edge
 from osp.stacks.foundation import Foundation
+from osp.stacks.recovery import Recovery
 from osp.stacks.services import NAMESPACE as SERVICES_NAMESPACE
 
 # Memory of the RDS instance sizes osp's presets use, in GiB, by size. PostgreSQL's default
@@ -44,12 +51,13 @@ def build(
     foundation: Foundation,
     edge: Edge,
     events: EventBus | None,
+    recovery: Recovery,
 ) -> Monitoring:
     spec = ctx.spec
     distributions = {name: site.distribution_id for name, site in edge.portals.items()}
     distributions["api"] = edge.api.distribution_id
     elsewhere = edge.edge_keys is not None
-    return Monitoring(
+    monitoring = Monitoring(
         ctx.name("monitoring"),
         MonitoringArgs(
             environment=ctx.prefix,
@@ -76,9 +84,41 @@ def build(
             if PAYMENT_SERVICE in {s.name for s in ctx.catalogue.services}
             else None,
             distributions=distributions,
+            backup_vault_name=recovery.backup.vault_name,
             # CloudFront's metrics live in us-east-1; alarms on them must too.
             edge_provider=edge.edge_provider if elsewhere else None,
             edge_kms_key_arn=edge.edge_keys.data_key_arn if elsewhere else None,
+            tags=ctx.tags("monitoring"),
+        ),
+    )
+    _health_checks(ctx, edge, monitoring)
+    return monitoring
+
+
+def api_health_path(ctx: Context) -> str:
+    """The path a health check of `api.<domain>` requests: the first routed service's
+    readiness path under its route. The load balancer answers only its services' routes (a
+    404 elsewhere) and passes paths through unchanged, so this is the request that reaches a
+    pod's own readiness check through CloudFront, as a user's request does."""
+    service = ctx.catalogue.routed[0]
+    return f"{service.route}{service.probes.readiness.path}"
+
+
+def _health_checks(ctx: Context, edge: Edge, monitoring: Monitoring) -> HealthChecks:
+    """Route 53 health checks on the API and each portal, their alarms in us-east-1 with the
+    CloudFront alarms (Route 53 publishes health-check metrics there only)."""
+    elsewhere = edge.edge_keys is not None
+    endpoints = {
+        "api": HealthEndpoint(fqdn=ctx.hostname("api"), resource_path=api_health_path(ctx)),
+        **{portal: HealthEndpoint(fqdn=ctx.hostname(portal)) for portal in edge.portals},
+    }
+    return HealthChecks(
+        ctx.name("health"),
+        HealthChecksArgs(
+            environment=ctx.prefix,
+            endpoints=endpoints,
+            alarm_topic_arn=monitoring.edge_alarm_topic_arn or monitoring.alarm_topic_arn,
+            alarm_provider=edge.edge_provider if elsewhere else None,
             tags=ctx.tags("monitoring"),
         ),
     )

@@ -853,7 +853,9 @@ APPLICATION = {
 
 
 def test_every_row_gives_alarms_with_filled_texts():
-    found = observability._alarms(monitoring_args(**FULL, **APPLICATION))
+    found = observability._alarms(
+        monitoring_args(**FULL, **APPLICATION, backup_vault_name="osp-t-backups")
+    )
     assert {alarm.kind for alarm in found} == set(observability.ALARM_CATALOGUE)
     for alarm in found:
         assert "{" not in alarm.description and "}" not in alarm.description, alarm.suffix
