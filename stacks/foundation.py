@@ -43,13 +43,13 @@ from osp.stacks.context import Context
 #: What the internet reaches in the public tier: the load balancer's listener
 #: (osp.components.loadbalancer: HTTPS only).
 LISTENER_PORTS = (LISTENER_PORT,)
-#: What the private tier reaches in the isolated tier: the data stores' client ports.
-STORE_PORTS = (
-    database_component.PORT,
-    cache_component.PORT,
-    broker_component.AMQPS_PORT,
-    broker_component.CONSOLE_PORT,
-)
+#: What the private tier reaches in the isolated tier: each data store's client ports. The
+#: isolated tier's ACL admits only the ports of the stores the blueprint has.
+STORE_PORTS = {
+    DataStore.POSTGRES: (database_component.PORT,),
+    DataStore.REDIS: (cache_component.PORT,),
+    DataStore.RABBITMQ: (broker_component.AMQPS_PORT, broker_component.CONSOLE_PORT),
+}
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,12 @@ def _network(ctx: Context, keys: KeyRing, cluster_name: str) -> Network:
             flow_log_retention_days=network.flow_log_retention_days,
             interface_endpoints=network.interface_endpoints,
             listener_ports=LISTENER_PORTS,
-            store_ports=STORE_PORTS,
+            store_ports=[
+                port
+                for store, ports in STORE_PORTS.items()
+                if ctx.catalogue.needs(store)
+                for port in ports
+            ],
             tags=ctx.tags("network"),
         ),
     )
