@@ -57,6 +57,19 @@ PROTECTIVE_STANCES: tuple[tuple[str, Callable[[Any], int]], ...] = (
     ("osp:policy.min_log_retention_days", _number),
     ("osp:logs.audit_retention_days", _number),
     ("osp:cluster.log_types", len),
+    ("osp:audit.cloudtrail", _flag),
+    ("osp:audit.guardduty", _flag),
+    ("osp:audit.config_recorder", _flag),
+    ("osp:audit.retention_days", _number),
+    ("osp:dns.dnssec", _flag),
+    ("osp:dns.query_logging", _flag),
+    ("osp:dns.query_log_retention_days", _number),
+    ("osp:dr.cross_region", _flag),
+    ("osp:dr.replication_time_control", _flag),
+    ("osp:dr.continuous_backup", _flag),
+    ("osp:dr.daily_retention_days", _number),
+    ("osp:dr.monthly_retention_days", _number),
+    ("osp:dr.vault_lock_min_retention_days", _number),
 )
 
 

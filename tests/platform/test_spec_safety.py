@@ -152,6 +152,27 @@ def test_weakened_stances_name_the_key_the_presets_value_and_the_files():
     ]
 
 
+def test_turning_off_the_audit_dns_and_recovery_stances_of_prod_is_named():
+    spec = parse_stack_file(
+        stack(
+            extra="  osp:audit: {guardduty: false, retention_days: 30}\n"
+            "  osp:dns: {dnssec: false}\n"
+            "  osp:dr: {cross_region: false, daily_retention_days: 14, "
+            "vault_lock_min_retention_days: 7}\n"
+        ),
+        environment="prod",
+        source=SOURCE,
+    )
+    assert weakened_stances(spec, blueprints.preset("prod")) == [
+        ("osp:audit.guardduty", True, False),
+        ("osp:audit.retention_days", 365, 30),
+        ("osp:dns.dnssec", True, False),
+        ("osp:dr.cross_region", True, False),
+        ("osp:dr.daily_retention_days", 35, 14),
+        ("osp:dr.vault_lock_min_retention_days", 35, 7),
+    ]
+
+
 def test_stronger_than_the_preset_is_no_warning():
     spec = parse_stack_file(
         "config:\n  aws:region: eu-west-2\n  osp:domain: a.example.com\n"
