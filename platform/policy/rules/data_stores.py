@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from osp.platform.plan import PlannedResource
 from osp.platform.policy.model import Check, Rule, Scope, Severity
-from osp.platform.policy.rules._reading import at, customer_key, of_types, truthy
+from osp.platform.policy.rules._reading import at, customer_key, of_types, referrers, truthy
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
@@ -16,6 +16,8 @@ RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 MQ_BROKER = "aws:mq/broker:Broker"
 DYNAMODB_TABLE = "aws:dynamodb/table:Table"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 MIN_BACKUP_RETENTION_DAYS = 7
 """FSBP RDS.11's default: fewer days of automated backups than a week is no backup plan."""
@@ -293,6 +295,45 @@ def _table_pitr(resource: PlannedResource, scope: Scope) -> Check | None:
     )
 
 
+#: What a provisioned table's capacity is scaled on (its indexes have their own dimensions).
+_TABLE_DIMENSIONS = ("dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits")
+
+
+def _table_autoscaling(resource: PlannedResource, scope: Scope) -> Check | None:
+    mode = resource.inputs.get("billingMode")
+    if mode != "PROVISIONED":
+        return None  # on-demand tables scale themselves
+    name = resource.inputs.get("name")
+    targets = referrers(
+        scope, resource, (SCALABLE_TARGET,), "resourceId", (f"table/{name}",) if name else ()
+    )
+    scaled = []
+    for target in targets:
+        dimension = target.inputs.get("scalableDimension")
+        policies = [
+            p
+            for p in of_types(scope, (SCALING_POLICY,))
+            if p.inputs.get("scalableDimension") == dimension
+            and (
+                target.urn in p.dependencies
+                or (
+                    p.inputs.get("resourceId") == target.inputs.get("resourceId")
+                    and isinstance(p.inputs.get("resourceId"), str)
+                    and p.inputs.get("resourceId") != "<unknown>"
+                )
+            )
+        ]
+        if policies:
+            scaled.append(dimension)
+    missing = [d.rsplit(":", 1)[1] for d in _TABLE_DIMENSIONS if d not in scaled]
+    return Check.of(
+        not missing,
+        f"provisioned {', '.join(missing)} do not scale" if missing else "",
+        billingMode=mode,
+        autoscaling=sorted(d.rsplit(":", 1)[1] for d in scaled),
+    )
+
+
 RULES = (
     Rule(
         id="OSP-RDS-1",
@@ -530,5 +571,17 @@ RULES = (
         "DynamoDB tables",
         (DYNAMODB_TABLE,),
         "the Table component then protects its table.",
+    ),
+    Rule(
+        id="OSP-DDB-5",
+        title="Provisioned DynamoDB tables scale their capacity automatically",
+        severity=Severity.MEDIUM,
+        controls=("DynamoDB.1",),
+        rationale="Fixed read and write capacity throttles requests in a burst (a term's "
+        "enrolment day) and is paid for when idle.",
+        fix="Use on-demand billing (the default), or give provisioned tables Application Auto "
+        "Scaling targets and target-tracking policies for reads and writes.",
+        types=(DYNAMODB_TABLE,),
+        check=_table_autoscaling,
     ),
 )

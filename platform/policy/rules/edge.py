@@ -170,6 +170,28 @@ def _default_root_object(resource: PlannedResource, scope: Scope) -> Check | Non
     )
 
 
+def _signed_with_key_groups(resource: PlannedResource, scope: Scope) -> Check | None:
+    behaviors = _behaviors(resource.inputs)
+    signers = {
+        f"{path}.trustedSigners": b.get("trustedSigners")
+        for path, b in behaviors
+        if b.get("trustedSigners")
+    }
+    groups = {
+        f"{path}.trustedKeyGroups": b.get("trustedKeyGroups")
+        for path, b in behaviors
+        if b.get("trustedKeyGroups")
+    }
+    if not signers and not groups:
+        return None  # serves every viewer: no signed URLs to judge
+    if signers:
+        first = next(iter(signers))
+        return Check.of(
+            False, f"{first.rsplit('.', 1)[0]} trusts the account's root CloudFront keys", **signers
+        )
+    return Check.of(True, **groups)
+
+
 # --- WAF ----------------------------------------------------------------------------------
 
 
@@ -421,6 +443,19 @@ RULES = (
         fix="Set `defaultRootObject: index.html` (StaticSite does).",
         types=(DISTRIBUTION,),
         check=_default_root_object,
+    ),
+    Rule(
+        id="OSP-CF-10",
+        title="Signed URLs and cookies are verified with trusted key groups",
+        severity=Severity.HIGH,
+        controls=("NIST.800-53.r5 IA-5", "NIST.800-53.r5 AC-6"),
+        rationale="Trusted signers are CloudFront key pairs of the AWS account's root user: only "
+        "root can create or rotate them, and no IAM policy scopes them. Key groups hold public "
+        "keys the estate manages and rotates, the private key in Secrets Manager.",
+        fix="Set `trustedKeyGroups` on the private behaviours and drop `trustedSigners` (the "
+        "signed-delivery component does).",
+        types=(DISTRIBUTION,),
+        check=_signed_with_key_groups,
     ),
     Rule(
         id="OSP-WAF-1",

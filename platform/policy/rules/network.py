@@ -264,3 +264,16 @@ RULES = (
         check=_flow_logs,
     ),
 )
+
+
+def world_openings(scope: Scope, group: PlannedResource) -> list[tuple[str, str, str]]:
+    """How the security group `group` admits the internet, by any of the four ways a rule can
+    be written: (property path, source, ports shown) for each opening."""
+    found = [(o.path, o.source, shown_ports(o.ports)) for o in _openings(group)]
+    for rule in of_types(scope, (SECURITY_GROUP_RULE, INGRESS_RULE)):
+        urns, ids = _group_of(rule)
+        if group.urn in urns or group.inputs.get("id") in ids:
+            found += [
+                (f"{rule.name}.{o.path}", o.source, shown_ports(o.ports)) for o in _openings(rule)
+            ]
+    return found

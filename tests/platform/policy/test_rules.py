@@ -11,6 +11,7 @@ import pytest
 
 from osp.platform.policy import RULES, Severity
 from tests.platform.policy.fixtures import KEY_ARN, TAGS, resource, verdict
+from tests.platform.policy.test_serverless_and_stream_rules import CASES as MORE_CASES
 
 R = resource
 RDS = "aws:rds/instance:Instance"
@@ -860,8 +861,9 @@ CASES: dict[str, tuple[Any, Any, str]] = {
     ),
 }
 
-#: Rules whose cases live elsewhere (they need real tenant plans): test_tenancy_rules.py.
-ELSEWHERE = {"OSP-TENANT-1", "OSP-TENANT-2", "OSP-TENANT-3", "OSP-TENANT-4"}
+#: Rules whose cases live elsewhere: test_tenancy_rules.py (they need real tenant plans) and
+#: test_serverless_and_stream_rules.py.
+ELSEWHERE = {"OSP-TENANT-1", "OSP-TENANT-2", "OSP-TENANT-3", "OSP-TENANT-4"} | set(MORE_CASES)
 
 
 def test_every_rule_has_a_passing_and_a_failing_case():
