@@ -367,6 +367,8 @@ class SecretRotator(pulumi.ComponentResource):
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=queue.arn),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            # Its role may already decrypt with the secrets key: the variables use it too.
+            kms_key_arn=args.secrets_kms_key_arn,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=logs.name
             ),
