@@ -136,3 +136,26 @@ def test_a_waiver_in_the_stack_file_accepts_a_weakened_setting_until_it_expires(
     report = _weakened_prod(tmp_path, weaken)
     (finding,) = [f for f in report.failing() if f.rule.id == "OSP-RDS-1"]
     assert finding.waiver_expired and finding.waiver.expires == date(2026, 5, 31)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_file_system_and_the_functions_are_judged_and_pass(environment):
+    """learning-platform's EFS and every blueprint's rotation functions are not merely not
+    failing: the EFS and Lambda rules apply to them, and pass."""
+    report = evaluate(
+        plan_of(environment, "learning-platform"),
+        RULES,
+        context_of(spec_of(environment, "learning-platform")),
+        today=TODAY,
+    )
+    judged: dict[str, set[str]] = {}
+    for finding in report.findings:
+        if finding.rule.id.startswith(("OSP-EFS-", "OSP-LAMBDA-")):
+            assert finding.outcome is Outcome.PASSED, finding
+            judged.setdefault(finding.rule.id, set()).add(finding.resource.type)
+    assert set(judged) == {
+        *(f"OSP-EFS-{n}" for n in range(1, 7)),
+        *(f"OSP-LAMBDA-{n}" for n in (1, 2, 3, 4, 5, 7)),
+    }
+    assert judged["OSP-EFS-6"] == {"aws:efs/mountTarget:MountTarget"}
+    assert judged["OSP-LAMBDA-7"] == {"aws:lambda/function:Function"}
