@@ -19,6 +19,8 @@ from osp.platform.plan import Plan, PlannedResource
 from osp.platform.policy import Outcome, Report
 from osp.platform.policy.formats import finding_data, waiver_data
 from osp.platform.policy.rules._reading import as_list, at, iam_matches, port_range, statements
+from osp.platform.report.serverless import serverless
+from osp.platform.report.stores import file_system_facts, kafka_facts, table_access
 from osp.platform.spec import EnvironmentSpec
 from osp.platform.tenancy.fleet import Fleet
 from osp.platform.tenancy.model import TenantState, Tier
@@ -38,6 +40,19 @@ RDS_INSTANCE = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 BROKER = "aws:mq/broker:Broker"
 TABLE = "aws:dynamodb/table:Table"
+FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+MSK_CLUSTER = "aws:msk/cluster:Cluster"
+MSK_SERVERLESS = "aws:msk/serverlessCluster:ServerlessCluster"
+#: What the report (and its diagram) counts as a data store.
+STORE_TYPES = (
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    BROKER,
+    TABLE,
+    FILE_SYSTEM,
+    MSK_CLUSTER,
+    MSK_SERVERLESS,
+)
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -85,6 +100,7 @@ def collect(
         "identities": identities,
         "edge": _edge(plan, refs),
         "events": _events(plan, refs, identities),
+        "serverless": serverless(plan, refs),
         "tenants": _tenants(tenants),
         "architecture": _architecture(plan, spec, refs),
         "guardrails": _guardrails(guardrails),
@@ -316,6 +332,10 @@ def _data_stores(plan: Plan, refs: _References) -> list[dict[str, Any]]:
                 retention=i.get("backupRetentionPeriod"),
                 deletion_protection=bool(i.get("deletionProtection")),
                 replicas=replicas.get(str(i.get("identifier")), []),
+                access=[
+                    "publicly accessible" if i.get("publiclyAccessible") else "private",
+                    *(["IAM authentication"] if i.get("iamDatabaseAuthenticationEnabled") else []),
+                ],
             )
         )
     for group in plan.of_type(REPLICATION_GROUP):
@@ -338,6 +358,8 @@ def _data_stores(plan: Plan, refs: _References) -> list[dict[str, Any]]:
                 if isinstance(clusters, int) and clusters > 1
                 else [],
                 in_transit=bool(i.get("transitEncryptionEnabled")),
+                access=["AUTH token" if i.get("authToken") else "no AUTH token"]
+                + (["user groups"] if i.get("userGroupIds") else []),
             )
         )
     for broker in plan.of_type(BROKER):
@@ -356,6 +378,7 @@ def _data_stores(plan: Plan, refs: _References) -> list[dict[str, Any]]:
                 retention=None,
                 deletion_protection=None,
                 replicas=[],
+                access=["publicly accessible" if i.get("publiclyAccessible") else "private"],
             )
         )
     for table in plan.of_type(TABLE):
@@ -378,8 +401,13 @@ def _data_stores(plan: Plan, refs: _References) -> list[dict[str, Any]]:
                     for r in as_list(i.get("replicas"))
                     if isinstance(r, Mapping)
                 ],
+                access=table_access(plan, table),
             )
         )
+    for file_system in plan.of_type(FILE_SYSTEM):
+        stores.append(_store(file_system, refs, **file_system_facts(plan, refs, file_system)))
+    for cluster in (*plan.of_type(MSK_CLUSTER), *plan.of_type(MSK_SERVERLESS)):
+        stores.append(_store(cluster, refs, **kafka_facts(cluster)))
     return sorted(stores, key=lambda s: (s["kind"], s["name"]))
 
 
@@ -398,6 +426,7 @@ def _store(
     deletion_protection: bool | None,
     replicas: list[str],
     in_transit: bool | None = None,
+    access: list[str] | None = None,
 ) -> dict[str, Any]:
     key = at(resource.inputs, key_prop)
     top = key_prop.split(".")[0]
@@ -416,6 +445,7 @@ def _store(
         "deletionProtection": deletion_protection,
         "protect": resource.options.protect,
         "replicas": sorted(replicas),
+        "access": list(access or []),
     }
 
 
@@ -712,7 +742,7 @@ def _links(plan: Plan, refs: _References) -> list[dict[str, str]]:
         links += [
             {"from": cluster.name, "to": r.name, "kind": "uses"}
             for r in plan.resources
-            if r.type in (RDS_INSTANCE, REPLICATION_GROUP, BROKER, TABLE)
+            if r.type in STORE_TYPES
         ]
     return links
 
@@ -730,11 +760,7 @@ def _architecture(plan: Plan, spec: EnvironmentSpec, refs: _References) -> dict[
         "loadBalancers": [b.name for b in plan.of_type(LOAD_BALANCER)],
         "clusters": [c.name for c in plan.of_type(CLUSTER)],
         "services": sorted(w.name for w in plan.of_type(WORKLOAD)),
-        "dataStores": sorted(
-            r.name
-            for r in plan.resources
-            if r.type in (RDS_INSTANCE, REPLICATION_GROUP, BROKER, TABLE)
-        ),
+        "dataStores": sorted(r.name for r in plan.resources if r.type in STORE_TYPES),
         "links": _links(plan, refs),
         "topics": len(plan.of_type(TOPIC)),
         "queues": len(plan.of_type(QUEUE)),

@@ -36,6 +36,7 @@ SECTIONS = [
     "Identities",
     "Edge",
     "Events",
+    "Serverless",  # the secrets-rotation functions
     "Tenants",
     "Guardrails",
 ]
