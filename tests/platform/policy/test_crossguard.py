@@ -186,3 +186,42 @@ def test_the_pack_folder_builds_its_pack_from_the_adapter():
     assert "policies(" in main and "PolicyPack(" in main
     config = yaml.safe_load((REPO / "policy" / "PulumiPolicy.yaml").read_text())
     assert config["runtime"]["name"] == "python"
+
+
+def test_the_pack_follows_a_file_systems_backup_policy_and_a_functions_triggers(project):
+    fs = policy_resource(
+        "aws:efs/fileSystem:FileSystem",
+        "media",
+        {"encrypted": True, "kmsKeyId": UNKNOWN_STRING_VALUE, "tags": TAGS},
+    )
+    backup = policy_resource(
+        "aws:efs/backupPolicy:BackupPolicy",
+        "media-backup",
+        {"fileSystemId": UNKNOWN_STRING_VALUE, "backupPolicy": {"status": "ENABLED"}},
+    )
+    backup.property_dependencies = {"fileSystemId": [fs]}
+    assert run("OSP-EFS-1", project, fs, backup) == []
+    assert run("OSP-EFS-2", project, fs, backup) == []
+    backup.property_dependencies = {}
+    ((message, _),) = run("OSP-EFS-2", project, fs, backup)
+    assert "automatic backups are off" in message
+
+    function = policy_resource(
+        "aws:lambda/function:Function",
+        "thumbnails",
+        {"name": "thumbnails", "runtime": "python3.13", "tags": TAGS},
+    )
+    trigger = policy_resource(
+        "aws:lambda/permission:Permission",
+        "thumbnails-from-photos",
+        {
+            "function": UNKNOWN_STRING_VALUE,
+            "principal": "s3.amazonaws.com",
+            "sourceArn": "arn:aws:s3:::photos",
+        },
+    )
+    trigger.property_dependencies = {"function": [function]}
+    ((message, urn),) = run("OSP-LAMBDA-6", project, function, trigger)
+    assert urn.endswith("::thumbnails")
+    assert "invoked asynchronously by thumbnails-from-photos (s3.amazonaws.com)" in message
+    assert run("OSP-LAMBDA-1", project, function, trigger) == []
