@@ -36,7 +36,7 @@ def protected(resource: PlannedResource, scope: Scope) -> Check | None:
     return Check.of(on, "" if on else "not protected (protect is off)", protect=on)
 
 
-def _protect_rule(rule_id: str, what: str, types: tuple[str, ...], fix: str) -> Rule:
+def protect_rule(rule_id: str, what: str, types: tuple[str, ...], fix: str) -> Rule:
     return Rule(
         id=rule_id,
         title=f"Production {what} are protected from deletion by Pulumi",
@@ -392,7 +392,7 @@ RULES = (
         types=(RDS_INSTANCE, RDS_CLUSTER),
         check=_rds_backups,
     ),
-    _protect_rule(
+    protect_rule(
         "OSP-RDS-6",
         "databases",
         (RDS_INSTANCE, RDS_CLUSTER),
@@ -487,7 +487,7 @@ RULES = (
         types=(REPLICATION_GROUP,),
         check=_cache_auth,
     ),
-    _protect_rule(
+    protect_rule(
         "OSP-CACHE-6",
         "caches",
         (REPLICATION_GROUP,),
@@ -526,7 +526,7 @@ RULES = (
         types=(MQ_BROKER,),
         check=_mq_multi_az,
     ),
-    _protect_rule(
+    protect_rule(
         "OSP-MQ-4",
         "message brokers",
         (MQ_BROKER,),
@@ -566,7 +566,7 @@ RULES = (
         types=(DYNAMODB_TABLE,),
         check=_deletion_protection("deletionProtectionEnabled"),
     ),
-    _protect_rule(
+    protect_rule(
         "OSP-DDB-4",
         "DynamoDB tables",
         (DYNAMODB_TABLE,),

@@ -15,6 +15,7 @@ from osp.platform.policy.rules._reading import (
     statements,
     truthy,
 )
+from osp.platform.policy.rules.data_stores import protect_rule
 from osp.platform.policy.rules.network import SECURITY_GROUP, world_openings
 
 FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
@@ -180,5 +181,11 @@ RULES = (
         "client_security_group_ids).",
         types=(MOUNT_TARGET,),
         check=_mount_targets_private,
+    ),
+    protect_rule(
+        "OSP-EFS-7",
+        "EFS file systems",
+        (FILE_SYSTEM,),
+        "the FileSystem component then protects its file system.",
     ),
 )

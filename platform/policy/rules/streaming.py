@@ -7,6 +7,7 @@ from __future__ import annotations
 from osp.platform.plan import PlannedResource
 from osp.platform.policy.model import Check, Rule, Scope, Severity
 from osp.platform.policy.rules._reading import at, customer_key, truthy
+from osp.platform.policy.rules.data_stores import protect_rule
 
 MSK_CLUSTER = "aws:msk/cluster:Cluster"
 MSK_SERVERLESS = "aws:msk/serverlessCluster:ServerlessCluster"
@@ -204,6 +205,12 @@ RULES = (
         fix="Enable `loggingInfo.brokerLogs.cloudwatchLogs` with the cluster's log group.",
         types=(MSK_CLUSTER,),
         check=_msk_broker_logs,
+    ),
+    protect_rule(
+        "OSP-MSK-6",
+        "Kafka clusters",
+        (MSK_CLUSTER, MSK_SERVERLESS),
+        "the cluster's component then protects it.",
     ),
     Rule(
         id="OSP-FLINK-1",

@@ -231,6 +231,11 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         ),
         "securityGroups(media-sg).ingress[0].cidrBlocks",
     ),
+    "OSP-EFS-7": (
+        lambda: (R(FS, {}, protect=True),),
+        lambda: (R(FS, {}),),
+        "protect",
+    ),
     # --- MSK -----------------------------------------------------------------------------
     "OSP-MSK-1": (
         lambda: (msk(),),
@@ -270,6 +275,7 @@ CASES: dict[str, tuple[Any, Any, str]] = {
         lambda: (msk(loggingInfo={"brokerLogs": {"cloudwatchLogs": {"enabled": False}}}),),
         "loggingInfo.brokerLogs",
     ),
+    "OSP-MSK-6": (lambda: (R(MSK, {}, protect=True),), lambda: (R(MSK, {}),), "protect"),
     # --- Managed Flink -------------------------------------------------------------------
     "OSP-FLINK-1": (
         lambda: (flink(),),
