@@ -17,7 +17,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 EXPOSED_SERVICE_TYPES = frozenset({"LoadBalancer", "NodePort"})
 
 #: A version that is not one version: empty, `latest`, or a semver range.
-_UNPINNED = re.compile(r"^\s*$|^latest$|[*^~<>=|xX ]|\.x\b")
+_UNPINNED = re.compile(r"^\s*$|^latest$|[*^~<>=| ]|(^|\.)[xX](\.|$)")
 
 
 def pinned(version: Any) -> bool:

@@ -538,9 +538,14 @@ def test_a_schedule_without_its_own_retry_policy_fails():
     assert check.detail == "no retry policy of its own"
 
 
-@pytest.mark.parametrize("version", ["", None, "^61.0.0", "61.x", ">=61", "*"])
+@pytest.mark.parametrize("version", ["", None, "latest", "^61.0.0", "61.x", "x", ">=61", "*"])
 def test_unpinned_chart_versions_fail(version):
     assert not verdict("OSP-HELM-1", release(version)).passed
+
+
+@pytest.mark.parametrize("version", ["1.14.1", "v3.13.0", "0.0.0-nightly.xyz", "61.3.2+build"])
+def test_exact_chart_versions_pass(version):
+    assert verdict("OSP-HELM-1", release(version)).passed
 
 
 def test_service_types_are_found_wherever_the_chart_keeps_them():
