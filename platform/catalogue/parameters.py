@@ -134,7 +134,16 @@ def parameter_reference_problems(
     """Keys of `parameters:` that are neither `shared` nor a service of the catalogue."""
     errors = []
     for owner in _mapping(data.get("parameters")):
-        if owner != SHARED and owner not in services:
+        if owner == SHARED and SHARED in services:
+            errors.append(
+                _error(
+                    ("parameters", owner),
+                    owner,
+                    f"a service name other than {SHARED!r} for a service with parameters "
+                    f"({SHARED!r} is the branch every service reads)",
+                )
+            )
+        elif owner != SHARED and owner not in services:
             errors.append(
                 _error(
                     ("parameters", owner),

@@ -23,6 +23,8 @@ from osp.platform.catalogue.models import Name, _error, _fail, _Model
 
 #: DynamoDB's default quota of global secondary indexes per table.
 MAX_INDEXES = 20
+#: Table names the estate already takes (`osp-<env>-tenants`, the tenant registry).
+RESERVED_TABLE_NAMES = frozenset({"tenants"})
 
 
 class KeyType(StrEnum):
@@ -191,7 +193,16 @@ def table_reference_problems(
 ) -> list[InitErrorDetails]:
     """Tables a service uses that the catalogue does not declare."""
     tables = [str(k) for k in _mapping(data.get("tables"))]
-    errors = []
+    errors = [
+        _error(
+            ("tables", name),
+            name,
+            f"a table name other than {name!r} (the estate's tenant registry is "
+            f"osp-<env>-{name})",
+        )
+        for name in tables
+        if name in RESERVED_TABLE_NAMES
+    ]
     for name, body in services.items():
         for key in _mapping(_mapping(body.get("uses")).get("tables")):
             if isinstance(key, str) and key not in tables:
