@@ -197,8 +197,7 @@ def table_reference_problems(
         _error(
             ("tables", name),
             name,
-            f"a table name other than {name!r} (the estate's tenant registry is "
-            f"osp-<env>-{name})",
+            f"a table name other than {name!r} (the estate's tenant registry is osp-<env>-{name})",
         )
         for name in tables
         if name in RESERVED_TABLE_NAMES

@@ -74,7 +74,12 @@ def env_of(deployment) -> dict[str, str]:
 def policy_of(plan, spec, service) -> list[dict]:
     """The statements of the service's IRSA policy (none when it has no grants)."""
     role = plan.named(f"osp-{spec.name}-{service}-identity-role")
-    policies = [p for p in plan.of_type(ROLE_POLICY) if p.parent == role.parent]
+    # Its own role's policy, not its tenant-data role's (tests/stacks/test_tables_and_parameters).
+    policies = [
+        p
+        for p in plan.of_type(ROLE_POLICY)
+        if p.parent == role.parent and p.name.endswith("-identity-policy")
+    ]
     if not policies:
         return []
     (policy,) = policies
