@@ -269,9 +269,9 @@ def _cluster_addons(
 
 
 def _endpoint_cidrs(ctx: Context, foundation: Foundation) -> list[str]:
-    """Where the pods reach AWS's APIs: STS (IRSA), Secrets Manager, SQS, SNS, ECR and Logs
-    have interface endpoints in the private subnets when the spec asks for them; otherwise
-    they are reached through NAT."""
+    """Where the pods reach AWS's APIs: STS (IRSA), Secrets Manager, SQS, SNS, ECR, Logs (and
+    SSM when the blueprint has parameters) have interface endpoints in the private subnets
+    when the spec asks for them; otherwise they are reached through NAT."""
     if ctx.spec.network.interface_endpoints:
         return list(foundation.network.subnet_cidrs["private"])
     return [ANYWHERE]
@@ -665,10 +665,9 @@ def egress(
     # services need 443 to the internet. Everyone else reaches only the interface
     # endpoints (STS for IRSA, Secrets Manager, SQS, SNS for events and SMS).
     third_party = any(catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets)
-    # DynamoDB and SSM have no endpoint in the VPC either (the network's interface
-    # endpoints do not include them).
-    configured = service.name in catalogue.parameters or SHARED in catalogue.parameters
-    public = bool(uses.buckets) or uses.email or third_party or bool(uses.tables) or configured
+    # DynamoDB, like S3, is reached through a gateway endpoint at its public addresses at
+    # best. (SSM has an interface endpoint whenever the blueprint has parameters.)
+    public = bool(uses.buckets) or uses.email or third_party or bool(uses.tables)
     for cidr in [ANYWHERE] if public else endpoint_cidrs:
         rules.append(EgressRule(cidr=cidr, ports=(HTTPS,)))
     return rules

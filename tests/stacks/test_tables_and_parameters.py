@@ -261,15 +261,28 @@ def test_a_service_without_tables_reads_only_the_shared_parameters(estate):
     assert tenant_roles == [f"osp-{spec.name}-web-identity-tenant-role"]
 
 
-def test_dynamodb_and_ssm_are_reached_on_443(estate):
-    _, plan = estate
-    for service in ("web", "payment", "reports"):
-        egress = one(plan, POLICY, service).inputs["spec"]["egress"]
-        assert any(
-            {"port": 443, "protocol": "TCP"} in rule["ports"]
-            and {"ipBlock": {"cidr": "0.0.0.0/0"}} in rule["to"]
-            for rule in egress
-        ), service
+def reaches_anywhere_on_443(plan, service) -> bool:
+    egress = one(plan, POLICY, service).inputs["spec"]["egress"]
+    return any(
+        {"port": 443, "protocol": "TCP"} in rule["ports"]
+        and {"ipBlock": {"cidr": "0.0.0.0/0"}} in rule["to"]
+        for rule in egress
+    )
+
+
+def test_ssm_inside_the_vpc_and_dynamodb_on_443(estate):
+    spec, plan = estate
+    endpoints = {e.name: e.inputs for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    if spec.network.interface_endpoints:  # prod; dev reaches AWS's APIs through NAT
+        ssm = endpoints[f"osp-{spec.name}-network-ssm"]
+        assert (ssm["vpcEndpointType"], ssm["privateDnsEnabled"]) == ("Interface", True)
+    else:
+        assert f"osp-{spec.name}-network-ssm" not in endpoints
+    # DynamoDB has no interface endpoint: its users reach its public addresses on 443.
+    assert reaches_anywhere_on_443(plan, "web") and reaches_anywhere_on_443(plan, "payment")
+    # Parameters alone need no more than the endpoints in the private subnets (in dev, with
+    # no endpoints, every service reaches AWS's APIs through NAT).
+    assert reaches_anywhere_on_443(plan, "reports") is not spec.network.interface_endpoints
 
 
 def test_the_bundled_blueprints_without_parameters_keep_their_plans():
