@@ -34,6 +34,9 @@ CATALOGUE = {
     "name": "demo",
     "description": "tables and parameters",
     "transport": "sns-sqs",
+    # A data bucket, so that the DR log bucket has the replica logs it exists for: without
+    # any, the shipped rules flag that bucket (a gap of bucketless blueprints, not of tables).
+    "buckets": {"files": {"archive": False}},
     "tables": {
         "sessions": {
             "partition_key": {"name": "pk"},
@@ -151,9 +154,7 @@ def test_the_provisioned_table_autoscales_and_the_others_are_on_demand(estate):
 
 def test_the_backup_plan_selects_every_table(estate):
     spec, plan = estate
-    (selection,) = [
-        s for s in plan.of_type("aws:backup/selection:Selection") if s.name.endswith("-selection")
-    ]
+    selection = plan.named(f"osp-{spec.name}-backup-selection")
     for name in ("tenants", "sessions", "notification-queue", "payment-tokens"):
         assert arn(spec, name) in selection.inputs["resources"]
 
@@ -288,3 +289,17 @@ def test_ssm_inside_the_vpc_and_dynamodb_on_443(estate):
 def test_the_bundled_blueprints_without_parameters_keep_their_plans():
     for blueprint in ("learning-platform", "code-learn"):
         assert load_catalogue(blueprint).parameters == {}
+
+
+def test_the_guardrails_pass(estate):
+    from datetime import date
+
+    from osp.platform.policy import RULES, context_of, evaluate
+
+    spec, plan = estate
+    report = evaluate(plan, RULES, context_of(spec), today=date(2026, 6, 1))
+    failed = {(f.rule.id, f.resource.name) for f in report.failing()}
+    # The shipped osp estate's known failure in dev (tests/platform/policy/test_estate.py);
+    # nothing of the tables, their autoscaling, the tenant-data role or the parameters.
+    known = {("OSP-EKS-2", "osp-dev-eks-cluster")} if spec.name == "dev" else set()
+    assert failed == known
