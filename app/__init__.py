@@ -19,6 +19,7 @@ from osp.app.identity import (
     LoadBalancerControllerIdentityArgs,
     ServiceIdentity,
     ServiceIdentityArgs,
+    TableGrant,
     with_key_grants,
 )
 from osp.app.rabbitmq import RabbitMqTopology, RabbitMqTopologyArgs
@@ -53,6 +54,7 @@ __all__ = [
     "ServiceIdentityArgs",
     "ServiceWorkload",
     "ServiceWorkloadArgs",
+    "TableGrant",
     "postgres_name",
     "with_key_grants",
 ]

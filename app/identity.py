@@ -42,6 +42,32 @@ QUEUE_ACTIONS = (
 )
 OBJECT_WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject")
 SECRET_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+#: Reading a table's items. Scan and DescribeTable carry no partition key, so a
+#: tenant-scoped grant (TENANT_READ_ACTIONS) leaves them out.
+TABLE_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TENANT_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+)
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+PARAMETER_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath")
+#: The session tag a tenant-data session carries: the tenant's slug (osp.platform.tenancy's
+#: `osp:tenant` tag key).
+TENANT_SESSION_TAG = "osp:tenant"
 EMAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 
 #: The AWS services a key may be used through (`kms:ViaService`), and what they need.
@@ -98,7 +124,17 @@ _ARNS: dict[str, Constraint] = {
         r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0123456789abcdef0"
     ),
     "oidc_provider": limits.OIDC_PROVIDER_ARN,
+    "table": limits.arn(
+        "dynamodb",
+        r"table/[A-Za-z0-9_.-]{3,255}",
+        "a DynamoDB table ARN such as arn:aws:dynamodb:us-east-1:123456789012:table/osp-prod-x",
+    ),
 }
+_PARAMETER_PATH = pattern(
+    r"(/[a-z0-9][a-z0-9-]*)+",
+    "an SSM parameter path such as /osp/prod/services/fee (no wildcards, no trailing slash)",
+)
+_INDEX_NAME = pattern(r"[A-Za-z0-9_.-]{3,255}", "a DynamoDB index name")
 
 #: A service account's name, as any Kubernetes object's: a DNS-1123 subdomain.
 _SERVICE_ACCOUNT = pattern(
@@ -160,6 +196,26 @@ class DbUserGrant:
     """The database user: a lower-case PostgreSQL name such as `reporting`."""
 
 
+@dataclass(frozen=True)
+class TableGrant:
+    """A DynamoDB table the service reads, or reads and writes, with its indexes."""
+
+    arn: pulumi.Input[str]
+    """The table's ARN; its indexes are granted as `<arn>/index/<name>`."""
+
+    access: Access
+    """`read`: get, query (and, unless tenant-partitioned, scan and describe). `read-write`:
+    also put, update, delete and batch-write items."""
+
+    index_names: Sequence[str] = ()
+    """The table's global secondary indexes, each named in the grant."""
+
+    tenant_partitioned: bool = False
+    """Every partition key begins with the tenant's slug: the service's own role gets no
+    access to the table; its tenant-data role does, for the items of the tenant its session
+    is tagged with (`dynamodb:LeadingKeys`)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Grants:
     """Everything a service may reach in AWS. Default: nothing."""
@@ -192,6 +248,19 @@ class Grants:
     sms: bool = False
     """Send SMS to phone numbers through SNS, and nothing else through that grant."""
 
+    tables: Sequence[TableGrant] = ()
+    """DynamoDB tables it reads or reads and writes. Their items are encrypted with a key
+    DynamoDB itself holds a grant on, so they need no key grant of the service's."""
+
+    parameter_paths: Sequence[str] = ()
+    """SSM parameter paths it reads (the parameters at and under each): its own branch and
+    the shared one."""
+
+    @property
+    def tenant_tables(self) -> tuple[TableGrant, ...]:
+        """The tenant-partitioned tables: reached only through the tenant-data role."""
+        return tuple(t for t in self.tables if t.tenant_partitioned)
+
     @property
     def empty(self) -> bool:
         return not (
@@ -203,6 +272,8 @@ class Grants:
             or self.database_users
             or self.email_identity_arns
             or self.sms
+            or self.tables
+            or self.parameter_paths
         )
 
 
@@ -292,9 +363,13 @@ def permission_statements(
     database_users: Sequence[tuple[str, str]] = (),
     email_identity_arns: Sequence[str] = (),
     sms: bool = False,
+    tables: Sequence[tuple[str, Sequence[str], str]] = (),
+    parameter_paths: Sequence[str] = (),
+    tenant_data_role_arn: str | None = None,
 ) -> list[dict[str, Any]]:
     """The statements of a service's policy, from resolved ARNs (`buckets`: (arn, access);
-    `keys`: (key ARN, via services, actions); `database_users`: (resource id, user))."""
+    `keys`: (key ARN, via services, actions); `database_users`: (resource id, user);
+    `tables`: (arn, index names, access) of the tables it reaches with its own role)."""
     out: list[dict[str, Any]] = []
     if topic_arns:
         out.append(_allow("PublishEvents", ["sns:Publish"], _once(topic_arns)))
@@ -314,7 +389,78 @@ def permission_statements(
         out.append(_allow("SendEmail", EMAIL_ACTIONS, _once(email_identity_arns)))
     if sms:
         out.append(_sms_statement(partition))
+    out += _table_statements(tables, TABLE_READ_ACTIONS)
+    if parameter_paths:
+        prefix = f"arn:{partition}:ssm:{region}:{account}:parameter"
+        paths = _once(parameter_paths)
+        resources = [r for path in paths for r in (f"{prefix}{path}", f"{prefix}{path}/*")]
+        out.append(_allow("ReadParameters", PARAMETER_ACTIONS, resources))
+    if tenant_data_role_arn is not None:
+        out.append(
+            _allow(
+                "AssumeTenantDataRole", ["sts:AssumeRole", "sts:TagSession"], [tenant_data_role_arn]
+            )
+        )
     return out
+
+
+def _table_resources(tables: Sequence[tuple[str, Sequence[str], str]]) -> list[str]:
+    return _once(
+        resource
+        for arn, indexes, _ in tables
+        for resource in (arn, *(f"{arn}/index/{index}" for index in indexes))
+    )
+
+
+def _table_statements(
+    tables: Sequence[tuple[str, Sequence[str], str]],
+    read_actions: Sequence[str],
+    condition: Mapping[str, Any] | None = None,
+    sid: str = "",
+) -> list[dict[str, Any]]:
+    """Read the tables and their indexes; write items only in the read-write ones."""
+    if not tables:
+        return []
+    extra = {"Condition": dict(condition)} if condition else {}
+    out = [_allow(f"Read{sid}Tables", read_actions, _table_resources(tables), **extra)]
+    writable = [t for t in tables if t[2] == Access.READ_WRITE]
+    if writable:
+        out.append(
+            _allow(f"Write{sid}Tables", TABLE_WRITE_ACTIONS, _table_resources(writable), **extra)
+        )
+    return out
+
+
+def tenant_data_statements(
+    tables: Sequence[tuple[str, Sequence[str], str]],
+) -> list[dict[str, Any]]:
+    """The policy of a service's tenant-data role: the tenant-partitioned tables, each request
+    held to the items whose partition key is the session's tenant (`<slug>`) or begins with
+    it (`<slug>#…`). The `Null` condition refuses a request that names no partition key at
+    all, which `ForAllValues` alone would let through."""
+    tenant = "${aws:PrincipalTag/" + TENANT_SESSION_TAG + "}"
+    condition = {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [tenant, f"{tenant}#*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    return _table_statements(tables, TENANT_READ_ACTIONS, condition, sid="TenantItemsIn")
+
+
+def tenant_data_trust(service_role_arn: str) -> str:
+    """Trust of a service's tenant-data role: only the service's own role, and only in a
+    session that carries the tenant's tag and no other tag."""
+    return policy(
+        {
+            "Sid": "AssumedByService",
+            "Effect": "Allow",
+            "Principal": {"AWS": service_role_arn},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringLike": {f"aws:RequestTag/{TENANT_SESSION_TAG}": "?*"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [TENANT_SESSION_TAG]},
+            },
+        }
+    )
 
 
 def _bucket_statements(buckets: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -414,7 +560,10 @@ def controller_statements(
 
 
 def _service_policy(
-    name: str, grants: Grants, invoke: pulumi.InvokeOutputOptions
+    name: str,
+    grants: Grants,
+    invoke: pulumi.InvokeOutputOptions,
+    tenant_data_role_arn: pulumi.Output[str] | None = None,
 ) -> pulumi.Output[str]:
     def each(values: Iterable[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
         return pulumi.Output.all(*values)
@@ -422,6 +571,7 @@ def _service_policy(
     keys = list(grants.keys)
     users = list(grants.database_users)
     buckets = list(grants.buckets)
+    tables = [t for t in grants.tables if not t.tenant_partitioned]
     partition = aws.get_partition_output(opts=invoke)
     resolved = pulumi.Output.all(
         partition=partition.partition,
@@ -435,10 +585,13 @@ def _service_policy(
         keys=each(k.key_arn for k in keys),
         resource_ids=each(u.resource_id for u in users),
         emails=each(grants.email_identity_arns),
+        tables=each(t.arn for t in tables),
+        tenant_role=tenant_data_role_arn,
     )
 
     def document(v: dict[str, Any]) -> str:
         check = Problems("ServiceIdentity", name)
+        _check_resolved(check, "table", "grants.tables[].arn", v["tables"])
         for kind, arg, values in (
             ("topic", "grants.publish_topic_arns", v["topics"]),
             ("queue", "grants.consume_queue_arns", v["queues"]),
@@ -469,10 +622,32 @@ def _service_policy(
             ],
             email_identity_arns=v["emails"],
             sms=grants.sms,
+            tables=[
+                (arn, tuple(t.index_names), t.access)
+                for arn, t in zip(v["tables"], tables, strict=True)
+            ],
+            parameter_paths=list(grants.parameter_paths),
+            tenant_data_role_arn=v["tenant_role"],
         )
         return policy(*statements)
 
     return resolved.apply(document)
+
+
+def _tenant_data_policy(name: str, grants: Grants) -> pulumi.Output[str]:
+    tables = grants.tenant_tables
+
+    def document(arns: list[str]) -> str:
+        check = Problems("ServiceIdentity", name)
+        _check_resolved(check, "table", "grants.tables[].arn", arns)
+        check.raise_if_any()
+        return policy(
+            *tenant_data_statements(
+                [(arn, tuple(t.index_names), t.access) for arn, t in zip(arns, tables, strict=True)]
+            )
+        )
+
+    return pulumi.Output.all(*(t.arn for t in tables)).apply(document)
 
 
 def _controller_policy(
@@ -570,7 +745,29 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         _check_keys(check, grants.keys)
         _check_database_users(check, grants.database_users)
         check.check(isinstance(grants.sms, bool), "grants.sms", grants.sms, "True or False")
+        _check_tables(check, grants.tables)
+        if _listed(check, "grants.parameter_paths", grants.parameter_paths):
+            for index, path in enumerate(grants.parameter_paths):
+                check.against(_PARAMETER_PATH, f"grants.parameter_paths[{index}]", path)
     return check.found
+
+
+def _check_tables(check: Problems, tables: Sequence[TableGrant]) -> None:
+    if not _listed(check, "grants.tables", tables):
+        return
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        where = f"grants.tables[{index}]"
+        if isinstance(table.arn, str):
+            if check.against(_ARNS["table"], f"{where}.arn", table.arn) and table.arn in seen:
+                check.add(f"{where}.arn", table.arn, "each table once, with one access")
+            seen.add(table.arn)
+        check.check(
+            table.access in tuple(Access), f"{where}.access", table.access, "read or read-write"
+        )
+        if _listed(check, f"{where}.index_names", table.index_names):
+            for position, index_name in enumerate(table.index_names):
+                check.against(_INDEX_NAME, f"{where}.index_names[{position}]", index_name)
 
 
 def _check_buckets(check: Problems, buckets: Sequence[BucketGrant]) -> None:
@@ -738,11 +935,22 @@ class ServiceIdentity(pulumi.ComponentResource):
     phone number has no ARN): it is limited to what is not an SNS ARN, so it cannot publish
     to any topic. A service with no grants gets a role without any policy.
 
+    Tables are granted by ARN with each of their indexes; SSM parameters by path (the path
+    and what lies under it). A tenant-partitioned table is not granted to the role at all:
+    a second role, `<name>-tenant-role`, which only this role may assume and only in a
+    session tagged `osp:tenant=<slug>` (and no other tag), holds it, every request bound by
+    `dynamodb:LeadingKeys` to the items whose partition key is `<slug>` or begins `<slug>#`.
+    A pool service serves many tenants with one role; its sessions per tenant are what keep
+    a bug in one tenant's request from reading another's items.
+
     The policy is inline: it lives and dies with the role and cannot be attached elsewhere.
     """
 
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
+    tenant_data_role_arn: pulumi.Output[str] | None
+    """The role the service assumes, in a session tagged with a tenant, to reach its
+    tenant-partitioned tables; None when it uses none."""
 
     def __init__(
         self, name: str, args: ServiceIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -759,17 +967,41 @@ class ServiceIdentity(pulumi.ComponentResource):
             child,
         )
         grants = args.grants
+        self.tenant_data_role_arn = None
+        if grants.tenant_tables:
+            tenant_role = aws.iam.Role(
+                f"{name}-tenant-role",
+                name=fit(f"{args.role_name}-tenant", NameKind.IAM),
+                description=f"Tenant-scoped data of the {args.service} service: assumed by its "
+                f"role in a session tagged {TENANT_SESSION_TAG}=<tenant>",
+                assume_role_policy=role.arn.apply(tenant_data_trust),
+                tags={"Name": f"{name}-tenant-role", **args.tags},
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-tenant-policy",
+                role=tenant_role.name,
+                name="tenant-data",
+                policy=_tenant_data_policy(name, grants),
+                opts=child,
+            )
+            self.tenant_data_role_arn = tenant_role.arn
         if not grants.empty:
             aws.iam.RolePolicy(
                 f"{name}-policy",
                 role=role.name,
                 name="permissions",
-                policy=_service_policy(name, grants, pulumi.InvokeOutputOptions(parent=self)),
+                policy=_service_policy(
+                    name, grants, pulumi.InvokeOutputOptions(parent=self), self.tenant_data_role_arn
+                ),
                 opts=child,
             )
         self.role_arn = role.arn
         self.role_name = role.name
-        self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
+        outputs = {"roleArn": self.role_arn, "roleName": self.role_name}
+        if self.tenant_data_role_arn is not None:
+            outputs["tenantDataRoleArn"] = self.tenant_data_role_arn
+        self.register_outputs(outputs)
 
 
 @dataclass(frozen=True, kw_only=True)

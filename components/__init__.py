@@ -30,6 +30,11 @@ from osp.components.loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs, Se
 from osp.components.messaging import Queue, QueueArgs, Topic, TopicArgs
 from osp.components.network import Network, NetworkArgs
 from osp.components.observability import Monitoring, MonitoringArgs
+from osp.components.parameters import (
+    ParameterHierarchy,
+    ParameterHierarchyArgs,
+    ParameterValue,
+)
 from osp.components.registry import Registry, RegistryArgs
 from osp.components.replication import BucketReplica, BucketReplicaArgs
 from osp.components.rotation import Rotation, RotationTarget, SecretRotator, SecretRotatorArgs
@@ -52,9 +57,11 @@ from osp.components.table import (
     BillingMode,
     GlobalSecondaryIndex,
     ProjectionType,
+    ScalingBounds,
     StreamViewType,
     Table,
     TableArgs,
+    TableAutoscaling,
 )
 
 __all__ = [
@@ -99,6 +106,9 @@ __all__ = [
     "NodePoolLimits",
     "ObjectOwnership",
     "OnDelete",
+    "ParameterHierarchy",
+    "ParameterHierarchyArgs",
+    "ParameterValue",
     "PlaceholderSecret",
     "Postgres",
     "PostgresArgs",
@@ -115,6 +125,7 @@ __all__ = [
     "RegistryArgs",
     "Rotation",
     "RotationTarget",
+    "ScalingBounds",
     "SecretRotator",
     "SecretRotatorArgs",
     "ServiceRoute",
@@ -125,6 +136,7 @@ __all__ = [
     "StreamViewType",
     "Table",
     "TableArgs",
+    "TableAutoscaling",
     "Taint",
     "TaintEffect",
     "TenantGate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -35,6 +36,8 @@ INTERFACE_ENDPOINT_SERVICES = (
     "sns",
 )
 
+
+_ENDPOINT_SERVICE = re.compile(r"[a-z0-9]+([.-][a-z0-9]+)*")
 
 # Which load balancers the AWS Load Balancer Controller may place in a tier.
 _ELB_ROLE_TAGS = {
@@ -75,6 +78,10 @@ class NetworkArgs:
     """Interface endpoints for ECR (api, dkr), STS, Secrets Manager, CloudWatch Logs, SQS and SNS in
     the private subnets, so that traffic to them never leaves the VPC. The S3 gateway endpoint
     is always created (it is free)."""
+
+    extra_interface_endpoints: Sequence[str] = ()
+    """Further services reached through interface endpoints when `interface_endpoints` is on,
+    such as `ssm` for an estate whose services read parameters. Default: none."""
 
     listener_ports: Sequence[int] = (443,)
     """TCP ports the public tier admits from the internet: the internet-facing load
@@ -124,6 +131,19 @@ def problems(name: str, args: NetworkArgs) -> list[str]:
     for arg in ("store_ports", "egress_ports"):
         for port in getattr(args, arg):
             check.against(limits.PORT, arg, port)
+    extra = list(args.extra_interface_endpoints)
+    for position, service in enumerate(extra):
+        check.check(
+            isinstance(service, str)
+            and _ENDPOINT_SERVICE.fullmatch(service) is not None
+            and service not in INTERFACE_ENDPOINT_SERVICES
+            and extra.index(service) == position,
+            f"extra_interface_endpoints[{position}]",
+            service,
+            "an AWS service name such as ssm, once, and not one of the default endpoints ("
+            + ", ".join(INTERFACE_ENDPOINT_SERVICES)
+            + ")",
+        )
     try:
         vpc = IPv4Network(args.cidr_block)
     except ValueError:
@@ -570,7 +590,7 @@ class Network(pulumi.ComponentResource):
             tags=tags(f"{name}-endpoints-https"),
             opts=child,
         )
-        for service in INTERFACE_ENDPOINT_SERVICES:
+        for service in (*INTERFACE_ENDPOINT_SERVICES, *args.extra_interface_endpoints):
             role = service.replace(".", "-")
             aws.ec2.VpcEndpoint(
                 f"{name}-{role}",

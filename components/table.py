@@ -83,6 +83,11 @@ _CAPACITY = limits.Constraint(
     "a whole number of capacity units, at least 1",
     lambda v: limits.is_int(v) and v >= 1,  # type: ignore[operator]
 )
+# Application Auto Scaling's DynamoDB target tracking accepts 20-90 %.
+_TARGET_UTILIZATION = limits.Constraint(
+    "a whole percentage from 20 to 90",
+    lambda v: limits.is_int(v) and 20 <= v <= 90,  # type: ignore[operator]
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +114,30 @@ class GlobalSecondaryIndex:
 
     write_capacity_units: int | None = None
     """With `PROVISIONED` billing: the index's write capacity. Default: the table's."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingBounds:
+    """Where Application Auto Scaling keeps one kind of provisioned capacity."""
+
+    min_units: int
+    """Capacity units it never goes below (at least 1)."""
+
+    max_units: int
+    """Capacity units it never goes above (at least `min_units`)."""
+
+    target_utilization_percent: int = 70
+    """Consumed capacity, as a percentage of provisioned, that it steers towards (20-90).
+    Default: 70."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableAutoscaling:
+    """Autoscaling of a provisioned table's reads and writes; every index of the table scales
+    between the same bounds."""
+
+    read: ScalingBounds
+    write: ScalingBounds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +180,12 @@ class TableArgs:
     write_capacity_units: int | None = None
     """With `PROVISIONED` billing (and only then): the table's write capacity units."""
 
+    autoscaling: TableAutoscaling | None = None
+    """With `PROVISIONED` billing (and only then): a scalable target and a target-tracking
+    policy for the reads and the writes of the table and of each index. The capacity units
+    above (default: the bounds' minimums) are then only where it starts: Pulumi ignores the
+    autoscaler's later changes to them. Default: fixed capacity."""
+
     point_in_time_recovery: bool = True
     """Continuous backups: the table can be restored to any second of the last 35 days.
     Default: on."""
@@ -184,6 +219,7 @@ def problems(name: str, args: TableArgs) -> list[str]:
             "definitions no key uses)",
         )
     _check_billing(check, args)
+    _check_autoscaling(check, args)
     _check_key(check, args.kms_key_arn)
     if args.ttl_attribute is not None and check.against(
         _ATTRIBUTE_NAME, "ttl_attribute", args.ttl_attribute
@@ -343,10 +379,54 @@ def _check_billing(check: Problems, args: TableArgs) -> None:
     for arg in ("read_capacity_units", "write_capacity_units"):
         value = getattr(args, arg)
         if provisioned:
-            check.against(_CAPACITY, arg, value)
+            if value is not None or args.autoscaling is None:
+                check.against(_CAPACITY, arg, value)
         else:
             check.check(
                 value is None, arg, value, "None: PAY_PER_REQUEST billing has no capacity to set"
+            )
+
+
+def _check_autoscaling(check: Problems, args: TableArgs) -> None:
+    scaling = args.autoscaling
+    if scaling is None:
+        return
+    if not check.check(
+        isinstance(scaling, TableAutoscaling), "autoscaling", scaling, "a TableAutoscaling"
+    ):
+        return
+    check.check(
+        args.billing_mode == BillingMode.PROVISIONED,
+        "autoscaling",
+        "set",
+        "None: PAY_PER_REQUEST billing scales by itself (or billing_mode PROVISIONED)",
+    )
+    for kind in ("read", "write"):
+        bounds = getattr(scaling, kind)
+        where = f"autoscaling.{kind}"
+        if not check.check(isinstance(bounds, ScalingBounds), where, bounds, "a ScalingBounds"):
+            continue
+        ok = check.against(_CAPACITY, f"{where}.min_units", bounds.min_units)
+        if check.against(_CAPACITY, f"{where}.max_units", bounds.max_units) and ok:
+            check.check(
+                bounds.max_units >= bounds.min_units,
+                f"{where}.max_units",
+                bounds.max_units,
+                f"at least min_units ({bounds.min_units})",
+            )
+        check.against(
+            _TARGET_UTILIZATION,
+            f"{where}.target_utilization_percent",
+            bounds.target_utilization_percent,
+        )
+        start = getattr(args, f"{kind}_capacity_units")
+        if ok and limits.is_int(start) and limits.is_int(bounds.max_units):
+            check.check(
+                bounds.min_units <= start <= bounds.max_units,
+                f"{kind}_capacity_units",
+                start,
+                f"a number between autoscaling.{kind}'s bounds "
+                f"({bounds.min_units}-{bounds.max_units}), or None to start at the minimum",
             )
 
 
@@ -370,8 +450,8 @@ def _index(
     include = index.projection == ProjectionType.INCLUDE
     read, write = None, None
     if args.billing_mode == BillingMode.PROVISIONED:
-        read = index.read_capacity_units or args.read_capacity_units
-        write = index.write_capacity_units or args.write_capacity_units
+        read = index.read_capacity_units or _start(args, "read")
+        write = index.write_capacity_units or _start(args, "write")
     return aws.dynamodb.TableGlobalSecondaryIndexArgs(
         name=index.name,
         # `key_schemas`, not the index's `hash_key`/`range_key`, which the provider deprecates.
@@ -384,6 +464,21 @@ def _index(
         read_capacity=read,
         write_capacity=write,
     )
+
+
+def _start(args: TableArgs, kind: str) -> int | None:
+    """The provisioned capacity the table starts with: as given, else autoscaling's minimum."""
+    given = getattr(args, f"{kind}_capacity_units")
+    if given is None and args.autoscaling is not None:
+        return getattr(args.autoscaling, kind).min_units
+    return given
+
+
+#: What each scalable dimension is called, and the metric its policy tracks.
+_SCALED = {
+    "read": ("ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
+    "write": ("WriteCapacityUnits", "DynamoDBWriteCapacityUtilization"),
+}
 
 
 class Table(pulumi.ComponentResource):
@@ -424,8 +519,8 @@ class Table(pulumi.ComponentResource):
             global_secondary_indexes=[_index(i, args) for i in args.global_secondary_indexes]
             or None,
             billing_mode=BillingMode(args.billing_mode).value,
-            read_capacity=args.read_capacity_units if provisioned else None,
-            write_capacity=args.write_capacity_units if provisioned else None,
+            read_capacity=_start(args, "read") if provisioned else None,
+            write_capacity=_start(args, "write") if provisioned else None,
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=args.kms_key_arn
             ),
@@ -439,11 +534,69 @@ class Table(pulumi.ComponentResource):
             stream_view_type=StreamViewType(args.stream_view_type).value if stream else None,
             deletion_protection_enabled=args.deletion_protection,
             tags={"Name": table_child} | dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.deletion_protection,
+                # The autoscaler owns the capacity once it is on; Pulumi would undo it.
+                ignore_changes=[
+                    "readCapacity",
+                    "writeCapacity",
+                    "globalSecondaryIndexes[*].readCapacity",
+                    "globalSecondaryIndexes[*].writeCapacity",
+                ]
+                if args.autoscaling is not None
+                else None,
+            ),
         )
+        if args.autoscaling is not None:
+            self._autoscale(name, args, table)
         self.table_name = table.name
         self.arn = table.arn
         self.stream_arn = table.stream_arn if stream else None
         self.register_outputs(
             {"tableName": self.table_name, "arn": self.arn, "streamArn": self.stream_arn}
         )
+
+    def _autoscale(self, name: str, args: TableArgs, table: aws.dynamodb.Table) -> None:
+        """A scalable target and a target-tracking policy per kind of capacity, for the
+        table (`<name>-read`, `<name>-write`) and each index (`<name>-<index>-read` …)."""
+        assert args.autoscaling is not None
+        scaled = [(name, "table", table.name.apply(lambda n: f"table/{n}"))] + [
+            (
+                f"{name}-{index.name}",
+                "index",
+                table.name.apply(lambda n, i=index.name: f"table/{n}/index/{i}"),
+            )
+            for index in args.global_secondary_indexes
+        ]
+        child = pulumi.ResourceOptions(parent=self, depends_on=[table])
+        for prefix, level, resource_id in scaled:
+            for kind, (dimension, metric) in _SCALED.items():
+                bounds: ScalingBounds = getattr(args.autoscaling, kind)
+                target = aws.appautoscaling.Target(
+                    f"{prefix}-{kind}",
+                    service_namespace="dynamodb",
+                    resource_id=resource_id,
+                    scalable_dimension=f"dynamodb:{level}:{dimension}",
+                    min_capacity=bounds.min_units,
+                    max_capacity=bounds.max_units,
+                    tags={"Name": f"{prefix}-{kind}"} | dict(args.tags),
+                    opts=child,
+                )
+                aws.appautoscaling.Policy(
+                    f"{prefix}-{kind}-tracking",
+                    name=f"{prefix}-{kind}-tracking",
+                    policy_type="TargetTrackingScaling",
+                    service_namespace=target.service_namespace,
+                    resource_id=target.resource_id,
+                    scalable_dimension=target.scalable_dimension,
+                    target_tracking_scaling_policy_configuration=(
+                        aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                            target_value=bounds.target_utilization_percent,
+                            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                                predefined_metric_type=metric
+                            ),
+                        )
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )

@@ -164,6 +164,10 @@ def _export(
     pulumi.export("repositoryUrls", shared.registry.repository_urls)
     pulumi.export("tenantsTable", shared.tenants.table_name)
     pulumi.export("tenantsTableArn", shared.tenants.arn)
+    if shared.data.tables:
+        pulumi.export("tables", {t: table.table_name for t, table in shared.data.tables.items()})
+    if shared.data.parameters is not None:
+        pulumi.export("parameterPaths", shared.data.parameters.paths)
     if edge.tenant_gate is not None:
         pulumi.export("tenantGateStoreArn", edge.tenant_gate.store_arn)
     if shared.secrets is not None:

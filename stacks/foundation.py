@@ -154,6 +154,8 @@ def _network(ctx: Context, keys: KeyRing, cluster_name: str) -> Network:
             flow_logs_kms_key_arn=keys.logs_key_arn,
             flow_log_retention_days=network.flow_log_retention_days,
             interface_endpoints=network.interface_endpoints,
+            # The services read their parameters from inside the VPC (osp.stacks.data).
+            extra_interface_endpoints=("ssm",) if ctx.catalogue.parameters else (),
             listener_ports=LISTENER_PORTS,
             store_ports=[
                 port

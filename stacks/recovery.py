@@ -1,7 +1,7 @@
 """Disaster recovery: AWS Backup of what holds student data, and its copies in the DR region.
 
 primary region                                DR region (osp:dr.region)
-  database, tenants table, data buckets ─► backup vault ─copy─► DR vault (its own key)
+  database, tables, data buckets ─► backup vault ─copy─► DR vault (its own key)
   data buckets ──────── S3 replication (re-encrypted) ────────► replica buckets (DR keys)
 """
 
@@ -109,9 +109,9 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Recovery:
 
 
 def _protected(ctx: Context, foundation: Foundation, shared: Shared) -> list[ProtectedResource]:
-    """What holds student data: the database, the tenant registry and every data bucket
-    (media, documents, reports, backups: seed 003 and 004 name each as student data or its
-    backups)."""
+    """What holds student data: the database, the tenant registry, the blueprint's tables
+    (sessions, payment tokens …) and every data bucket (media, documents, reports, backups:
+    seed 003 and 004 name each as student data or its backups)."""
     found: list[ProtectedResource] = []
     if foundation.database is not None:
         lookup = aws.get_caller_identity_output()
@@ -121,6 +121,10 @@ def _protected(ctx: Context, foundation: Foundation, shared: Shared) -> list[Pro
         )
         found.append(ProtectedResource(kind=ProtectedKind.DATABASE, arn=arn))
     found.append(ProtectedResource(kind=ProtectedKind.TABLE, arn=shared.tenants.arn))
+    found += [
+        ProtectedResource(kind=ProtectedKind.TABLE, arn=table.arn)
+        for table in shared.data.tables.values()
+    ]
     found += [
         ProtectedResource(kind=ProtectedKind.BUCKET, arn=bucket.arn)
         for bucket in shared.buckets.values()

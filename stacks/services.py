@@ -32,6 +32,7 @@ from osp.app import (
     ServiceIdentityArgs,
     ServiceWorkload,
     ServiceWorkloadArgs,
+    TableGrant,
     postgres_name,
     with_key_grants,
 )
@@ -49,6 +50,7 @@ from osp.components.broker import AMQPS_PORT, CONSOLE_PORT
 from osp.components.cache import PORT as REDIS_PORT
 from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.filesystem import NOMINAL_CAPACITY
+from osp.components.parameters import SHARED
 from osp.components.rotation import RotationTarget, SecretRotator, rotator_args
 from osp.platform.catalogue import (
     Catalogue,
@@ -138,6 +140,8 @@ def build(
     for service in ctx.catalogue.services:
         grants, env = wiring.grants_and_env(service)
         identity = _service_identity(ctx, service, grants, oidc)
+        if identity.tenant_data_role_arn is not None:
+            env["TENANT_DATA_ROLE_ARN"] = identity.tenant_data_role_arn
         # A service starts once its role's policy, its database and its broker user exist:
         # before, it would only crash-loop on access denied.
         ready = [addons, identity]
@@ -265,9 +269,9 @@ def _cluster_addons(
 
 
 def _endpoint_cidrs(ctx: Context, foundation: Foundation) -> list[str]:
-    """Where the pods reach AWS's APIs: STS (IRSA), Secrets Manager, SQS, SNS, ECR and Logs
-    have interface endpoints in the private subnets when the spec asks for them; otherwise
-    they are reached through NAT."""
+    """Where the pods reach AWS's APIs: STS (IRSA), Secrets Manager, SQS, SNS, ECR, Logs (and
+    SSM when the blueprint has parameters) have interface endpoints in the private subnets
+    when the spec asks for them; otherwise they are reached through NAT."""
     if ctx.spec.network.interface_endpoints:
         return list(foundation.network.subnet_cidrs["private"])
     return [ANYWHERE]
@@ -404,6 +408,8 @@ class Given:
     secrets: list[pulumi.Input[str]] = field(default_factory=list)
     users: list[DbUserGrant] = field(default_factory=list)
     emails: list[pulumi.Input[str]] = field(default_factory=list)
+    tables: list[TableGrant] = field(default_factory=list)
+    parameter_paths: list[str] = field(default_factory=list)
 
 
 class _Wiring:
@@ -442,6 +448,8 @@ class _Wiring:
         self._give_buckets(service, given)
         self._give_app_secrets(service, given)
         self._give_email_and_sms(service, given)
+        self._give_tables(service, given)
+        self._give_parameters(service, given)
         for callee, port in self.calls(service).items():
             given.env[env_name("service", callee, "url")] = (
                 f"http://{callee}.{NAMESPACE}.svc.cluster.local:{port}"
@@ -456,6 +464,8 @@ class _Wiring:
                 database_users=given.users,
                 email_identity_arns=given.emails,
                 sms=service.uses.sms,
+                tables=given.tables,
+                parameter_paths=given.parameter_paths,
             ),
             data_key_arn=keys.data_key_arn,
             storage_key_arn=keys.storage_key_arn,
@@ -558,6 +568,33 @@ class _Wiring:
         if service.uses.sms:
             given.env["SMS_ENABLED"] = "true"
 
+    def _give_tables(self, service: Service, given: Given) -> None:
+        for name, access in service.uses.tables.items():
+            entry, table = self.ctx.catalogue.table_map[name], self.shared.data.tables[name]
+            given.tables.append(
+                TableGrant(
+                    table.arn,
+                    access,
+                    index_names=tuple(entry.indexes),
+                    tenant_partitioned=entry.tenant_partitioned,
+                )
+            )
+            given.env[env_name("table", name, "name")] = table.table_name
+
+    def _give_parameters(self, service: Service, given: Given) -> None:
+        """Its own branch of the parameter hierarchy, and the shared one, where they exist."""
+        data = self.shared.data
+        if data.parameters is None:
+            return
+        for owner, variable in (
+            (service.name, "PARAMETERS_PATH"),
+            (SHARED, "SHARED_PARAMETERS_PATH"),
+        ):
+            path = data.parameters.paths.get(owner)
+            if path is not None:
+                given.parameter_paths.append(path)
+                given.env[variable] = path
+
     def image(self, service: Service) -> pulumi.Input[str]:
         return image(service, self.shared.registry.repository_urls)
 
@@ -628,7 +665,9 @@ def egress(
     # services need 443 to the internet. Everyone else reaches only the interface
     # endpoints (STS for IRSA, Secrets Manager, SQS, SNS for events and SMS).
     third_party = any(catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets)
-    public = bool(uses.buckets) or uses.email or third_party
+    # DynamoDB, like S3, is reached through a gateway endpoint at its public addresses at
+    # best. (SSM has an interface endpoint whenever the blueprint has parameters.)
+    public = bool(uses.buckets) or uses.email or third_party or bool(uses.tables)
     for cidr in [ANYWHERE] if public else endpoint_cidrs:
         rules.append(EgressRule(cidr=cidr, ports=(HTTPS,)))
     return rules

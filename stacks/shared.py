@@ -1,5 +1,5 @@
-"""Shared services: the log bucket, the data buckets, the image registry, the app secrets and
-the tenant registry table."""
+"""Shared services: the log bucket, the data buckets, the image registry, the app secrets, the
+tenant registry table, and the blueprint's own tables and parameters (osp.stacks.data)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from osp.platform.tenancy.registry import (
     TABLE_HASH_KEY,
 )
 from osp.stacks.context import Context
+from osp.stacks.data import Data
+from osp.stacks.data import build as build_data
 from osp.stacks.foundation import Foundation, rotation
 
 
@@ -45,6 +47,8 @@ class Shared:
     tenants: Table
     audit: AccountAudit | None
     """The account's trail, GuardDuty and Config recorder, where the profile asks for any."""
+    data: Data
+    """The blueprint's DynamoDB tables and SSM parameters."""
 
 
 def build(ctx: Context, foundation: Foundation) -> Shared:
@@ -122,6 +126,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
         secrets=secrets,
         tenants=_tenants(ctx, foundation),
         audit=_audit(ctx, log_bucket),
+        data=build_data(ctx, foundation),
     )
 
 

@@ -514,6 +514,9 @@ class Uses(_Model):
     volume: Volume | None = Field(
         None, description="A persistent directory on the estate's EFS file system."
     )
+    tables: dict[Name, Access] = Field(
+        default_factory=dict, description="Blueprint DynamoDB tables: read or read-write."
+    )
 
     @property
     def database_access(self) -> bool:
@@ -642,8 +645,15 @@ class Event:
 
 # --- the catalogue ------------------------------------------------------------------------
 
+# Here, not at the top: these modules build on the models above.
+from osp.platform.catalogue.parameters import (  # noqa: E402
+    Parameter,
+    parameter_reference_problems,
+)
+from osp.platform.catalogue.tables import Table, table_reference_problems  # noqa: E402
+
 #: Sections whose entries are keyed by name; the key becomes the entry's `name`.
-_NAMED_SECTIONS = ("services", "buckets", "secrets")
+_NAMED_SECTIONS = ("services", "buckets", "secrets", "tables")
 #: Subdomains the estate itself uses, which no portal may take.
 RESERVED_SUBDOMAINS = frozenset({"api"})
 
@@ -667,6 +677,11 @@ class Catalogue(_Model):
     bucket_map: dict[Name, Bucket] = Field(default_factory=dict, alias="buckets")
     secret_map: dict[Name, Secret] = Field(default_factory=dict, alias="secrets")
     service_map: dict[Name, Service] = Field(alias="services")
+    table_map: dict[Name, Table] = Field(default_factory=dict, alias="tables")
+    parameters: dict[Name, dict[Name, Parameter]] = Field(
+        default_factory=dict,
+        description="SSM parameters by owner: a service's name, or `shared` (every service).",
+    )
     infrastructure: dict[str, Any] = Field(
         default_factory=dict,
         description="Stack-file defaults of the blueprint's estate (`osp:database`, "
@@ -704,6 +719,10 @@ class Catalogue(_Model):
     @property
     def secrets(self) -> tuple[Secret, ...]:
         return tuple(self.secret_map.values())
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(self.table_map.values())
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError listing the catalogue's services otherwise."""
@@ -952,4 +971,6 @@ def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                         "one of the blueprint's secrets: " + (", ".join(secrets) or "none"),
                     )
                 )
+    errors += table_reference_problems(data, services)
+    errors += parameter_reference_problems(data, services)
     return errors

@@ -74,7 +74,12 @@ def env_of(deployment) -> dict[str, str]:
 def policy_of(plan, spec, service) -> list[dict]:
     """The statements of the service's IRSA policy (none when it has no grants)."""
     role = plan.named(f"osp-{spec.name}-{service}-identity-role")
-    policies = [p for p in plan.of_type(ROLE_POLICY) if p.parent == role.parent]
+    # Its own role's policy, not its tenant-data role's (tests/stacks/test_tables_and_parameters).
+    policies = [
+        p
+        for p in plan.of_type(ROLE_POLICY)
+        if p.parent == role.parent and p.name.endswith("-identity-policy")
+    ]
     if not policies:
         return []
     (policy,) = policies
@@ -395,6 +400,8 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
             "ConnectDatabase": uses.database_access,
             "SendEmail": uses.email,
             "SendSms": uses.sms,
+            # Its own parameters, or the shared ones (tests/stacks/test_tables_and_parameters).
+            "ReadParameters": bool({service.name, "shared"} & set(catalogue.parameters)),
         }
         vias = [
             ("sns", expected["PublishEvents"]),
@@ -443,6 +450,10 @@ def test_configuration_points_at_exactly_what_the_policy_grants(case):
         assert queues == {arn_name(a) for a in resources(statements, "ConsumeEvents")}
         buckets = {v for k, v in env.items() if k.startswith("BUCKET_")}
         assert buckets == {a.split(":::")[1] for a in resources(statements, "ListBuckets")}
+        paths = {v for k, v in env.items() if k.endswith("PARAMETERS_PATH")}
+        assert {f"arn:aws:ssm:us-east-1:123456789012:parameter{p}" for p in paths} == {
+            r for r in resources(statements, "ReadParameters") if not r.endswith("/*")
+        }, service.name
         # Never a secret value: every variable is a reference or plain configuration.
         for key, value in env.items():
             assert value not in (k8s.SECRET, k8s.UNKNOWN), (service.name, key)

@@ -11,6 +11,7 @@ from osp.platform.policy.model import Check, Rule, Scope, Severity
 UNTAGGABLE = frozenset(
     {
         "aws:acm/certificateValidation:CertificateValidation",
+        "aws:appautoscaling/policy:Policy",
         "aws:backup/selection:Selection",
         "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
         "aws:cfg/deliveryChannel:DeliveryChannel",
