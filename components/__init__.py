@@ -22,6 +22,7 @@ from osp.components.filesystem import (
     ThroughputMode,
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
+from osp.components.function import BucketTriggers, BucketTriggersArgs, Function, FunctionArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -33,6 +34,7 @@ from osp.components.observability import Monitoring, MonitoringArgs
 from osp.components.registry import Registry, RegistryArgs
 from osp.components.replication import BucketReplica, BucketReplicaArgs
 from osp.components.rotation import Rotation, RotationTarget, SecretRotator, SecretRotatorArgs
+from osp.components.schedule import Schedules, SchedulesArgs, ScheduleSpec
 from osp.components.secrets import (
     GeneratedSecret,
     PlaceholderSecret,
@@ -73,12 +75,16 @@ __all__ = [
     "BucketArgs",
     "BucketReplica",
     "BucketReplicaArgs",
+    "BucketTriggers",
+    "BucketTriggersArgs",
     "Cluster",
     "ClusterArgs",
     "EmailDomain",
     "EmailDomainArgs",
     "FileSystem",
     "FileSystemArgs",
+    "Function",
+    "FunctionArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
     "HealthChecks",
@@ -115,6 +121,9 @@ __all__ = [
     "RegistryArgs",
     "Rotation",
     "RotationTarget",
+    "ScheduleSpec",
+    "Schedules",
+    "SchedulesArgs",
     "SecretRotator",
     "SecretRotatorArgs",
     "ServiceRoute",

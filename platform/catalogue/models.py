@@ -40,6 +40,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from osp.platform import limits
 
+if typing.TYPE_CHECKING:
+    from osp.platform.catalogue.functions import Function, Queue, Schedule
+
 Loc = tuple[str | int, ...]
 
 # One shape for every name in a catalogue: a letter first, then lower-case letters, digits and
@@ -451,6 +454,13 @@ class Access(StrEnum):
     READ_WRITE = "read-write"
 
 
+class QueueAccess(StrEnum):
+    """What a service does with a queue of the blueprint (osp.platform.catalogue.functions)."""
+
+    SEND = "send"
+    RECEIVE = "receive"
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One event a service consumes, and the service that publishes it."""
@@ -513,6 +523,9 @@ class Uses(_Model):
     sms: bool = Field(False, description="May send SMS through SNS.")
     volume: Volume | None = Field(
         None, description="A persistent directory on the estate's EFS file system."
+    )
+    queues: dict[Name, QueueAccess] = Field(
+        default_factory=dict, description="Blueprint queues: send or receive."
     )
 
     @property
@@ -643,7 +656,7 @@ class Event:
 # --- the catalogue ------------------------------------------------------------------------
 
 #: Sections whose entries are keyed by name; the key becomes the entry's `name`.
-_NAMED_SECTIONS = ("services", "buckets", "secrets")
+_NAMED_SECTIONS = ("services", "buckets", "secrets", "queues", "functions", "schedules")
 #: Subdomains the estate itself uses, which no portal may take.
 RESERVED_SUBDOMAINS = frozenset({"api"})
 
@@ -667,6 +680,9 @@ class Catalogue(_Model):
     bucket_map: dict[Name, Bucket] = Field(default_factory=dict, alias="buckets")
     secret_map: dict[Name, Secret] = Field(default_factory=dict, alias="secrets")
     service_map: dict[Name, Service] = Field(alias="services")
+    queue_map: dict[Name, Queue] = Field(default_factory=dict, alias="queues")
+    function_map: dict[Name, Function] = Field(default_factory=dict, alias="functions")
+    schedule_map: dict[Name, Schedule] = Field(default_factory=dict, alias="schedules")
     infrastructure: dict[str, Any] = Field(
         default_factory=dict,
         description="Stack-file defaults of the blueprint's estate (`osp:database`, "
@@ -683,7 +699,7 @@ class Catalogue(_Model):
         errors: list[InitErrorDetails] = []
         if isinstance(data, Mapping):
             data, errors = _named(data)
-            errors += _reference_problems(data)
+            errors += _reference_problems(data) + _function_problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -704,6 +720,18 @@ class Catalogue(_Model):
     @property
     def secrets(self) -> tuple[Secret, ...]:
         return tuple(self.secret_map.values())
+
+    @property
+    def queues(self) -> tuple[Queue, ...]:
+        return tuple(self.queue_map.values())
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        return tuple(self.function_map.values())
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        return tuple(self.schedule_map.values())
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError listing the catalogue's services otherwise."""
@@ -755,8 +783,15 @@ class Catalogue(_Model):
 
     @property
     def repositories(self) -> tuple[str, ...]:
-        """The ECR repositories the estate must hold: one per service with an estate image."""
-        return tuple(s.image.repository for s in self.services if s.image.in_estate_registry)
+        """The ECR repositories the estate must hold: one per service and function with an
+        estate image."""
+        return tuple(
+            s.image.repository for s in self.services if s.image.in_estate_registry
+        ) + tuple(
+            f.name
+            for f in self.functions
+            if isinstance(f.code, Image) and f.code.in_estate_registry
+        )
 
     @property
     def uses_read_replica(self) -> bool:
@@ -778,7 +813,7 @@ class Catalogue(_Model):
         stores = set()
         if any(s.uses.database_access for s in self.services):
             stores.add(DataStore.POSTGRES)
-        if any(s.uses.cache for s in self.services):
+        if any(s.uses.cache for s in self.services) or any(f.uses.cache for f in self.functions):
             stores.add(DataStore.REDIS)
         if self.transport is Transport.RABBITMQ and self.events:
             stores.add(DataStore.RABBITMQ)
@@ -821,6 +856,14 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _sequence(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+def _function_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
+    # Queues, functions and schedules live in their own module, which builds on this one
+    # (and completes Catalogue's fields once its models exist).
+    from osp.platform.catalogue.functions import reference_problems
+
+    return reference_problems(data)
 
 
 def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
