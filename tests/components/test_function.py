@@ -35,7 +35,7 @@ PERMISSIONS = json.dumps(
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
                 "Resource": BUCKET + "/*",
-            }  # fmt: skip
+            }
         ],
     }
 )
@@ -163,7 +163,7 @@ def test_a_queue_function_in_the_vpc_maps_its_queue_and_reaches_only_its_store()
                 key="mailer.zip",
                 runtime="python3.13",
                 handler="index.handler",
-            ),  # fmt: skip
+            ),
             upload=None,
             queue=QueueTrigger(queue_arn=QUEUE, kms_key_arn=KEY + "data", batch_size=5),
             in_vpc=InVpc(
@@ -173,7 +173,7 @@ def test_a_queue_function_in_the_vpc_maps_its_queue_and_reaches_only_its_store()
                     StoreAccess(
                         security_group_id="sg-0123456789abcdef0", port=6379, description="Redis"
                     )
-                ],  # fmt: skip
+                ],
                 https_cidrs=["10.0.0.0/20", "10.0.16.0/20"],
             ),
             permissions=None,
@@ -201,7 +201,7 @@ def test_a_queue_function_in_the_vpc_maps_its_queue_and_reaches_only_its_store()
     assert {
         n: (e["fromPort"], e.get("cidrIpv4") or e.get("referencedSecurityGroupId"))
         for n, e in egress.items()
-    } == {  # fmt: skip
+    } == {
         "fn-https-0": (443, "10.0.0.0/20"),
         "fn-https-1": (443, "10.0.16.0/20"),
         "fn-to-store-0": (6379, "sg-0123456789abcdef0"),
@@ -262,7 +262,7 @@ def test_without_a_prefix_an_upload_function_may_write_nowhere_in_its_bucket():
             {
                 "image_uri": None,
                 "zip": ZipCode(bucket="b", key="k", runtime="python2.7", handler="index.handler"),
-            },  # fmt: skip
+            },
             "zip.runtime: got 'python2.7'; expected a Lambda runtime",
         ),
     ],
@@ -284,10 +284,10 @@ def test_a_buckets_triggers_are_one_notification_one_entry_per_suffix():
                     function_arn="arn:aws:lambda:us-east-1:123456789012:function:a",
                     prefix="photos/original/",
                     suffixes=[".jpg", ".png"],
-                ),  # fmt: skip
+                ),
                 BucketTrigger(
                     function_arn="arn:aws:lambda:us-east-1:123456789012:function:b", prefix="docs/"
-                ),  # fmt: skip
+                ),
             ],
         ),
         name="media-triggers",

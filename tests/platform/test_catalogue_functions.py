@@ -211,7 +211,8 @@ def test_the_base_document_is_valid(tmp_path):
         ),
         pytest.param(
             [("target: {function: nightly}", "target: {function: thumbnails}")],
-            "25: functions.thumbnails.trigger: expected no trigger: a schedule targets this function, and a function has exactly one trigger",
+            "25: functions.thumbnails.trigger: expected no trigger: a schedule targets this "
+            "function, and a function has exactly one trigger",
             id="two-triggers",
         ),
         pytest.param(
@@ -238,7 +239,8 @@ def test_the_base_document_is_valid(tmp_path):
             [
                 (
                     "      buckets: {media: read-write}\n",
-                    "      buckets: {media: read-write}\n      secrets: [db]\n      queues: [outbox]\n",
+                    "      buckets: {media: read-write}\n"
+                    "      secrets: [db]\n      queues: [outbox]\n",
                 )
             ],
             "29: functions.thumbnails.uses.secrets[0]: got 'db'; expected one of the "

@@ -131,22 +131,22 @@ def test_three_schedules_on_the_queues_of_the_services_that_own_the_data(estate)
     assert {
         n: (s["scheduleExpression"], s["target"]["arn"], json.loads(s["target"]["input"]))
         for n, s in schedules.items()
-    } == {  # fmt: skip
+    } == {
         "daily-fee-reminders": (
             "cron(0 13 * * ? *)",
             queue["fee-reminders"],
             {"job": "fee-due-reminders"},
-        ),  # fmt: skip
+        ),
         "weekly-enrollment-reports": (
             "cron(0 11 ? * MON *)",
             queue["report-runs"],
             {"period": "week", "report": "enrollment"},
-        ),  # fmt: skip
+        ),
         "monthly-analytics": (
             "cron(0 10 1 * ? *)",
             queue["report-runs"],
             {"period": "month", "report": "analytics"},
-        ),  # fmt: skip
+        ),
     }
     dlq = queue_arn(f"osp-{env}-schedules-dlq")
     for schedule in schedules.values():
