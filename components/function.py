@@ -138,6 +138,11 @@ class FunctionArgs:
     zip: ZipCode | None = None
     """A zip artifact in S3. Exactly one of this and `image_uri`."""
 
+    image_repository: pulumi.Input[str] | None = None
+    """The name of the ECR repository of `image_uri` when it is this account's: a repository
+    policy lets Lambda pull from it for this function only. Default: none (an image of
+    another registry, or a repository whose policy is managed elsewhere)."""
+
     memory_mib: int = 128
     """128-10240 MiB. Default: 128."""
 
@@ -183,6 +188,12 @@ def problems(name: str, args: FunctionArgs) -> list[str]:
         "architecture",
         args.architecture,
         "arm64 or x86_64",
+    )
+    check.check(
+        args.image_repository is None or args.image_uri is not None,
+        "image_repository",
+        args.image_repository,
+        "None for a zip artifact",
     )
     check.check(
         (args.image_uri is None) != (args.zip is None),
@@ -306,6 +317,19 @@ def runtime_policy(
             }
         )
     return iam.policy(*statements)
+
+
+def pull_policy(function_arn: str) -> str:
+    """Lambda may fetch the image's layers for this one function."""
+    return iam.policy(
+        {
+            "Sid": "LambdaPullsForItsFunction",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Condition": {"StringEquals": {"aws:SourceArn": function_arn}},
+        }
+    )
 
 
 class Function(pulumi.ComponentResource):
@@ -450,6 +474,15 @@ class Function(pulumi.ComponentResource):
             tags=tagged(name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
+        if args.image_repository is not None:
+            # Lambda pulls the image as itself; without a policy it adds one for every
+            # function of the account when the deployer may set repository policies.
+            aws.ecr.RepositoryPolicy(
+                f"{name}-pull",
+                repository=args.image_repository,
+                policy=function.arn.apply(pull_policy),
+                opts=child,
+            )
         self.upload_permission = None
         if upload is not None:
             self.upload_permission = aws.lambda_.Permission(

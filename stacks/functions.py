@@ -214,6 +214,7 @@ def _function(
             log_retention_days=ctx.spec.logs.audit_retention_days,
             reserved_concurrency=entry.reserved_concurrency,
             image_uri=_image(shared, entry.name, code) if isinstance(code, Image) else None,
+            image_repository=_repository(shared, entry.name, code),
             zip=ZipCode(
                 bucket=shared.buckets[code.bucket].bucket_name,
                 key=code.key,
@@ -249,6 +250,14 @@ def _image(shared: Shared, function: str, image: Image) -> pulumi.Input[str]:
     if not image.in_estate_registry:
         return image.reference()
     return shared.registry.repository_urls.apply(lambda urls: image.reference(urls[function]))
+
+
+def _repository(shared: Shared, function: str, code: Image | Artifact) -> pulumi.Input[str] | None:
+    """The name of the estate's repository of the function's image, once it exists (the part
+    of its URL after the registry host)."""
+    if not (isinstance(code, Image) and code.in_estate_registry):
+        return None
+    return shared.registry.repository_urls.apply(lambda urls: urls[function].split("/", 1)[1])
 
 
 def _https_cidrs(ctx: Context, foundation: Foundation) -> list[str]:

@@ -304,3 +304,32 @@ def test_a_buckets_triggers_are_one_notification_one_entry_per_suffix():
     ]
     with pytest.raises(InvalidArguments, match="triggers: got \\[\\]; expected at least one"):
         plan_component(BucketTriggers, BucketTriggersArgs(bucket="b", triggers=[]), name="x")
+
+
+def test_an_estate_image_gets_a_pull_policy_for_this_function_only():
+    plan = plan_component(
+        Function, function_args(image_repository="osp-t-services/thumbnails"), name="fn"
+    )
+    pull = one(plan, "aws:ecr/repositoryPolicy:RepositoryPolicy", "fn-pull")
+    assert pull["repository"] == "osp-t-services/thumbnails"
+    assert statements(pull["policy"])["LambdaPullsForItsFunction"] == {
+        "Sid": "LambdaPullsForItsFunction",
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {
+            "StringEquals": {
+                "aws:SourceArn": "arn:aws:lambda:us-east-1:123456789012:function:"
+                "osp-t-thumbnails-function"
+            }
+        },
+    }
+    zipped = function_args(
+        image_uri=None,
+        zip=ZipCode(bucket="b", key="k.zip", runtime="python3.13", handler="index.handler"),
+        image_repository="osp-t-services/thumbnails",
+    )
+    assert problems("fn", zipped) == [
+        "Function fn: image_repository: got 'osp-t-services/thumbnails'; expected None for a "
+        "zip artifact"
+    ]

@@ -73,10 +73,18 @@ def test_one_function_of_the_blueprint_the_thumbnails(estate):
     logs = inputs(plan, f"osp-{env}-thumbnails-function-logs")
     assert logs["name"] == f"/aws/lambda/osp-{env}-thumbnails-function"
     assert logs["kmsKeyId"] == logs_key(plan, env)
-    # Its repository sits beside the services'.
+    # Its repository sits beside the services', and Lambda may pull from it for it alone.
     assert inputs(plan, f"osp-{env}-registry-thumbnails")["name"] == (
         f"osp-{env}-services/thumbnails"
     )
+    pull = inputs(plan, f"osp-{env}-thumbnails-function-pull")
+    assert pull["repository"] == f"osp-{env}-services/thumbnails"
+    condition = statements(pull["policy"])["LambdaPullsForItsFunction"]["Condition"]
+    assert condition == {
+        "StringEquals": {
+            "aws:SourceArn": f"arn:aws:lambda:{ACCOUNT}:function:osp-{env}-thumbnails-function"
+        }
+    }
 
 
 def test_photo_uploads_trigger_it_and_nothing_it_writes_can(estate):
