@@ -423,7 +423,7 @@ def reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     "exactly one trigger",
                 )
             )
-        elif "trigger" not in body and name not in targeted:
+        elif body.get("trigger") is None and name not in targeted:
             errors.append(
                 _error(
                     (*base, "trigger"),
@@ -478,7 +478,21 @@ def reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     )
                 )
 
+    events = {
+        event
+        for body in services.values()
+        for event in _sequence(_mapping(body.get("uses")).get("publishes"))
+        if isinstance(event, str)
+    }
     for queue in queues:
+        if queue in events:
+            errors.append(
+                _error(
+                    ("queues", queue),
+                    queue,
+                    "a name no event has (a consumer's QUEUE_<NAME>_URL would name both)",
+                )
+            )
         found = consumers[queue]
         if len(found) != 1:
             errors.append(

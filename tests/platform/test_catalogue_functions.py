@@ -331,6 +331,26 @@ def test_each_problem_has_its_path_line_and_message(tmp_path, changes, expected)
     assert expected in problems(tmp_path, variant(*changes))
 
 
+def test_an_empty_trigger_is_no_trigger_and_a_queue_is_not_named_like_an_event(tmp_path):
+    text = variant(("    architecture: x86_64\n", "    architecture: x86_64\n    trigger:\n"))
+    text = text.replace("target: {function: nightly}", "target: {queue: jobs}")
+    assert (
+        "43: functions.nightly.trigger: got None; expected a trigger (upload or queue), or a "
+        "schedule under schedules: that targets it: nothing would ever run it"
+        in problems(tmp_path, text)
+    )
+    clash = variant(
+        (
+            "    uses:\n      queues: {jobs",
+            "    uses:\n      publishes: [jobs]\n      queues: {jobs",
+        )
+    )
+    assert (
+        "10: queues.jobs: got 'jobs'; expected a name no event has (a consumer's "
+        "QUEUE_<NAME>_URL would name both)" in problems(tmp_path, clash)
+    )
+
+
 def test_two_upload_triggers_that_overlap_on_one_bucket_are_refused(tmp_path):
     text = variant(
         (
