@@ -40,6 +40,8 @@ QUEUE_ACTIONS = (
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
 )
+#: What a producer does with a queue of the blueprint (catalogue `queues:`): send, nothing else.
+SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 OBJECT_WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject")
 SECRET_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
 #: Reading a table's items. Scan and DescribeTable carry no partition key, so a
@@ -227,6 +229,9 @@ class Grants:
     """Its own queues, one per event it consumes (receive, delete, change visibility,
     get attributes and URL)."""
 
+    send_queue_arns: Sequence[pulumi.Input[str]] = ()
+    """Queues of the blueprint it sends to (`sqs:SendMessage`)."""
+
     buckets: Sequence[BucketGrant] = ()
     """Buckets it reads or reads and writes."""
 
@@ -266,6 +271,7 @@ class Grants:
         return not (
             self.publish_topic_arns
             or self.consume_queue_arns
+            or self.send_queue_arns
             or self.buckets
             or self.secret_arns
             or self.keys
@@ -293,7 +299,10 @@ def with_key_grants(
     keys = list(grants.keys)
     if data_key_arn is not None and grants.publish_topic_arns:
         keys.append(KeyGrant(data_key_arn, ("sns",), KEY_ACTIONS))
-    if data_key_arn is not None and grants.consume_queue_arns:
+    if data_key_arn is not None and grants.send_queue_arns:
+        # One grant through SQS per key: a sender also needs a data key.
+        keys.append(KeyGrant(data_key_arn, ("sqs",), KEY_ACTIONS))
+    elif data_key_arn is not None and grants.consume_queue_arns:
         keys.append(KeyGrant(data_key_arn, ("sqs",)))
     if storage_key_arn is not None and grants.buckets:
         writes = any(b.access == Access.READ_WRITE for b in grants.buckets)
@@ -357,6 +366,7 @@ def permission_statements(
     dns_suffix: str = "amazonaws.com",
     topic_arns: Sequence[str] = (),
     queue_arns: Sequence[str] = (),
+    send_queue_arns: Sequence[str] = (),
     buckets: Sequence[tuple[str, str]] = (),
     secret_arns: Sequence[str] = (),
     keys: Sequence[tuple[str, Sequence[str], Sequence[str]]] = (),
@@ -375,6 +385,8 @@ def permission_statements(
         out.append(_allow("PublishEvents", ["sns:Publish"], _once(topic_arns)))
     if queue_arns:
         out.append(_allow("ConsumeEvents", QUEUE_ACTIONS, _once(queue_arns)))
+    if send_queue_arns:
+        out.append(_allow("SendMessages", SEND_ACTIONS, _once(send_queue_arns)))
     out += _bucket_statements(buckets)
     if secret_arns:
         out.append(_allow("ReadSecrets", SECRET_ACTIONS, _once(secret_arns)))
@@ -559,12 +571,18 @@ def controller_statements(
     return out
 
 
-def _service_policy(
+def grants_policy(
     name: str,
     grants: Grants,
     invoke: pulumi.InvokeOutputOptions,
     tenant_data_role_arn: pulumi.Output[str] | None = None,
+    *,
+    kind: str = "ServiceIdentity",
 ) -> pulumi.Output[str]:
+    """The identity policy granting exactly `grants`, once their ARNs resolve (each checked:
+    a malformed or wildcard ARN fails the deployment rather than widen the policy). A
+    service's role and a Lambda function's (osp.stacks.functions) are given the same way."""
+
     def each(values: Iterable[pulumi.Input[str]]) -> pulumi.Output[list[str]]:
         return pulumi.Output.all(*values)
 
@@ -580,6 +598,7 @@ def _service_policy(
         account=aws.get_caller_identity_output(opts=invoke).account_id,
         topics=each(grants.publish_topic_arns),
         queues=each(grants.consume_queue_arns),
+        sends=each(grants.send_queue_arns),
         buckets=each(b.arn for b in buckets),
         secrets=each(grants.secret_arns),
         keys=each(k.key_arn for k in keys),
@@ -590,18 +609,19 @@ def _service_policy(
     )
 
     def document(v: dict[str, Any]) -> str:
-        check = Problems("ServiceIdentity", name)
+        check = Problems(kind, name)
         _check_resolved(check, "table", "grants.tables[].arn", v["tables"])
-        for kind, arg, values in (
+        for arn_kind, arg, values in (
             ("topic", "grants.publish_topic_arns", v["topics"]),
             ("queue", "grants.consume_queue_arns", v["queues"]),
+            ("queue", "grants.send_queue_arns", v["sends"]),
             ("bucket", "grants.buckets[].arn", v["buckets"]),
             ("secret", "grants.secret_arns", v["secrets"]),
             ("key", "grants.keys[].key_arn", v["keys"]),
             ("resource_id", "grants.database_users[].resource_id", v["resource_ids"]),
             ("email", "grants.email_identity_arns", v["emails"]),
         ):
-            _check_resolved(check, kind, arg, values)
+            _check_resolved(check, arn_kind, arg, values)
         check.raise_if_any()
         statements = permission_statements(
             partition=v["partition"],
@@ -610,6 +630,7 @@ def _service_policy(
             dns_suffix=v["dns_suffix"],
             topic_arns=v["topics"],
             queue_arns=v["queues"],
+            send_queue_arns=v["sends"],
             buckets=[(arn, b.access) for arn, b in zip(v["buckets"], buckets, strict=True)],
             secret_arns=v["secrets"],
             keys=[
@@ -739,6 +760,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
     if check.check(isinstance(grants, Grants), "grants", grants, "a Grants"):
         _check_arns(check, "grants.publish_topic_arns", grants.publish_topic_arns, "topic")
         _check_arns(check, "grants.consume_queue_arns", grants.consume_queue_arns, "queue")
+        _check_arns(check, "grants.send_queue_arns", grants.send_queue_arns, "queue")
         _check_arns(check, "grants.secret_arns", grants.secret_arns, "secret")
         _check_arns(check, "grants.email_identity_arns", grants.email_identity_arns, "email")
         _check_buckets(check, grants.buckets)
@@ -991,7 +1013,7 @@ class ServiceIdentity(pulumi.ComponentResource):
                 f"{name}-policy",
                 role=role.name,
                 name="permissions",
-                policy=_service_policy(
+                policy=grants_policy(
                     name, grants, pulumi.InvokeOutputOptions(parent=self), self.tenant_data_role_arn
                 ),
                 opts=child,

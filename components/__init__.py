@@ -22,6 +22,7 @@ from osp.components.filesystem import (
     ThroughputMode,
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
+from osp.components.function import BucketTriggers, BucketTriggersArgs, Function, FunctionArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -38,6 +39,7 @@ from osp.components.parameters import (
 from osp.components.registry import Registry, RegistryArgs
 from osp.components.replication import BucketReplica, BucketReplicaArgs
 from osp.components.rotation import Rotation, RotationTarget, SecretRotator, SecretRotatorArgs
+from osp.components.schedule import Schedules, SchedulesArgs, ScheduleSpec
 from osp.components.secrets import (
     GeneratedSecret,
     PlaceholderSecret,
@@ -80,12 +82,16 @@ __all__ = [
     "BucketArgs",
     "BucketReplica",
     "BucketReplicaArgs",
+    "BucketTriggers",
+    "BucketTriggersArgs",
     "Cluster",
     "ClusterArgs",
     "EmailDomain",
     "EmailDomainArgs",
     "FileSystem",
     "FileSystemArgs",
+    "Function",
+    "FunctionArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
     "HealthChecks",
@@ -126,6 +132,9 @@ __all__ = [
     "Rotation",
     "RotationTarget",
     "ScalingBounds",
+    "ScheduleSpec",
+    "Schedules",
+    "SchedulesArgs",
     "SecretRotator",
     "SecretRotatorArgs",
     "ServiceRoute",

@@ -548,3 +548,45 @@ PULUMI_URN = pattern(
 def urn_stack(urn: str) -> str:
     """The stack of a URN that PULUMI_URN accepts."""
     return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
+
+
+# --- Lambda, EventBridge Scheduler --------------------------------------------------------
+
+#: Memory of a function, in MiB: Lambda's own range (CPU scales with it).
+LAMBDA_MEMORY_MIB = whole_range(128, 10240, "a memory size in MiB from 128 to 10240")
+#: Seconds a function may run: Lambda stops it at 15 minutes.
+LAMBDA_TIMEOUT_SECONDS = whole_range(1, 900, "seconds from 1 to 900 (Lambda's 15 minutes)")
+#: Concurrent executions reserved for one function. An account's default quota is 1000, of
+#: which Lambda keeps 100 unreserved for every other function.
+LAMBDA_RESERVED_CONCURRENCY = whole_range(
+    1,
+    900,
+    "a number of concurrent executions from 1 to 900 (Lambda keeps 100 of an account's "
+    "1000 unreserved)",
+)
+#: The managed runtimes osp accepts for a zip artifact: the ones AWS has not deprecated.
+LAMBDA_RUNTIMES = (
+    "python3.11", "python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java17", "java21",
+    "dotnet8", "ruby3.3", "provided.al2023",
+)  # fmt: skip
+LAMBDA_RUNTIME = one_of(LAMBDA_RUNTIMES, "a Lambda runtime: " + ", ".join(LAMBDA_RUNTIMES))
+#: A handler as the runtimes name one (`index.handler`, `Namespace::Class::Method`).
+LAMBDA_HANDLER = pattern(
+    r"[A-Za-z0-9_$./:-]{1,128}", "a handler such as index.handler (at most 128 characters)"
+)
+#: Messages one invocation receives from an SQS queue without a batching window.
+LAMBDA_SQS_BATCH_SIZE = whole_range(1, 10, "a batch size from 1 to 10")
+#: An EventBridge Scheduler expression: a rate, a six-field cron, or a one-time `at`.
+SCHEDULE_EXPRESSION = pattern(
+    r"rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)"
+    r"|cron\((\S+ ){5}\S+\)"
+    r"|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)",
+    "a schedule expression: rate(<n> minutes|hours|days), cron(<minutes> <hours> "
+    "<day-of-month> <month> <day-of-week> <year>) or at(yyyy-mm-ddThh:mm:ss)",
+)
+#: Minutes a schedule may fire after its time (spreading load); Scheduler allows 1 to 1440.
+SCHEDULE_FLEXIBLE_WINDOW_MINUTES = whole_range(1, 1440, "minutes from 1 to 1440")
+#: Attempts Scheduler makes to deliver one invocation beyond the first.
+SCHEDULE_MAX_ATTEMPTS = whole_range(0, 185)
+#: Seconds Scheduler keeps retrying an undelivered invocation.
+SCHEDULE_MAX_EVENT_AGE_SECONDS = whole_range(60, 86400, "seconds from 60 to 86400 (a day)")

@@ -20,6 +20,9 @@ from osp.stacks.edge import Edge
 from osp.stacks.edge import build as build_edge
 from osp.stacks.foundation import Foundation
 from osp.stacks.foundation import build as build_foundation
+from osp.stacks.functions import Functions, build_queues
+from osp.stacks.functions import build as build_functions
+from osp.stacks.functions import exports as functions_exports
 from osp.stacks.monitoring import build as build_monitoring
 from osp.stacks.recovery import Recovery
 from osp.stacks.recovery import build as build_recovery
@@ -42,6 +45,8 @@ class Estate:
     monitoring: Monitoring
     services: Services
     recovery: Recovery
+    functions: Functions | None = None
+    """The blueprint's Lambda functions and schedules (catalogue `functions:`, `schedules:`)."""
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -80,11 +85,13 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     recovery = build_recovery(ctx, foundation, shared)
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
-    services = build_services(ctx, foundation, shared, edge, events)
+    queues = build_queues(ctx, foundation)
+    services = build_services(ctx, foundation, shared, edge, events, queues)
+    functions = build_functions(ctx, foundation, shared, services, queues)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
-    for name, value in services_exports(services).items():
+    for name, value in (services_exports(services) | functions_exports(functions, queues)).items():
         pulumi.export(name, value)
     return Estate(
         context=ctx,
@@ -95,6 +102,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         monitoring=monitoring,
         services=services,
         recovery=recovery,
+        functions=functions,
     )
 
 

@@ -45,6 +45,7 @@ from osp.components import (
     EmailDomainArgs,
     FileSystem,
     FileSystemArgs,
+    Queue,
 )
 from osp.components.broker import AMQPS_PORT, CONSOLE_PORT
 from osp.components.cache import PORT as REDIS_PORT
@@ -55,6 +56,7 @@ from osp.components.rotation import RotationTarget, SecretRotator, rotator_args
 from osp.platform.catalogue import (
     Catalogue,
     Database,
+    QueueAccess,
     Replicas,
     SecretKind,
     Service,
@@ -110,8 +112,15 @@ def env_name(*parts: str) -> str:
 
 
 def build(
-    ctx: Context, foundation: Foundation, shared: Shared, edge: Edge, events: EventBus | None
+    ctx: Context,
+    foundation: Foundation,
+    shared: Shared,
+    edge: Edge,
+    events: EventBus | None,
+    queues: Mapping[str, Queue] | None = None,
 ) -> Services:
+    """`queues`: the blueprint's own queues (osp.stacks.functions.build_queues), which
+    services send to or receive from as their `uses.queues` say."""
     cluster = foundation.cluster
     labels = {"app.kubernetes.io/part-of": ctx.catalogue.name}
     oidc = {
@@ -133,6 +142,7 @@ def build(
     file_system = _file_system(ctx, foundation)
 
     wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
+    wiring.queues = dict(queues or {})
     # The load balancer reaches the pods of routed services from the public subnets.
     public_cidrs = list(foundation.network.subnet_cidrs["public"])
     identities: dict[str, ServiceIdentity] = {}
@@ -319,7 +329,8 @@ def _service_databases(
 
 def _email_domain(ctx: Context, edge: Edge) -> EmailDomain | None:
     """The SES sending domain, if any service sends email."""
-    if not any(s.uses.email for s in ctx.catalogue.services):
+    catalogue = ctx.catalogue
+    if not any(x.uses.email for x in (*catalogue.services, *catalogue.functions)):
         return None
     return EmailDomain(
         ctx.name("email"),
@@ -410,6 +421,7 @@ class Given:
     emails: list[pulumi.Input[str]] = field(default_factory=list)
     tables: list[TableGrant] = field(default_factory=list)
     parameter_paths: list[str] = field(default_factory=list)
+    sends: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 class _Wiring:
@@ -428,6 +440,7 @@ class _Wiring:
     ) -> None:
         self.ctx, self.foundation, self.shared, self.edge = ctx, foundation, shared, edge
         self.events, self.email, self.broker, self.endpoints = events, email, broker, endpoints
+        self.queues: dict[str, Queue] = {}
 
     def grants_and_env(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
         """The service's grants, and its environment variables naming what they grant."""
@@ -450,6 +463,7 @@ class _Wiring:
         self._give_email_and_sms(service, given)
         self._give_tables(service, given)
         self._give_parameters(service, given)
+        self._give_queues(service, given)
         for callee, port in self.calls(service).items():
             given.env[env_name("service", callee, "url")] = (
                 f"http://{callee}.{NAMESPACE}.svc.cluster.local:{port}"
@@ -459,6 +473,7 @@ class _Wiring:
             Grants(
                 publish_topic_arns=given.topics,
                 consume_queue_arns=given.queues,
+                send_queue_arns=given.sends,
                 buckets=given.buckets,
                 secret_arns=given.secrets,
                 database_users=given.users,
@@ -526,6 +541,16 @@ class _Wiring:
             queue = self.events.queues[(service.name, subscription.event)]
             given.queues.append(queue.arn)
             given.env[env_name("queue", subscription.event, "url")] = queue.url
+
+    def _give_queues(self, service: Service, given: Given) -> None:
+        """The blueprint's queues it receives from or sends to (catalogue `queues:`)."""
+        for name, access in service.uses.queues.items():
+            queue = self.queues[name]
+            if access is QueueAccess.RECEIVE:
+                given.queues.append(queue.arn)
+            else:
+                given.sends.append(queue.arn)
+            given.env[env_name("queue", name, "url")] = queue.url
 
     def _give_broker_user(self, service: Service, given: Given) -> None:
         """Its RabbitMQ user, exchanges and queues, when events travel over RabbitMQ."""

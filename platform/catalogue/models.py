@@ -40,6 +40,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from osp.platform import limits
 
+if typing.TYPE_CHECKING:
+    from osp.platform.catalogue.functions import Function, Queue, Schedule
+
 Loc = tuple[str | int, ...]
 
 # One shape for every name in a catalogue: a letter first, then lower-case letters, digits and
@@ -451,6 +454,13 @@ class Access(StrEnum):
     READ_WRITE = "read-write"
 
 
+class QueueAccess(StrEnum):
+    """What a service does with a queue of the blueprint (osp.platform.catalogue.functions)."""
+
+    SEND = "send"
+    RECEIVE = "receive"
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One event a service consumes, and the service that publishes it."""
@@ -516,6 +526,9 @@ class Uses(_Model):
     )
     tables: dict[Name, Access] = Field(
         default_factory=dict, description="Blueprint DynamoDB tables: read or read-write."
+    )
+    queues: dict[Name, QueueAccess] = Field(
+        default_factory=dict, description="Blueprint queues: send or receive."
     )
 
     @property
@@ -653,7 +666,7 @@ from osp.platform.catalogue.parameters import (  # noqa: E402
 from osp.platform.catalogue.tables import Table, table_reference_problems  # noqa: E402
 
 #: Sections whose entries are keyed by name; the key becomes the entry's `name`.
-_NAMED_SECTIONS = ("services", "buckets", "secrets", "tables")
+_NAMED_SECTIONS = ("services", "buckets", "secrets", "tables", "queues", "functions", "schedules")
 #: Subdomains the estate itself uses, which no portal may take.
 RESERVED_SUBDOMAINS = frozenset({"api"})
 
@@ -682,6 +695,9 @@ class Catalogue(_Model):
         default_factory=dict,
         description="SSM parameters by owner: a service's name, or `shared` (every service).",
     )
+    queue_map: dict[Name, Queue] = Field(default_factory=dict, alias="queues")
+    function_map: dict[Name, Function] = Field(default_factory=dict, alias="functions")
+    schedule_map: dict[Name, Schedule] = Field(default_factory=dict, alias="schedules")
     infrastructure: dict[str, Any] = Field(
         default_factory=dict,
         description="Stack-file defaults of the blueprint's estate (`osp:database`, "
@@ -698,7 +714,7 @@ class Catalogue(_Model):
         errors: list[InitErrorDetails] = []
         if isinstance(data, Mapping):
             data, errors = _named(data)
-            errors += _reference_problems(data)
+            errors += _reference_problems(data) + _function_problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -723,6 +739,18 @@ class Catalogue(_Model):
     @property
     def tables(self) -> tuple[Table, ...]:
         return tuple(self.table_map.values())
+
+    @property
+    def queues(self) -> tuple[Queue, ...]:
+        return tuple(self.queue_map.values())
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        return tuple(self.function_map.values())
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        return tuple(self.schedule_map.values())
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError listing the catalogue's services otherwise."""
@@ -774,8 +802,15 @@ class Catalogue(_Model):
 
     @property
     def repositories(self) -> tuple[str, ...]:
-        """The ECR repositories the estate must hold: one per service with an estate image."""
-        return tuple(s.image.repository for s in self.services if s.image.in_estate_registry)
+        """The ECR repositories the estate must hold: one per service and function with an
+        estate image."""
+        return tuple(
+            s.image.repository for s in self.services if s.image.in_estate_registry
+        ) + tuple(
+            f.name
+            for f in self.functions
+            if isinstance(f.code, Image) and f.code.in_estate_registry
+        )
 
     @property
     def uses_read_replica(self) -> bool:
@@ -797,7 +832,7 @@ class Catalogue(_Model):
         stores = set()
         if any(s.uses.database_access for s in self.services):
             stores.add(DataStore.POSTGRES)
-        if any(s.uses.cache for s in self.services):
+        if any(s.uses.cache for s in self.services) or any(f.uses.cache for f in self.functions):
             stores.add(DataStore.REDIS)
         if self.transport is Transport.RABBITMQ and self.events:
             stores.add(DataStore.RABBITMQ)
@@ -840,6 +875,14 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _sequence(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+def _function_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
+    # Queues, functions and schedules live in their own module, which builds on this one
+    # (and completes Catalogue's fields once its models exist).
+    from osp.platform.catalogue.functions import reference_problems
+
+    return reference_problems(data)
 
 
 def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:

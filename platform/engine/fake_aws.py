@@ -336,6 +336,11 @@ _OUTPUTS: dict[str, _OutputsFn] = {
         "repositoryUrl": f"{c.account_id}.dkr.ecr.{r}.{c.dns_suffix}/{i}",
         "registryId": c.account_id,
     },
+    # EventBridge Scheduler: a group's ARN is `…:schedule-group/<name>` (its type token
+    # would read `schedulegroup`).
+    "aws:scheduler/scheduleGroup:ScheduleGroup": lambda c, i, _in, r: {
+        "arn": f"arn:{c.partition}:scheduler:{r}:{c.account_id}:schedule-group/{i}",
+    },
     # Random values are secrets; a stable stand-in keeps the plan deterministic.
     "random:index/randomPassword:RandomPassword": lambda c, i, inputs, _r: {
         "result": digest("password", i, length=int(inputs.get("length", 32))),

@@ -224,7 +224,10 @@ def test_images_are_pinned_in_the_estates_own_repositories(catalogue: Catalogue)
         assert image.reference("123.dkr.ecr.eu-west-2.amazonaws.com/x") == (
             "123.dkr.ecr.eu-west-2.amazonaws.com/x:1.0.0"
         )
-    assert catalogue.repositories == tuple(s.name for s in catalogue.services)
+    # Then one per function of the blueprint's (the osp blueprint's thumbnails).
+    assert catalogue.repositories == tuple(s.name for s in catalogue.services) + tuple(
+        f.name for f in catalogue.functions
+    )
 
 
 @pytest.mark.parametrize(

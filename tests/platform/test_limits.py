@@ -118,6 +118,22 @@ ACCEPTS = {
     "POSTGRES_SERVICE_USER": ["fee", "course_review", "user", "a" * 63],
     "SECRET_NAME": ["jwt-signing-key", "stripe_api_key", "a1"],
     "SECRET_NAME_PREFIX": ["osp-prod", "osp-prod/broker"],
+    "LAMBDA_MEMORY_MIB": [128, 1024, 10240],
+    "LAMBDA_TIMEOUT_SECONDS": [1, 900],
+    "LAMBDA_RESERVED_CONCURRENCY": [1, 900],
+    "LAMBDA_RUNTIME": ["python3.13", "nodejs22.x", "provided.al2023"],
+    "LAMBDA_HANDLER": ["index.handler", "Osp::Thumbnails.Function::Handle", "app/main.run"],
+    "LAMBDA_SQS_BATCH_SIZE": [1, 10],
+    "SCHEDULE_EXPRESSION": [
+        "cron(0 7 * * ? *)",
+        "cron(0 6 ? * MON *)",
+        "rate(1 day)",
+        "rate(15 minutes)",
+        "at(2027-01-01T00:00:00)",
+    ],
+    "SCHEDULE_FLEXIBLE_WINDOW_MINUTES": [1, 1440],
+    "SCHEDULE_MAX_ATTEMPTS": [0, 185],
+    "SCHEDULE_MAX_EVENT_AGE_SECONDS": [60, 86400],
 }
 
 REFUSES = {
@@ -252,6 +268,23 @@ REFUSES = {
     ],
     "SECRET_NAME": ["Jwt", "a--b", "-a", "a/b", ""],
     "SECRET_NAME_PREFIX": ["osp-prod/", "/osp", "osp//prod", "OSP"],
+    "LAMBDA_MEMORY_MIB": [127, 10241, True, "1024"],
+    "LAMBDA_TIMEOUT_SECONDS": [0, 901],
+    "LAMBDA_RESERVED_CONCURRENCY": [0, 901],
+    "LAMBDA_RUNTIME": ["python2.7", "nodejs12.x", "", 3],
+    "LAMBDA_HANDLER": ["", "a b", "x" * 129],
+    "LAMBDA_SQS_BATCH_SIZE": [0, 11],
+    "SCHEDULE_EXPRESSION": [
+        "cron(0 7 * * *)",
+        "rate(1 days)",
+        "rate(0 minutes)",
+        "rate(2 minute)",
+        "every day",
+        "at(2027-01-01)",
+    ],
+    "SCHEDULE_FLEXIBLE_WINDOW_MINUTES": [0, 1441],
+    "SCHEDULE_MAX_ATTEMPTS": [-1, 186],
+    "SCHEDULE_MAX_EVENT_AGE_SECONDS": [59, 86401],
 }
 
 

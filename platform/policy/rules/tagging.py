@@ -70,6 +70,7 @@ UNTAGGABLE = frozenset(
         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
         "aws:s3/bucketVersioning:BucketVersioning",
         "aws:s3/bucketVersioningV2:BucketVersioningV2",
+        "aws:scheduler/schedule:Schedule",
         "aws:secretsmanager/secretPolicy:SecretPolicy",
         "aws:secretsmanager/secretRotation:SecretRotation",
         "aws:secretsmanager/secretVersion:SecretVersion",
