@@ -21,6 +21,9 @@ from osp.stacks.edge import build as build_edge
 from osp.stacks.foundation import Foundation
 from osp.stacks.foundation import build as build_foundation
 from osp.stacks.monitoring import build as build_monitoring
+from osp.stacks.platform_addons import PlatformAddons
+from osp.stacks.platform_addons import build as build_platform_addons
+from osp.stacks.platform_addons import exports as platform_addons_exports
 from osp.stacks.recovery import Recovery
 from osp.stacks.recovery import build as build_recovery
 from osp.stacks.services import Services
@@ -42,6 +45,7 @@ class Estate:
     monitoring: Monitoring
     services: Services
     recovery: Recovery
+    platform_addons: PlatformAddons
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -82,9 +86,12 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     events = _event_bus(ctx, foundation)
     services = build_services(ctx, foundation, shared, edge, events)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
+    platform_addons = build_platform_addons(ctx, foundation, shared)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
     for name, value in services_exports(services).items():
+        pulumi.export(name, value)
+    for name, value in platform_addons_exports(platform_addons).items():
         pulumi.export(name, value)
     return Estate(
         context=ctx,
@@ -95,6 +102,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         monitoring=monitoring,
         services=services,
         recovery=recovery,
+        platform_addons=platform_addons,
     )
 
 
