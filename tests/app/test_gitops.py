@@ -10,7 +10,9 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from osp.app.gitops import ArgoCd, ArgoCdArgs, problems, values
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
+from tests.app import k8s as manifests_of
 from tests.support import plan_component
 
 NAME = "osp-t-argocd"
@@ -122,3 +124,9 @@ def test_bad_arguments_are_refused_by_name(args, message):
     assert problems(NAME, args) == [message]
     with pytest.raises(InvalidArguments):
         plan_component(on_a_cluster, args, name=NAME)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_namespace_and_secret_validate_strictly(prod, version):
+    checked = manifests_of.validate_all(prod, version)
+    assert sorted(m["kind"] for m in checked) == ["Namespace", "Secret"]

@@ -17,7 +17,9 @@ from osp.app.observability_stack import (
     ObservabilityStackArgs,
     problems,
 )
+from osp.platform.limits import KUBERNETES_VERSIONS
 from osp.platform.validation import InvalidArguments
+from tests.app import k8s as manifests_of
 from tests.support import plan_component, statements
 
 REGION = "eu-west-2"
@@ -370,3 +372,10 @@ def test_bad_arguments_are_refused_by_name(overrides, message):
     assert problems(NAME, stack_args(**overrides)) == [message]
     with pytest.raises(InvalidArguments):
         plan_component(on_a_cluster, stack_args(**overrides), name=NAME)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_storage_class_and_namespaces_validate_strictly(prod, version):
+    # Helm releases are not manifests (their objects come from the charts): not validated.
+    checked = manifests_of.validate_all(prod, version)
+    assert sorted(m["kind"] for m in checked) == ["Namespace", "Namespace", "StorageClass"]

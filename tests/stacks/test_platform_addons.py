@@ -114,7 +114,7 @@ def test_the_outputs_name_the_secret_the_bucket_and_argocd(chosen):
 def test_policy_finds_only_the_unrotated_grafana_secret(chosen):
     """The bundled code-learn blueprint fails no rule but OSP-EKS-2 in dev; the add-ons add one
     medium finding: Grafana reads its admin password only when its database is new, so a
-    rotated secret would no longer be the password (docs/components.md#observabilitystack)."""
+    rotated secret would no longer be the password (docs/components.md, ObservabilityStack)."""
     spec, plan = chosen
     report = evaluate(plan, RULES, context_of(spec), today=TODAY)
     failed = {(f.rule.id, f.resource.name) for f in report.failing()}
