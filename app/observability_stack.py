@@ -373,7 +373,8 @@ def promtail_values() -> dict[str, object]:
     return {
         "config": {"clients": [{"url": LOKI_PUSH_URL}]},
         "resources": _resources("50m", "64Mi", "256Mi"),
-        "serviceMonitor": {"enabled": True},
+        # Prometheus selects the ServiceMonitors of its own release's label only.
+        "serviceMonitor": {"enabled": True, "labels": {"release": PROMETHEUS_STACK}},
     }
 
 

@@ -326,6 +326,10 @@ def test_promtail_ships_to_loki_inside_the_cluster(prod):
     assert promtail["config"] == {
         "clients": [{"url": "http://loki.observability.svc.cluster.local:3100/loki/api/v1/push"}]
     }
+    assert promtail["serviceMonitor"] == {
+        "enabled": True,
+        "labels": {"release": "kube-prometheus-stack"},
+    }
     stack = values(prod, "prometheus-stack")
     assert stack["prometheus-node-exporter"]["namespaceOverride"] == "observability-agents"
 
