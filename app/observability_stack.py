@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
@@ -26,7 +27,6 @@ from osp.app.identity import (
     with_key_grants,
 )
 from osp.app.images import AWS_CLI_IMAGE
-from osp.components._secrets import stored_secret
 from osp.platform import limits
 from osp.platform.catalogue import Access
 from osp.platform.validation import InvalidArguments, Problems
@@ -414,17 +414,22 @@ class ObservabilityStack(pulumi.ComponentResource):
         password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=40, special=False, opts=child
         )
-        secret = stored_secret(
+        secret = aws.secretsmanager.Secret(
             f"{name}-grafana-admin",
-            secret_name=f"{args.name_prefix}/grafana/admin-password",
+            name=f"{args.name_prefix}/grafana/admin-password",
             description="Grafana's admin password (user admin), read at start by Grafana's "
             "init container",
             kms_key_id=args.secrets_kms_key_arn,
-            recovery_window_days=args.recovery_window_days,
-            document=password.result,
-            tags=args.tags,
-            parent=self,
-            protect=args.deletion_protection,
+            recovery_window_in_days=args.recovery_window_days,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-grafana-admin-version",
+            secret_id=secret.id,
+            # The bare password (no JSON): the init container writes it as Grafana's file.
+            secret_string=pulumi.Output.secret(password.result),
+            opts=child,
         )
         grafana = ServiceIdentity(
             f"{name}-grafana-identity",

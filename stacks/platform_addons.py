@@ -32,9 +32,27 @@ class Sizing:
 #: Per profile, in one place: dev keeps a week on one replica; staging two weeks and prod a
 #: month, each on two Prometheus and Alertmanager replicas and three of Loki.
 SIZING = {
-    Profile.DEV: Sizing(7, 20, 7, 10, 1),
-    Profile.STAGING: Sizing(15, 50, 14, 20, 2),
-    Profile.PROD: Sizing(30, 100, 30, 50, 2),
+    Profile.DEV: Sizing(
+        metrics_retention_days=7,
+        metrics_storage_gib=20,
+        logs_retention_days=7,
+        logs_storage_gib=10,
+        replicas=1,
+    ),
+    Profile.STAGING: Sizing(
+        metrics_retention_days=15,
+        metrics_storage_gib=50,
+        logs_retention_days=14,
+        logs_storage_gib=20,
+        replicas=2,
+    ),
+    Profile.PROD: Sizing(
+        metrics_retention_days=30,
+        metrics_storage_gib=100,
+        logs_retention_days=30,
+        logs_storage_gib=50,
+        replicas=2,
+    ),
 }
 
 
