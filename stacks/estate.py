@@ -24,6 +24,9 @@ from osp.stacks.functions import Functions, build_queues
 from osp.stacks.functions import build as build_functions
 from osp.stacks.functions import exports as functions_exports
 from osp.stacks.monitoring import build as build_monitoring
+from osp.stacks.platform_addons import PlatformAddons
+from osp.stacks.platform_addons import build as build_platform_addons
+from osp.stacks.platform_addons import exports as platform_addons_exports
 from osp.stacks.recovery import Recovery
 from osp.stacks.recovery import build as build_recovery
 from osp.stacks.services import Services
@@ -45,6 +48,7 @@ class Estate:
     monitoring: Monitoring
     services: Services
     recovery: Recovery
+    platform_addons: PlatformAddons
     functions: Functions | None = None
     """The blueprint's Lambda functions and schedules (catalogue `functions:`, `schedules:`)."""
 
@@ -89,9 +93,12 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     services = build_services(ctx, foundation, shared, edge, events, queues)
     functions = build_functions(ctx, foundation, shared, services, queues)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
+    platform_addons = build_platform_addons(ctx, foundation, shared)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
     for name, value in (services_exports(services) | functions_exports(functions, queues)).items():
+        pulumi.export(name, value)
+    for name, value in platform_addons_exports(platform_addons).items():
         pulumi.export(name, value)
     return Estate(
         context=ctx,
@@ -102,6 +109,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         monitoring=monitoring,
         services=services,
         recovery=recovery,
+        platform_addons=platform_addons,
         functions=functions,
     )
 

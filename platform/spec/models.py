@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from osp.platform import blueprints, limits
 from osp.platform import cidr as addressing
 from osp.platform.naming import REQUIRED_TAG_KEYS
+from osp.platform.spec.addons import ClusterAddonsSpec
 
 #: Problems found across fields are raised under this error type; its context carries a list
 #: of (path, value, expected) triples that osp.platform.spec.problems turns into messages.
@@ -340,6 +341,10 @@ class ClusterSpec(_Model):
         description="The managed workload node group: created only when karpenter is off."
     )
     karpenter: KarpenterSpec = Field(default_factory=KarpenterSpec)
+    addons: ClusterAddonsSpec = Field(
+        default_factory=ClusterAddonsSpec,
+        description="Optional add-ons: observability (none, in-cluster), gitops (none, argocd).",
+    )
 
     @model_validator(mode="before")
     @classmethod
