@@ -118,19 +118,26 @@ def test_keys_buckets_repositories_and_secrets(prod):
     assert "osp-prod-logs-bucket" in buckets
     assert all(b.options.protect for b in buckets.values())
     repositories = prod.of_type("aws:ecr/repository:Repository")
-    assert sorted(r.inputs["name"].rsplit("/", 1)[1] for r in repositories) == sorted(SERVICES)
+    # One per service, and one for the blueprint's thumbnails function (stacks/functions.py).
+    assert sorted(r.inputs["name"].rsplit("/", 1)[1] for r in repositories) == sorted(
+        [*SERVICES, "thumbnails"]
+    )
     assert {r.inputs["imageTagMutability"] for r in repositories} == {"IMMUTABLE"}
     secrets = {s.inputs["name"] for s in prod.of_type("aws:secretsmanager/secret:Secret")}
     assert {"osp-prod-app/jwt-signing-key", "osp-prod-app/payment-gateway"} <= secrets
 
 
 def test_every_consumer_gets_a_queue_and_dead_letter_queue_per_event(prod):
-    # The events' queues: Karpenter's interruption queue is the cluster's, and the rotation
-    # functions' dead-letter queues are theirs, not an event's.
+    # The events' queues: Karpenter's interruption queue is the cluster's, the rotation
+    # functions' dead-letter queues are theirs, and the blueprint's own queues
+    # (`osp-prod-queue-…`), its function's and its schedules' dead-letter queues are
+    # stacks/functions.py's, not an event's.
+    others = ("osp-prod-karpenter", "osp-prod-queue-", "osp-prod-thumbnails-function",
+              "osp-prod-schedules")  # fmt: skip
     event_queues = [
         q
         for q in prod.of_type("aws:sqs/queue:Queue")
-        if not q.name.startswith("osp-prod-karpenter") and "-rotation-" not in q.inputs["name"]
+        if not q.name.startswith(others) and "-rotation-" not in q.inputs["name"]
     ]
     queues = {q.inputs["name"] for q in event_queues}
     for consumer in ("fee", "notification", "reporting"):

@@ -357,7 +357,10 @@ def test_each_policy_names_only_the_services_own_resources(case):
         queues = {arn_name(a) for a in resources(statements, "ConsumeEvents")}
         if catalogue.transport == "sns-sqs":
             assert topics == {f"{prefix}-{e}" for e in uses.publishes}, service.name
-            assert queues == {f"{prefix}-{service.name}-{s.event}" for s in uses.consumes}
+            # Its event queues, and the blueprint's own queues it is the consumer of.
+            assert queues == {f"{prefix}-{service.name}-{s.event}" for s in uses.consumes} | {
+                f"{prefix}-queue-{q}" for q, access in uses.queues.items() if access == "receive"
+            }
         else:
             assert topics == queues == set()
         buckets = {a.split(":::")[1] for a in resources(statements, "ListBuckets")}
