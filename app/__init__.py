@@ -21,6 +21,7 @@ from osp.app.identity import (
     ServiceIdentityArgs,
     with_key_grants,
 )
+from osp.app.kafka import KafkaGrant
 from osp.app.rabbitmq import RabbitMqTopology, RabbitMqTopologyArgs
 from osp.app.workload import (
     EgressRule,
@@ -40,6 +41,7 @@ __all__ = [
     "EventBusArgs",
     "EventRoute",
     "Grants",
+    "KafkaGrant",
     "KeyGrant",
     "LoadBalancerControllerIdentity",
     "LoadBalancerControllerIdentityArgs",

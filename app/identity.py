@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from osp.app.kafka import KafkaGrant, kafka_grant_problems
 from osp.components.cluster import irsa_trust_policy
 from osp.platform import limits
 from osp.platform.catalogue import Access
@@ -192,10 +193,14 @@ class Grants:
     sms: bool = False
     """Send SMS to phone numbers through SNS, and nothing else through that grant."""
 
+    kafka: KafkaGrant | None = None
+    """Its topics and consumer group on the estate's MSK cluster (osp.app.kafka)."""
+
     @property
     def empty(self) -> bool:
         return not (
-            self.publish_topic_arns
+            self.kafka is not None
+            or self.publish_topic_arns
             or self.consume_queue_arns
             or self.buckets
             or self.secret_arns
@@ -435,6 +440,7 @@ def _service_policy(
         keys=each(k.key_arn for k in keys),
         resource_ids=each(u.resource_id for u in users),
         emails=each(grants.email_identity_arns),
+        kafka=grants.kafka.cluster_arn if grants.kafka is not None else "",
     )
 
     def document(v: dict[str, Any]) -> str:
@@ -470,6 +476,8 @@ def _service_policy(
             email_identity_arns=v["emails"],
             sms=grants.sms,
         )
+        if grants.kafka is not None:
+            statements += grants.kafka.statements(v["kafka"])
         return policy(*statements)
 
     return resolved.apply(document)
@@ -570,6 +578,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         _check_keys(check, grants.keys)
         _check_database_users(check, grants.database_users)
         check.check(isinstance(grants.sms, bool), "grants.sms", grants.sms, "True or False")
+        check.extend(kafka_grant_problems(grants.kafka))
     return check.found
 
 

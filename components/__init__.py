@@ -22,6 +22,7 @@ from osp.components.filesystem import (
     ThroughputMode,
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
+from osp.components.flink import FlinkApplication, FlinkApplicationArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -47,6 +48,7 @@ from osp.components.storage import (
     ObjectOwnership,
     OnDelete,
 )
+from osp.components.streaming import KafkaCluster, KafkaClusterArgs, KafkaTopicArgs
 from osp.components.table import (
     AttributeType,
     BillingMode,
@@ -79,12 +81,17 @@ __all__ = [
     "EmailDomainArgs",
     "FileSystem",
     "FileSystemArgs",
+    "FlinkApplication",
+    "FlinkApplicationArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
     "HealthChecks",
     "HealthChecksArgs",
     "HealthEndpoint",
     "IaTransition",
+    "KafkaCluster",
+    "KafkaClusterArgs",
+    "KafkaTopicArgs",
     "Karpenter",
     "KarpenterArgs",
     "KeyRing",

@@ -28,6 +28,8 @@ from osp.stacks.services import build as build_services
 from osp.stacks.services import exports as services_exports
 from osp.stacks.shared import Shared
 from osp.stacks.shared import build as build_shared
+from osp.stacks.streaming import Streaming
+from osp.stacks.streaming import build as build_streaming
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Estate:
     monitoring: Monitoring
     services: Services
     recovery: Recovery
+    streaming: Streaming | None = None
+    """The MSK cluster and Flink applications, for a blueprint whose transport is kafka."""
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -80,10 +84,12 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     recovery = build_recovery(ctx, foundation, shared)
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
-    services = build_services(ctx, foundation, shared, edge, events)
+    streaming = build_streaming(ctx, foundation, shared)
+    services = build_services(ctx, foundation, shared, edge, events, streaming)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
+    _export_streaming(streaming)
     for name, value in services_exports(services).items():
         pulumi.export(name, value)
     return Estate(
@@ -95,6 +101,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         monitoring=monitoring,
         services=services,
         recovery=recovery,
+        streaming=streaming,
     )
 
 
@@ -173,6 +180,17 @@ def _export(
     pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
     pulumi.export("dashboard", monitoring.dashboard_name)
     _export_for_silos(foundation, edge, services)
+
+
+def _export_streaming(streaming: Streaming | None) -> None:
+    if streaming is None:
+        return
+    pulumi.export("kafkaClusterArn", streaming.cluster.arn)
+    pulumi.export("kafkaBootstrapBrokers", streaming.cluster.bootstrap_brokers)
+    if streaming.processors:
+        pulumi.export(
+            "flinkApplicationArns", {n: app.arn for n, app in streaming.processors.items()}
+        )
 
 
 def _export_recovery(ctx: Context, recovery: Recovery) -> None:

@@ -492,6 +492,10 @@ class Volume(_Model):
     path: MountPath = Field(description="Where the pods see it: an absolute path such as /data.")
 
 
+# Kafka's catalogue models build on the helpers above; kafka.py imports this module back.
+from osp.platform.catalogue import kafka as _kafka  # noqa: E402
+
+
 class Uses(_Model):
     """What a service reaches beyond itself. The app layer grants exactly this."""
 
@@ -513,6 +517,9 @@ class Uses(_Model):
     sms: bool = Field(False, description="May send SMS through SNS.")
     volume: Volume | None = Field(
         None, description="A persistent directory on the estate's EFS file system."
+    )
+    kafka: _kafka.KafkaUse | None = Field(
+        None, description="Topics it produces to and consumes from (transport: kafka)."
     )
 
     @property
@@ -617,6 +624,8 @@ class Transport(StrEnum):
     SNS_SQS = "sns-sqs"
     #: Exchanges and queues on the estate's Amazon MQ (RabbitMQ) broker.
     RABBITMQ = "rabbitmq"
+    #: Topics on the estate's Amazon MSK cluster (platform/catalogue/kafka.py).
+    KAFKA = "kafka"
 
 
 class DataStore(StrEnum):
@@ -629,6 +638,8 @@ class DataStore(StrEnum):
     REDIS = "redis"
     #: The Amazon MQ for RabbitMQ broker that carries events over the `rabbitmq` transport.
     RABBITMQ = "rabbitmq"
+    #: The Amazon MSK cluster that holds the topics of the `kafka` transport.
+    KAFKA = "kafka"
 
 
 @dataclass(frozen=True)
@@ -643,7 +654,7 @@ class Event:
 # --- the catalogue ------------------------------------------------------------------------
 
 #: Sections whose entries are keyed by name; the key becomes the entry's `name`.
-_NAMED_SECTIONS = ("services", "buckets", "secrets")
+_NAMED_SECTIONS = ("services", "buckets", "secrets", *_kafka.NAMED_SECTIONS)
 #: Subdomains the estate itself uses, which no portal may take.
 RESERVED_SUBDOMAINS = frozenset({"api"})
 
@@ -660,13 +671,15 @@ class Catalogue(_Model):
 
     name: Name = Field(description="The blueprint: its folder under blueprints/.")
     description: str = Field(min_length=1, max_length=500)
-    transport: Transport = Field(description="How events travel: sns-sqs or rabbitmq.")
+    transport: Transport = Field(description="How events travel: sns-sqs, rabbitmq or kafka.")
     portals: Annotated[tuple[Name, ...], _distinct("portal")] = Field(
         (), description="Single-page apps served at <portal>.<domain>."
     )
     bucket_map: dict[Name, Bucket] = Field(default_factory=dict, alias="buckets")
     secret_map: dict[Name, Secret] = Field(default_factory=dict, alias="secrets")
     service_map: dict[Name, Service] = Field(alias="services")
+    topic_map: dict[Name, _kafka.Topic] = Field(default_factory=dict, alias="topics")
+    processor_map: dict[Name, _kafka.Processor] = Field(default_factory=dict, alias="processors")
     infrastructure: dict[str, Any] = Field(
         default_factory=dict,
         description="Stack-file defaults of the blueprint's estate (`osp:database`, "
@@ -684,6 +697,7 @@ class Catalogue(_Model):
         if isinstance(data, Mapping):
             data, errors = _named(data)
             errors += _reference_problems(data)
+            errors += _kafka.reference_problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -782,7 +796,26 @@ class Catalogue(_Model):
             stores.add(DataStore.REDIS)
         if self.transport is Transport.RABBITMQ and self.events:
             stores.add(DataStore.RABBITMQ)
+        if self.transport is Transport.KAFKA and self.topic_map:
+            stores.add(DataStore.KAFKA)
         return frozenset(stores)
+
+    @property
+    def topics(self) -> tuple[_kafka.Topic, ...]:
+        return tuple(self.topic_map.values())
+
+    @property
+    def processors(self) -> tuple[_kafka.Processor, ...]:
+        return tuple(self.processor_map.values())
+
+    @property
+    def kafka_services(self) -> tuple[Service, ...]:
+        """The services that produce to or consume from a topic."""
+        return tuple(
+            s
+            for s in self.services
+            if s.uses.kafka and (s.uses.kafka.produces or s.uses.kafka.consumes)
+        )
 
     def needs(self, store: DataStore) -> bool:
         """Whether the estate must create `store` for these services."""
