@@ -311,7 +311,7 @@ class KafkaCluster(pulumi.ComponentResource):
         )
         protect = pulumi.ResourceOptions(parent=self, protect=args.deletion_protection)
         cluster = aws.msk.Cluster(
-            name,
+            f"{name}-cluster",
             cluster_name=args.cluster_name,
             kafka_version=args.kafka_version,
             number_of_broker_nodes=brokers,
@@ -351,7 +351,7 @@ class KafkaCluster(pulumi.ComponentResource):
                     )
                 )
             ),
-            tags={"Name": name, **tags},
+            tags={"Name": f"{name}-cluster", **tags},
             opts=protect,
         )
         self.topics = {

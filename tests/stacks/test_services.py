@@ -32,7 +32,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PER_SERVICE = (ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB, POLICY)
 CASES = [
     (b, e)
-    for b in ("osp", "learning-hub", "learning-platform", "code-learn")
+    for b in ("osp", "learning-hub", "learning-platform", "code-learn", "lms")
     for e in ("dev", "prod")
 ]
 NAME_LABEL = "app.kubernetes.io/name"
