@@ -332,7 +332,7 @@ class FlinkApplication(pulumi.ComponentResource):
             )
         flink = aws.kinesisanalyticsv2
         application = flink.Application(
-            name,
+            f"{name}-application",
             name=args.application_name,
             runtime_environment=args.runtime,
             service_execution_role=role.arn,
@@ -377,7 +377,7 @@ class FlinkApplication(pulumi.ComponentResource):
             cloudwatch_logging_options=flink.ApplicationCloudwatchLoggingOptionsArgs(
                 log_stream_arn=stream.arn
             ),
-            tags={"Name": name, **tags},
+            tags={"Name": f"{name}-application", **tags},
             # Managed Flink checks the role when the application is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
