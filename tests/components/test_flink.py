@@ -103,7 +103,7 @@ def test_the_application_runs_its_code_with_checkpoints_in_the_vpc(plan):
         "parallelism": 2,
         "parallelismPerKpu": 1,
     }
-    (group,) = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+    (_group,) = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
     vpc = config["vpcConfiguration"]
     assert vpc["subnetIds"] == list(SUBNETS)
     (own,) = vpc["securityGroupIds"]

@@ -282,6 +282,8 @@ def test_egress_reaches_only_the_data_stores_each_service_uses(case):
             expected.add(6379)
         if catalogue.transport == "rabbitmq" and (service.uses.publishes or service.uses.consumes):
             expected.add(5671)
+        if catalogue.transport == "kafka" and service.uses.kafka:
+            expected.add(9098)
         assert store_ports == expected, service.name
         https = {
             peer["ipBlock"]["cidr"]
@@ -395,6 +397,11 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
             "ConnectDatabase": uses.database_access,
             "SendEmail": uses.email,
             "SendSms": uses.sms,
+            # Kafka (IAM): connect, write its topics, read its topics in its own group.
+            "KafkaConnect": bool(uses.kafka),
+            "KafkaProduce": bool(uses.kafka and uses.kafka.produces),
+            "KafkaConsume": bool(uses.kafka and uses.kafka.consumes),
+            "KafkaConsumerGroup": bool(uses.kafka and uses.kafka.consumes),
         }
         vias = [
             ("sns", expected["PublishEvents"]),
