@@ -607,8 +607,8 @@ def test_the_base_document_is_valid(tmp_path):
             id="name-differs-from-key",
         ),
         pytest.param(
-            [("transport: sns-sqs", "transport: kafka")],
-            "3: transport: got 'kafka'; expected one of 'sns-sqs', 'rabbitmq'",
+            [("transport: sns-sqs", "transport: nats")],
+            "3: transport: got 'nats'; expected one of 'sns-sqs', 'rabbitmq', 'kafka'",
             id="bad-transport",
         ),
         pytest.param(
