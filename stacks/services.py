@@ -166,6 +166,8 @@ def build(
                 role_arn=identity.role_arn,
                 replicas=replicas(ctx, service),
                 resources=service.resources,
+                cpu_utilisation=service.autoscaling.cpu_percent,
+                memory_utilisation=service.autoscaling.memory_percent,
                 probes=service.probes,
                 env=env,
                 target_group_arn=wiring.target_group_arn(service),

@@ -262,6 +262,8 @@ class _Declaration:
                         min=silo.replicas.min, baseline=silo.replicas.min, max=silo.replicas.max
                     ),
                     resources=service.resources,
+                    cpu_utilisation=service.autoscaling.cpu_percent,
+                    memory_utilisation=service.autoscaling.memory_percent,
                     probes=service.probes,
                     env=given.env,
                     target_group_arn=group.arn if group is not None else None,

@@ -17,6 +17,7 @@ from osp.platform.catalogue.loader import (
 )
 from osp.platform.catalogue.models import (
     Access,
+    Autoscaling,
     Bucket,
     Catalogue,
     Database,
@@ -45,6 +46,7 @@ from osp.platform.catalogue.models import (
 __all__ = [
     "CATALOGUE_FILE",
     "Access",
+    "Autoscaling",
     "Bucket",
     "Catalogue",
     "DataStore",

@@ -393,6 +393,16 @@ class Resources(_Model):
         return self
 
 
+class Autoscaling(_Model):
+    """What the service's HorizontalPodAutoscaler aims for: average utilisation of the pods'
+    requests. Default: 70 % CPU and 80 % memory."""
+
+    cpu_percent: int = Field(70, ge=1, le=100, description="Average CPU, % of requests.")
+    memory_percent: int | None = Field(
+        80, ge=1, le=100, description="Average memory, % of requests; null: CPU alone."
+    )
+
+
 class Probe(_Model):
     """An HTTP probe on the service's port."""
 
@@ -543,6 +553,7 @@ class Service(_Model):
     )
     replicas: Replicas
     resources: Resources = Field(default_factory=Resources)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     probes: Probes = Field(default_factory=Probes)
     uses: Uses = Field(default_factory=Uses)
     callers: Annotated[tuple[Name, ...], _distinct("caller")] = Field(

@@ -55,7 +55,8 @@ EXPORTS = {
         "spec_warnings",
     ],
     "osp.platform.catalogue": [
-        "CATALOGUE_FILE", "Access", "Bucket", "Catalogue", "DataStore", "Database", "Event",
+        "CATALOGUE_FILE", "Access", "Autoscaling", "Bucket", "Catalogue", "DataStore", "Database",
+        "Event",
         "Image",
         "LivenessProbe", "Probe", "Probes", "Quantities", "ReadinessProbe", "Replicas",
         "Resources", "Secret", "SecretKind", "Service", "StartupProbe", "Subscription",

@@ -130,8 +130,10 @@ def test_counts_per_service(estate):
         assert not [r for r in plan.of_type(absent) if "alarm" not in r.name], absent
 
 
-def test_hpa_bounds_in_prod_and_one_pod_in_dev(estate):
+def test_hpa_bounds_and_targets_in_prod_and_one_pod_in_dev(estate):
     spec, plan = estate
+    targets_of = {"web": {"cpu": 70}, "user": {"cpu": 70, "memory": 80}}
+    targets_of["course"] = targets_of["user"]
     for name, (low, high) in {"web": (2, 15), "user": (2, 10), "course": (2, 10)}.items():
         hpa = in_namespace(plan, HPA, name)
         bounds = (hpa.inputs["spec"]["minReplicas"], hpa.inputs["spec"]["maxReplicas"])
@@ -140,7 +142,7 @@ def test_hpa_bounds_in_prod_and_one_pod_in_dev(estate):
             m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
             for m in hpa.inputs["spec"]["metrics"]
         }
-        assert targets == {"cpu": 70, "memory": 80}
+        assert targets == targets_of[name], name
 
 
 def test_one_broker_per_zone_and_the_six_topics(estate):
