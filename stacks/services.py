@@ -138,8 +138,9 @@ def build(
     broker = _broker_topology(ctx, foundation, setup)
     file_system = _file_system(ctx, foundation)
 
-    wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
-    wiring.streaming = streaming
+    wiring = _Wiring(
+        ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs, streaming
+    )
     # The load balancer reaches the pods of routed services from the public subnets.
     public_cidrs = list(foundation.network.subnet_cidrs["public"])
     identities: dict[str, ServiceIdentity] = {}
@@ -430,10 +431,11 @@ class _Wiring:
         email: EmailDomain | None,
         broker: RabbitMqTopology | None,
         endpoints: list[str],
+        streaming: Streaming | None = None,
     ) -> None:
         self.ctx, self.foundation, self.shared, self.edge = ctx, foundation, shared, edge
         self.events, self.email, self.broker, self.endpoints = events, email, broker, endpoints
-        self.streaming: Streaming | None = None
+        self.streaming = streaming
 
     def grants_and_env(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
         """The service's grants, and its environment variables naming what they grant."""
