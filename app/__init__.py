@@ -22,6 +22,7 @@ from osp.app.identity import (
     TableGrant,
     with_key_grants,
 )
+from osp.app.kafka import KafkaGrant
 from osp.app.rabbitmq import RabbitMqTopology, RabbitMqTopologyArgs
 from osp.app.workload import (
     EgressRule,
@@ -41,6 +42,7 @@ __all__ = [
     "EventBusArgs",
     "EventRoute",
     "Grants",
+    "KafkaGrant",
     "KeyGrant",
     "LoadBalancerControllerIdentity",
     "LoadBalancerControllerIdentityArgs",

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from osp.app.kafka import KafkaGrant, kafka_grant_problems
 from osp.components.cluster import irsa_trust_policy
 from osp.platform import limits
 from osp.platform.catalogue import Access
@@ -261,6 +262,9 @@ class Grants:
     """SSM parameter paths it reads (the parameters at and under each): its own branch and
     the shared one."""
 
+    kafka: KafkaGrant | None = None
+    """Its topics and consumer group on the estate's MSK cluster (osp.app.kafka)."""
+
     @property
     def tenant_tables(self) -> tuple[TableGrant, ...]:
         """The tenant-partitioned tables: reached only through the tenant-data role."""
@@ -269,7 +273,8 @@ class Grants:
     @property
     def empty(self) -> bool:
         return not (
-            self.publish_topic_arns
+            self.kafka is not None
+            or self.publish_topic_arns
             or self.consume_queue_arns
             or self.send_queue_arns
             or self.buckets
@@ -606,6 +611,7 @@ def grants_policy(
         emails=each(grants.email_identity_arns),
         tables=each(t.arn for t in tables),
         tenant_role=tenant_data_role_arn,
+        kafka=grants.kafka.cluster_arn if grants.kafka is not None else "",
     )
 
     def document(v: dict[str, Any]) -> str:
@@ -650,6 +656,8 @@ def grants_policy(
             parameter_paths=list(grants.parameter_paths),
             tenant_data_role_arn=v["tenant_role"],
         )
+        if grants.kafka is not None:
+            statements += grants.kafka.statements(v["kafka"])
         return policy(*statements)
 
     return resolved.apply(document)
@@ -771,6 +779,7 @@ def problems(name: str, args: ServiceIdentityArgs) -> list[str]:
         if _listed(check, "grants.parameter_paths", grants.parameter_paths):
             for index, path in enumerate(grants.parameter_paths):
                 check.against(_PARAMETER_PATH, f"grants.parameter_paths[{index}]", path)
+        check.extend(kafka_grant_problems(grants.kafka))
     return check.found
 
 

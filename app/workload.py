@@ -85,6 +85,7 @@ _SERVICE_PORT = limits.whole_range(
 _CALLEE_PORT = limits.whole_range(1, 65535, "the callee's port, 1 to 65535")
 _DEREGISTRATION_DELAY = limits.whole_range(0, 3600, "0 to 3600 (the target group's setting)")
 _SHUTDOWN_SECONDS = limits.whole_range(1, 600, "1 to 600")
+_UTILISATION = limits.whole_range(1, 100, "a percentage of the requests, 1 to 100")
 _SERVICE_NAMES = "service names (DNS-1035 labels)"
 
 
@@ -175,6 +176,12 @@ class ServiceWorkloadArgs:
     resources: Resources = field(default_factory=Resources)
     """CPU and memory requests and limits. Default: the catalogue's (250m/256Mi requested,
     1/512Mi limits). The autoscaler's utilisation targets are relative to the requests."""
+
+    cpu_utilisation: int = CPU_UTILISATION
+    """The autoscaler's target average CPU, % of requests (1-100)."""
+
+    memory_utilisation: int | None = MEMORY_UTILISATION
+    """The autoscaler's target average memory, % of requests (1-100); None: CPU alone."""
 
     probes: Probes = field(default_factory=Probes)
     """Startup, readiness and liveness HTTP probes on the service port. Default: the
@@ -268,6 +275,9 @@ def _pod_problems(check: Problems, args: ServiceWorkloadArgs) -> None:
             "an image reference (str or Output[str])",
         )
     check.against(_SERVICE_PORT, "port", args.port)
+    check.against(_UTILISATION, "cpu_utilisation", args.cpu_utilisation)
+    if args.memory_utilisation is not None:
+        check.against(_UTILISATION, "memory_utilisation", args.memory_utilisation)
     if isinstance(args.role_arn, str):
         check.against(limits.IAM_ROLE_ARN, "role_arn", args.role_arn)
     if not isinstance(args.replicas, Replicas):
@@ -614,15 +624,16 @@ def _utilisation(resource: str, percent: int) -> dict[str, object]:
 
 
 def autoscaler_spec(args: ServiceWorkloadArgs) -> dict[str, object]:
-    """Between `replicas.min` and `replicas.max`, at 70 % CPU and 80 % memory of requests."""
+    """Between `replicas.min` and `replicas.max`, at the target CPU (and memory, unless None)
+    utilisation of requests: 70 % and 80 % by default."""
+    metrics = [_utilisation("cpu", args.cpu_utilisation)]
+    if args.memory_utilisation is not None:
+        metrics.append(_utilisation("memory", args.memory_utilisation))
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.service},
         "minReplicas": args.replicas.min,
         "maxReplicas": args.replicas.max,
-        "metrics": [
-            _utilisation("cpu", CPU_UTILISATION),
-            _utilisation("memory", MEMORY_UTILISATION),
-        ],
+        "metrics": metrics,
     }
 
 

@@ -23,6 +23,7 @@ from osp.components.filesystem import (
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
 from osp.components.function import BucketTriggers, BucketTriggersArgs, Function, FunctionArgs
+from osp.components.flink import FlinkApplication, FlinkApplicationArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -54,6 +55,7 @@ from osp.components.storage import (
     ObjectOwnership,
     OnDelete,
 )
+from osp.components.streaming import KafkaCluster, KafkaClusterArgs, KafkaTopicArgs
 from osp.components.table import (
     AttributeType,
     BillingMode,
@@ -92,12 +94,17 @@ __all__ = [
     "FileSystemArgs",
     "Function",
     "FunctionArgs",
+    "FlinkApplication",
+    "FlinkApplicationArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
     "HealthChecks",
     "HealthChecksArgs",
     "HealthEndpoint",
     "IaTransition",
+    "KafkaCluster",
+    "KafkaClusterArgs",
+    "KafkaTopicArgs",
     "Karpenter",
     "KarpenterArgs",
     "KeyRing",

@@ -418,6 +418,42 @@ RABBITMQ_VERSION = Constraint(
     "a RabbitMQ major.minor version, 3.13 or later, such as 3.13", _rabbitmq_version
 )
 
+# --- Amazon MSK (Kafka) and Managed Service for Apache Flink -----------------------------
+
+MSK_INSTANCE_TYPE = pattern(
+    r"kafka\.[a-z]+\d+[a-z]*\.(small|large|\d*xlarge)",
+    "an Amazon MSK broker instance type such as kafka.m7g.large or kafka.t3.small",
+)
+#: Oldest Kafka osp deploys: IAM access control and tiered storage are there from 3.5 on.
+#: `x` is MSK's own spelling for "the latest patch, upgraded by MSK" (3.8.x).
+KAFKA_MIN_VERSION = (3, 5)
+
+
+def _kafka_version(value: object) -> bool:
+    match = isinstance(value, str) and re.fullmatch(r"(\d+)\.(\d+)\.(\d+|x)", value)
+    return bool(match) and (int(match[1]), int(match[2])) >= KAFKA_MIN_VERSION  # type: ignore[index]
+
+
+KAFKA_VERSION = Constraint(
+    "an Apache Kafka version MSK offers, 3.5 or later, such as 3.6.0 or 3.8.x", _kafka_version
+)
+#: EBS storage of each broker (MSK's bounds).
+MSK_STORAGE_GIB = whole_range(1, 16384)
+#: Brokers in each zone: MSK spreads brokers evenly over the client subnets.
+MSK_BROKERS_PER_ZONE = whole_range(1, 10)
+MSK_ENHANCED_MONITORING = one_of(
+    ("DEFAULT", "PER_BROKER", "PER_TOPIC_PER_BROKER", "PER_TOPIC_PER_PARTITION")
+)
+#: Partitions of one topic (an MSK broker holds at most a few thousand; more per topic
+#: only spreads one stream thinner).
+KAFKA_PARTITIONS = whole_range(1, 1000)
+#: Hours a topic keeps its records: an hour to a year.
+KAFKA_RETENTION_HOURS = whole_range(1, 8760)
+#: Parallelism of a Managed Flink application (KPUs × parallelism per KPU).
+FLINK_PARALLELISM = whole_range(1, 64)
+FLINK_RUNTIMES = ("FLINK-1_18", "FLINK-1_19", "FLINK-1_20")
+FLINK_RUNTIME = one_of(FLINK_RUNTIMES)
+
 # --- EC2, EKS ----------------------------------------------------------------------------
 
 EC2_INSTANCE_TYPE = pattern(

@@ -34,6 +34,8 @@ from osp.stacks.services import build as build_services
 from osp.stacks.services import exports as services_exports
 from osp.stacks.shared import Shared
 from osp.stacks.shared import build as build_shared
+from osp.stacks.streaming import Streaming
+from osp.stacks.streaming import build as build_streaming
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Estate:
     platform_addons: PlatformAddons
     functions: Functions | None = None
     """The blueprint's Lambda functions and schedules (catalogue `functions:`, `schedules:`)."""
+    streaming: Streaming | None = None
+    """The MSK cluster and Flink applications, for a blueprint whose transport is kafka."""
 
     # The foundation's parts, by the names programs know them by.
     @property
@@ -90,12 +94,14 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
     queues = build_queues(ctx, foundation)
-    services = build_services(ctx, foundation, shared, edge, events, queues)
+    streaming = build_streaming(ctx, foundation, shared)
+    services = build_services(ctx, foundation, shared, edge, events, queues, streaming)
     functions = build_functions(ctx, foundation, shared, services, queues)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     platform_addons = build_platform_addons(ctx, foundation, shared)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
+    _export_streaming(streaming)
     for name, value in (services_exports(services) | functions_exports(functions, queues)).items():
         pulumi.export(name, value)
     for name, value in platform_addons_exports(platform_addons).items():
@@ -111,6 +117,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
         recovery=recovery,
         platform_addons=platform_addons,
         functions=functions,
+        streaming=streaming,
     )
 
 
@@ -193,6 +200,17 @@ def _export(
     pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
     pulumi.export("dashboard", monitoring.dashboard_name)
     _export_for_silos(foundation, edge, services)
+
+
+def _export_streaming(streaming: Streaming | None) -> None:
+    if streaming is None:
+        return
+    pulumi.export("kafkaClusterArn", streaming.cluster.arn)
+    pulumi.export("kafkaBootstrapBrokers", streaming.cluster.bootstrap_brokers)
+    if streaming.processors:
+        pulumi.export(
+            "flinkApplicationArns", {n: app.arn for n, app in streaming.processors.items()}
+        )
 
 
 def _export_recovery(ctx: Context, recovery: Recovery) -> None:

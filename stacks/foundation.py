@@ -32,6 +32,7 @@ from osp.components import (
 from osp.components import broker as broker_component
 from osp.components import cache as cache_component
 from osp.components import database as database_component
+from osp.components import streaming as streaming_component
 from osp.components.loadbalancer import LISTENER_PORT
 from osp.components.rotation import Rotation
 from osp.platform import cluster_access
@@ -49,6 +50,7 @@ STORE_PORTS = {
     DataStore.POSTGRES: (database_component.PORT,),
     DataStore.REDIS: (cache_component.PORT,),
     DataStore.RABBITMQ: (broker_component.AMQPS_PORT, broker_component.CONSOLE_PORT),
+    DataStore.KAFKA: (streaming_component.IAM_PORT,),
 }
 
 

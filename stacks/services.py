@@ -21,6 +21,7 @@ from osp.app import (
     EgressRule,
     EventBus,
     Grants,
+    KafkaGrant,
     LoadBalancerControllerIdentity,
     LoadBalancerControllerIdentityArgs,
     PersistentMount,
@@ -53,6 +54,7 @@ from osp.components.database import PORT as POSTGRES_PORT
 from osp.components.filesystem import NOMINAL_CAPACITY
 from osp.components.parameters import SHARED
 from osp.components.rotation import RotationTarget, SecretRotator, rotator_args
+from osp.components.streaming import IAM_PORT as KAFKA_PORT
 from osp.platform.catalogue import (
     Catalogue,
     Database,
@@ -70,6 +72,7 @@ from osp.stacks.context import Context
 from osp.stacks.edge import Edge
 from osp.stacks.foundation import Foundation, rotation
 from osp.stacks.shared import Shared
+from osp.stacks.streaming import Streaming
 
 #: The namespace every service of the blueprint runs in (one cluster per environment).
 NAMESPACE = "osp-services"
@@ -118,6 +121,7 @@ def build(
     edge: Edge,
     events: EventBus | None,
     queues: Mapping[str, Queue] | None = None,
+    streaming: Streaming | None = None,
 ) -> Services:
     """`queues`: the blueprint's own queues (osp.stacks.functions.build_queues), which
     services send to or receive from as their `uses.queues` say."""
@@ -141,7 +145,9 @@ def build(
     broker = _broker_topology(ctx, foundation, setup)
     file_system = _file_system(ctx, foundation)
 
-    wiring = _Wiring(ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs)
+    wiring = _Wiring(
+        ctx, foundation, shared, edge, events, email, broker, setup.endpoint_cidrs, streaming
+    )
     wiring.queues = dict(queues or {})
     # The load balancer reaches the pods of routed services from the public subnets.
     public_cidrs = list(foundation.network.subnet_cidrs["public"])
@@ -171,6 +177,8 @@ def build(
                 role_arn=identity.role_arn,
                 replicas=replicas(ctx, service),
                 resources=service.resources,
+                cpu_utilisation=service.autoscaling.cpu_percent,
+                memory_utilisation=service.autoscaling.memory_percent,
                 probes=service.probes,
                 env=env,
                 target_group_arn=wiring.target_group_arn(service),
@@ -437,10 +445,12 @@ class _Wiring:
         email: EmailDomain | None,
         broker: RabbitMqTopology | None,
         endpoints: list[str],
+        streaming: Streaming | None = None,
     ) -> None:
         self.ctx, self.foundation, self.shared, self.edge = ctx, foundation, shared, edge
         self.events, self.email, self.broker, self.endpoints = events, email, broker, endpoints
         self.queues: dict[str, Queue] = {}
+        self.streaming = streaming
 
     def grants_and_env(self, service: Service) -> tuple[Grants, dict[str, pulumi.Input[str]]]:
         """The service's grants, and its environment variables naming what they grant."""
@@ -464,6 +474,7 @@ class _Wiring:
         self._give_tables(service, given)
         self._give_parameters(service, given)
         self._give_queues(service, given)
+        kafka = self._give_kafka(service, given)
         for callee, port in self.calls(service).items():
             given.env[env_name("service", callee, "url")] = (
                 f"http://{callee}.{NAMESPACE}.svc.cluster.local:{port}"
@@ -481,6 +492,7 @@ class _Wiring:
                 sms=service.uses.sms,
                 tables=given.tables,
                 parameter_paths=given.parameter_paths,
+                kafka=kafka,
             ),
             data_key_arn=keys.data_key_arn,
             storage_key_arn=keys.storage_key_arn,
@@ -620,6 +632,29 @@ class _Wiring:
                 given.parameter_paths.append(path)
                 given.env[variable] = path
 
+    def _give_kafka(self, service: Service, given: Given) -> KafkaGrant | None:
+        """Its topics on the MSK cluster, and its own consumer group (IAM authentication:
+        no credential to hand out, the role's policy is the whole grant)."""
+        use = service.uses.kafka
+        if self.streaming is None or use is None or not (use.produces or use.consumes):
+            return None
+        cluster = self.streaming.cluster
+        given.env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_brokers,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
+        }
+        for topic in (*use.produces, *use.consumes):
+            given.env[env_name("kafka", "topic", topic)] = topic
+        if use.consumes:
+            given.env["KAFKA_CONSUMER_GROUP"] = service.name
+        return KafkaGrant(
+            cluster.arn,
+            produces=use.produces,
+            consumes=use.consumes,
+            group=service.name if use.consumes else None,
+        )
+
     def image(self, service: Service) -> pulumi.Input[str]:
         return image(service, self.shared.registry.repository_urls)
 
@@ -641,6 +676,7 @@ class _Wiring:
             isolated_cidrs=self.foundation.network.subnet_cidrs["isolated"],
             endpoint_cidrs=self.endpoints,
             broker_user=broker is not None and service.name in broker.credentials_secret_arns,
+            kafka=self.streaming is not None and service in self.ctx.catalogue.kafka_services,
         )
 
 
@@ -670,6 +706,7 @@ def egress(
     isolated_cidrs: Sequence[str],
     endpoint_cidrs: Sequence[str],
     broker_user: bool,
+    kafka: bool = False,
 ) -> list[EgressRule]:
     """Data stores on the isolated subnets, on their ports; AWS's APIs on 443 (through
     `endpoint_cidrs`, or the internet when the service needs a public endpoint)."""
@@ -681,6 +718,8 @@ def egress(
         stores.append(REDIS_PORT)
     if broker_user:
         stores.append(AMQPS_PORT)
+    if kafka:
+        stores.append(KAFKA_PORT)
     rules = [
         EgressRule(cidr=cidr, ports=tuple(stores)) for cidr in (isolated_cidrs if stores else ())
     ]

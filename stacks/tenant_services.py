@@ -137,6 +137,12 @@ def check_blueprint(catalogue: Catalogue) -> str | None:
             "would need a broker (or virtual host) of its own: osp gives silo tenants their "
             "own events over SNS and SQS only; run silo tenants on an sns-sqs blueprint"
         )
+    if catalogue.kafka_services:
+        return (
+            f"the {catalogue.name} blueprint's services write and read Kafka topics on the "
+            "estate's MSK cluster, and osp gives silo tenants no Kafka of their own: run silo "
+            "tenants on a blueprint whose transport is sns-sqs"
+        )
     keeping = [s.name for s in catalogue.volume_services]
     if keeping:
         return (
@@ -256,6 +262,8 @@ class _Declaration:
                         min=silo.replicas.min, baseline=silo.replicas.min, max=silo.replicas.max
                     ),
                     resources=service.resources,
+                    cpu_utilisation=service.autoscaling.cpu_percent,
+                    memory_utilisation=service.autoscaling.memory_percent,
                     probes=service.probes,
                     env=given.env,
                     target_group_arn=group.arn if group is not None else None,

@@ -30,6 +30,7 @@ from osp.platform.catalogue.loader import (
 )
 from osp.platform.catalogue.models import (
     Access,
+    Autoscaling,
     Bucket,
     Catalogue,
     Database,
@@ -61,6 +62,7 @@ __all__ = [
     "Access",
     "Architecture",
     "Artifact",
+    "Autoscaling",
     "Bucket",
     "Catalogue",
     "DataStore",

@@ -396,6 +396,16 @@ class Resources(_Model):
         return self
 
 
+class Autoscaling(_Model):
+    """What the service's HorizontalPodAutoscaler aims for: average utilisation of the pods'
+    requests. Default: 70 % CPU and 80 % memory."""
+
+    cpu_percent: int = Field(70, ge=1, le=100, description="Average CPU, % of requests.")
+    memory_percent: int | None = Field(
+        80, ge=1, le=100, description="Average memory, % of requests; null: CPU alone."
+    )
+
+
 class Probe(_Model):
     """An HTTP probe on the service's port."""
 
@@ -502,6 +512,10 @@ class Volume(_Model):
     path: MountPath = Field(description="Where the pods see it: an absolute path such as /data.")
 
 
+# Kafka's catalogue models build on the helpers above; kafka.py imports this module back.
+from osp.platform.catalogue import kafka as _kafka  # noqa: E402
+
+
 class Uses(_Model):
     """What a service reaches beyond itself. The app layer grants exactly this."""
 
@@ -530,6 +544,9 @@ class Uses(_Model):
     queues: dict[Name, QueueAccess] = Field(
         default_factory=dict, description="Blueprint queues: send or receive."
     )
+    kafka: _kafka.KafkaUse | None = Field(
+        None, description="Topics it produces to and consumes from (transport: kafka)."
+    )
 
     @property
     def database_access(self) -> bool:
@@ -552,6 +569,7 @@ class Service(_Model):
     )
     replicas: Replicas
     resources: Resources = Field(default_factory=Resources)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     probes: Probes = Field(default_factory=Probes)
     uses: Uses = Field(default_factory=Uses)
     callers: Annotated[tuple[Name, ...], _distinct("caller")] = Field(
@@ -633,6 +651,8 @@ class Transport(StrEnum):
     SNS_SQS = "sns-sqs"
     #: Exchanges and queues on the estate's Amazon MQ (RabbitMQ) broker.
     RABBITMQ = "rabbitmq"
+    #: Topics on the estate's Amazon MSK cluster (platform/catalogue/kafka.py).
+    KAFKA = "kafka"
 
 
 class DataStore(StrEnum):
@@ -645,6 +665,8 @@ class DataStore(StrEnum):
     REDIS = "redis"
     #: The Amazon MQ for RabbitMQ broker that carries events over the `rabbitmq` transport.
     RABBITMQ = "rabbitmq"
+    #: The Amazon MSK cluster that holds the topics of the `kafka` transport.
+    KAFKA = "kafka"
 
 
 @dataclass(frozen=True)
@@ -666,7 +688,16 @@ from osp.platform.catalogue.parameters import (  # noqa: E402
 from osp.platform.catalogue.tables import Table, table_reference_problems  # noqa: E402
 
 #: Sections whose entries are keyed by name; the key becomes the entry's `name`.
-_NAMED_SECTIONS = ("services", "buckets", "secrets", "tables", "queues", "functions", "schedules")
+_NAMED_SECTIONS = (
+    "services",
+    "buckets",
+    "secrets",
+    "tables",
+    "queues",
+    "functions",
+    "schedules",
+    *_kafka.NAMED_SECTIONS,
+)
 #: Subdomains the estate itself uses, which no portal may take.
 RESERVED_SUBDOMAINS = frozenset({"api"})
 
@@ -683,7 +714,7 @@ class Catalogue(_Model):
 
     name: Name = Field(description="The blueprint: its folder under blueprints/.")
     description: str = Field(min_length=1, max_length=500)
-    transport: Transport = Field(description="How events travel: sns-sqs or rabbitmq.")
+    transport: Transport = Field(description="How events travel: sns-sqs, rabbitmq or kafka.")
     portals: Annotated[tuple[Name, ...], _distinct("portal")] = Field(
         (), description="Single-page apps served at <portal>.<domain>."
     )
@@ -698,6 +729,8 @@ class Catalogue(_Model):
     queue_map: dict[Name, Queue] = Field(default_factory=dict, alias="queues")
     function_map: dict[Name, Function] = Field(default_factory=dict, alias="functions")
     schedule_map: dict[Name, Schedule] = Field(default_factory=dict, alias="schedules")
+    topic_map: dict[Name, _kafka.Topic] = Field(default_factory=dict, alias="topics")
+    processor_map: dict[Name, _kafka.Processor] = Field(default_factory=dict, alias="processors")
     infrastructure: dict[str, Any] = Field(
         default_factory=dict,
         description="Stack-file defaults of the blueprint's estate (`osp:database`, "
@@ -715,6 +748,7 @@ class Catalogue(_Model):
         if isinstance(data, Mapping):
             data, errors = _named(data)
             errors += _reference_problems(data) + _function_problems(data)
+            errors += _kafka.reference_problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -836,7 +870,26 @@ class Catalogue(_Model):
             stores.add(DataStore.REDIS)
         if self.transport is Transport.RABBITMQ and self.events:
             stores.add(DataStore.RABBITMQ)
+        if self.transport is Transport.KAFKA and self.topic_map:
+            stores.add(DataStore.KAFKA)
         return frozenset(stores)
+
+    @property
+    def topics(self) -> tuple[_kafka.Topic, ...]:
+        return tuple(self.topic_map.values())
+
+    @property
+    def processors(self) -> tuple[_kafka.Processor, ...]:
+        return tuple(self.processor_map.values())
+
+    @property
+    def kafka_services(self) -> tuple[Service, ...]:
+        """The services that produce to or consume from a topic."""
+        return tuple(
+            s
+            for s in self.services
+            if s.uses.kafka and (s.uses.kafka.produces or s.uses.kafka.consumes)
+        )
 
     def needs(self, store: DataStore) -> bool:
         """Whether the estate must create `store` for these services."""

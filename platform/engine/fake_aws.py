@@ -509,6 +509,59 @@ def _mq_broker(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -
     }
 
 
+# --- Amazon MSK and Managed Service for Apache Flink (osp.components.streaming, flink) ------
+
+
+def _msk_cluster_uuid(cluster_name: str) -> str:
+    # MSK's cluster ARNs end in a UUID and a revision number: `…/<uuid>-2`.
+    return f"{uuid.UUID(digest('msk', cluster_name, length=32))}-2"
+
+
+def _msk_cluster(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    name = str(inputs.get("clusterName", ident))
+    short = digest("msk-host", name, length=6)
+    brokers = int(inputs.get("numberOfBrokerNodes", 1))
+    hosts = [
+        f"b-{n}.{name}.{short}.c2.kafka.{region}.{c.dns_suffix}" for n in range(1, brokers + 1)
+    ]
+    return {
+        "arn": f"arn:{c.partition}:kafka:{region}:{c.account_id}:cluster/{name}/"
+        + _msk_cluster_uuid(name),
+        "bootstrapBrokersSaslIam": ",".join(f"{host}:9098" for host in hosts),
+        "currentVersion": "K" + digest("msk-version", name, length=13).upper(),
+    }
+
+
+def _msk_topic(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
+    # `arn:…:topic/<cluster name>/<cluster uuid>/<topic>`, from the cluster's ARN.
+    cluster = str(inputs.get("clusterArn", ""))
+    base = cluster.replace(":cluster/", ":topic/", 1) if ":cluster/" in cluster else cluster
+    return {"arn": f"{base}/{inputs.get('name', ident)}"}
+
+
+_OUTPUTS.update(
+    {
+        "aws:msk/cluster:Cluster": _msk_cluster,
+        "aws:msk/configuration:Configuration": lambda c, i, inputs, r: {
+            "arn": f"arn:{c.partition}:kafka:{r}:{c.account_id}:configuration/{i}/"
+            + str(uuid.UUID(digest("msk-configuration", i, length=32)))
+            + "-2",
+            "latestRevision": 1,
+        },
+        "aws:msk/topic:Topic": _msk_topic,
+        "aws:kinesisanalyticsv2/application:Application": lambda c, i, inputs, r: {
+            "arn": f"arn:{c.partition}:kinesisanalytics:{r}:{c.account_id}:application/{i}",
+            "status": "READY",
+            "versionId": 1,
+        },
+        "aws:cloudwatch/logStream:LogStream": lambda c, i, inputs, r: {
+            "arn": f"arn:{c.partition}:logs:{r}:{c.account_id}:log-group:"
+            f"{inputs.get('logGroupName', '')}:log-stream:{inputs.get('name', i)}",
+        },
+    }
+)
+
+
 def _eks_cluster(c: FakeAws, ident: str, inputs: Mapping[str, Any], region: str) -> dict:
     oidc = digest("oidc", ident, length=32).upper()
     vpc_config = dict(inputs.get("vpcConfig") or {})

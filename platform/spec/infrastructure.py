@@ -39,7 +39,7 @@ SECTION = "infrastructure"
 
 #: The stack-file keys a blueprint may give defaults for: the shape of its data stores and
 #: nodes.
-KEYS = ("osp:broker", "osp:cache", "osp:cluster", "osp:database")
+KEYS = ("osp:broker", "osp:cache", "osp:cluster", "osp:database", "osp:kafka")
 
 #: Keys an environment alone states: its administrators and who reaches its API.
 ENVIRONMENT_ONLY = (

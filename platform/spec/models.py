@@ -497,6 +497,30 @@ class BrokerSpec(_Model):
         return self
 
 
+class KafkaMonitoring(StrEnum):
+    """How much MSK reports to CloudWatch beyond its free cluster-level metrics."""
+
+    DEFAULT = "DEFAULT"
+    PER_BROKER = "PER_BROKER"
+    PER_TOPIC_PER_BROKER = "PER_TOPIC_PER_BROKER"
+    PER_TOPIC_PER_PARTITION = "PER_TOPIC_PER_PARTITION"
+
+
+class KafkaSpec(_Model):
+    """The shared Apache Kafka (Amazon MSK, provisioned), for a blueprint whose transport is
+    kafka: one broker per zone (or more, `brokers_per_zone`), so a zone's loss leaves the
+    others serving every partition."""
+
+    kafka_version: Annotated[str, _limit(limits.KAFKA_VERSION)] = "3.6.0"
+    instance_type: Annotated[str, _limit(limits.MSK_INSTANCE_TYPE)] = "kafka.m7g.large"
+    brokers_per_zone: Annotated[int, _limit(limits.MSK_BROKERS_PER_ZONE)] = 1
+    storage_gib: Annotated[int, _limit(limits.MSK_STORAGE_GIB)] = Field(
+        100, description="EBS storage of each broker, GiB."
+    )
+    enhanced_monitoring: KafkaMonitoring = KafkaMonitoring.PER_TOPIC_PER_BROKER
+    log_retention_days: LogRetentionDays = 365
+
+
 class SecretsSpec(_Model):
     """Secrets Manager settings."""
 
@@ -854,6 +878,7 @@ class EnvironmentSpec(_Model):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec, alias="osp:database")
     cache: CacheSpec = Field(default_factory=CacheSpec, alias="osp:cache")
     broker: BrokerSpec = Field(default_factory=BrokerSpec, alias="osp:broker")
+    kafka: KafkaSpec = Field(default_factory=KafkaSpec, alias="osp:kafka")
     secrets: SecretsSpec = Field(default_factory=SecretsSpec, alias="osp:secrets")
     dns: DnsSpec = Field(default_factory=DnsSpec, alias="osp:dns")
     edge: EdgeSpec = Field(default_factory=EdgeSpec, alias="osp:edge")

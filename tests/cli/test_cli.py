@@ -284,11 +284,12 @@ def test_preview_blueprint_previews_another_catalogue_for_one_run():
 
 
 def test_preview_blueprint_refuses_an_unknown_one_and_real_runs():
-    unknown = osp("preview", "--env", "dev", "--offline", "--blueprint", "lms")
+    unknown = osp("preview", "--env", "dev", "--offline", "--blueprint", "moodle")
     assert unknown.exit_code == 1
     assert unknown.stderr == (
-        "Error: --blueprint: got 'lms'; expected one of the blueprints available: code-learn, "
-        "learning-hub, learning-platform, osp (the project's blueprints/ folder, then osp's own)\n"
+        "Error: --blueprint: got 'moodle'; expected one of the blueprints available: code-learn, "
+        "learning-hub, learning-platform, lms, osp (the project's blueprints/ folder, then osp's "
+        "own)\n"
     )
     real = osp("preview", "--env", "dev", "--blueprint", "learning-hub")
     assert real.exit_code == 2

@@ -140,7 +140,7 @@ def test_an_unknown_blueprint_argument_is_reported_as_the_argument(project):
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: --blueprint: got 'nosuch'; expected one of the blueprints available: "
-        "code-learn, learning-hub, learning-platform, osp\n"
+        "code-learn, learning-hub, learning-platform, lms, osp\n"
     )
     assert_nothing_written(project, before)
 

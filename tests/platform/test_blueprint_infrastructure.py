@@ -156,14 +156,15 @@ def test_the_catalogue_accepts_the_section(tmp_path):
             [
                 f"{BLUEPRINT_FILE}:12: infrastructure.osp:network: unknown key "
                 "'osp:network'; expected one of osp:broker, osp:cache, osp:cluster, "
-                "osp:database"
+                "osp:database, osp:kafka"
             ],
         ),
         (
             "infrastructure: [osp:database]\n",
             [
                 f"{BLUEPRINT_FILE}:11: infrastructure: got ['osp:database']; expected a "
-                "mapping of stack-file keys: osp:broker, osp:cache, osp:cluster, osp:database"
+                "mapping of stack-file keys: osp:broker, osp:cache, osp:cluster, osp:database, "
+                "osp:kafka"
             ],
         ),
         (

@@ -27,6 +27,7 @@ from osp.platform.spec import parse_stack_file
 OSP = load_catalogue("osp")
 HUB = load_catalogue("learning-hub")
 PLATFORM = load_catalogue("learning-platform")
+LMS = load_catalogue("lms")
 
 OSP_SERVICES = (
     "identity",
@@ -60,7 +61,13 @@ HUB_SERVICES = (
 
 
 def test_both_blueprints_ship_and_a_stack_may_select_either():
-    assert blueprints.available() == ("code-learn", "learning-hub", "learning-platform", "osp")
+    assert blueprints.available() == (
+        "code-learn",
+        "learning-hub",
+        "learning-platform",
+        "lms",
+        "osp",
+    )
     text = textwrap.dedent(
         """\
         config:
@@ -214,7 +221,9 @@ def test_learning_hub_data_and_events():
 
 
 @pytest.mark.parametrize(
-    "catalogue", [OSP, HUB, PLATFORM], ids=["osp", "learning-hub", "learning-platform"]
+    "catalogue",
+    [OSP, HUB, PLATFORM, LMS],
+    ids=["osp", "learning-hub", "learning-platform", "lms"],
 )
 def test_images_are_pinned_in_the_estates_own_repositories(catalogue: Catalogue):
     for service in catalogue.services:
@@ -231,7 +240,9 @@ def test_images_are_pinned_in_the_estates_own_repositories(catalogue: Catalogue)
 
 
 @pytest.mark.parametrize(
-    "catalogue", [OSP, HUB, PLATFORM], ids=["osp", "learning-hub", "learning-platform"]
+    "catalogue",
+    [OSP, HUB, PLATFORM, LMS],
+    ids=["osp", "learning-hub", "learning-platform", "lms"],
 )
 def test_probes_default_and_resources_hold(catalogue: Catalogue):
     for service in catalogue.services:
@@ -276,9 +287,10 @@ def test_loading_is_cached_deterministic_and_round_trips():
 
 def test_an_unknown_blueprint_lists_the_shipped_ones():
     with pytest.raises(UnknownBlueprintError) as caught:
-        load_catalogue("lms")
+        load_catalogue("moodle")
     assert str(caught.value) == (
-        "unknown blueprint 'lms'; expected one of: code-learn, learning-hub, learning-platform, osp"
+        "unknown blueprint 'moodle'; expected one of: code-learn, learning-hub, "
+        "learning-platform, lms, osp"
     )
 
 
@@ -598,8 +610,8 @@ def test_the_base_document_is_valid(tmp_path):
             id="name-differs-from-key",
         ),
         pytest.param(
-            [("transport: sns-sqs", "transport: kafka")],
-            "3: transport: got 'kafka'; expected one of 'sns-sqs', 'rabbitmq'",
+            [("transport: sns-sqs", "transport: nats")],
+            "3: transport: got 'nats'; expected one of 'sns-sqs', 'rabbitmq', 'kafka'",
             id="bad-transport",
         ),
         pytest.param(

@@ -88,7 +88,7 @@ def test_blueprint_override_for_one_load():
         parse("", blueprint="no-such-blueprint")
     assert str(caught.value) == (
         "--blueprint: got 'no-such-blueprint'; expected one of the blueprints available: "
-        "code-learn, learning-hub, learning-platform, osp"
+        "code-learn, learning-hub, learning-platform, lms, osp"
     )
 
 

@@ -368,6 +368,7 @@ def test_a_projects_own_blueprints_and_presets_come_first(tmp_path):
         "code-learn",
         "learning-hub",
         "learning-platform",
+        "lms",
         "my-school",
         "osp",
     )

@@ -44,7 +44,11 @@ def _catalogue(transport: str, **services: dict) -> Catalogue:
     ("catalogue", "stores"),
     [
         (load_catalogue("osp"), {DataStore.POSTGRES, DataStore.REDIS}),
-        (load_catalogue("learning-hub"), set(DataStore)),
+        (
+            load_catalogue("learning-hub"),
+            {DataStore.POSTGRES, DataStore.REDIS, DataStore.RABBITMQ},
+        ),
+        (load_catalogue("lms"), {DataStore.POSTGRES, DataStore.KAFKA}),
         (_catalogue("sns-sqs", a=_service()), set()),
         (_catalogue("sns-sqs", a=_service({"database": "own"})), {DataStore.POSTGRES}),
         (_catalogue("sns-sqs", a=_service({"database": "read-replica"})), {DataStore.POSTGRES}),
@@ -72,6 +76,7 @@ def _catalogue(transport: str, **services: dict) -> Catalogue:
     ids=[
         "osp",
         "learning-hub",
+        "lms",
         "nothing",
         "database",
         "replica",

@@ -20,7 +20,7 @@ import pytest
 from osp.platform.plan import Plan, PlannedResource
 from tests.support import plan_of
 
-BLUEPRINTS = ("osp", "learning-hub")
+BLUEPRINTS = ("osp", "learning-hub", "lms")
 ENVIRONMENTS = ("dev", "staging", "prod")
 SUBNET = "aws:ec2/subnet:Subnet"
 ACL = "aws:ec2/networkAcl:NetworkAcl"
@@ -171,6 +171,7 @@ def needed_flows(estate: Estate) -> list[Flow]:
         "aws:rds/instance:Instance": "vpcSecurityGroupIds",
         "aws:elasticache/replicationGroup:ReplicationGroup": "securityGroupIds",
         "aws:mq/broker:Broker": "securityGroups",
+        "aws:msk/cluster:Cluster": "brokerNodeGroupInfo",
     }
     for store_type, groups_key in stores.items():
         for store in plan.of_type(store_type):
@@ -207,6 +208,15 @@ def needed_flows(estate: Estate) -> list[Flow]:
             ):
                 port = rule.inputs["fromPort"]
                 flows.append(Flow(rule.name, tier, "world", "tcp", port, via_nat=True))
+        for rule in plan.of_type(INGRESS_RULE):
+            if own & set(rule.property_dependencies.get("referencedSecurityGroupId", ())):
+                (store_group,) = rule.property_dependencies["securityGroupId"]
+                target = store_tiers[store_group]
+                flows += [Flow(rule.name, tier, target, "tcp", p) for p in _rule_ports(rule)]
+    # Managed Flink applications (their network interfaces): the store each is admitted into.
+    for application in plan.of_type("aws:kinesisanalyticsv2/application:Application"):
+        (tier,) = estate.tiers(application)
+        own = set(application.property_dependencies["applicationConfiguration"])
         for rule in plan.of_type(INGRESS_RULE):
             if own & set(rule.property_dependencies.get("referencedSecurityGroupId", ())):
                 (store_group,) = rule.property_dependencies["securityGroupId"]
@@ -269,6 +279,10 @@ def test_nothing_the_estate_needs_is_cut(environment, blueprint):
     rotations = {"redis-rotation-into-store", "app-secrets-rotation-https"}
     if blueprint == "learning-hub":  # the only estate with a broker
         rotations.add("rabbitmq-rotation-into-store")
+    if blueprint == "lms":  # no Redis, no app secrets; the Flink job and the nodes reach Kafka
+        rotations = {"kafka-from-learning-analytics"}
+        nodes = f"osp-{environment}-kafka-cluster osp-{environment}-kafka-from-client-0"
+        assert {(f.why, f.port) for f in flows} >= {(nodes, 9098)}
     assert {f.why for f in flows} >= {f"osp-{environment}-{r}" for r in rotations}
     assert {(f.protocol, f.port) for f in flows if f.target == f.source} >= {
         ("udp", 53),
@@ -314,7 +328,9 @@ def test_the_prod_acls_hold_exactly_the_designed_entries(blueprint):
     estate = Estate(plan_of("prod", blueprint))
     world, vpc, prv, iso = "0.0.0.0/0", "10.30.0.0/16", "10.30.0.0/17", "10.30.160.0/19"
     returns = [("tcp", world, 1024, 3388), ("tcp", world, 3390, 65535)]
-    store_ports = (443, 5432, 5671, 6379) if blueprint == "learning-hub" else (5432, 6379)
+    store_ports = {"learning-hub": (443, 5432, 5671, 6379), "lms": (5432, 9098)}.get(
+        blueprint, (5432, 6379)
+    )
     designed = {
         "public": (
             [("tcp", world, 443, 443), *returns,

@@ -32,7 +32,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PER_SERVICE = (ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB, POLICY)
 CASES = [
     (b, e)
-    for b in ("osp", "learning-hub", "learning-platform", "code-learn")
+    for b in ("osp", "learning-hub", "learning-platform", "code-learn", "lms")
     for e in ("dev", "prod")
 ]
 NAME_LABEL = "app.kubernetes.io/name"
@@ -287,6 +287,8 @@ def test_egress_reaches_only_the_data_stores_each_service_uses(case):
             expected.add(6379)
         if catalogue.transport == "rabbitmq" and (service.uses.publishes or service.uses.consumes):
             expected.add(5671)
+        if catalogue.transport == "kafka" and service.uses.kafka:
+            expected.add(9098)
         assert store_ports == expected, service.name
         https = {
             peer["ipBlock"]["cidr"]
@@ -405,6 +407,11 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
             "SendSms": uses.sms,
             # Its own parameters, or the shared ones (tests/stacks/test_tables_and_parameters).
             "ReadParameters": bool({service.name, "shared"} & set(catalogue.parameters)),
+            # Kafka (IAM): connect, write its topics, read its topics in its own group.
+            "KafkaConnect": bool(uses.kafka),
+            "KafkaProduce": bool(uses.kafka and uses.kafka.produces),
+            "KafkaConsume": bool(uses.kafka and uses.kafka.consumes),
+            "KafkaConsumerGroup": bool(uses.kafka and uses.kafka.consumes),
         }
         vias = [
             ("sns", expected["PublishEvents"]),

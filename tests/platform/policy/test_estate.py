@@ -17,7 +17,7 @@ from osp.platform.spec import load_environment
 from tests.support import ENVIRONMENTS, REPO, estate_plan, plan_of, spec_of
 
 TODAY = date(2026, 6, 1)
-BLUEPRINTS = (None, "learning-hub", "learning-platform", "code-learn")
+BLUEPRINTS = (None, "learning-hub", "learning-platform", "code-learn", "lms")
 #: The secrets nothing of osp's can rotate, by blueprint: the operator's payment-provider keys
 #: (only the provider issues new ones; the operator rotates them with it). code-learn holds
 #: none: everything it has rotates.
@@ -26,6 +26,7 @@ UNROTATED_SECRETS = {
     "learning-hub": ("app-secrets-payment-gateway",),
     "learning-platform": ("app-secrets-stripe", "app-secrets-stripe-verification"),
     "code-learn": (),
+    "lms": (),
 }
 
 
@@ -39,7 +40,7 @@ def _known(environment: str, blueprint: str | None) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "blueprint", BLUEPRINTS, ids=["osp", "learning-hub", "learning-platform", "code-learn"]
+    "blueprint", BLUEPRINTS, ids=["osp", "learning-hub", "learning-platform", "code-learn", "lms"]
 )
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_todays_failures_are_the_known_set(environment, blueprint):

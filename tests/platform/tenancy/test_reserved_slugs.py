@@ -39,7 +39,8 @@ def test_the_mail_from_label_is_reserved():
 @pytest.mark.parametrize("blueprint", blueprints.available())
 def test_every_portal_of_every_bundled_blueprint_is_reserved(blueprint):
     portals = load_catalogue(blueprint).portals
-    assert portals, f"{blueprint} serves no portal"
+    # lms serves none: seed 002 leaves a CDN for later (its §13).
+    assert bool(portals) is (blueprint != "lms"), f"{blueprint}: {portals}"
     assert [p for p in portals if p not in RESERVED_SLUGS] == []
 
 
