@@ -22,8 +22,8 @@ from osp.components.filesystem import (
     ThroughputMode,
 )
 from osp.components.firewall import WafScope, WebAcl, WebAclArgs
-from osp.components.function import BucketTriggers, BucketTriggersArgs, Function, FunctionArgs
 from osp.components.flink import FlinkApplication, FlinkApplicationArgs
+from osp.components.function import BucketTriggers, BucketTriggersArgs, Function, FunctionArgs
 from osp.components.gate import TenantGate, TenantGateArgs
 from osp.components.health import HealthChecks, HealthChecksArgs, HealthEndpoint
 from osp.components.karpenter import Karpenter, KarpenterArgs, NodePoolLimits
@@ -92,10 +92,10 @@ __all__ = [
     "EmailDomainArgs",
     "FileSystem",
     "FileSystemArgs",
-    "Function",
-    "FunctionArgs",
     "FlinkApplication",
     "FlinkApplicationArgs",
+    "Function",
+    "FunctionArgs",
     "GeneratedSecret",
     "GlobalSecondaryIndex",
     "HealthChecks",
