@@ -513,6 +513,25 @@ SECRET_NAME_PREFIX = pattern(
     "between them and '/' between levels",
 )
 
+# --- SNS -----------------------------------------------------------------------------------
+
+#: Keys (attribute names) one subscription filter policy may name.
+SNS_FILTER_POLICY_MAX_KEYS = 5
+#: Combinations one filter policy may express: the product of its keys' list lengths.
+SNS_FILTER_POLICY_MAX_COMBINATIONS = 150
+#: Largest magnitude of a number a filter policy compares against (SNS: ±10^9).
+SNS_FILTER_POLICY_MAX_NUMBER = 10**9
+#: SNS's SMS spend limit is whole US dollars per month; above 1 USD an account must ask AWS
+#: Support to raise its quota first, which osp cannot check.
+SMS_MONTHLY_SPEND_LIMIT_USD = whole_range(
+    1,
+    1_000_000,
+    "whole US dollars per month from 1 to 1000000 (above 1, the account's SNS "
+    "SMS spending quota must have been raised by AWS Support first)",
+)
+#: Share of successful SMS deliveries whose status SNS logs, in percent.
+SMS_SUCCESS_SAMPLING_PERCENT = whole_range(0, 100, "a percentage from 0 to 100")
+
 # --- osp's own input files (stack files, catalogues, presets, tier blueprints) -----------
 
 #: The largest YAML file osp reads. The bundled catalogues are under 10 KiB and stack files

@@ -513,9 +513,9 @@ class _Wiring:
             given.topics.append(topic.arn)
             given.env[env_name("topic", event, "arn")] = topic.arn
         for subscription in service.uses.consumes:
-            queue = self.events.queues[(service.name, subscription.event)]
+            queue = self.events.queues[(service.name, subscription.queue)]
             given.queues.append(queue.arn)
-            given.env[env_name("queue", subscription.event, "url")] = queue.url
+            given.env[env_name("queue", subscription.queue, "url")] = queue.url
 
     def _give_broker_user(self, service: Service, given: Given) -> None:
         """Its RabbitMQ user, exchanges and queues, when events travel over RabbitMQ."""

@@ -14,7 +14,9 @@ path in the YAML document (`services.fee.uses.consumes[0]`), so the loader can n
 from __future__ import annotations
 
 import difflib
+import json
 import re
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -105,6 +107,13 @@ def _reraise(error: ValidationError) -> list[InitErrorDetails]:
             detail["ctx"] = ctx
         out.append(detail)
     return out
+
+
+def _filters() -> types.ModuleType:
+    # The mapping form of `consumes` lives in its own module, which builds on this one.
+    from osp.platform.catalogue import filters
+
+    return filters
 
 
 def _did_you_mean(value: str, known: Iterable[str]) -> str:
@@ -453,10 +462,25 @@ class Access(StrEnum):
 
 @dataclass(frozen=True)
 class Subscription:
-    """One event a service consumes, and the service that publishes it."""
+    """One event a service consumes, and the service that publishes it; with a channel, a
+    second queue of the consumer on the event, and with a filter, only the messages SNS
+    matches (see osp.platform.catalogue.filters)."""
 
     event: str
     publisher: str
+    channel: str | None = None
+    filter_document: str | None = None
+    """The SNS filter policy as JSON (keys sorted), or None: every message."""
+    filter_policy_scope: str = "MessageAttributes"
+
+    @property
+    def queue(self) -> str:
+        """The consumer's queue's part of its name: the event, or `<event>-<channel>`."""
+        return self.event if self.channel is None else f"{self.event}-{self.channel}"
+
+    @property
+    def filter_policy(self) -> dict[str, Any] | None:
+        return None if self.filter_document is None else json.loads(self.filter_document)
 
     def __str__(self) -> str:
         return f"{self.event} from {self.publisher}"
@@ -465,6 +489,8 @@ class Subscription:
 def _subscription(value: Any) -> Any:
     if isinstance(value, Subscription):
         return value
+    if isinstance(value, Mapping):
+        return _filters().Consumption.model_validate(value).subscription()
     match = _CONSUMES.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(
@@ -477,8 +503,20 @@ def _subscription(value: Any) -> Any:
     return Subscription(event, publisher)
 
 
+def _subscription_data(value: Subscription) -> Any:
+    if value.channel is None and value.filter_document is None:
+        return str(value)
+    return {
+        "event": value.event,
+        "from": value.publisher,
+        "channel": value.channel,
+        "filter": value.filter_policy,
+        "filter_scope": value.filter_policy_scope,
+    }
+
+
 SubscriptionEntry = Annotated[
-    Subscription, BeforeValidator(_subscription), PlainSerializer(str, return_type=str)
+    Subscription, BeforeValidator(_subscription), PlainSerializer(_subscription_data)
 ]
 
 
@@ -501,7 +539,9 @@ class Uses(_Model):
         (), description="Events it emits; it owns each one's topic (or exchange)."
     )
     consumes: Annotated[tuple[SubscriptionEntry, ...], _distinct("event")] = Field(
-        (), description="Events it receives, each `<event> from <publisher>`."
+        (),
+        description="Events it receives, each `<event> from <publisher>` or a mapping with "
+        "a channel and a filter (osp.platform.catalogue.filters).",
     )
     buckets: dict[Name, Access] = Field(
         default_factory=dict, description="Blueprint buckets: read or read-write."
@@ -684,6 +724,7 @@ class Catalogue(_Model):
         if isinstance(data, Mapping):
             data, errors = _named(data)
             errors += _reference_problems(data)
+            errors += _filters().problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -907,6 +948,7 @@ def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     )
                 )
         for i, entry in enumerate(_sequence(uses.get("consumes"))):
+            entry = _filters().as_text(entry)
             match = _CONSUMES.fullmatch(entry) if isinstance(entry, str) else None
             if not match:
                 continue
