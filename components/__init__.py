@@ -39,6 +39,7 @@ from osp.components.secrets import (
     ServiceSecrets,
     ServiceSecretsArgs,
 )
+from osp.components.sms import SmsSettings, SmsSettingsArgs
 from osp.components.storage import (
     Bucket,
     BucketArgs,
@@ -120,6 +121,8 @@ __all__ = [
     "ServiceRoute",
     "ServiceSecrets",
     "ServiceSecretsArgs",
+    "SmsSettings",
+    "SmsSettingsArgs",
     "StaticSite",
     "StaticSiteArgs",
     "StreamViewType",

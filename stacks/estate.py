@@ -28,6 +28,7 @@ from osp.stacks.services import build as build_services
 from osp.stacks.services import exports as services_exports
 from osp.stacks.shared import Shared
 from osp.stacks.shared import build as build_shared
+from osp.stacks.sms import build as build_sms
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     edge = build_edge(ctx, foundation, shared)
     events = _event_bus(ctx, foundation)
     services = build_services(ctx, foundation, shared, edge, events)
+    sms = build_sms(ctx, foundation)
+    if sms is not None:
+        pulumi.export("smsDeliveryStatusRoleArn", sms.role_arn)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     _export(ctx, foundation, shared, edge, events, monitoring, services)
     _export_recovery(ctx, recovery)
