@@ -513,6 +513,27 @@ SECRET_NAME_PREFIX = pattern(
     "between them and '/' between levels",
 )
 
+# --- CloudFront -----------------------------------------------------------------------------
+
+#: Cache behaviours of one distribution, the default one included (CloudFront's quota).
+CLOUDFRONT_MAX_CACHE_BEHAVIORS = 25
+#: A key prefix a distribution serves as its own behaviour (`photos/` → `photos/*`).
+CLOUDFRONT_PATH_PREFIX = Constraint(
+    "a key prefix such as photos/ or branding/logos/: lower-case segments of letters, "
+    "digits, '.', '_' and '-', each ending in '/', at most 100 characters",
+    lambda v: (
+        isinstance(v, str)
+        and len(v) <= 100
+        and re.fullmatch(r"([a-z0-9][a-z0-9._-]*/)+", v) is not None
+    ),
+)
+#: A CloudFront public key for signed URLs: an RSA 2048 public key, PEM-encoded (SPKI).
+CLOUDFRONT_PUBLIC_KEY = pattern(
+    r"-----BEGIN PUBLIC KEY-----\s*(?:[A-Za-z0-9+/=]+\s*){5,}-----END PUBLIC KEY-----\s*",
+    "an RSA 2048 public key in PEM, -----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY----- "
+    "(openssl rsa -pubout)",
+)
+
 # --- SNS -----------------------------------------------------------------------------------
 
 #: Keys (attribute names) one subscription filter policy may name.

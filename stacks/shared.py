@@ -3,7 +3,11 @@ the tenant registry table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
 
 from osp.components import (
     AccountAudit,
@@ -45,6 +49,11 @@ class Shared:
     tenants: Table
     audit: AccountAudit | None
     """The account's trail, GuardDuty and Config recorder, where the profile asks for any."""
+    delivery_statements: dict[str, Callable[[pulumi.Output[dict[str, Any]]], None]] = field(
+        default_factory=dict
+    )
+    """Delivered bucket → settles its policy's CloudFront statement (called once, by
+    osp.stacks.delivery)."""
 
 
 def build(ctx: Context, foundation: Foundation) -> Shared:
@@ -61,6 +70,9 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
             tags=ctx.tags("logs"),
         ),
     )
+    # A delivered bucket's policy admits its CloudFront distribution, which the edge creates
+    # later: its statement is settled there (osp.stacks.delivery).
+    deferred = {b.name: pulumi.deferred_output() for b in catalogue.delivered_buckets}
     buckets = {
         bucket.name: Bucket(
             ctx.name(bucket.name),
@@ -70,6 +82,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
                 archive=bucket.archive,
                 noncurrent_version_expiry_days=spec.storage.noncurrent_version_expiry_days,
                 access_log_bucket=log_bucket.bucket_name if spec.storage.access_logging else None,
+                policy_statements=[deferred[bucket.name][0]] if bucket.name in deferred else (),
                 deletion_protection=ctx.protect,
                 tags=ctx.tags("storage"),
             ),
@@ -122,6 +135,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
         secrets=secrets,
         tenants=_tenants(ctx, foundation),
         audit=_audit(ctx, log_bucket),
+        delivery_statements={name: resolve for name, (_, resolve) in deferred.items()},
     )
 
 

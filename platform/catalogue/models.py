@@ -608,6 +608,11 @@ class Bucket(_Model):
     archive: bool = Field(
         False, description="Lifecycle to Standard-IA after 90 days and Glacier after 365."
     )
+    delivery: Delivery | None = Field(
+        None,
+        description="Served by CloudFront at <bucket>.<domain>: public and signed prefixes "
+        "(osp.platform.catalogue.delivery). Default: not served.",
+    )
 
 
 class SecretKind(StrEnum):
@@ -725,6 +730,7 @@ class Catalogue(_Model):
             data, errors = _named(data)
             errors += _reference_problems(data)
             errors += _filters().problems(data)
+            errors += delivery.problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -803,6 +809,11 @@ class Catalogue(_Model):
     def uses_read_replica(self) -> bool:
         """Whether any service reads through the database's read replica."""
         return any(s.uses.database is Database.READ_REPLICA for s in self.services)
+
+    @property
+    def delivered_buckets(self) -> tuple[Bucket, ...]:
+        """The buckets CloudFront serves (each with its own distribution)."""
+        return tuple(b for b in self.buckets if b.delivery is not None)
 
     @property
     def volume_services(self) -> tuple[Service, ...]:
@@ -995,3 +1006,11 @@ def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     )
                 )
     return errors
+
+
+# A bucket's delivery builds on the models above; its module is imported last so that it can.
+from osp.platform.catalogue import delivery  # noqa: E402
+from osp.platform.catalogue.delivery import Delivery  # noqa: E402
+
+Bucket.model_rebuild()
+Catalogue.model_rebuild()

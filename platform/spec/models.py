@@ -544,6 +544,12 @@ class EdgeSpec(_Model):
     log_retention_days: int = Field(
         90, ge=1, le=3650, description="Days the log bucket keeps access logs."
     )
+    url_signing_public_key: Annotated[str, _limit(limits.CLOUDFRONT_PUBLIC_KEY)] | None = Field(
+        None,
+        description="Public half (PEM) of the key that signs CloudFront URLs of the "
+        "blueprint's signed bucket prefixes; the operator keeps the private half in the "
+        "estate's URL-signing secret. None: signed prefixes are not served.",
+    )
 
 
 class WafSpec(_Model):
