@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from osp.components._log_groups import log_group
 from osp.platform import limits
 from osp.platform.iam import policy
+from osp.platform.naming import NameKind, fit
 from osp.platform.spec.models import SmsType
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -128,6 +129,7 @@ class SmsSettings(pulumi.ComponentResource):
         ]
         role = aws.iam.Role(
             f"{name}-delivery-status",
+            name=fit(f"{name}-delivery-status", NameKind.IAM),
             assume_role_policy=account.apply(delivery_status_trust),
             description="SNS writes SMS delivery status to its log groups",
             tags={"Name": f"{name}-delivery-status", **args.tags},

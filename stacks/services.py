@@ -546,17 +546,17 @@ class _Wiring:
         media = self.edge.media.get(bucket)
         if media is None:
             return
-        given.env[env_name("media", bucket, "domain")] = self.ctx.hostname(bucket)
+        given.env[env_name("bucket", bucket, "cdn_domain")] = self.ctx.hostname(bucket)
         delivery = self.ctx.catalogue.bucket_map[bucket].delivery
         if delivery is None or service.name not in delivery.signers:
             return
         assert media.signing_key_secret_arn is not None  # signers imply signed prefixes
         given.secrets.append(media.signing_key_secret_arn)
-        given.env[env_name("media", bucket, "signing_key_secret_arn")] = (
+        given.env[env_name("bucket", bucket, "cdn_signing_key_secret_arn")] = (
             media.signing_key_secret_arn
         )
         if media.key_pair_id is not None:
-            given.env[env_name("media", bucket, "key_pair_id")] = media.key_pair_id
+            given.env[env_name("bucket", bucket, "cdn_key_pair_id")] = media.key_pair_id
 
     def _give_app_secrets(self, service: Service, given: Given) -> None:
         app_secrets = self.shared.secrets

@@ -95,8 +95,10 @@ def test_osp_with_the_public_key_signs_photos_and_enrollment_reads_the_private_k
         ]["containers"]
         for e in c.get("env", [])
     }
-    assert env_vars["MEDIA_MEDIA_DOMAIN"] == f"media.{spec_of(env).domain}"
-    assert {"MEDIA_MEDIA_SIGNING_KEY_SECRET_ARN", "MEDIA_MEDIA_KEY_PAIR_ID"} <= set(env_vars)
+    assert env_vars["BUCKET_MEDIA_CDN_DOMAIN"] == f"media.{spec_of(env).domain}"
+    assert {"BUCKET_MEDIA_CDN_SIGNING_KEY_SECRET_ARN", "BUCKET_MEDIA_CDN_KEY_PAIR_ID"} <= set(
+        env_vars
+    )
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
