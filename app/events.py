@@ -9,15 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
 from osp.components import Queue, QueueArgs, Topic, TopicArgs
 from osp.platform.catalogue import Catalogue
+from osp.platform.filter_policy import FilterPolicyScope
 from osp.platform.naming import NameKind, fit
 from osp.platform.validation import Problems
 
 TOKEN = "osp:app:EventBus"
+
+
+@dataclass(frozen=True)
+class RouteSubscription:
+    """One queue of a consumer on an event's topic, and what SNS lets through to it."""
+
+    consumer: str
+    queue: str
+    """The queue's part of its name and key: the event, or `<event>-<channel>` for a
+    consumer's second subscription (such as `payment-completed-sms`)."""
+    filter_policy: Mapping[str, Any] | None = None
+    filter_policy_scope: FilterPolicyScope = FilterPolicyScope.MESSAGE_ATTRIBUTES
 
 
 @dataclass(frozen=True)
@@ -27,12 +41,37 @@ class EventRoute:
     event: str
     publisher: str
     consumers: tuple[str, ...]
+    subscriptions: tuple[RouteSubscription, ...] = ()
+    """Each consumer's queues on the event, with their filters. Default: one unfiltered
+    queue per consumer (`queue` = the event)."""
+
+    @property
+    def queues(self) -> tuple[RouteSubscription, ...]:
+        """The queues the event gets: `subscriptions`, or one unfiltered queue per consumer."""
+        return self.subscriptions or tuple(
+            RouteSubscription(consumer=consumer, queue=self.event) for consumer in self.consumers
+        )
 
 
 def routes(catalogue: Catalogue) -> list[EventRoute]:
     """The catalogue's events, as the event components take them."""
     return [
-        EventRoute(event=e.name, publisher=e.publisher, consumers=e.consumers)
+        EventRoute(
+            event=e.name,
+            publisher=e.publisher,
+            consumers=e.consumers,
+            subscriptions=tuple(
+                RouteSubscription(
+                    consumer=service.name,
+                    queue=sub.queue,
+                    filter_policy=sub.filter_policy,
+                    filter_policy_scope=sub.filter_policy_scope,
+                )
+                for service in catalogue.services
+                for sub in service.uses.consumes
+                if sub.event == e.name
+            ),
+        )
         for e in catalogue.events.values()
     ]
 
@@ -52,14 +91,16 @@ class EventBusArgs:
 
 
 class EventBus(pulumi.ComponentResource):
-    """Topic `<prefix>-<event>` per event; queue `<prefix>-<consumer>-<event>` (and its
-    `-dlq`) per consumer, subscribed to the event's topic with raw delivery."""
+    """Topic `<prefix>-<event>` per event; queue `<prefix>-<consumer>-<queue>` (and its
+    `-dlq`) per consumer's subscription (`<queue>` is the event, or `<event>-<channel>`),
+    subscribed to the event's topic with raw delivery and the subscription's filter policy."""
 
     topics: dict[str, Topic]
     """Event → its topic."""
 
     queues: dict[tuple[str, str], Queue]
-    """(consumer, event) → the consumer's queue for the event."""
+    """(consumer, queue) → the consumer's queue: `queue` is the event, or `<event>-<channel>`
+    for a consumer's second subscription to it."""
 
     def __init__(
         self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,32 +115,45 @@ class EventBus(pulumi.ComponentResource):
         self.queues = {}
         for route in args.events:
             topic_name = fit(f"{args.prefix}-{route.event}", NameKind.SQS_QUEUE)
-            topic = Topic(
+            self.topics[route.event] = Topic(
                 f"{name}-{route.event}",
                 TopicArgs(name=topic_name, kms_key_arn=args.kms_key_arn, tags=args.tags),
                 child,
             )
-            self.topics[route.event] = topic
-            for consumer in route.consumers:
-                queue_name = fit(f"{args.prefix}-{consumer}-{route.event}", NameKind.SQS_QUEUE)
-                self.queues[(consumer, route.event)] = Queue(
-                    f"{name}-{consumer}-{route.event}",
-                    QueueArgs(
-                        name=queue_name,
-                        kms_key_arn=args.kms_key_arn,
-                        subscribe_to=[topic.arn],
-                        tags=args.tags,
-                    ),
-                    child,
-                )
+            for sub in route.queues:
+                if sub.queue == route.event:
+                    self._queue(name, args, route, sub)
+        # Channels' queues come after every plain one: what is numbered by queue (the
+        # dead-letter alarms) keeps its numbers when a channel is added.
+        for route in args.events:
+            for sub in route.queues:
+                if sub.queue != route.event:
+                    self._queue(name, args, route, sub)
         self.register_outputs(
             {
                 "topicArns": {event: topic.arn for event, topic in self.topics.items()},
                 "queueUrls": {
-                    f"{consumer}/{event}": queue.url
-                    for (consumer, event), queue in self.queues.items()
+                    f"{consumer}/{queue_key}": queue.url
+                    for (consumer, queue_key), queue in self.queues.items()
                 },
             }
+        )
+
+    def _queue(
+        self, name: str, args: EventBusArgs, route: EventRoute, sub: RouteSubscription
+    ) -> None:
+        queue_name = fit(f"{args.prefix}-{sub.consumer}-{sub.queue}", NameKind.SQS_QUEUE)
+        self.queues[(sub.consumer, sub.queue)] = Queue(
+            f"{name}-{sub.consumer}-{sub.queue}",
+            QueueArgs(
+                name=queue_name,
+                kms_key_arn=args.kms_key_arn,
+                subscribe_to=[self.topics[route.event].arn],
+                filter_policy=sub.filter_policy,
+                filter_policy_scope=sub.filter_policy_scope,
+                tags=args.tags,
+            ),
+            pulumi.ResourceOptions(parent=self),
         )
 
     @property

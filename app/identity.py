@@ -521,7 +521,9 @@ def _sms_statement(partition: str) -> dict[str, Any]:
     # SNS:Publish on resource: +1555…"), so it cannot be granted by Resource. NotResource
     # allows sns:Publish on everything that is not an SNS ARN: phone numbers, and no
     # topic or mobile platform endpoint of any account or region (those are all
-    # arn:<partition>:sns:…). The estate's account-level SMS spend limit caps the rest.
+    # arn:<partition>:sns:…). What bounds the rest is the account's SMS spend limit: set
+    # by the environment holding the account's SMS settings (osp:sms, the SmsSettings
+    # component), or AWS's default of 1 USD a month where none does.
     return {
         "Sid": "SendSms",
         "Effect": "Allow",

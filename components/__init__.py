@@ -9,7 +9,14 @@ from osp.components.audit import AccountAudit, AccountAuditArgs
 from osp.components.backup import Backup, BackupArgs, ProtectedKind, ProtectedResource
 from osp.components.broker import RabbitMq, RabbitMqArgs
 from osp.components.cache import Redis, RedisArgs
-from osp.components.cdn import ApiDistribution, ApiDistributionArgs, StaticSite, StaticSiteArgs
+from osp.components.cdn import (
+    ApiDistribution,
+    ApiDistributionArgs,
+    MediaDistribution,
+    MediaDistributionArgs,
+    StaticSite,
+    StaticSiteArgs,
+)
 from osp.components.cluster import Cluster, ClusterArgs, NodePoolArgs, Taint, TaintEffect
 from osp.components.database import Postgres, PostgresArgs
 from osp.components.dns import Zone, ZoneArgs
@@ -47,6 +54,7 @@ from osp.components.secrets import (
     ServiceSecrets,
     ServiceSecretsArgs,
 )
+from osp.components.sms import SmsSettings, SmsSettingsArgs
 from osp.components.storage import (
     Bucket,
     BucketArgs,
@@ -111,6 +119,8 @@ __all__ = [
     "KeyRingArgs",
     "LogBucket",
     "LogBucketArgs",
+    "MediaDistribution",
+    "MediaDistributionArgs",
     "Monitoring",
     "MonitoringArgs",
     "Network",
@@ -147,6 +157,8 @@ __all__ = [
     "ServiceRoute",
     "ServiceSecrets",
     "ServiceSecretsArgs",
+    "SmsSettings",
+    "SmsSettingsArgs",
     "StaticSite",
     "StaticSiteArgs",
     "StreamViewType",

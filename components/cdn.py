@@ -1,4 +1,5 @@
-"""`StaticSite` and `ApiDistribution`: the CloudFront distributions of the portals and the API."""
+"""`StaticSite`, `ApiDistribution` and `MediaDistribution`: the CloudFront distributions of the
+portals, the API and the buckets' media."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from osp.platform.validation import InvalidArguments, Problems
 
 SITE_TOKEN = "osp:cdn:StaticSite"
 API_TOKEN = "osp:cdn:ApiDistribution"
+MEDIA_TOKEN = "osp:cdn:MediaDistribution"
 
 #: Oldest TLS viewers may negotiate: TLS 1.2 with the 2021 cipher suites (no CBC-SHA1).
 MINIMUM_PROTOCOL_VERSION = "TLSv1.2_2021"
@@ -33,6 +35,13 @@ HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 60 * 60
 
 #: Content-Security-Policy of the API: JSON responses never render, frame or load anything.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+#: Content-Security-Policy of media: an uploaded SVG or HTML file opened directly runs no
+#: script, loads nothing and cannot be framed (sandbox gives it an opaque origin).
+MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+#: Methods media viewers need: reads only.
+MEDIA_METHODS = ("GET", "HEAD")
 
 #: Methods a portal's single-page app needs from its bucket.
 SITE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -156,6 +165,62 @@ class ApiDistributionArgs(_DistributionArgs):
     distribution in AWS, not only this one. Values are stored as Pulumi secrets."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class MediaDistributionArgs(_DistributionArgs):
+    """Arguments of `MediaDistribution`."""
+
+    bucket_regional_domain_name: pulumi.Input[str]
+    """The private bucket's regional domain name (`Bucket.regional_domain_name`). Its policy
+    must hold `media_access_statement(...)` for this distribution; its KMS key must let
+    cloudfront.amazonaws.com decrypt for this account's distributions."""
+
+    public_path_prefixes: Sequence[str] = ()
+    """Key prefixes anyone with the URL may read (`branding/`): a behaviour each, cached."""
+
+    signed_path_prefixes: Sequence[str] = ()
+    """Key prefixes served only with a CloudFront signed URL or cookie of the key group
+    (`photos/`). Without `url_signing_public_key` they get no behaviour, and the bucket's
+    statement (`served_prefixes`) leaves them out: CloudFront cannot read them at all."""
+
+    url_signing_public_key: str | None = None
+    """The public half (PEM, RSA 2048) of the URL-signing key: a CloudFront public key in a
+    key group that the signed behaviours, and the default one, trust. Default: none."""
+
+    signing_key_secret_name: str | None = None
+    """Name of the Secrets Manager secret that holds the private half, filled by an operator
+    (never by osp: it is never in state). Required with signed prefixes."""
+
+    secrets_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer key of that secret (the secrets key). Required with signed prefixes."""
+
+    secret_recovery_window_days: int = 30
+    """Days a deleted signing-key secret can be restored (7-30)."""
+
+    deletion_protection: bool = False
+    """Pulumi `protect` on the signing-key secret."""
+
+    def served_prefixes(self) -> tuple[str, ...]:
+        """The prefixes CloudFront reads: the public ones, and the signed ones once a key
+        can verify their URLs."""
+        signed = tuple(self.signed_path_prefixes) if self.url_signing_public_key else ()
+        return (*self.public_path_prefixes, *signed)
+
+
+def media_access_statement(
+    bucket_arn: str, distribution_arn: str, prefixes: Sequence[str]
+) -> dict[str, Any]:
+    """Lets the distribution `distribution_arn`, and no other, read the objects under
+    `prefixes` and nothing else of the bucket."""
+    return {
+        "Sid": "CloudFrontReadsDeliveredPrefixes",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": [f"{bucket_arn}/{prefix}*" for prefix in prefixes],
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
 def default_api_domain_name(domain_name: str) -> str:
     """`api.` + the parent of `domain_name` (the domain itself when it has two labels)."""
     parent = domain_name.partition(".")[2]
@@ -206,16 +271,60 @@ def _literal_mismatch(value: object, pattern: re.Pattern[str]) -> bool:
     )
 
 
-def problems(name: str, args: StaticSiteArgs | ApiDistributionArgs) -> list[str]:
+def problems(
+    name: str, args: StaticSiteArgs | ApiDistributionArgs | MediaDistributionArgs
+) -> list[str]:
     """Everything wrong with `args`, one message per problem (empty when they are valid)."""
-    site = isinstance(args, StaticSiteArgs)
-    check = Problems("StaticSite" if site else "ApiDistribution", name)
+    check = Problems(type(args).__name__.removesuffix("Args"), name)
     _check_distribution(check, args)
     if isinstance(args, StaticSiteArgs):
         _check_site(check, args)
+    elif isinstance(args, MediaDistributionArgs):
+        _check_media(check, args)
     else:
         _check_api(check, args)
     return check.found
+
+
+def _check_media(check: Problems, args: MediaDistributionArgs) -> None:
+    prefixes = [*args.public_path_prefixes, *args.signed_path_prefixes]
+    for arg in ("public_path_prefixes", "signed_path_prefixes"):
+        for index, prefix in enumerate(getattr(args, arg)):
+            check.against(limits.CLOUDFRONT_PATH_PREFIX, f"{arg}[{index}]", prefix)
+    most = limits.CLOUDFRONT_MAX_CACHE_BEHAVIORS - 1
+    check.check(
+        0 < len(prefixes) <= most and len(set(prefixes)) == len(prefixes),
+        "public_path_prefixes",
+        prefixes,
+        f"1 to {most} distinct prefixes in public_path_prefixes and signed_path_prefixes together",
+    )
+    public = args.public_path_prefixes
+    for prefix in args.signed_path_prefixes:
+        check.check(
+            not any(p.startswith(prefix) or prefix.startswith(p) for p in public),
+            "signed_path_prefixes",
+            prefix,
+            "a prefix neither under nor above a public one",
+        )
+    if args.url_signing_public_key is not None:
+        check.against(
+            limits.CLOUDFRONT_PUBLIC_KEY, "url_signing_public_key", args.url_signing_public_key
+        )
+    if args.signed_path_prefixes:
+        for arg in ("signing_key_secret_name", "secrets_kms_key_arn"):
+            value = getattr(args, arg)
+            check.check(value is not None, arg, value, "a value: there are signed prefixes")
+        if args.signing_key_secret_name is not None:
+            check.against(
+                limits.SECRET_NAME_PREFIX,
+                "signing_key_secret_name",
+                args.signing_key_secret_name,
+            )
+        check.against(
+            limits.SECRET_RECOVERY_WINDOW,
+            "secret_recovery_window_days",
+            args.secret_recovery_window_days,
+        )
 
 
 def _check_distribution(check: Problems, args: _DistributionArgs) -> None:
@@ -636,3 +745,149 @@ class ApiDistribution(_Edge):
             parent=self,
         )
         self._expose(distribution)
+
+
+class MediaDistribution(_Edge):
+    """CloudFront for a data bucket's media (`<bucket>.<domain>`): some prefixes public, some
+    only through signed URLs.
+
+    The bucket stays private: CloudFront reaches it through an Origin Access Control that
+    signs every request (SigV4, always), and the bucket's policy — the caller's, holding
+    `media_access_statement(bucket, distribution, args.served_prefixes())` — lets this
+    distribution read the served prefixes and nothing else of the bucket. Each public prefix
+    is a behaviour of its own; each signed prefix is one that trusts only the key group of the
+    URL-signing public key, and so does the default behaviour (every other path) once there is
+    a key: an unsigned request gets 403 from CloudFront, and a path outside the served
+    prefixes 403 from S3. Viewers get GET and HEAD only, HTTPS only (HTTP redirects), TLS 1.2+
+    on an SNI certificate, HTTP/2 and HTTP/3, compression, AWS's CachingOptimized cache policy
+    (signed URLs' query strings are not in its cache key: one photo is cached once, however
+    many URLs sign it), the security headers of the other distributions with a CSP that lets
+    no uploaded file run or load anything, the CLOUDFRONT-scope web ACL and standard logging.
+
+    The private half of the signing key is never osp's to make: with signed prefixes this
+    creates the Secrets Manager secret that holds it (customer key, no value — an operator
+    puts it there), and the operator gives the public half as `url_signing_public_key`. A
+    generated key pair would put the private key in Pulumi's state, encrypted or not; this
+    way only the signers' own reads of the secret ever see it. Until the public key is given,
+    signed prefixes are not served at all.
+    """
+
+    key_pair_id: pulumi.Output[str] | None
+    """The CloudFront public key's id: the `Key-Pair-Id` of every signed URL (None without
+    a public key)."""
+
+    signing_key_secret_arn: pulumi.Output[str] | None
+    """The secret the signers read the private key from (None without signed prefixes)."""
+
+    def __init__(
+        self, name: str, args: MediaDistributionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(MEDIA_TOKEN, name, None, opts)
+        if found := problems(name, args):
+            raise InvalidArguments(found)
+        self.signing_key_secret_arn = self._signing_key_secret(name, args)
+        key_group = self._key_group(name, args)
+        self.key_pair_id = None if key_group is None else key_group[0].id
+        trusted = None if key_group is None else [key_group[1].id]
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=fit(f"{name}-oac", _CLOUDFRONT_NAME),
+            description=f"{args.domain_name}: CloudFront signs every request to its bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        headers = _security_headers_policy(
+            f"{name}-security-headers",
+            domain_name=args.domain_name,
+            content_security_policy=MEDIA_CONTENT_SECURITY_POLICY,
+            parent=self,
+        )
+        caching = aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized")
+        origin_id = "media"
+        behaviour = {
+            "target_origin_id": origin_id,
+            "viewer_protocol_policy": "redirect-to-https",
+            "allowed_methods": list(MEDIA_METHODS),
+            "cached_methods": list(MEDIA_METHODS),
+            "cache_policy_id": caching.id,
+            "response_headers_policy_id": headers.id,
+            "compress": True,
+        }
+        ordered = [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=f"{prefix}*", **behaviour
+            )
+            for prefix in args.public_path_prefixes
+        ]
+        if trusted is not None:
+            ordered += [
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=f"{prefix}*", trusted_key_groups=trusted, **behaviour
+                )
+                for prefix in args.signed_path_prefixes
+            ]
+        distribution = _distribution(
+            f"{name}-distribution",
+            args,
+            comment=f"{args.domain_name}: media",
+            origin=aws.cloudfront.DistributionOriginArgs(
+                origin_id=origin_id,
+                domain_name=args.bucket_regional_domain_name,
+                origin_access_control_id=oac.id,
+            ),
+            behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                trusted_key_groups=trusted, **behaviour
+            ),
+            ordered_cache_behaviors=ordered,
+            # `/` asks for this object, which no served prefix holds: S3 answers 403, and
+            # never a listing of the bucket.
+            default_root_object="index.html",
+            parent=self,
+        )
+        self._expose(
+            distribution,
+            keyPairId=self.key_pair_id,
+            signingKeySecretArn=self.signing_key_secret_arn,
+        )
+
+    def _signing_key_secret(
+        self, name: str, args: MediaDistributionArgs
+    ) -> pulumi.Output[str] | None:
+        """The secret an operator puts the private key in: created empty, never given a
+        value here."""
+        if not args.signed_path_prefixes:
+            return None
+        secret = aws.secretsmanager.Secret(
+            f"{name}-signing-key",
+            name=args.signing_key_secret_name,
+            description=f"{args.domain_name}: private key (PEM) that signs CloudFront URLs; "
+            "filled in by an operator, never by osp",
+            kms_key_id=args.secrets_kms_key_arn,
+            recovery_window_in_days=args.secret_recovery_window_days,
+            tags={"Name": f"{name}-signing-key", **args.tags},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+        return secret.arn
+
+    def _key_group(
+        self, name: str, args: MediaDistributionArgs
+    ) -> tuple[aws.cloudfront.PublicKey, aws.cloudfront.KeyGroup] | None:
+        if not args.signed_path_prefixes or args.url_signing_public_key is None:
+            return None
+        public_key = aws.cloudfront.PublicKey(
+            f"{name}-public-key",
+            name=fit(f"{name}-public-key", _CLOUDFRONT_NAME),
+            comment=f"{args.domain_name}: verifies signed URLs"[:128],
+            encoded_key=args.url_signing_public_key,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        key_group = aws.cloudfront.KeyGroup(
+            f"{name}-key-group",
+            name=fit(f"{name}-key-group", _CLOUDFRONT_NAME),
+            comment=f"{args.domain_name}: signers of its URLs"[:128],
+            items=[public_key.id],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return public_key, key_group

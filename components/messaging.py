@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from osp.platform import limits
+from osp.platform import filter_policy, limits
+from osp.platform.filter_policy import FilterPolicyScope
 from osp.platform.iam import policy
 from osp.platform.limits import pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems
@@ -212,6 +214,15 @@ class QueueArgs:
     delivery (the body is the message as published). The position is the subscription's
     identity: add topics at the end. Default: none."""
 
+    filter_policy: Mapping[str, Any] | None = None
+    """An SNS filter policy on every subscription of the queue (osp.platform.filter_policy
+    lists the grammar accepted): SNS delivers only the messages it matches, such as
+    `{"amount": [{"numeric": [">", 100]}]}`. Default: None, every message."""
+
+    filter_policy_scope: FilterPolicyScope = FilterPolicyScope.MESSAGE_ATTRIBUTES
+    """What `filter_policy` looks at: the message attributes (SNS's default) or the top-level
+    keys of a JSON body. Ignored without a filter policy."""
+
     max_receive_count: int = 3
     """Receives before a message moves to the dead-letter queue (1-1000). Default: 3, the
     seed's retry budget."""
@@ -309,6 +320,20 @@ def queue_problems(name: str, args: QueueArgs) -> list[str]:
         check.check(
             len(set(literal)) == len(literal), "subscribe_to", literal, "each topic at most once"
         )
+    if args.filter_policy is not None:
+        check.extend(
+            (f"filter_policy{where}", value, expected)
+            for where, value, expected in filter_policy.problems(args.filter_policy)
+        )
+        check.check(
+            bool(args.subscribe_to),
+            "filter_policy",
+            args.filter_policy,
+            "None for a queue that subscribes to no topic (a filter policy acts on a subscription)",
+        )
+    check.against(
+        limits.one_of(tuple(FilterPolicyScope)), "filter_policy_scope", args.filter_policy_scope
+    )
     return check.found
 
 
@@ -320,7 +345,8 @@ class Queue(pulumi.ComponentResource):
     this queue may use (redrive allow policy `byQueue`) and which keeps messages longer.
     Receives long-poll; visibility timeout and retention are explicit. Both queue policies
     deny every request without TLS. For each subscribed SNS topic there is a subscription
-    with raw message delivery, and the queue policy lets SNS send only from those topics.
+    with raw message delivery (and the filter policy, when given: SNS then delivers only the
+    messages it matches), and the queue policy lets SNS send only from those topics.
     """
 
     url: pulumi.Output[str]
@@ -360,7 +386,7 @@ class Queue(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._access(name, list(args.subscribe_to), queue, dlq)
+        self._access(name, args, queue, dlq)
 
         self.url = queue.url
         self.arn = queue.arn
@@ -401,14 +427,15 @@ class Queue(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _access(
-        self,
-        name: str,
-        topics: list[pulumi.Input[str]],
-        queue: aws.sqs.Queue,
-        dlq: aws.sqs.Queue,
-    ) -> None:
+    def _access(self, name: str, args: QueueArgs, queue: aws.sqs.Queue, dlq: aws.sqs.Queue) -> None:
         """Both queue policies, then a subscription to each topic once SNS may send."""
+        topics = list(args.subscribe_to)
+        filtered: dict[str, Any] = {}
+        if args.filter_policy is not None:
+            filtered = {
+                "filter_policy": filter_policy.document(args.filter_policy),
+                "filter_policy_scope": FilterPolicyScope(args.filter_policy_scope).value,
+            }
         child = pulumi.ResourceOptions(parent=self)
         queue_access = aws.sqs.QueuePolicy(
             f"{name}-policy",
@@ -431,6 +458,7 @@ class Queue(pulumi.ComponentResource):
                 protocol="sqs",
                 endpoint=queue.arn,
                 raw_message_delivery=True,
+                **filtered,
                 # SNS may only deliver once the queue policy lets it; earlier messages
                 # would be dropped.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_access]),

@@ -549,6 +549,46 @@ SECRET_NAME_PREFIX = pattern(
     "between them and '/' between levels",
 )
 
+# --- CloudFront -----------------------------------------------------------------------------
+
+#: Cache behaviours of one distribution, the default one included (CloudFront's quota).
+CLOUDFRONT_MAX_CACHE_BEHAVIORS = 25
+#: A key prefix a distribution serves as its own behaviour (`photos/` → `photos/*`).
+CLOUDFRONT_PATH_PREFIX = Constraint(
+    "a key prefix such as photos/ or branding/logos/: lower-case segments of letters, "
+    "digits, '.', '_' and '-', each ending in '/', at most 100 characters",
+    lambda v: (
+        isinstance(v, str)
+        and len(v) <= 100
+        and re.fullmatch(r"([a-z0-9][a-z0-9._-]*/)+", v) is not None
+    ),
+)
+#: A CloudFront public key for signed URLs: an RSA 2048 public key, PEM-encoded (SPKI).
+CLOUDFRONT_PUBLIC_KEY = pattern(
+    r"-----BEGIN PUBLIC KEY-----\s*(?:[A-Za-z0-9+/=]+\s*){5,}-----END PUBLIC KEY-----\s*",
+    "an RSA 2048 public key in PEM, -----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY----- "
+    "(openssl rsa -pubout)",
+)
+
+# --- SNS -----------------------------------------------------------------------------------
+
+#: Keys (attribute names) one subscription filter policy may name.
+SNS_FILTER_POLICY_MAX_KEYS = 5
+#: Combinations one filter policy may express: the product of its keys' list lengths.
+SNS_FILTER_POLICY_MAX_COMBINATIONS = 150
+#: Largest magnitude of a number a filter policy compares against (SNS: ±10^9).
+SNS_FILTER_POLICY_MAX_NUMBER = 10**9
+#: SNS's SMS spend limit is whole US dollars per month; above 1 USD an account must ask AWS
+#: Support to raise its quota first, which osp cannot check.
+SMS_MONTHLY_SPEND_LIMIT_USD = whole_range(
+    1,
+    1_000_000,
+    "whole US dollars per month from 1 to 1000000 (above 1, the account's SNS "
+    "SMS spending quota must have been raised by AWS Support first)",
+)
+#: Share of successful SMS deliveries whose status SNS logs, in percent.
+SMS_SUCCESS_SAMPLING_PERCENT = whole_range(0, 100, "a percentage from 0 to 100")
+
 # --- osp's own input files (stack files, catalogues, presets, tier blueprints) -----------
 
 #: The largest YAML file osp reads. The bundled catalogues are under 10 KiB and stack files

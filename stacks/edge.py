@@ -5,12 +5,14 @@ viewer ─► CloudFront (WAF, TLS) ─► S3 portal bucket (OAC)
           school's name gets 503, see osp.stacks.tenant_gate)
 viewer ─► CloudFront api.<domain> (WAF) ─► api-origin.<domain> ─► ALB (WAF, CloudFront
           prefix list + origin-verify header) ─► pods (target groups, one per service)
+viewer ─► CloudFront <bucket>.<domain> (WAF) ─► S3 data bucket (OAC), for each bucket the
+          blueprint delivers (osp.stacks.delivery)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -23,6 +25,7 @@ from osp.components import (
     ApiLoadBalancerArgs,
     KeyRing,
     KeyRingArgs,
+    MediaDistribution,
     ServiceRoute,
     StaticSite,
     StaticSiteArgs,
@@ -38,6 +41,7 @@ from osp.platform import limits
 from osp.platform.tenancy import Tier
 from osp.platform.tenancy.tiers import load_tier
 from osp.stacks.context import Context
+from osp.stacks.delivery import build as build_delivery
 from osp.stacks.foundation import Foundation
 from osp.stacks.shared import Shared
 
@@ -60,6 +64,8 @@ class Edge:
     tenant_gate: TenantGate | None
     """Refuses suspended tenants' names on the portal that answers them (None when the
     blueprint has no such portal)."""
+    media: dict[str, MediaDistribution] = field(default_factory=dict)
+    """Delivered bucket → its CloudFront distribution (osp.stacks.delivery)."""
 
 
 def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
@@ -123,6 +129,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
         zone.alias(portal, target_dns_name=site.domain_name, target_zone_id=site.hosted_zone_id)
         portals[portal] = site
     api = _api_distribution(ctx, zone, load_balancer, distribution_settings)
+    media = build_delivery(ctx, foundation, shared, zone, distribution_settings)
     return Edge(
         edge_provider=edge_provider,
         edge_keys=edge_keys,
@@ -133,6 +140,7 @@ def build(ctx: Context, foundation: Foundation, shared: Shared) -> Edge:
         portals=portals,
         api=api,
         tenant_gate=gate,
+        media=media,
     )
 
 

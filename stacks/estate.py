@@ -34,6 +34,7 @@ from osp.stacks.services import build as build_services
 from osp.stacks.services import exports as services_exports
 from osp.stacks.shared import Shared
 from osp.stacks.shared import build as build_shared
+from osp.stacks.sms import build as build_sms
 from osp.stacks.streaming import Streaming
 from osp.stacks.streaming import build as build_streaming
 
@@ -97,6 +98,9 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     streaming = build_streaming(ctx, foundation, shared)
     services = build_services(ctx, foundation, shared, edge, events, queues, streaming)
     functions = build_functions(ctx, foundation, shared, services, queues)
+    sms = build_sms(ctx, foundation)
+    if sms is not None:
+        pulumi.export("smsDeliveryStatusRoleArn", sms.role_arn)
     monitoring = build_monitoring(ctx, foundation, edge, events, recovery)
     platform_addons = build_platform_addons(ctx, foundation, shared)
     _export(ctx, foundation, shared, edge, events, monitoring, services)

@@ -550,9 +550,9 @@ class _Wiring:
             given.topics.append(topic.arn)
             given.env[env_name("topic", event, "arn")] = topic.arn
         for subscription in service.uses.consumes:
-            queue = self.events.queues[(service.name, subscription.event)]
+            queue = self.events.queues[(service.name, subscription.queue)]
             given.queues.append(queue.arn)
-            given.env[env_name("queue", subscription.event, "url")] = queue.url
+            given.env[env_name("queue", subscription.queue, "url")] = queue.url
 
     def _give_queues(self, service: Service, given: Given) -> None:
         """The blueprint's queues it receives from or sends to (catalogue `queues:`)."""
@@ -586,6 +586,24 @@ class _Wiring:
             store = self.shared.buckets[bucket]
             given.buckets.append(BucketGrant(store.arn, access))
             given.env[env_name("bucket", bucket, "name")] = store.bucket_name
+            self._give_media(service, bucket, given)
+
+    def _give_media(self, service: Service, bucket: str, given: Given) -> None:
+        """A delivered bucket's CloudFront name; to its signers, the URL-signing key."""
+        media = self.edge.media.get(bucket)
+        if media is None:
+            return
+        given.env[env_name("bucket", bucket, "cdn_domain")] = self.ctx.hostname(bucket)
+        delivery = self.ctx.catalogue.bucket_map[bucket].delivery
+        if delivery is None or service.name not in delivery.signers:
+            return
+        assert media.signing_key_secret_arn is not None  # signers imply signed prefixes
+        given.secrets.append(media.signing_key_secret_arn)
+        given.env[env_name("bucket", bucket, "cdn_signing_key_secret_arn")] = (
+            media.signing_key_secret_arn
+        )
+        if media.key_pair_id is not None:
+            given.env[env_name("bucket", bucket, "cdn_key_pair_id")] = media.key_pair_id
 
     def _give_app_secrets(self, service: Service, given: Given) -> None:
         app_secrets = self.shared.secrets

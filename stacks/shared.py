@@ -3,7 +3,11 @@ tenant registry table, and the blueprint's own tables and parameters (osp.stacks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
 
 from osp.components import (
     AccountAudit,
@@ -49,6 +53,11 @@ class Shared:
     """The account's trail, GuardDuty and Config recorder, where the profile asks for any."""
     data: Data
     """The blueprint's DynamoDB tables and SSM parameters."""
+    delivery_statements: dict[str, Callable[[pulumi.Output[dict[str, Any]]], None]] = field(
+        default_factory=dict
+    )
+    """Delivered bucket → settles its policy's CloudFront statement (called once, by
+    osp.stacks.delivery)."""
 
 
 def build(ctx: Context, foundation: Foundation) -> Shared:
@@ -65,6 +74,9 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
             tags=ctx.tags("logs"),
         ),
     )
+    # A delivered bucket's policy admits its CloudFront distribution, which the edge creates
+    # later: its statement is settled there (osp.stacks.delivery).
+    deferred = {b.name: pulumi.deferred_output() for b in catalogue.delivered_buckets}
     buckets = {
         bucket.name: Bucket(
             ctx.name(bucket.name),
@@ -74,6 +86,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
                 archive=bucket.archive,
                 noncurrent_version_expiry_days=spec.storage.noncurrent_version_expiry_days,
                 access_log_bucket=log_bucket.bucket_name if spec.storage.access_logging else None,
+                policy_statements=[deferred[bucket.name][0]] if bucket.name in deferred else (),
                 deletion_protection=ctx.protect,
                 tags=ctx.tags("storage"),
             ),
@@ -127,6 +140,7 @@ def build(ctx: Context, foundation: Foundation) -> Shared:
         tenants=_tenants(ctx, foundation),
         audit=_audit(ctx, log_bucket),
         data=build_data(ctx, foundation),
+        delivery_statements={name: resolve for name, (_, resolve) in deferred.items()},
     )
 
 

@@ -385,9 +385,9 @@ class _Declaration:
                 given.topics.append(topic.arn)
                 given.env[env_name("topic", event, "arn")] = topic.arn
             for subscription in uses.consumes:
-                queue = events.queues[(service.name, subscription.event)]
+                queue = events.queues[(service.name, subscription.queue)]
                 given.queues.append(queue.arn)
-                given.env[env_name("queue", subscription.event, "url")] = queue.url
+                given.env[env_name("queue", subscription.queue, "url")] = queue.url
         self._give_bucket(service, given)
         app_secrets = silo.needs("appSecretArns") if uses.secrets else {}
         for secret in uses.secrets:

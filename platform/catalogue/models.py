@@ -14,7 +14,9 @@ path in the YAML document (`services.fee.uses.consumes[0]`), so the loader can n
 from __future__ import annotations
 
 import difflib
+import json
 import re
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -108,6 +110,13 @@ def _reraise(error: ValidationError) -> list[InitErrorDetails]:
             detail["ctx"] = ctx
         out.append(detail)
     return out
+
+
+def _filters() -> types.ModuleType:
+    # The mapping form of `consumes` lives in its own module, which builds on this one.
+    from osp.platform.catalogue import filters
+
+    return filters
 
 
 def _did_you_mean(value: str, known: Iterable[str]) -> str:
@@ -473,10 +482,25 @@ class QueueAccess(StrEnum):
 
 @dataclass(frozen=True)
 class Subscription:
-    """One event a service consumes, and the service that publishes it."""
+    """One event a service consumes, and the service that publishes it; with a channel, a
+    second queue of the consumer on the event, and with a filter, only the messages SNS
+    matches (see osp.platform.catalogue.filters)."""
 
     event: str
     publisher: str
+    channel: str | None = None
+    filter_document: str | None = None
+    """The SNS filter policy as JSON (keys sorted), or None: every message."""
+    filter_policy_scope: str = "MessageAttributes"
+
+    @property
+    def queue(self) -> str:
+        """The consumer's queue's part of its name: the event, or `<event>-<channel>`."""
+        return self.event if self.channel is None else f"{self.event}-{self.channel}"
+
+    @property
+    def filter_policy(self) -> dict[str, Any] | None:
+        return None if self.filter_document is None else json.loads(self.filter_document)
 
     def __str__(self) -> str:
         return f"{self.event} from {self.publisher}"
@@ -485,6 +509,8 @@ class Subscription:
 def _subscription(value: Any) -> Any:
     if isinstance(value, Subscription):
         return value
+    if isinstance(value, Mapping):
+        return _filters().Consumption.model_validate(value).subscription()
     match = _CONSUMES.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(
@@ -497,8 +523,20 @@ def _subscription(value: Any) -> Any:
     return Subscription(event, publisher)
 
 
+def _subscription_data(value: Subscription) -> Any:
+    if value.channel is None and value.filter_document is None:
+        return str(value)
+    return {
+        "event": value.event,
+        "from": value.publisher,
+        "channel": value.channel,
+        "filter": value.filter_policy,
+        "filter_scope": value.filter_policy_scope,
+    }
+
+
 SubscriptionEntry = Annotated[
-    Subscription, BeforeValidator(_subscription), PlainSerializer(str, return_type=str)
+    Subscription, BeforeValidator(_subscription), PlainSerializer(_subscription_data)
 ]
 
 
@@ -525,7 +563,9 @@ class Uses(_Model):
         (), description="Events it emits; it owns each one's topic (or exchange)."
     )
     consumes: Annotated[tuple[SubscriptionEntry, ...], _distinct("event")] = Field(
-        (), description="Events it receives, each `<event> from <publisher>`."
+        (),
+        description="Events it receives, each `<event> from <publisher>` or a mapping with "
+        "a channel and a filter (osp.platform.catalogue.filters).",
     )
     buckets: dict[Name, Access] = Field(
         default_factory=dict, description="Blueprint buckets: read or read-write."
@@ -601,6 +641,11 @@ class Bucket(_Model):
     name: str = Field(description="Its key under `buckets`.")
     archive: bool = Field(
         False, description="Lifecycle to Standard-IA after 90 days and Glacier after 365."
+    )
+    delivery: Delivery | None = Field(
+        None,
+        description="Served by CloudFront at <bucket>.<domain>: public and signed prefixes "
+        "(osp.platform.catalogue.delivery). Default: not served.",
     )
 
 
@@ -749,6 +794,8 @@ class Catalogue(_Model):
             data, errors = _named(data)
             errors += _reference_problems(data) + _function_problems(data)
             errors += _kafka.reference_problems(data)
+            errors += _filters().problems(data)
+            errors += delivery.problems(data)
         try:
             catalogue = handler(data)
         except ValidationError as exc:
@@ -850,6 +897,11 @@ class Catalogue(_Model):
     def uses_read_replica(self) -> bool:
         """Whether any service reads through the database's read replica."""
         return any(s.uses.database is Database.READ_REPLICA for s in self.services)
+
+    @property
+    def delivered_buckets(self) -> tuple[Bucket, ...]:
+        """The buckets CloudFront serves (each with its own distribution)."""
+        return tuple(b for b in self.buckets if b.delivery is not None)
 
     @property
     def volume_services(self) -> tuple[Service, ...]:
@@ -1022,6 +1074,7 @@ def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     )
                 )
         for i, entry in enumerate(_sequence(uses.get("consumes"))):
+            entry = _filters().as_text(entry)
             match = _CONSUMES.fullmatch(entry) if isinstance(entry, str) else None
             if not match:
                 continue
@@ -1070,3 +1123,11 @@ def _reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
     errors += table_reference_problems(data, services)
     errors += parameter_reference_problems(data, services)
     return errors
+
+
+# A bucket's delivery builds on the models above; its module is imported last so that it can.
+from osp.platform.catalogue import delivery  # noqa: E402
+from osp.platform.catalogue.delivery import Delivery  # noqa: E402
+
+Bucket.model_rebuild()
+Catalogue.model_rebuild()

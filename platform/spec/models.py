@@ -573,6 +573,12 @@ class EdgeSpec(_Model):
     log_retention_days: int = Field(
         90, ge=1, le=3650, description="Days the log bucket keeps access logs."
     )
+    url_signing_public_key: Annotated[str, _limit(limits.CLOUDFRONT_PUBLIC_KEY)] | None = Field(
+        None,
+        description="Public half (PEM) of the key that signs CloudFront URLs of the "
+        "blueprint's signed bucket prefixes; the operator keeps the private half in the "
+        "estate's URL-signing secret. None: signed prefixes are not served.",
+    )
 
 
 class WafSpec(_Model):
@@ -633,6 +639,44 @@ class StorageSpec(_Model):
     )
     noncurrent_version_expiry_days: int = Field(
         30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
+    )
+
+
+class SmsType(StrEnum):
+    """The SMS type an account sends by default."""
+
+    #: Critical messages (one-time passwords, payment confirmations): delivered at the
+    #: highest reliability, even to numbers that opted out of promotions.
+    TRANSACTIONAL = "Transactional"
+    #: Marketing: cheapest delivery.
+    PROMOTIONAL = "Promotional"
+
+
+class SmsSpec(_Model):
+    """The account's SNS SMS settings, for a blueprint whose services send SMS.
+
+    SNS keeps them per account and region, not per estate: two environments in one account
+    that both set them overwrite each other (last writer wins), and both would create the same
+    delivery-status log groups. So exactly one environment per account and region sets them
+    (`account_settings: true`, the prod preset); the others send under those settings, or
+    under AWS's defaults (a 1 USD monthly spend limit) in an account of their own.
+    """
+
+    account_settings: bool = Field(
+        False,
+        description="This environment sets the account's SMS preferences, delivery-status "
+        "role and log groups (profile default: prod only).",
+    )
+    monthly_spend_limit_usd: Annotated[int, _limit(limits.SMS_MONTHLY_SPEND_LIMIT_USD)] = Field(
+        1,
+        description="Most the account spends on SMS in a month, in whole USD; SNS stops "
+        "sending beyond it. Above 1, AWS Support must have raised the account's quota first.",
+    )
+    default_sms_type: SmsType = Field(
+        SmsType.TRANSACTIONAL, description="Transactional (seed 000: payment confirmations)."
+    )
+    success_sampling_percent: Annotated[int, _limit(limits.SMS_SUCCESS_SAMPLING_PERCENT)] = Field(
+        100, description="Share of successful deliveries logged; failures always are."
     )
 
 
@@ -888,6 +932,7 @@ class EnvironmentSpec(_Model):
     registry: RegistrySpec = Field(default_factory=RegistrySpec, alias="osp:registry")
     audit: AuditSpec = Field(default_factory=AuditSpec, alias="osp:audit")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, alias="osp:monitoring")
+    sms: SmsSpec = Field(default_factory=SmsSpec, alias="osp:sms")
     dr: DrSpec = Field(default_factory=DrSpec, alias="osp:dr")
     policy: PolicySpec = Field(default_factory=PolicySpec, alias="osp:policy")
     # Not a stack file key: the loader records where the environment's project keeps its

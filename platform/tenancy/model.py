@@ -79,6 +79,8 @@ RESERVED_SLUGS: frozenset[str] = frozenset(
         # The estate's own names under the domain: the API, its origin, the portals of the
         # bundled blueprints, the MAIL FROM domain.
         "api", "api-origin", "www", "student", "admin", "school", "mail",
+        # The bundled blueprints' delivered buckets (media.<domain>, CloudFront).
+        "media",
         # Names the estate is expected to grow or that point at the operator.
         "static", "cdn", "status", "assets", "auth", "login", "sso", "app", "docs", "help",
         "support", "billing",

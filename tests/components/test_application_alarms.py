@@ -180,6 +180,6 @@ def test_every_service_container_is_told_where_to_send_traces(environment, bluep
 def test_the_osp_estate_alarms_on_each_consumer_queue_and_on_payments():
     found = alarms(plan_of("prod"))
     queues = [n for n in found if n.startswith("osp-prod-queue-") and n.endswith("-depth")]
-    assert len(queues) == 10  # every consumer queue of the osp blueprint
+    assert len(queues) == 11  # every consumer queue of the osp blueprint, SMS channel included
     assert "osp-prod-payment-failures" in found
     assert {f"osp-prod-service-{s}-cpu" for s in ("enrollment", "payment")} <= set(found)

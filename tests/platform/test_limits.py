@@ -69,6 +69,12 @@ ACCEPTS = {
     "HOSTED_ZONE_ID": ["Z0123456789ABCDEFGHIJ", "Z1"],
     "LOG_RETENTION": [1, 30, 365, 3653],
     "SECRET_RECOVERY_WINDOW": [0, 7, 30],
+    "SMS_MONTHLY_SPEND_LIMIT_USD": [1, 100, 1_000_000],
+    "SMS_SUCCESS_SAMPLING_PERCENT": [0, 10, 100],
+    "CLOUDFRONT_PATH_PREFIX": ["photos/", "branding/logos/", "a.b_c-d/"],
+    "CLOUDFRONT_PUBLIC_KEY": [
+        "-----BEGIN PUBLIC KEY-----\n" + "QUJD\n" * 6 + "-----END PUBLIC KEY-----\n"
+    ],
     "POSTGRES_VERSION": ["14", "16", "16.4", "17.2"],
     "RDS_INSTANCE_CLASS": [
         "db.t4g.micro",
@@ -227,6 +233,14 @@ REFUSES = {
     "HOSTED_ZONE_ID": ["abc", "Z", "z123"],
     "LOG_RETENTION": [0, 2, 45, 3654, True, "30"],
     "SECRET_RECOVERY_WINDOW": [1, 6, 31, -1, False],
+    "SMS_MONTHLY_SPEND_LIMIT_USD": [0, -1, 1_000_001, True, 1.5],
+    "SMS_SUCCESS_SAMPLING_PERCENT": [-1, 101, True, "50"],
+    "CLOUDFRONT_PATH_PREFIX": ["photos", "/photos/", "Photos/", "a//", "p" * 100 + "/", None],
+    "CLOUDFRONT_PUBLIC_KEY": [
+        "ssh-rsa AAAA",
+        "-----BEGIN PUBLIC KEY-----\nQUJD\n-----END PUBLIC KEY-----",
+        None,
+    ],
     "POSTGRES_VERSION": ["13", "18", "16.4.1", "sixteen", 16],
     # db.serverless is Aurora Serverless v2 only; RDS for PostgreSQL has no such class.
     "RDS_INSTANCE_CLASS": ["db.serverless.large", "db.t3.tiny", "r6g.large", "db.r6g"],

@@ -32,15 +32,17 @@ def dev():
 
 def test_three_portals_and_the_api_each_behind_cloudfront_and_the_edge_acl(prod):
     distributions = by_name(prod, DISTRIBUTION)
+    # The portals, the API and the media bucket (tests/stacks/test_media_delivery.py).
     assert sorted(distributions) == sorted(
-        [f"osp-prod-{p}-portal-distribution" for p in PORTALS] + ["osp-prod-api-cdn-distribution"]
+        [f"osp-prod-{p}-portal-distribution" for p in PORTALS]
+        + ["osp-prod-api-cdn-distribution", "osp-prod-media-cdn-distribution"]
     )
     (edge_acl,) = [a for a in prod.of_type(ACL) if a.inputs["scope"] == "CLOUDFRONT"]
     for distribution in distributions.values():
         assert distribution.property_dependencies["webAclId"] == (edge_acl.urn,)
         assert distribution.inputs["viewerCertificate"]["minimumProtocolVersion"] >= "TLSv1.2_2021"
     aliases = {d.inputs["aliases"][0] for d in distributions.values()}
-    assert aliases == {f"{p}.osp.example.com" for p in (*PORTALS, "api")}
+    assert aliases == {f"{p}.osp.example.com" for p in (*PORTALS, "api", "media")}
 
 
 @pytest.mark.parametrize(("blueprint", "portal"), [("osp", "student"), ("learning-hub", "www")])
@@ -105,7 +107,9 @@ def test_zone_certificates_and_records(prod):
     assert edge.provider.endswith("::osp-prod-us-east-1")
     assert certificates["osp-prod-dns-regional-certificate"].provider is None
     names = {r.inputs["name"] for r in prod.of_type(RECORD) if r.inputs["type"] in ("A", "AAAA")}
-    assert names == {f"{label}.osp.example.com" for label in (*PORTALS, "api", "api-origin")}
+    assert names == {
+        f"{label}.osp.example.com" for label in (*PORTALS, "api", "api-origin", "media")
+    }
 
 
 def test_keys_buckets_repositories_and_secrets(prod):
@@ -148,7 +152,8 @@ def test_every_consumer_gets_a_queue_and_dead_letter_queue_per_event(prod):
         for s in prod.of_type("aws:sns/topicSubscription:TopicSubscription")
         if s.inputs["protocol"] == "sqs"
     ]
-    assert len(subscriptions) == len(queues) // 2 == 10
+    # Ten consumer queues, and notification's SMS channel on payment-completed.
+    assert len(subscriptions) == len(queues) // 2 == 11
     for queue in event_queues:
         if not queue.inputs["name"].endswith("-dlq"):
             assert json.loads(queue.inputs["redrivePolicy"])["maxReceiveCount"] == 3
@@ -170,7 +175,7 @@ def test_alarms_and_one_dashboard(prod):
 def test_dev_keeps_the_security_with_fewer_extras(dev, prod):
     for plan in (dev, prod):
         assert len(plan.of_type(ACL)) == 2
-        assert len(plan.of_type(DISTRIBUTION)) == 4
+        assert len(plan.of_type(DISTRIBUTION)) == 5
     # Access logs are no extra: CloudFront's and S3's are on in every profile
     # (tests/stacks/test_hardening.py checks their targets); prod's audit bucket logs too, and
     # so do the data buckets' four DR replicas (stacks/recovery.py; dev copies nothing).

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from osp.platform.catalogue import load_catalogue
 from tests.support import ENVIRONMENTS, plan_of
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -67,7 +68,9 @@ def test_every_distribution_logs_to_the_log_bucket(environment, blueprint):
     plan = plan_of(environment, blueprint)
     log_bucket = plan.named(f"osp-{environment}-logs-bucket")
     distributions = by_name(plan, DISTRIBUTION)
-    assert len(distributions) == len(PORTALS[blueprint]) + 1
+    # The portals, the API, and each bucket the blueprint delivers through CloudFront.
+    delivered = len(load_catalogue(blueprint or "osp").delivered_buckets)
+    assert len(distributions) == len(PORTALS[blueprint]) + 1 + delivered
     for distribution in distributions.values():
         assert distribution.property_dependencies["loggingConfig"] == (log_bucket.urn,)
         domain = distribution.inputs["aliases"][0]

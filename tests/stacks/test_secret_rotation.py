@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from osp.platform.catalogue import load_catalogue
 from osp.platform.plan import Plan, PlannedResource
 from tests.support import plan_of, statements
 
@@ -62,9 +63,13 @@ def test_every_generated_secret_rotates_every_30_days_by_a_function_for_its_stor
         target = function.inputs["environment"]["variables"]["ROTATION_TARGET"]
         rotated[secret.name] = (_rotator_of(plan, function).name, target)
     assert rotated == expected(blueprint)
-    # The operator's payment-gateway keys are the one secret left: only the provider can
-    # issue new ones.
-    assert set(secrets) - set(rotated) == {"osp-prod-app-secrets-payment-gateway"}
+    # The operator's payment-gateway keys are left: only the provider can issue new ones; and
+    # osp's media URL-signing key, the operator's too (a new one is a new public key in the
+    # key group, not a rotation function).
+    unrotated = {"osp-prod-app-secrets-payment-gateway"}
+    if load_catalogue(blueprint).bucket_map["media"].delivery.signed:
+        unrotated.add("osp-prod-media-cdn-signing-key")
+    assert set(secrets) - set(rotated) == unrotated
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS)

@@ -325,14 +325,14 @@ def test_sns_sqs_fan_out_gives_every_consumer_its_queue_and_dead_letter_queue():
         if s.inputs["protocol"] == "sqs"
     ]
     expected = set()
-    for event in catalogue.events.values():
-        for consumer in event.consumers:
+    for service in catalogue.services:
+        for sub in service.uses.consumes:  # a channel's queue is <event>-<channel>
             expected |= {
-                f"osp-prod-{consumer}-{event.name}",
-                f"osp-prod-{consumer}-{event.name}-dlq",
+                f"osp-prod-{service.name}-{sub.queue}",
+                f"osp-prod-{service.name}-{sub.queue}-dlq",
             }
     assert expected <= queues
-    assert len(subscriptions) == sum(len(e.consumers) for e in catalogue.events.values())
+    assert len(subscriptions) == sum(len(s.uses.consumes) for s in catalogue.services)
     # The seed's fan-out: three services each receive every enrollment.
     assert catalogue.consumers_of("enrollment-created") == ("fee", "notification", "reporting")
     for consumer in ("fee", "notification", "reporting"):
@@ -360,7 +360,7 @@ def test_each_policy_names_only_the_services_own_resources(case):
         if catalogue.transport == "sns-sqs":
             assert topics == {f"{prefix}-{e}" for e in uses.publishes}, service.name
             # Its event queues, and the blueprint's own queues it is the consumer of.
-            assert queues == {f"{prefix}-{service.name}-{s.event}" for s in uses.consumes} | {
+            assert queues == {f"{prefix}-{service.name}-{s.queue}" for s in uses.consumes} | {
                 f"{prefix}-queue-{q}" for q, access in uses.queues.items() if access == "receive"
             }
         else:
@@ -393,7 +393,9 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
         uses = service.uses
         statements = policy_of(plan, spec, service.name)
         broker_user = not sns_sqs and bool(uses.publishes or uses.consumes)
-        secrets = len(uses.secrets) + uses.cache + broker_user
+        # A signer of a delivered bucket's URLs reads its signing key.
+        signer = sum(service.name in b.delivery.signers for b in catalogue.delivered_buckets)
+        secrets = len(uses.secrets) + uses.cache + broker_user + signer
         writes = Access.READ_WRITE in uses.buckets.values()
         expected = {
             "PublishEvents": sns_sqs and bool(uses.publishes),
@@ -458,7 +460,7 @@ def test_configuration_points_at_exactly_what_the_policy_grants(case):
             if k.startswith("QUEUE_") and k.endswith("_URL")
         }
         assert queues == {arn_name(a) for a in resources(statements, "ConsumeEvents")}
-        buckets = {v for k, v in env.items() if k.startswith("BUCKET_")}
+        buckets = {v for k, v in env.items() if k.startswith("BUCKET_") and k.endswith("_NAME")}
         assert buckets == {a.split(":::")[1] for a in resources(statements, "ListBuckets")}
         paths = {v for k, v in env.items() if k.endswith("PARAMETERS_PATH")}
         assert {f"arn:aws:ssm:us-east-1:123456789012:parameter{p}" for p in paths} == {

@@ -22,7 +22,9 @@ BLUEPRINTS = (None, "learning-hub", "learning-platform", "code-learn", "lms")
 #: (only the provider issues new ones; the operator rotates them with it). code-learn holds
 #: none: everything it has rotates.
 UNROTATED_SECRETS = {
-    None: ("app-secrets-payment-gateway",),
+    # The URL-signing key is the operator's (its public half is in the stack file): rotating
+    # it is adding a new public key to the key group, not a rotation function.
+    None: ("app-secrets-payment-gateway", "media-cdn-signing-key"),
     "learning-hub": ("app-secrets-payment-gateway",),
     "learning-platform": ("app-secrets-stripe", "app-secrets-stripe-verification"),
     "code-learn": (),
