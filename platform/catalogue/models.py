@@ -1130,4 +1130,5 @@ from osp.platform.catalogue import delivery  # noqa: E402
 from osp.platform.catalogue.delivery import Delivery  # noqa: E402
 
 Bucket.model_rebuild()
-Catalogue.model_rebuild()
+# Catalogue is rebuilt once its queues, functions and schedules exist, at the end of
+# osp.platform.catalogue.functions (which the package imports first).
