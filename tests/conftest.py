@@ -12,7 +12,6 @@ from osp.platform.project import Project, find_project
 from tests import support
 from tests.support import ENVIRONMENTS
 
-
 #: The key of the folder a run's processes share their estate plans in (pytest-xdist).
 _SHARED_PLANS = "osp_shared_estate_plans"
 
