@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,32 @@ import pytest
 from osp.platform.project import Project, find_project
 from tests import support
 from tests.support import ENVIRONMENTS
+
+#: The key of the folder a run's processes share their estate plans in (pytest-xdist).
+_SHARED_PLANS = "osp_shared_estate_plans"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, in the controlling process: each worker is given the run's one folder of
+    shared estate plans (made with the first worker, removed when the run ends)."""
+    config = node.config
+    if not hasattr(config, _SHARED_PLANS):
+        uid = node.workerinput["testrunuid"]
+        setattr(config, _SHARED_PLANS, tempfile.mkdtemp(prefix=f"osp-estate-plans-{uid}-"))
+    node.workerinput[_SHARED_PLANS] = getattr(config, _SHARED_PLANS)
+
+
+def pytest_configure(config) -> None:
+    workerinput = getattr(config, "workerinput", None)  # set in pytest-xdist's workers only
+    if workerinput is not None and _SHARED_PLANS in workerinput:
+        support.share_estate_plans_in(Path(workerinput[_SHARED_PLANS]))
+
+
+def pytest_unconfigure(config) -> None:
+    folder = getattr(config, _SHARED_PLANS, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

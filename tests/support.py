@@ -17,6 +17,7 @@ one such folder with the shipped environments, shared by the tests that only rea
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import json
 import shutil
@@ -72,6 +73,17 @@ def plan_of(environment: str, blueprint: str | None = None) -> Plan:
 
 
 _ESTATE_PLANS: dict[str, Plan] = {}
+#: Where the processes of one test run (pytest-xdist's workers) share the estate plans they
+#: make (`share_estate_plans_in`); None: this process keeps its plans to itself.
+_SHARED_PLANS: Path | None = None
+
+
+def share_estate_plans_in(folder: Path) -> None:
+    """From now on, `estate_plan` reads and writes the estate plans of this test run through
+    osp's plan cache in `folder`, a folder every process of the run is given: each estate
+    is then planned once for the whole run, not once per process."""
+    global _SHARED_PLANS
+    _SHARED_PLANS = folder
 
 
 def _estate_key(spec: EnvironmentSpec) -> str | None:
@@ -92,8 +104,32 @@ def estate_plan(spec: EnvironmentSpec, run: Callable[..., Plan] | None = None) -
     if key is None:
         return run(spec, build)
     if key not in _ESTATE_PLANS:
-        _ESTATE_PLANS[key] = run(spec, build)
+        if _SHARED_PLANS is None:
+            _ESTATE_PLANS[key] = run(spec, build)
+        else:
+            _ESTATE_PLANS[key] = _shared_plan(_SHARED_PLANS, spec, lambda: run(spec, build))
     return _ESTATE_PLANS[key]
+
+
+def _shared_plan(folder: Path, spec: EnvironmentSpec, make: Callable[[], Plan]) -> Plan:
+    """The estate plan of `spec` from the run's shared plan cache in `folder`, made by
+    `make` and cached there by the first process that asks for it. A lock per plan makes the
+    other processes wait for that one rather than plan the same estate at the same time."""
+    from osp.platform.plan_cache import PlanCache, plan_key, program_identity
+    from osp.stacks.estate import build
+
+    identity = program_identity(build)
+    assert identity is not None, "the estate program is one of osp's own"
+    key = plan_key(spec, identity)
+    store = PlanCache(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        plan = store.get(key)
+        if plan is None:
+            plan = make()
+            store.put(key, plan)
+    return plan
 
 
 def share_estate_plans(monkeypatch) -> None:

@@ -14,7 +14,11 @@ runs of each of:
   imports the provider SDK modules of the plan's resource types and re-registers every resource
   of the plan with the bare `CustomResource` / `ComponentResource` / `ProviderResource` classes
   (same types, names, parents, providers, dependencies and inputs): what the SDK itself costs
-  for this plan, with none of osp's code.
+  for this plan, with none of osp's code;
+- `typed floor`: the same program, each cloud resource also given every output property of its
+  provider SDK class (unset), as that generated class gives them: an Output (and its futures)
+  per property, read or not. Its distance from `sdk floor` is what the typed classes cost of
+  themselves, which any program using them pays; its distance from `osp` is osp's own.
 
 `plan s` is the CPU of the run alone (after imports and the spec), for the rows that have one.
 """
@@ -36,7 +40,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[2]
-MODES = ("sdk defaults", "gc only", "sdk fns only", "osp", "sdk floor")
+MODES = ("sdk defaults", "gc only", "sdk fns only", "osp", "sdk floor", "typed floor")
 
 
 def _usage() -> dict[str, float]:
@@ -92,7 +96,16 @@ def _sdk_module(token: str) -> str | None:
     return module if importlib.util.find_spec(module) else f"{module}_"  # lambda → lambda_
 
 
-def measure_floor(plan_file: str) -> None:
+def _output_properties(token: str) -> list[str]:
+    """The properties of the provider SDK class of a resource type (each an Output on every
+    instance), or none when it has no class of its own."""
+    name = _sdk_module(token)
+    module = importlib.import_module(name) if name else None
+    sdk_class = getattr(module, token.rsplit(":", 1)[1], None)
+    return [n for n, v in vars(sdk_class or object).items() if isinstance(v, property)]
+
+
+def measure_floor(plan_file: str, typed: bool = False) -> None:
     plan = json.loads(Path(plan_file).read_text())
     start_imports = time.process_time()
     import pulumi
@@ -111,6 +124,8 @@ def measure_floor(plan_file: str) -> None:
             getattr(module, resource_["type"].rsplit(":", 1)[1], None)
     spec = load_environment(find_project(REPO), plan["environment"])
     by_urn = {r["urn"]: r for r in plan["resources"]}
+    types = {r["type"] for r in by_urn.values()}
+    unset = {t: _output_properties(t) if typed else [] for t in types}
     imports_cpu = time.process_time() - start_imports
 
     def program() -> None:
@@ -133,7 +148,8 @@ def measure_floor(plan_file: str) -> None:
                     r["type"].split(":")[2], r["name"], r["inputs"], opts
                 )
             elif r["custom"]:
-                made[urn] = pulumi.CustomResource(r["type"], r["name"], r["inputs"], opts)
+                inputs = {**dict.fromkeys(unset[r["type"]]), **r["inputs"]}
+                made[urn] = pulumi.CustomResource(r["type"], r["name"], inputs, opts)
             else:
                 component = pulumi.ComponentResource(r["type"], r["name"], None, opts)
                 component.register_outputs({})
@@ -185,7 +201,11 @@ def main() -> None:
         samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
         for _ in range(options.runs):  # interleaved: a load spike hits every mode alike
             for mode in modes:
-                args = ("floor", plan_file) if mode == "sdk floor" else (mode, options.environment)
+                args = (
+                    ("floor", plan_file, mode)
+                    if mode.endswith("floor")
+                    else (mode, options.environment)
+                )
                 samples[mode].append(_sample(*args))
     print(
         f"{options.environment} offline plan: process CPU (user+sys) and peak RSS, "
@@ -203,18 +223,17 @@ def main() -> None:
             f"{mode:<14} {n['resources']:>9.0f} {n['cpu']:>7.2f} {n['plan']:>7.2f} "
             f"{n['peak_mib']:>9.0f} {ratio:>8}"
         )
-    if floor:
-        print(
-            f"peak RSS osp / floor: {median['osp']['peak_mib'] / floor['peak_mib']:.2f}"
-            if "osp" in median
-            else ""
-        )
+    if floor and "osp" in median:
+        print(f"peak RSS osp / floor: {median['osp']['peak_mib'] / floor['peak_mib']:.2f}")
+    if "typed floor" in median and "osp" in median:
+        typed = median["typed floor"]
+        print(f"peak RSS osp / typed floor: {median['osp']['peak_mib'] / typed['peak_mib']:.2f}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--measure"]:
         if sys.argv[2] == "floor":
-            measure_floor(sys.argv[3])
+            measure_floor(sys.argv[3], typed=sys.argv[4:5] == ["typed floor"])
         else:
             measure_osp(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
