@@ -85,7 +85,7 @@ def test_the_preview_runs_on_pull_requests_for_staging_and_prod():
     workflow = _load(WORKFLOWS / "preview.yml")
     assert list(_trigger(workflow)) == ["pull_request"]
     tests, preview = workflow["jobs"]["tests"], workflow["jobs"]["preview"]
-    assert any(s.get("run") == "python -m pytest" for s in tests["steps"])
+    assert any(s.get("run") == "python -m pytest -n auto" for s in tests["steps"])
     assert preview["strategy"]["matrix"]["env"] == ["staging", "prod"]
     assert preview["permissions"] == {
         "contents": "read",
