@@ -305,7 +305,8 @@ def _expected_https(catalogue, spec, plan, service):
     otherwise the private subnets, where the interface endpoints (SNS included) are."""
     uses = service.uses
     placeholder = any(catalogue.secret_map[s].kind == "placeholder" for s in uses.secrets)
-    if uses.buckets or uses.email or placeholder:
+    # DynamoDB, like S3, is reached at its public addresses (a gateway endpoint at best).
+    if uses.buckets or uses.email or placeholder or uses.tables:
         return {"0.0.0.0/0"}
     if not spec.network.interface_endpoints:
         return {"0.0.0.0/0"}
@@ -397,6 +398,9 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
         signer = sum(service.name in b.delivery.signers for b in catalogue.delivered_buckets)
         secrets = len(uses.secrets) + uses.cache + broker_user + signer
         writes = Access.READ_WRITE in uses.buckets.values()
+        own_tables = {
+            t: a for t, a in uses.tables.items() if not catalogue.table_map[t].tenant_partitioned
+        }
         expected = {
             "PublishEvents": sns_sqs and bool(uses.publishes),
             "ConsumeEvents": sns_sqs and bool(uses.consumes),
@@ -414,6 +418,13 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
             "KafkaProduce": bool(uses.kafka and uses.kafka.produces),
             "KafkaConsume": bool(uses.kafka and uses.kafka.consumes),
             "KafkaConsumerGroup": bool(uses.kafka and uses.kafka.consumes),
+            # Tables: its own role reads (and writes) the others; a tenant-partitioned one
+            # only through its tenant-data role (tests/stacks/test_tables_and_parameters).
+            "ReadTables": bool(own_tables),
+            "WriteTables": Access.READ_WRITE in own_tables.values(),
+            "AssumeTenantDataRole": any(
+                catalogue.table_map[t].tenant_partitioned for t in uses.tables
+            ),
         }
         vias = [
             ("sns", expected["PublishEvents"]),
