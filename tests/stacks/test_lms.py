@@ -2,7 +2,8 @@
 bounds, PostgreSQL for each, the MSK cluster with the six topics, each service granted exactly
 its own topics and consumer group, the Flink job between learning-events and
 analytics-results, the DynamoDB tables (sessions, payment tokens, notification queue) granted
-to the services the seed names, and silo tenants refused cleanly.
+to the services the seed names, the in-cluster observability stack and Argo CD, and silo
+tenants refused cleanly.
 
 The per-service checks every blueprint gets (objects, grants naming only the service's own
 resources, valid manifests) run over lms in tests/stacks/test_services.py; the guardrails in
@@ -389,6 +390,24 @@ def test_each_service_reaches_only_its_tables_the_tenants_through_its_tenant_rol
         assert env["TENANT_DATA_ROLE_ARN"] == (
             f"arn:aws:iam::{ACCOUNT}:role/osp-{spec.name}-{service}-tenant"
         )
+
+
+def test_prometheus_grafana_loki_promtail_and_argocd_run_in_the_cluster(estate):
+    """§5.5 and §5.6: the add-ons the blueprint chooses (what each is: test_platform_addons)."""
+    spec, plan = estate
+    releases = {
+        r.inputs["chart"]: r.inputs["namespace"]
+        for r in plan.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["namespace"] != "kube-system"
+    }
+    assert releases == {
+        "kube-prometheus-stack": "observability",  # Prometheus, Alertmanager, Grafana
+        "loki": "observability",
+        "promtail": "observability-agents",
+        "argo-cd": "argocd",
+    }
+    assert plan.outputs["argocdNamespace"] == "argocd"
+    assert plan.named(f"osp-{spec.name}-observability-grafana-admin")
 
 
 def test_silo_tenants_are_refused_cleanly():
