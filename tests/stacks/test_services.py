@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from osp.app.pods import container_security_context, pod_security_context
-from osp.platform.catalogue import Access, Database, load_catalogue
+from osp.platform.catalogue import Access, Database, QueueAccess, load_catalogue
 from osp.stacks.services import NAMESPACE
 from tests.app import k8s
 from tests.support import plan_of, spec_of
@@ -404,6 +404,8 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
         expected = {
             "PublishEvents": sns_sqs and bool(uses.publishes),
             "ConsumeEvents": sns_sqs and bool(uses.consumes),
+            # A blueprint queue it sends to (tests/stacks/test_lms_functions.py).
+            "SendMessages": QueueAccess.SEND in uses.queues.values(),
             "ListBuckets": bool(uses.buckets),
             "ReadObjects": bool(uses.buckets),
             "WriteObjects": writes,
@@ -428,7 +430,7 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
         }
         vias = [
             ("sns", expected["PublishEvents"]),
-            ("sqs", expected["ConsumeEvents"]),
+            ("sqs", expected["ConsumeEvents"] or expected["SendMessages"]),
             ("s3", bool(uses.buckets)),
             ("secretsmanager", bool(secrets)),
         ]
@@ -470,7 +472,11 @@ def test_configuration_points_at_exactly_what_the_policy_grants(case):
             for k, v in env.items()
             if k.startswith("QUEUE_") and k.endswith("_URL")
         }
-        assert queues == {arn_name(a) for a in resources(statements, "ConsumeEvents")}
+        assert queues == {
+            arn_name(a)
+            for sid in ("ConsumeEvents", "SendMessages")
+            for a in resources(statements, sid)
+        }
         buckets = {v for k, v in env.items() if k.startswith("BUCKET_") and k.endswith("_NAME")}
         assert buckets == {a.split(":::")[1] for a in resources(statements, "ListBuckets")}
         paths = {v for k, v in env.items() if k.endswith("PARAMETERS_PATH")}
@@ -534,7 +540,8 @@ def test_stack_outputs_name_every_services_role_and_address(case):
             f"http://{service.name}.{NAMESPACE}.svc.cluster.local:{service.port}"
         )
     assert outputs["loadBalancerControllerRoleArn"].endswith(f":role/osp-{spec.name}-lb-controller")
-    senders = any(s.uses.email for s in catalogue.services)
+    # A function sending email makes the estate's sending domain too (lms's notifications).
+    senders = any(s.uses.email for s in (*catalogue.services, *catalogue.functions))
     assert ("emailIdentityArn" in outputs) == senders
     if senders:
         assert outputs["emailIdentityArn"].endswith(f":identity/{spec.domain}")
