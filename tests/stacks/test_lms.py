@@ -303,7 +303,9 @@ def test_the_flink_job_reads_learning_events_and_writes_analytics_results(estate
     assert by_sid["ReadCode"]["Resource"] == [f"{code['bucketArn']}/{code['fileKey']}"]
 
 
-def test_kafka_admits_the_nodes_and_the_flink_job_only(estate):
+def test_kafka_admits_the_nodes_and_the_flink_job_by_their_groups(estate):
+    """The cluster's own rules; the file-processing function's rule into the cluster is its
+    own (tests/stacks/test_lms_functions.py)."""
     spec, plan = estate
     rules = [
         r
