@@ -97,7 +97,7 @@ def build(spec: EnvironmentSpec, catalogue: Catalogue | None = None) -> Estate:
     queues = build_queues(ctx, foundation)
     streaming = build_streaming(ctx, foundation, shared)
     services = build_services(ctx, foundation, shared, edge, events, queues, streaming)
-    functions = build_functions(ctx, foundation, shared, services, queues)
+    functions = build_functions(ctx, foundation, shared, services, queues, streaming)
     sms = build_sms(ctx, foundation)
     if sms is not None:
         pulumi.export("smsDeliveryStatusRoleArn", sms.role_arn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from osp.app import BucketGrant, Grants, with_key_grants
+from osp.app import BucketGrant, Grants, KafkaGrant, TableGrant, with_key_grants
 from osp.app.identity import grants_policy
 from osp.components import Queue, QueueArgs
 from osp.components.cache import PORT as REDIS_PORT
@@ -33,7 +33,8 @@ from osp.components.function import (
     ZipCode,
 )
 from osp.components.schedule import Schedules, SchedulesArgs, ScheduleSpec, TargetKind
-from osp.platform.catalogue import Image
+from osp.components.streaming import IAM_PORT as KAFKA_PORT
+from osp.platform.catalogue import Image, SecretKind
 from osp.platform.catalogue.functions import Artifact
 from osp.platform.catalogue.functions import Function as FunctionEntry
 from osp.platform.naming import NameKind
@@ -41,6 +42,7 @@ from osp.stacks.context import Context
 from osp.stacks.foundation import Foundation
 from osp.stacks.services import Services, env_name
 from osp.stacks.shared import Shared
+from osp.stacks.streaming import Streaming
 
 #: SQS must hide a message from other consumers for longer than a function may hold it;
 #: AWS advises six times the function's timeout (retries of a throttled batch included).
@@ -97,12 +99,13 @@ def build(
     shared: Shared,
     services: Services,
     queues: Mapping[str, Queue],
+    streaming: Streaming | None = None,
 ) -> Functions:
     catalogue = ctx.catalogue
     functions: dict[str, Function] = {}
     uploads: dict[str, list[BucketTrigger]] = {}
     for entry in catalogue.functions:
-        function = _function(ctx, foundation, shared, services, queues, entry)
+        function = _function(ctx, foundation, shared, services, queues, streaming, entry)
         functions[entry.name] = function
         upload = entry.trigger.upload if entry.trigger else None
         if upload is not None:
@@ -135,6 +138,7 @@ def _function(
     shared: Shared,
     services: Services,
     queues: Mapping[str, Queue],
+    streaming: Streaming | None,
     entry: FunctionEntry,
 ) -> Function:
     keys, uses = foundation.keys, entry.uses
@@ -165,7 +169,33 @@ def _function(
         env["EMAIL_CONFIGURATION_SET_NAME"] = email.configuration_set_name
     if uses.sms:
         env["SMS_ENABLED"] = "true"
-    in_vpc = None
+    tables = []
+    for table, access in uses.tables.items():
+        # The catalogue refuses a tenant-partitioned table to a function.
+        store = shared.data.tables[table]
+        tables.append(
+            TableGrant(store.arn, access, index_names=tuple(ctx.catalogue.table_map[table].indexes))
+        )
+        env[env_name("table", table, "name")] = store.table_name
+    kafka, stores = None, []
+    if uses.produces:
+        assert streaming is not None  # created whenever the blueprint has topics
+        cluster = streaming.cluster
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_brokers,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
+        }
+        for topic in uses.produces:
+            env[env_name("kafka", "topic", topic)] = topic
+        kafka = KafkaGrant(cluster.arn, produces=uses.produces)
+        stores.append(
+            StoreAccess(
+                security_group_id=cluster.security_group_id,
+                port=KAFKA_PORT,
+                description="Kafka (MSK, IAM)",
+            )
+        )
     if uses.cache:
         cache = foundation.cache
         assert cache is not None  # created whenever a service or a function uses it
@@ -178,15 +208,18 @@ def _function(
         }
         if cache.cluster_mode:
             env["REDIS_CLUSTER_MODE"] = "true"
+        stores.append(
+            StoreAccess(
+                security_group_id=cache.security_group_id, port=REDIS_PORT, description="Redis"
+            )
+        )
+    in_vpc = None
+    if stores:
         in_vpc = InVpc(
             vpc_id=foundation.network.vpc_id,
             subnet_ids=foundation.network.private_subnet_ids,
-            stores=[
-                StoreAccess(
-                    security_group_id=cache.security_group_id, port=REDIS_PORT, description="Redis"
-                )
-            ],
-            https_cidrs=_https_cidrs(ctx, foundation),
+            stores=stores,
+            https_cidrs=_https_cidrs(ctx, foundation, entry),
         )
     grants = with_key_grants(
         Grants(
@@ -195,6 +228,8 @@ def _function(
             secret_arns=secrets,
             email_identity_arns=emails,
             sms=uses.sms,
+            tables=tables,
+            kafka=kafka,
         ),
         data_key_arn=keys.data_key_arn,
         storage_key_arn=keys.storage_key_arn,
@@ -260,9 +295,17 @@ def _repository(shared: Shared, function: str, code: Image | Artifact) -> pulumi
     return shared.registry.repository_urls.apply(lambda urls: urls[function].split("/", 1)[1])
 
 
-def _https_cidrs(ctx: Context, foundation: Foundation) -> list[str]:
-    """AWS's APIs through the interface endpoints when the spec has them, else through NAT."""
-    if ctx.spec.network.interface_endpoints:
+def _https_cidrs(ctx: Context, foundation: Foundation, entry: FunctionEntry) -> list[str]:
+    """AWS's APIs through the interface endpoints when the spec has them, else through NAT.
+    S3 and DynamoDB (gateway endpoints at their public addresses), SES and a third party's
+    API (a placeholder secret) have no address in the VPC: anywhere on 443, as a service's
+    egress (osp.stacks.services.egress)."""
+    uses = entry.uses
+    third_party = any(
+        ctx.catalogue.secret_map[s].kind is SecretKind.PLACEHOLDER for s in uses.secrets
+    )
+    public = bool(uses.buckets) or bool(uses.tables) or uses.email or third_party
+    if ctx.spec.network.interface_endpoints and not public:
         return list(foundation.network.subnet_cidrs["private"])
     return [HTTPS_ANYWHERE]
 

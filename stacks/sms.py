@@ -10,7 +10,8 @@ from osp.stacks.foundation import Foundation
 
 def build(ctx: Context, foundation: Foundation) -> SmsSettings | None:
     sms = ctx.spec.sms
-    if not sms.account_settings or not any(s.uses.sms for s in ctx.catalogue.services):
+    senders = [*ctx.catalogue.services, *ctx.catalogue.functions]
+    if not sms.account_settings or not any(s.uses.sms for s in senders):
         return None
     return SmsSettings(
         ctx.name("sms"),

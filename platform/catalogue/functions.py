@@ -41,6 +41,10 @@ from osp.platform.catalogue.models import (
 )
 from osp.platform.limits import Constraint
 
+# isort: split
+# After models: the kafka module builds on models, which imports it part-way through.
+from osp.platform.catalogue.kafka import KafkaUse
+
 #: The bucket key of a zip artifact: S3's object key, without a leading slash.
 _ARTIFACT = re.compile(r"s3://([a-z][a-z0-9-]{0,38}[a-z0-9]|[a-z])/([A-Za-z0-9!_.*'()/-]{1,1024})")
 _ARTIFACT_RULE = (
@@ -189,11 +193,25 @@ class FunctionUses(_Model):
     email: bool = False
     sms: bool = False
     cache: bool = Field(False, description="The shared Redis: the function runs in the VPC.")
+    tables: dict[Name, Access] = Field(
+        default_factory=dict,
+        description="Blueprint DynamoDB tables, not tenant-partitioned: read or read-write.",
+    )
+    kafka: KafkaUse | None = Field(
+        None,
+        description="Topics it produces to (transport: kafka): the function runs in the VPC.",
+    )
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        """The Kafka topics it writes."""
+        return self.kafka.produces if self.kafka is not None else ()
 
     @property
     def data_stores(self) -> bool:
-        """Whether it reaches a data store inside the VPC (and so runs there)."""
-        return self.cache
+        """Whether it reaches a data store inside the VPC (and so runs there): Redis, or the
+        MSK brokers in the isolated subnets."""
+        return self.cache or bool(self.produces)
 
 
 class Function(_Model):
@@ -343,6 +361,9 @@ def reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
     buckets = [str(k) for k in _mapping(data.get("buckets"))]
     secrets = [str(k) for k in _mapping(data.get("secrets"))]
     queues = [str(k) for k in _mapping(data.get("queues"))]
+    tables = {str(k): _mapping(v) for k, v in _mapping(data.get("tables")).items()}
+    topics = [str(k) for k in _mapping(data.get("topics"))]
+    kafka = data.get("transport") == "kafka"
     consumers: dict[str, list[str]] = {q: [] for q in queues}
 
     for name, body in services.items():
@@ -449,6 +470,9 @@ def reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                 errors.append(
                     _error((*base, "uses", "queues", i), sent, _one_of("queues", queues, sent))
                 )
+        errors += _table_problems(base, _mapping(uses.get("tables")), tables)
+        if uses.get("kafka") is not None:
+            errors += _kafka_problems(base, uses.get("kafka"), kafka, topics)
 
     for bucket, entries in uploads.items():
         for i, (name, upload) in enumerate(entries):
@@ -503,6 +527,51 @@ def reference_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
                     f"`receive` under uses.queues ({', '.join(found) or 'none'})",
                 )
             )
+    return errors
+
+
+def _table_problems(
+    base: tuple[str, ...], used: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any]]
+) -> list[InitErrorDetails]:
+    errors = []
+    for key in used:
+        where = (*base, "uses", "tables", key)
+        if isinstance(key, str) and key not in tables:
+            errors.append(_error(where, key, _one_of("tables", list(tables), key)))
+        elif tables[key].get("tenant_partitioned") is True:
+            # A service reaches such a table through a role held to one tenant per session;
+            # a function serves every tenant's triggers with one role and has none.
+            errors.append(
+                _error(
+                    where,
+                    key,
+                    "a table that is not tenant_partitioned (a function has no tenant-data "
+                    "role: a service that serves the tenant reaches this one)",
+                )
+            )
+    return errors
+
+
+def _kafka_problems(
+    base: tuple[str, ...], use: Any, kafka: bool, topics: list[str]
+) -> list[InitErrorDetails]:
+    where = (*base, "uses", "kafka")
+    if not kafka:
+        return [_error(where, "kafka", "no uses.kafka: it needs `transport: kafka`")]
+    use = _mapping(use)
+    errors = []
+    if _sequence(use.get("consumes")):
+        errors.append(
+            _error(
+                (*where, "consumes"),
+                _sequence(use.get("consumes")),
+                "no consumes: a function runs on its trigger, not in a consumer group (a "
+                "service reads topics)",
+            )
+        )
+    for i, topic in enumerate(_sequence(use.get("produces"))):
+        if isinstance(topic, str) and topic not in topics:
+            errors.append(_error((*where, "produces", i), topic, _one_of("topics", topics, topic)))
     return errors
 
 

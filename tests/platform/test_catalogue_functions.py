@@ -399,3 +399,116 @@ def test_the_osp_blueprint_has_seed_000s_thumbnails_and_schedules():
     # Seed 004 names no concrete cron job: learning-hub has none.
     hub = load_catalogue("learning-hub")
     assert (hub.functions, hub.schedules, hub.queues) == ((), (), ())
+
+
+TABLES = """\
+tables:
+  status: {partition_key: {name: id}}
+  sessions: {partition_key: {name: pk}, tenant_partitioned: true}
+"""
+
+
+def test_a_function_uses_tables_that_are_not_tenant_partitioned(tmp_path):
+    text = variant(
+        ("queues:\n", TABLES + "queues:\n"),
+        ("      email: true\n", "      email: true\n      tables: {status: read-write}\n"),
+    )
+    (mailer,) = [f for f in parse_catalogue(write(tmp_path, text)).functions if f.name == "mailer"]
+    assert mailer.uses.tables == {"status": Access.READ_WRITE}
+    unknown = text.replace("tables: {status: read-write}", "tables: {statuses: read}")
+    assert problems(tmp_path, unknown) == [
+        "41: functions.mailer.uses.tables.statuses: got 'statuses'; expected one of the "
+        "blueprint's tables: status, sessions (did you mean 'status'?)"
+    ]
+    tenants = text.replace("tables: {status: read-write}", "tables: {sessions: read}")
+    assert problems(tmp_path, tenants) == [
+        "41: functions.mailer.uses.tables.sessions: got 'sessions'; expected a table that is "
+        "not tenant_partitioned (a function has no tenant-data role: a service that serves "
+        "the tenant reaches this one)"
+    ]
+
+
+KAFKA = """\
+name: demo
+description: A function producing to Kafka
+transport: kafka
+buckets:
+  uploads: {archive: false}
+topics:
+  files: {partitions: 3, retention_hours: 24}
+services:
+  catalog:
+    image: catalog:1.0.0
+    port: 8080
+    replicas: {min: 1, baseline: 2, max: 4}
+    uses:
+      kafka: {consumes: [files]}
+functions:
+  scanner:
+    code: scanner:1.0.0
+    reserved_concurrency: 5
+    trigger:
+      upload: {bucket: uploads}
+    uses:
+      buckets: {uploads: read}
+      kafka: {produces: [files]}
+"""
+
+
+def test_a_function_produces_to_kafka_from_inside_the_vpc(tmp_path):
+    catalogue = parse_catalogue(write(tmp_path, KAFKA))
+    (scanner,) = catalogue.functions
+    assert scanner.uses.produces == ("files",)
+    assert scanner.uses.data_stores and not scanner.uses.cache  # it runs in the VPC
+    assert {s.value for s in catalogue.data_stores} == {"kafka"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "produces: [files]",
+            "produces: [file]",
+            "23: functions.scanner.uses.kafka.produces[0]: got 'file'; expected one of the "
+            "blueprint's topics: files (did you mean 'files'?)",
+            id="unknown-topic",
+        ),
+        pytest.param(
+            "kafka: {produces: [files]}",
+            "kafka: {produces: [files], consumes: [files]}",
+            "23: functions.scanner.uses.kafka.consumes: got ['files']; expected no consumes: "
+            "a function runs on its trigger, not in a consumer group (a service reads topics)",
+            id="consumes",
+        ),
+    ],
+)
+def test_a_functions_kafka_names_topics_it_writes(tmp_path, old, new, expected):
+    assert problems(tmp_path, KAFKA.replace(old, new)) == [expected]
+
+
+def test_a_function_uses_kafka_only_on_a_kafka_blueprint(tmp_path):
+    text = variant(("      email: true\n", "      email: true\n      kafka: {produces: [x]}\n"))
+    assert problems(tmp_path, text) == [
+        "38: functions.mailer.uses.kafka: got 'kafka'; expected no uses.kafka: it needs "
+        "`transport: kafka`"
+    ]
+
+
+def test_the_lms_blueprint_has_seed_002s_two_lambdas():
+    lms = load_catalogue("lms")
+    files, notifications = lms.functions
+    upload = files.trigger.upload
+    assert (files.name, upload.bucket, upload.prefix) == (
+        "file-processing",
+        "course-materials",
+        "uploads/",
+    )
+    assert files.uses.buckets == {"course-materials": Access.READ_WRITE}
+    assert files.uses.produces == ("course-events",) and files.uses.data_stores
+    assert "course-events" in lms.service("course").uses.kafka.consumes
+    assert notifications.name == "notification-processor"
+    assert notifications.trigger.queue.name == "notifications"
+    assert notifications.uses.tables == {"notification-queue": Access.READ_WRITE}
+    assert (notifications.uses.email, notifications.uses.sms) == (True, True)
+    assert not notifications.uses.data_stores
+    assert lms.service("payment").uses.queues == {"notifications": QueueAccess.SEND}

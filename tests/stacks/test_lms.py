@@ -1,7 +1,9 @@
 """The lms blueprint (seed 002) in the estate, dev and prod: the seed's services with their HPA
 bounds, PostgreSQL for each, the MSK cluster with the six topics, each service granted exactly
 its own topics and consumer group, the Flink job between learning-events and
-analytics-results, and silo tenants refused cleanly.
+analytics-results, the DynamoDB tables (sessions, payment tokens, notification queue) granted
+to the services the seed names, the in-cluster observability stack and Argo CD, and silo
+tenants refused cleanly.
 
 The per-service checks every blueprint gets (objects, grants naming only the service's own
 resources, valid manifests) run over lms in tests/stacks/test_services.py; the guardrails in
@@ -40,6 +42,20 @@ CLUSTER = "aws:msk/cluster:Cluster"
 TOPIC = "aws:msk/topic:Topic"
 APPLICATION = "aws:kinesisanalyticsv2/application:Application"
 KAFKA_ACTIONS = "kafka-cluster:"
+TABLE = "aws:dynamodb/table:Table"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ACCOUNT = "123456789012"
+#: Which services reach which tables (§3.1.5, the diagram's "DynamoDB (Sessions)").
+TABLE_USERS = {
+    "web": {"sessions": "read"},
+    "user": {"sessions": "read-write"},
+    "payment": {
+        "sessions": "read-write",
+        "payment-tokens": "read-write",
+        "notification-queue": "read-write",
+    },
+}
 
 
 def in_namespace(plan, kind, name):
@@ -56,6 +72,20 @@ def env_of(plan, service) -> dict[str, str]:
     deployment = in_namespace(plan, DEPLOYMENT, service)
     (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
     return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def table_arn(spec, name) -> str:
+    return f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/osp-{spec.name}-{name}"
+
+
+def table_resources(policy) -> set[str]:
+    """The DynamoDB resources a role policy names."""
+    return {
+        r
+        for s in json.loads(policy.inputs["policy"])["Statement"]
+        if any(a.startswith("dynamodb:") for a in s["Action"])
+        for r in s["Resource"]
+    }
 
 
 def cluster_arn(plan) -> str:
@@ -98,11 +128,29 @@ def test_the_topics_each_service_writes_and_reads():
     assert use == {
         "web": (("learning-events",), ()),
         "user": (("user-events",), ()),
-        "course": (("course-events",), ()),
+        "course": (("course-events",), ("course-events",)),  # file-processing's records
         "enrollment": (("enrollment-events",), ()),
         "payment": (("payment-events",), ("enrollment-events",)),
         "analytics": ((), ("analytics-results",)),
     }
+
+
+def test_the_seeds_tables_and_who_uses_them():
+    tables = {t.name: t for t in CATALOGUE.tables}
+    assert set(tables) == {"sessions", "payment-tokens", "notification-queue"}
+    # A session and a payment token expire, and belong to one tenant's student.
+    for name in ("sessions", "payment-tokens"):
+        assert (tables[name].ttl_attribute, tables[name].tenant_partitioned) == (
+            "expires_at",
+            True,
+        )
+    # One function serves every tenant's notifications: no tenant to hold it to.
+    queue = tables["notification-queue"]
+    assert (queue.ttl_attribute, queue.tenant_partitioned) == (None, False)
+    # §7.2 "DynamoDB: Auto-scaling based on throughput".
+    assert {t.billing.value for t in tables.values()} == {"provisioned"}
+    used = {s.name: {k: v.value for k, v in s.uses.tables.items()} for s in CATALOGUE.services}
+    assert {k: v for k, v in used.items() if v} == TABLE_USERS
 
 
 # --- the estate ------------------------------------------------------------------------------
@@ -255,7 +303,9 @@ def test_the_flink_job_reads_learning_events_and_writes_analytics_results(estate
     assert by_sid["ReadCode"]["Resource"] == [f"{code['bucketArn']}/{code['fileKey']}"]
 
 
-def test_kafka_admits_the_nodes_and_the_flink_job_only(estate):
+def test_kafka_admits_the_nodes_and_the_flink_job_by_their_groups(estate):
+    """The cluster's own rules; the file-processing function's rule into the cluster is its
+    own (tests/stacks/test_lms_functions.py)."""
     spec, plan = estate
     rules = [
         r
@@ -275,6 +325,91 @@ def test_the_stack_exports_the_cluster_and_the_job(estate):
     assert plan.outputs["kafkaClusterArn"] == cluster_arn(plan)
     assert plan.outputs["kafkaBootstrapBrokers"].endswith(":9098")
     assert set(plan.outputs["flinkApplicationArns"]) == {"learning-analytics"}
+
+
+def test_the_tables_expire_autoscale_and_are_encrypted(estate):
+    spec, plan = estate
+    tables = {t.inputs["name"].removeprefix(f"osp-{spec.name}-"): t for t in plan.of_type(TABLE)}
+    assert set(tables) == {"tenants", "sessions", "payment-tokens", "notification-queue"}
+    data_key = plan.named(f"osp-{spec.name}-keys-data")
+    for name in ("sessions", "payment-tokens", "notification-queue"):
+        inputs = tables[name].inputs
+        assert inputs["billingMode"] == "PROVISIONED", name
+        assert inputs["serverSideEncryption"]["enabled"] is True
+        assert tables[name].property_dependencies["serverSideEncryption"] == (data_key.urn,)
+        assert inputs["pointInTimeRecovery"] == {"enabled": True}
+        assert inputs["deletionProtectionEnabled"] is (spec.name == "prod")
+        expires = {"attributeName": "expires_at", "enabled": True}
+        assert inputs.get("ttl") == (None if name == "notification-queue" else expires), name
+    bounds = {
+        (t.inputs["resourceId"], t.inputs["scalableDimension"].rsplit(":", 1)[1]): (
+            t.inputs["minCapacity"],
+            t.inputs["maxCapacity"],
+        )
+        for t in plan.of_type(SCALING_TARGET)
+        if t.inputs["resourceId"].startswith("table/")
+    }
+    prefix = f"table/osp-{spec.name}-"
+    assert bounds == {
+        (f"{prefix}sessions", "ReadCapacityUnits"): (5, 200),
+        (f"{prefix}sessions", "WriteCapacityUnits"): (5, 100),
+        (f"{prefix}payment-tokens", "ReadCapacityUnits"): (5, 50),
+        (f"{prefix}payment-tokens", "WriteCapacityUnits"): (5, 50),
+        (f"{prefix}notification-queue", "ReadCapacityUnits"): (5, 50),
+        (f"{prefix}notification-queue", "WriteCapacityUnits"): (5, 100),
+    }
+
+
+def test_each_service_reaches_only_its_tables_the_tenants_through_its_tenant_role(estate):
+    spec, plan = estate
+    tenant_policies = {
+        p.name.removeprefix(f"osp-{spec.name}-").removesuffix("-identity-tenant-policy"): p
+        for p in plan.of_type(ROLE_POLICY)
+        if p.name.endswith("-identity-tenant-policy")
+    }
+    assert set(tenant_policies) == set(TABLE_USERS)
+    for service in SERVICES:
+        own = table_resources(plan.named(f"osp-{spec.name}-{service}-identity-policy"))
+        uses = TABLE_USERS.get(service, {})
+        # The notification queue is not tenant-partitioned: payment's own role has it.
+        assert own == {table_arn(spec, t) for t in uses if t == "notification-queue"}, service
+        if not uses:
+            assert "TABLE_SESSIONS_NAME" not in env_of(plan, service)
+            continue
+        tenant = json.loads(tenant_policies[service].inputs["policy"])["Statement"]
+        partitioned = {table_arn(spec, t) for t in uses if t != "notification-queue"}
+        assert {r for s in tenant for r in s["Resource"]} == partitioned, service
+        for statement in tenant:
+            leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            assert leading == ["${aws:PrincipalTag/osp:tenant}", "${aws:PrincipalTag/osp:tenant}#*"]
+        writes = {r for s in tenant if "dynamodb:PutItem" in s["Action"] for r in s["Resource"]}
+        assert writes == {table_arn(spec, t) for t, a in uses.items() if a == "read-write"
+                          and t != "notification-queue"}, service  # fmt: skip
+        env = env_of(plan, service)
+        for name in uses:
+            key = f"TABLE_{name.upper().replace('-', '_')}_NAME"
+            assert env[key] == f"osp-{spec.name}-{name}", (service, key)
+        assert env["TENANT_DATA_ROLE_ARN"] == (
+            f"arn:aws:iam::{ACCOUNT}:role/osp-{spec.name}-{service}-tenant"
+        )
+
+
+def test_prometheus_grafana_loki_promtail_and_argocd_run_in_the_cluster(estate):
+    """§5.5 and §5.6: the add-ons the blueprint chooses (what each is: test_platform_addons)."""
+    spec, plan = estate
+    releases = {
+        r.inputs["chart"]: r.inputs["namespace"]
+        for r in plan.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["namespace"] != "kube-system"
+    }
+    assert releases == {
+        "kube-prometheus-stack": "observability",  # Prometheus, Alertmanager, Grafana
+        "loki": "observability",
+        "promtail": "observability-agents",
+        "argo-cd": "argocd",
+    }
+    assert plan.outputs["argocdNamespace"] == "argocd"
+    assert plan.named(f"osp-{spec.name}-observability-grafana-admin")
 
 
 def test_silo_tenants_are_refused_cleanly():

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from osp.app.pods import container_security_context, pod_security_context
-from osp.platform.catalogue import Access, Database, load_catalogue
+from osp.platform.catalogue import Access, Database, QueueAccess, load_catalogue
 from osp.stacks.services import NAMESPACE
 from tests.app import k8s
 from tests.support import plan_of, spec_of
@@ -305,7 +305,8 @@ def _expected_https(catalogue, spec, plan, service):
     otherwise the private subnets, where the interface endpoints (SNS included) are."""
     uses = service.uses
     placeholder = any(catalogue.secret_map[s].kind == "placeholder" for s in uses.secrets)
-    if uses.buckets or uses.email or placeholder:
+    # DynamoDB, like S3, is reached at its public addresses (a gateway endpoint at best).
+    if uses.buckets or uses.email or placeholder or uses.tables:
         return {"0.0.0.0/0"}
     if not spec.network.interface_endpoints:
         return {"0.0.0.0/0"}
@@ -397,9 +398,14 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
         signer = sum(service.name in b.delivery.signers for b in catalogue.delivered_buckets)
         secrets = len(uses.secrets) + uses.cache + broker_user + signer
         writes = Access.READ_WRITE in uses.buckets.values()
+        own_tables = {
+            t: a for t, a in uses.tables.items() if not catalogue.table_map[t].tenant_partitioned
+        }
         expected = {
             "PublishEvents": sns_sqs and bool(uses.publishes),
             "ConsumeEvents": sns_sqs and bool(uses.consumes),
+            # A blueprint queue it sends to (tests/stacks/test_lms_functions.py).
+            "SendMessages": QueueAccess.SEND in uses.queues.values(),
             "ListBuckets": bool(uses.buckets),
             "ReadObjects": bool(uses.buckets),
             "WriteObjects": writes,
@@ -414,10 +420,17 @@ def test_each_policy_has_exactly_the_statements_its_uses_call_for(case):
             "KafkaProduce": bool(uses.kafka and uses.kafka.produces),
             "KafkaConsume": bool(uses.kafka and uses.kafka.consumes),
             "KafkaConsumerGroup": bool(uses.kafka and uses.kafka.consumes),
+            # Tables: its own role reads (and writes) the others; a tenant-partitioned one
+            # only through its tenant-data role (tests/stacks/test_tables_and_parameters).
+            "ReadTables": bool(own_tables),
+            "WriteTables": Access.READ_WRITE in own_tables.values(),
+            "AssumeTenantDataRole": any(
+                catalogue.table_map[t].tenant_partitioned for t in uses.tables
+            ),
         }
         vias = [
             ("sns", expected["PublishEvents"]),
-            ("sqs", expected["ConsumeEvents"]),
+            ("sqs", expected["ConsumeEvents"] or expected["SendMessages"]),
             ("s3", bool(uses.buckets)),
             ("secretsmanager", bool(secrets)),
         ]
@@ -459,7 +472,11 @@ def test_configuration_points_at_exactly_what_the_policy_grants(case):
             for k, v in env.items()
             if k.startswith("QUEUE_") and k.endswith("_URL")
         }
-        assert queues == {arn_name(a) for a in resources(statements, "ConsumeEvents")}
+        assert queues == {
+            arn_name(a)
+            for sid in ("ConsumeEvents", "SendMessages")
+            for a in resources(statements, sid)
+        }
         buckets = {v for k, v in env.items() if k.startswith("BUCKET_") and k.endswith("_NAME")}
         assert buckets == {a.split(":::")[1] for a in resources(statements, "ListBuckets")}
         paths = {v for k, v in env.items() if k.endswith("PARAMETERS_PATH")}
@@ -523,7 +540,8 @@ def test_stack_outputs_name_every_services_role_and_address(case):
             f"http://{service.name}.{NAMESPACE}.svc.cluster.local:{service.port}"
         )
     assert outputs["loadBalancerControllerRoleArn"].endswith(f":role/osp-{spec.name}-lb-controller")
-    senders = any(s.uses.email for s in catalogue.services)
+    # A function sending email makes the estate's sending domain too (lms's notifications).
+    senders = any(s.uses.email for s in (*catalogue.services, *catalogue.functions))
     assert ("emailIdentityArn" in outputs) == senders
     if senders:
         assert outputs["emailIdentityArn"].endswith(f":identity/{spec.domain}")

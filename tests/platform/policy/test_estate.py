@@ -28,7 +28,10 @@ UNROTATED_SECRETS = {
     "learning-hub": ("app-secrets-payment-gateway",),
     "learning-platform": ("app-secrets-stripe", "app-secrets-stripe-verification"),
     "code-learn": (),
-    "lms": (),
+    # Grafana reads its admin password only when its database is new: a rotated secret would
+    # no longer be the password (docs/components.md, ObservabilityStack). lms chooses the
+    # in-cluster observability stack (seed 002 §5.5).
+    "lms": ("observability-grafana-admin",),
 }
 
 
