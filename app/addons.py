@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from osp.app.pods import label_problems, namespace_problem
 from osp.components.cluster import POOL_LABEL
+from osp.components.helm import pinned_release
 from osp.platform.limits import AWS_REGION, IAM_ROLE_ARN, pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -244,33 +245,22 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=child,
         )
 
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-load-balancer-controller",
-            name=LOAD_BALANCER_CONTROLLER,
             chart=LOAD_BALANCER_CONTROLLER,
             version=args.load_balancer_controller_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                repo=LOAD_BALANCER_CONTROLLER_REPOSITORY
-            ),
+            repository=LOAD_BALANCER_CONTROLLER_REPOSITORY,
             namespace=ADDONS_NAMESPACE,
             values=load_balancer_controller_values(args),
-            # A failed install or upgrade rolls back rather than leave a half-done release.
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=child,
         )
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-metrics-server",
-            name=METRICS_SERVER,
             chart=METRICS_SERVER,
             version=args.metrics_server_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=METRICS_SERVER_REPOSITORY),
+            repository=METRICS_SERVER_REPOSITORY,
             namespace=ADDONS_NAMESPACE,
             values=metrics_server_values(args),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=child,
         )
 

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from osp.app import pods
 from osp.app.observability_stack import namespace_labels
+from osp.components.helm import pinned_release
 from osp.platform import limits
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -147,17 +148,13 @@ class ArgoCd(pulumi.ComponentResource):
             metadata={"name": NAMESPACE, "labels": namespace_labels("restricted", args.labels)},
             opts=child,
         )
-        release = k8s.helm.v3.Release(
+        release = pinned_release(
             f"{name}-release",
-            name=CHART,
             chart=CHART,
             version=args.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY),
+            repository=REPOSITORY,
             namespace=NAMESPACE,
             values=values(args),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         k8s.core.v1.Secret(

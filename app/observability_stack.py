@@ -27,6 +27,7 @@ from osp.app.identity import (
     with_key_grants,
 )
 from osp.app.images import AWS_CLI_IMAGE
+from osp.components.helm import pinned_release
 from osp.platform import limits
 from osp.platform.catalogue import Access
 from osp.platform.validation import InvalidArguments, Problems
@@ -490,43 +491,31 @@ class ObservabilityStack(pulumi.ComponentResource):
         ready = pulumi.ResourceOptions(
             parent=self, depends_on=[storage_class, namespace, agents, grafana, loki]
         )
-        stack = k8s.helm.v3.Release(
+        stack = pinned_release(
             f"{name}-prometheus-stack",
-            name=PROMETHEUS_STACK,
             chart=PROMETHEUS_STACK,
             version=args.prometheus_stack_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_STACK_REPOSITORY),
+            repository=PROMETHEUS_STACK_REPOSITORY,
             namespace=NAMESPACE,
             values=prometheus_stack_values(args, secret.arn, grafana.role_arn),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=ready,
         )
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-loki",
-            name=LOKI,
             chart=LOKI,
             version=args.loki_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=LOKI_REPOSITORY),
+            repository=LOKI_REPOSITORY,
             namespace=NAMESPACE,
             values=loki_values(args, loki.role_arn, args.loki_bucket_name),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=ready,
         )
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-promtail",
-            name=PROMTAIL,
             chart=PROMTAIL,
             version=args.promtail_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMTAIL_REPOSITORY),
+            repository=PROMTAIL_REPOSITORY,
             namespace=AGENTS_NAMESPACE,
             values=promtail_values(),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             # Its ServiceMonitor needs the operator's CRDs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[agents, stack]),
         )

@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from osp.components._discovery import DISCOVERY_TAG
 from osp.components.cluster import POOL_LABEL, irsa_trust_policy
+from osp.components.helm import pinned_release
 from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
 from osp.platform.spec import CapacityType
@@ -553,18 +554,15 @@ class Karpenter(pulumi.ComponentResource):
             name, args, partition, account, queue, node_role, profile, child
         )
 
-        crds = k8s.helm.v3.Release(
+        crds = pinned_release(
             f"{name}-crds",
             name="karpenter-crd",
             chart=CRD_CHART,
             version=args.chart_version,
             namespace=NAMESPACE,
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=child,
         )
-        controller = k8s.helm.v3.Release(
+        controller = pinned_release(
             f"{name}-controller",
             name="karpenter",
             chart=CHART,
@@ -573,9 +571,6 @@ class Karpenter(pulumi.ComponentResource):
             # The CRDs are the karpenter-crd release's: Helm never upgrades a chart's crds/.
             skip_crds=True,
             values=controller_values(args, role_arn=role.arn, queue_name=queue.name),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[crds, role_policy, access, *rules]
             ),
