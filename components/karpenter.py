@@ -382,14 +382,7 @@ def controller_policy(
 def interruption_queue_policy(*, queue_arn: str, rule_arns: Sequence[str]) -> str:
     """Only the estate's interruption rules may send to the queue, and nothing without TLS."""
     return iam.policy(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sqs:*",
-            "Resource": queue_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        iam.deny_insecure_transport("sqs:*", queue_arn),
         {
             "Sid": "InterruptionRulesSend",
             "Effect": "Allow",

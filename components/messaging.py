@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from osp.platform import filter_policy, limits
 from osp.platform.filter_policy import FilterPolicyScope
-from osp.platform.iam import policy
+from osp.platform.iam import deny_insecure_transport, policy
 from osp.platform.limits import pattern, whole_range
 from osp.platform.validation import InvalidArguments, Problems
 
@@ -58,17 +58,6 @@ RETENTION_RANGE = (60, 14 * _DAY)
 RECEIVE_WAIT_RANGE = (0, 20)
 DATA_KEY_REUSE_RANGE = (60, _DAY)
 MAX_RECEIVE_RANGE = (1, 1000)
-
-
-def _deny_insecure_transport(actions: str | Sequence[str], resource: str) -> dict:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": actions if isinstance(actions, str) else list(actions),
-        "Resource": resource,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 # -- topics ------------------------------------------------------------------------------
@@ -122,7 +111,7 @@ def topic_policy(
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             }
         )
-    statements.append(_deny_insecure_transport(TOPIC_ACTIONS, topic_arn))
+    statements.append(deny_insecure_transport(TOPIC_ACTIONS, topic_arn))
     return policy(*statements)
 
 
@@ -250,7 +239,7 @@ class QueueArgs:
 
 def queue_policy(*, queue_arn: str, topic_arns: Sequence[str] = ()) -> str:
     """The access policy of a queue: nothing without TLS; SNS may send only from `topic_arns`."""
-    statements: list[dict] = [_deny_insecure_transport("sqs:*", queue_arn)]
+    statements: list[dict] = [deny_insecure_transport("sqs:*", queue_arn)]
     if topic_arns:
         statements.append(
             {

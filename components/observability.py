@@ -229,14 +229,7 @@ def topic_policy(
                 },
             },
         },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": list(TOPIC_ACTIONS),
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        iam.deny_insecure_transport(TOPIC_ACTIONS, topic_arn),
     )
 
 

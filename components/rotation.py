@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components._log_groups import log_group
+from osp.components.messaging import queue_policy
 from osp.platform import iam, limits
 from osp.platform.limits import whole_range
 from osp.platform.naming import NameKind, fit
@@ -299,18 +300,7 @@ class SecretRotator(pulumi.ComponentResource):
         aws.sqs.QueuePolicy(
             f"{name}-dlq",
             queue_url=queue.url,
-            policy=queue.arn.apply(
-                lambda arn: iam.policy(
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sqs:*",
-                        "Resource": arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                )
-            ),
+            policy=queue.arn.apply(lambda arn: queue_policy(queue_arn=arn)),
             opts=child,
         )
         group = self._security_group(name, args, tagged)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -20,3 +21,16 @@ def service_trust(service: str) -> str:
             "Action": "sts:AssumeRole",
         }
     )
+
+
+def deny_insecure_transport(actions: str | Sequence[str], resource: str) -> dict[str, Any]:
+    """The resource-policy statement refusing `actions` on `resource` to any request made
+    without TLS (`aws:SecureTransport` false), whoever makes it."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions if isinstance(actions, str) else list(actions),
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
