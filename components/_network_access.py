@@ -68,3 +68,46 @@ def client_security_group(
                 opts=child,
             )
     return group
+
+
+def reach_store(
+    name: str,
+    *,
+    suffix: str = "",
+    client_group_id: pulumi.Input[str],
+    store_group_id: pulumi.Input[str],
+    port: int,
+    egress_description: str | None,
+    ingress_description: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> None:
+    """A client group's way to a store's group on `port`: the client's egress rule
+    `<name>-to-store<suffix>` and the store's matching ingress rule `<name>-into-store<suffix>`
+    (a security group rule is one-sided; both sides must name each other). No egress rule when
+    `egress_description` is None: the client's other rules already let it out on that port."""
+    child = pulumi.ResourceOptions(parent=parent)
+    to_store, into_store = f"{name}-to-store{suffix}", f"{name}-into-store{suffix}"
+    if egress_description is not None:
+        aws.vpc.SecurityGroupEgressRule(
+            to_store,
+            security_group_id=client_group_id,
+            description=egress_description,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=store_group_id,
+            tags={"Name": to_store, **tags},
+            opts=child,
+        )
+    aws.vpc.SecurityGroupIngressRule(
+        into_store,
+        security_group_id=store_group_id,
+        description=ingress_description,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=client_group_id,
+        tags={"Name": into_store, **tags},
+        opts=child,
+    )

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components._log_groups import log_group
+from osp.components._network_access import reach_store
 from osp.components.messaging import queue_policy
 from osp.platform import iam, limits
 from osp.platform.naming import NameKind, fit
@@ -435,7 +436,7 @@ class Function(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        group = self._security_group(name, args.in_vpc, tagged) if args.in_vpc else None
+        group = self._security_group(name, args.in_vpc, args.tags) if args.in_vpc else None
         code: dict[str, Any]
         if args.zip is not None:
             code = {
@@ -513,7 +514,9 @@ class Function(pulumi.ComponentResource):
             {"functionArn": self.function_arn, "roleArn": self.role_arn, "dlqArn": self.dlq_arn}
         )
 
-    def _security_group(self, name: str, in_vpc: InVpc, tagged) -> aws.ec2.SecurityGroup:
+    def _security_group(
+        self, name: str, in_vpc: InVpc, tags: Mapping[str, str]
+    ) -> aws.ec2.SecurityGroup:
         """Nothing in; out, each store on its port and AWS's APIs on 443."""
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(
@@ -521,7 +524,7 @@ class Function(pulumi.ComponentResource):
             vpc_id=in_vpc.vpc_id,
             name=fit(f"{name}-sg"),
             description=f"{name}: Lambda function, its data stores and AWS APIs over HTTPS",
-            tags=tagged(f"{name}-sg"),
+            tags={"Name": f"{name}-sg", **tags},
             opts=child,
         )
         for index, cidr in enumerate(in_vpc.https_cidrs):
@@ -533,31 +536,20 @@ class Function(pulumi.ComponentResource):
                 from_port=_HTTPS,
                 to_port=_HTTPS,
                 cidr_ipv4=cidr,
-                tags=tagged(f"{name}-https-{index}"),
+                tags={"Name": f"{name}-https-{index}", **tags},
                 opts=child,
             )
         for index, store in enumerate(in_vpc.stores):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-to-store-{index}",
-                security_group_id=group.id,
-                description=f"{store.description} on TCP {store.port}",
-                ip_protocol="tcp",
-                from_port=store.port,
-                to_port=store.port,
-                referenced_security_group_id=store.security_group_id,
-                tags=tagged(f"{name}-to-store-{index}"),
-                opts=child,
-            )
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-into-store-{index}",
-                security_group_id=store.security_group_id,
-                description=f"{name}: the Lambda function on TCP {store.port}",
-                ip_protocol="tcp",
-                from_port=store.port,
-                to_port=store.port,
-                referenced_security_group_id=group.id,
-                tags=tagged(f"{name}-into-store-{index}"),
-                opts=child,
+            reach_store(
+                name,
+                suffix=f"-{index}",
+                client_group_id=group.id,
+                store_group_id=store.security_group_id,
+                port=store.port,
+                egress_description=f"{store.description} on TCP {store.port}",
+                ingress_description=f"{name}: the Lambda function on TCP {store.port}",
+                tags=tags,
+                parent=self,
             )
         return group
 

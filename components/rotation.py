@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from osp.components._log_groups import log_group
+from osp.components._network_access import reach_store
 from osp.components.messaging import queue_policy
 from osp.platform import iam, limits
 from osp.platform.limits import whole_range
@@ -414,27 +415,17 @@ class SecretRotator(pulumi.ComponentResource):
         )
         if args.store_security_group_id is None or args.store_port is None:
             return group
-        if args.store_port != _HTTPS:  # else the rule above covers it
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-to-store",
-                security_group_id=group.id,
-                description=f"The store on TCP {args.store_port}",
-                ip_protocol="tcp",
-                from_port=args.store_port,
-                to_port=args.store_port,
-                referenced_security_group_id=args.store_security_group_id,
-                tags=tagged(f"{name}-to-store"),
-                opts=child,
-            )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-into-store",
-            security_group_id=args.store_security_group_id,
-            description=f"{name}: the rotation function on TCP {args.store_port}",
-            ip_protocol="tcp",
-            from_port=args.store_port,
-            to_port=args.store_port,
-            referenced_security_group_id=group.id,
-            tags=tagged(f"{name}-into-store"),
-            opts=child,
+        reach_store(
+            name,
+            client_group_id=group.id,
+            store_group_id=args.store_security_group_id,
+            port=args.store_port,
+            # On 443 the rule above already lets it out.
+            egress_description=None
+            if args.store_port == _HTTPS
+            else f"The store on TCP {args.store_port}",
+            ingress_description=f"{name}: the rotation function on TCP {args.store_port}",
+            tags=args.tags,
+            parent=self,
         )
         return group
