@@ -18,16 +18,23 @@ cost more than osp's own code there, and none of them shapes the plan:
   once per completion: quadratic in the number of outputs. The offline run waits on them all
   at once, and still wakes at the first failure, so an error surfaces as it did;
 - `pulumi.runtime.resource._get_stack_trace` extracts the whole Python stack for every resource
-  to send source positions to the engine; the mock monitor ignores them.
+  to send source positions to the engine; the mock monitor ignores them;
+- `pulumi.runtime.rpc.transfer_properties` gives each property of a new resource an Output
+  built from four futures and a task that gathers them: a typed provider class passes every
+  output property it declares (about thirty a resource, read or not), so a prod plan holds
+  some 20 000 of them at once — most of the difference in peak memory between a program of
+  typed classes and the same resources registered bare. The offline run gives each the one
+  future the Output keeps (`Output._from_data`), resolved with the same data the task would
+  have gathered.
 
-The two functions are private to the SDK, so they are replaced only while an offline run is in
+The three functions are private to the SDK, so they are replaced only while an offline run is in
 progress and put back when the last one ends (a count under a lock: the tenant rollout plans
 in threads). Even while installed, each replacement behaves as the SDK's own unless the calling
 context is inside `offline_runtime()` — a real Pulumi program running in another thread is never
-affected. The wait replaces a function osp has read: it is installed only when the SDK's source
-of it is the one it was written against (`SDK_WAIT_FOR_RPCS_SHA256`), so an SDK upgrade that
-changes it falls back to the SDK's behaviour (slower, never different) and
-`tests/platform/test_engine.py` says so.
+affected. The wait and the outputs replace code osp has read: each is installed only when the
+SDK's source of it is the one it was written against (`SDK_WAIT_FOR_RPCS_SHA256`,
+`SDK_OUTPUTS_SHA256`), so an SDK upgrade that changes it falls back to the SDK's behaviour
+(slower, never different) and `tests/platform/test_engine.py` says so.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import gc
 import hashlib
 import inspect
@@ -44,13 +52,19 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from pulumi import output as sdk_output
 from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime import rpc as sdk_rpc
 from pulumi.runtime import stack as sdk_stack
 from pulumi.runtime.proto import source_pb2
 
 #: sha256 of `inspect.getsource(pulumi.runtime.stack.wait_for_rpcs)` in the SDK (3.272) that
 #: `_wait_for_rpcs` mirrors.
 SDK_WAIT_FOR_RPCS_SHA256 = "c0f9027f85ad09255ded0a1908033b490f76d303a3e40b50d3cf47a69265469d"
+#: sha256 of the sources of `pulumi.runtime.rpc.transfer_properties`, `Output.__init__` and
+#: `Output._from_data`, in that order, in the SDK (3.272) that `_transfer_properties` mirrors:
+#: the resolver it returns must give the Output the data `Output.__init__` would gather.
+SDK_OUTPUTS_SHA256 = "02cb408aca41e905526f305fcbb5ec7a203ff74af720dd05a2cf7febe13a0341"
 #: The Pulumi SDK release the replacements below were read against.
 SDK_VERSION_READ = "3.272.0"
 
@@ -78,11 +92,12 @@ class Replacement:
         return getattr(self.module, self.name, None)
 
 
-def _source_sha256(function: Callable[..., Any]) -> str | None:
+def _source_sha256(*functions: Callable[..., Any]) -> str | None:
     try:
-        return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
+        source = "".join(inspect.getsource(function) for function in functions)
     except (OSError, TypeError):
         return None
+    return hashlib.sha256(source.encode()).hexdigest()
 
 
 def _until_all_done_or_one_fails(tasks: list[asyncio.Future]) -> asyncio.Future:
@@ -169,6 +184,45 @@ def _make_get_stack_trace(sdk: Callable[..., Any]) -> Callable[..., Any]:
     return _get_stack_trace
 
 
+def _resolve_output(
+    resource: Any,
+    data: asyncio.Future,
+    value: Any,
+    is_known: bool,
+    is_secret: bool,
+    deps: set[Any] | None,
+    failed: Exception | None,
+) -> None:
+    # What the SDK's resolver and `Output.__init__`'s gathering task make of the same call:
+    # the resource joins the value's dependencies, and a failure fails the Output.
+    if failed is not None:
+        data.set_exception(failed)
+        return
+    resources = set(deps) if deps else set()
+    resources.add(resource)
+    data.set_result(
+        sdk_output._OutputData(
+            resources=resources, value=value, is_known=is_known, is_secret=is_secret
+        )
+    )
+
+
+def _make_transfer_properties(sdk: Callable[..., Any]) -> Callable[..., Any]:
+    def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+        if not _IN_OFFLINE_RUN.get():
+            return sdk(res, props, custom)
+        resolvers: dict[str, Any] = {}
+        for name in props:
+            if name == "urn" or (name == "id" and custom):
+                continue  # the SDK resolves these itself
+            data: asyncio.Future = asyncio.Future()
+            resolvers[name] = functools.partial(_resolve_output, res, data)
+            res.__dict__[name] = sdk_output.Output._from_data(data)
+        return resolvers
+
+    return transfer_properties
+
+
 REPLACEMENTS = (
     Replacement(
         sdk_stack,
@@ -182,13 +236,23 @@ REPLACEMENTS = (
         _make_get_stack_trace,
         lambda sdk: callable(sdk) and not inspect.signature(sdk).parameters,
     ),
+    Replacement(
+        sdk_rpc,
+        "transfer_properties",
+        _make_transfer_properties,
+        lambda sdk: (
+            _source_sha256(sdk, sdk_output.Output.__init__, sdk_output.Output._from_data)
+            == SDK_OUTPUTS_SHA256
+        ),
+    ),
 )
 
 
 def _applies(replacement: Replacement, sdk: Callable[..., Any]) -> bool:
     try:
         return replacement.applies(sdk)
-    except (TypeError, ValueError):  # not a Python function any more: not the one we read
+    # Not a Python function any more, or a name it relies on is gone: not the one we read.
+    except (AttributeError, TypeError, ValueError):
         return False
 
 

@@ -7,8 +7,8 @@ runs of each of:
 
 - `sdk defaults`: osp's engine with the SDK as it ships (no `offline_runtime()` tuning);
 - `gc only`: only the garbage-collector tuning of `offline_runtime()`;
-- `sdk fns only`: only its two SDK function replacements (outputs waited for at once, no
-  stack traces);
+- `sdk fns only`: only its three SDK function replacements (outputs waited for at once, no
+  stack traces, one future per resource property);
 - `osp`: the offline engine as it runs (`osp preview --offline`);
 - `sdk floor`: a plain Pulumi program under the same mocks (`FakeAws`), default settings, that
   imports the provider SDK modules of the plan's resource types and re-registers every resource

@@ -316,6 +316,54 @@ def test_outside_an_offline_run_the_replacements_are_the_sdks_own():
     asyncio.run(runtime._make_wait_for_rpcs(sdk_wait)(False))
     assert calls == [False]
 
+    transferred = []
+    transfer = runtime._make_transfer_properties(lambda *args: transferred.append(args) or {})
+    assert transfer("resource", {"arn": None}, True) == {}
+    assert transferred == [("resource", {"arn": None}, True)]
+
+
+class _Resource:
+    """What `transfer_properties` needs of a resource: a `__dict__` and identity."""
+
+
+_RESOLUTIONS = {
+    "known": ("arn:aws:s3:::b", True, False, None, None),
+    "secret, with dependencies": ("hunter2", True, True, {"dependency"}, None),
+    "unknown": (None, False, False, set(), None),
+    "failed": (None, False, False, None, ValueError("refused")),
+}
+
+
+@pytest.mark.parametrize("call", _RESOLUTIONS.values(), ids=_RESOLUTIONS)
+def test_the_outputs_the_offline_run_gives_a_resource_are_the_sdks(call):
+    """One future per property instead of the SDK's four and a task: the same Output data
+    (value, known, secret, dependencies) or the same failure, for the same resolver call."""
+    sdk = next(r for r in runtime.REPLACEMENTS if r.name == "transfer_properties").original()
+    ours = runtime._make_transfer_properties(sdk)
+
+    async def resolved(transfer):
+        resource = _Resource()
+        resolvers = transfer(resource, {"id": None, "urn": None, "arn": None}, True)
+        assert set(resolvers) == {"arn"} and set(vars(resource)) == {"arn"}
+        resolvers["arn"](*call)
+        output = vars(resource)["arn"]
+        try:
+            data = await output._data
+        except ValueError as failure:
+            return ("failed", str(failure))
+        finally:
+            # A failed Output stays tracked for the program's end: this program ends here.
+            pulumi.runtime.settings.SETTINGS.outputs.discard(output._data)
+        resources = {"<the resource>" if r is resource else r for r in data.resources}
+        return (data.value, data.is_known, data.is_secret, resources)
+
+    async def both():
+        with runtime.offline_runtime():
+            return await resolved(sdk), await resolved(ours)
+
+    from_sdk, from_ours = asyncio.run(both())
+    assert from_ours == from_sdk
+
 
 def test_a_failing_output_is_reported_while_others_still_wait():
     """Waiting on every output at once still wakes at the first failure, as the SDK does."""
