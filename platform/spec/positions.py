@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -54,7 +56,20 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 def load_document(text: str, source: str) -> tuple[Any, Positions]:
     """The YAML document in `text` and where its keys sit; a SpecError naming `source` (and
     the line) when `text` is not YAML, or is larger, deeper or expands to more nodes than any
-    osp file needs (osp.platform.limits): such a file is refused before it is parsed."""
+    osp file needs (osp.platform.limits): such a file is refused before it is parsed.
+
+    The document is the caller's own to change; the positions are shared, read-only."""
+    document, found = _parsed(text, source)
+    return copy.deepcopy(document), found
+
+
+# One command reads the same few files several times (a blueprint is read for its
+# infrastructure defaults once per environment, then for its catalogue and its warnings), and
+# PyYAML in pure Python is most of a cached preview's time: each text is parsed once per
+# process. Keyed by the text itself, so a changed file is parsed afresh; a refused one raises
+# every time.
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, source: str) -> tuple[Any, Positions]:
     try:
         _check_shape(text, source)
         loader = _Loader(text)  # a SafeLoader

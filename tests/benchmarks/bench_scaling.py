@@ -36,17 +36,28 @@ def renamed(name: str, copy: int) -> str:
     return name if copy == 1 else f"{name}-c{copy}"
 
 
-def _event(reference: str, copy: int) -> str:
-    """`enrollment-created from enrollment` in copy `copy`."""
+def _event(reference: str | dict, copy: int) -> str | dict:
+    """`enrollment-created from enrollment` (or its mapping form, with a channel and a
+    filter) in copy `copy`."""
+    if isinstance(reference, dict):
+        return {
+            **reference,
+            "event": renamed(reference["event"], copy),
+            "from": renamed(reference["from"], copy),
+        }
     event, _, publisher = reference.partition(" from ")
     return f"{renamed(event, copy)} from {renamed(publisher, copy)}"
 
 
 def catalogue_copied(times: int) -> dict:
-    """The bundled `osp` catalogue with its services copied `times` times."""
+    """The bundled `osp` catalogue with its services copied `times` times: each copy with its
+    own events, queues and parameters; the buckets, secrets, functions and schedules stay the
+    first copy's."""
     catalogue = yaml.safe_load((REPO / "blueprints" / "osp" / "blueprint.yaml").read_text())
-    services = {}
+    services, queues, parameters = {}, {}, {}
     for copy in range(1, times + 1):
+        for name, queue in catalogue.get("queues", {}).items():
+            queues[renamed(name, copy)] = queue
         for name, service in catalogue["services"].items():
             service = json.loads(json.dumps(service))  # a deep copy of plain data
             service["route"] = f"/api/{renamed(name, copy)}"
@@ -59,8 +70,17 @@ def catalogue_copied(times: int) -> dict:
                 uses["publishes"] = [renamed(e, copy) for e in uses["publishes"]]
             if "consumes" in uses:
                 uses["consumes"] = [_event(e, copy) for e in uses["consumes"]]
+            if "queues" in uses:
+                uses["queues"] = {renamed(q, copy): a for q, a in uses["queues"].items()}
+            if name in catalogue.get("parameters", {}):
+                parameters[renamed(name, copy)] = catalogue["parameters"][name]
             services[renamed(name, copy)] = service
-    return {**catalogue, "services": services}
+    copied = {**catalogue, "services": services}
+    if queues:
+        copied["queues"] = queues
+    if parameters:
+        copied["parameters"] = parameters
+    return copied
 
 
 def project_of(folder: Path, environment: str, times: int) -> Path:

@@ -338,8 +338,11 @@ _RESOLUTIONS = {
 def test_the_outputs_the_offline_run_gives_a_resource_are_the_sdks(call):
     """One future per property instead of the SDK's four and a task: the same Output data
     (value, known, secret, dependencies) or the same failure, for the same resolver call."""
-    sdk = next(r for r in runtime.REPLACEMENTS if r.name == "transfer_properties").original()
-    ours = runtime._make_transfer_properties(sdk)
+    replacement = next(r for r in runtime.REPLACEMENTS if r.name == "transfer_properties")
+    sdk = replacement.original()
+    if not runtime._applies(replacement, sdk):
+        pytest.skip("not installed over this SDK's transfer_properties: the SDK's own runs")
+    ours = replacement.make(sdk)
 
     async def resolved(transfer):
         resource = _Resource()

@@ -21,6 +21,7 @@ from osp.platform.spec import (
     parse_stack_file,
     spec_warnings,
 )
+from osp.platform.spec.positions import load_document
 from osp.platform.spec.warnings import collisions, weakened_stances
 from tests.support import REPO
 
@@ -110,6 +111,26 @@ def test_a_few_aliases_are_still_fine():
         source=SOURCE,
     )
     assert spec.tags == {"team": "a"}
+
+
+def test_a_text_read_twice_gives_each_caller_a_document_of_its_own():
+    # Parsed once per process (one command reads a blueprint several times): the second
+    # caller must not see what the first did to its copy.
+    text = "config:\n  osp:tags: {team: a}\n  items: [1, 2]\n"
+    first, where = load_document(text, SOURCE)
+    first["config"]["osp:tags"]["team"] = "changed"
+    first["config"]["items"].append(3)
+    second, again = load_document(text, SOURCE)
+    assert second == {"config": {"osp:tags": {"team": "a"}, "items": [1, 2]}}
+    assert again.line(("config", "items")) == where.line(("config", "items")) == 3
+    changed, _ = load_document(text.replace("team: a", "team: b"), SOURCE)
+    assert changed["config"]["osp:tags"] == {"team": "b"}
+
+
+def test_a_refused_text_is_refused_every_time_it_is_read():
+    for _ in range(2):
+        with pytest.raises(SpecError):
+            load_document(LAUGHS, SOURCE)
 
 
 def test_the_bundled_files_sit_well_inside_the_limits():
