@@ -62,8 +62,9 @@ from pulumi.runtime.proto import source_pb2
 #: `_wait_for_rpcs` mirrors.
 SDK_WAIT_FOR_RPCS_SHA256 = "c0f9027f85ad09255ded0a1908033b490f76d303a3e40b50d3cf47a69265469d"
 #: sha256 of the sources of `pulumi.runtime.rpc.transfer_properties`, `Output.__init__` and
-#: `Output._from_data`, in that order, in the SDK (3.272) that `_transfer_properties` mirrors:
-#: the resolver it returns must give the Output the data `Output.__init__` would gather.
+#: `Output._from_data`, in that order, in the SDK (3.272) that `_make_transfer_properties`
+#: mirrors: the resolver it returns must give the Output the data `Output.__init__` would
+#: gather.
 SDK_OUTPUTS_SHA256 = "02cb408aca41e905526f305fcbb5ec7a203ff74af720dd05a2cf7febe13a0341"
 #: The Pulumi SDK release the replacements below were read against.
 SDK_VERSION_READ = "3.272.0"
