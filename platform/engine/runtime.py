@@ -22,7 +22,7 @@ cost more than osp's own code there, and none of them shapes the plan:
 - `pulumi.runtime.rpc.transfer_properties` gives each property of a new resource an Output
   built from four futures and a task that gathers them: a typed provider class passes every
   output property it declares, read or not, so a prod plan holds some 10 500 of them (about
-  2 KiB each) to its end — more than the whole difference in peak memory between a program of
+  2 KiB each) to its end — most of the difference in peak memory between a program of
   typed classes and the same resources registered bare. The offline run gives each the one
   future the Output keeps (`Output._from_data`), resolved with the same data the task would
   have gathered.
