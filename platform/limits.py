@@ -640,10 +640,49 @@ LAMBDA_RESERVED_CONCURRENCY = whole_range(
     "a number of concurrent executions from 1 to 900 (Lambda keeps 100 of an account's "
     "1000 unreserved)",
 )
+#: Lambda runtimes past their deprecation date in AWS Lambda's runtime schedule: no security
+#: patches, and AWS blocks creating and then updating functions on them (nodejs20.x on
+#: 2026-04-30, dotnet8 on 2026-11-10, with .NET 8's end of support). A catalogue refuses them
+#: and the guardrail OSP-LAMBDA-2 fails a function on one. Add a runtime on its deprecation
+#: date, and take it out of LAMBDA_RUNTIMES.
+LAMBDA_DEPRECATED_RUNTIMES = frozenset(
+    {
+        "dotnet5.0",
+        "dotnet6",
+        "dotnet7",
+        "dotnet8",
+        "dotnetcore1.0",
+        "dotnetcore2.0",
+        "dotnetcore2.1",
+        "dotnetcore3.1",
+        "go1.x",
+        "java8",
+        "nodejs",
+        "nodejs10.x",
+        "nodejs12.x",
+        "nodejs14.x",
+        "nodejs16.x",
+        "nodejs18.x",
+        "nodejs20.x",
+        "nodejs4.3",
+        "nodejs4.3-edge",
+        "nodejs6.10",
+        "nodejs8.10",
+        "provided",
+        "python2.7",
+        "python3.6",
+        "python3.7",
+        "python3.8",
+        "python3.9",
+        "ruby2.5",
+        "ruby2.7",
+        "ruby3.2",
+    }
+)
 #: The managed runtimes osp accepts for a zip artifact: the ones AWS has not deprecated.
 LAMBDA_RUNTIMES = (
-    "python3.11", "python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java17", "java21",
-    "dotnet8", "ruby3.3", "provided.al2023",
+    "python3.11", "python3.12", "python3.13", "nodejs22.x", "java17", "java21", "ruby3.3",
+    "provided.al2023",
 )  # fmt: skip
 LAMBDA_RUNTIME = one_of(LAMBDA_RUNTIMES, "a Lambda runtime: " + ", ".join(LAMBDA_RUNTIMES))
 #: A handler as the runtimes name one (`index.handler`, `Namespace::Class::Method`).

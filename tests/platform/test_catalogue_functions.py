@@ -174,8 +174,8 @@ def test_the_base_document_is_valid(tmp_path):
         pytest.param(
             [("runtime: python3.13", "runtime: python2.7")],
             "31: functions.mailer.runtime: got 'python2.7'; expected a Lambda runtime: "
-            "python3.11, python3.12, python3.13, nodejs20.x, nodejs22.x, java17, java21, "
-            "dotnet8, ruby3.3, provided.al2023",
+            "python3.11, python3.12, python3.13, nodejs22.x, java17, java21, ruby3.3, "
+            "provided.al2023",
             id="deprecated-runtime",
         ),
         pytest.param(

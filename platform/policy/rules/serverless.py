@@ -5,6 +5,7 @@ invocation or a schedule fails."""
 
 from __future__ import annotations
 
+from osp.platform import limits
 from osp.platform.plan import PlannedResource
 from osp.platform.policy.model import Check, Rule, Scope, Severity
 from osp.platform.policy.rules._reading import (
@@ -29,42 +30,6 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 MANAGED_POLICY = "aws:iam/policy:Policy"
 
-DEPRECATED_RUNTIMES = frozenset(
-    {
-        "dotnet5.0",
-        "dotnet6",
-        "dotnet7",
-        "dotnetcore1.0",
-        "dotnetcore2.0",
-        "dotnetcore2.1",
-        "dotnetcore3.1",
-        "go1.x",
-        "java8",
-        "nodejs",
-        "nodejs4.3",
-        "nodejs4.3-edge",
-        "nodejs6.10",
-        "nodejs8.10",
-        "nodejs10.x",
-        "nodejs12.x",
-        "nodejs14.x",
-        "nodejs16.x",
-        "nodejs18.x",
-        "nodejs20.x",
-        "provided",
-        "python2.7",
-        "python3.6",
-        "python3.7",
-        "python3.8",
-        "python3.9",
-        "ruby2.5",
-        "ruby2.7",
-        "ruby3.2",
-    }
-)
-"""Runtimes past their deprecation date in AWS Lambda's runtime schedule (checked December
-2026): they get no security patches, and AWS blocks creating and then updating functions on
-them. Add a runtime here on its deprecation date."""
 
 #: Services that invoke a function asynchronously: a failed invocation is retried twice, then
 #: dropped unless the function has a dead-letter queue or an on-failure destination.
@@ -135,7 +100,7 @@ def _runtime(resource: PlannedResource, scope: Scope) -> Check | None:
     runtime = resource.inputs.get("runtime")
     if runtime is None:
         return None
-    ok = runtime not in DEPRECATED_RUNTIMES
+    ok = runtime not in limits.LAMBDA_DEPRECATED_RUNTIMES
     return Check.of(ok, "" if ok else f"{runtime} is deprecated", runtime=runtime)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from osp.platform.policy.rules.serverless import DEPRECATED_RUNTIMES
+from osp.platform import limits
 from tests.platform.policy.fixtures import KEY_ARN, resource, verdict
 
 R = resource
@@ -489,9 +489,16 @@ def test_function_urls_need_iam():
     assert not check.passed and check.detail == "anyone on the internet may invoke it"
 
 
-@pytest.mark.parametrize("runtime", sorted(DEPRECATED_RUNTIMES))
+@pytest.mark.parametrize("runtime", sorted(limits.LAMBDA_DEPRECATED_RUNTIMES))
 def test_every_deprecated_runtime_fails(runtime):
     assert not verdict("OSP-LAMBDA-2", function(runtime=runtime)).passed
+
+
+@pytest.mark.parametrize("runtime", limits.LAMBDA_RUNTIMES)
+def test_every_runtime_a_catalogue_accepts_passes(runtime):
+    # One list each in osp.platform.limits: a runtime the catalogue lets an author choose
+    # must not be one the guardrail then fails.
+    assert verdict("OSP-LAMBDA-2", function(runtime=runtime)).passed
 
 
 def test_image_functions_bring_their_runtime():
