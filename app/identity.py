@@ -791,13 +791,7 @@ def _check_tables(check: Problems, tables: Sequence[TableGrant]) -> None:
     seen: set[str] = set()
     for index, table in enumerate(tables):
         where = f"grants.tables[{index}]"
-        if isinstance(table.arn, str):
-            if check.against(_ARNS["table"], f"{where}.arn", table.arn) and table.arn in seen:
-                check.add(f"{where}.arn", table.arn, "each table once, with one access")
-            seen.add(table.arn)
-        check.check(
-            table.access in tuple(Access), f"{where}.access", table.access, "read or read-write"
-        )
+        _check_access_grant(check, where, "table", table, seen)
         if _listed(check, f"{where}.index_names", table.index_names):
             for position, index_name in enumerate(table.index_names):
                 check.against(_INDEX_NAME, f"{where}.index_names[{position}]", index_name)
@@ -808,14 +802,21 @@ def _check_buckets(check: Problems, buckets: Sequence[BucketGrant]) -> None:
         return
     seen: set[str] = set()
     for index, bucket in enumerate(buckets):
-        where = f"grants.buckets[{index}]"
-        if isinstance(bucket.arn, str):
-            if check.against(_ARNS["bucket"], f"{where}.arn", bucket.arn) and bucket.arn in seen:
-                check.add(f"{where}.arn", bucket.arn, "each bucket once, with one access")
-            seen.add(bucket.arn)
-        check.check(
-            bucket.access in tuple(Access), f"{where}.access", bucket.access, "read or read-write"
-        )
+        _check_access_grant(check, f"grants.buckets[{index}]", "bucket", bucket, seen)
+
+
+def _check_access_grant(
+    check: Problems, where: str, kind: str, grant: BucketGrant | TableGrant, seen: set[str]
+) -> None:
+    """A grant of one `kind` ARN with an access: a literal ARN once among the grants `seen`
+    so far (an Output is checked when it resolves), the access read or read-write."""
+    if isinstance(grant.arn, str):
+        if check.against(_ARNS[kind], f"{where}.arn", grant.arn) and grant.arn in seen:
+            check.add(f"{where}.arn", grant.arn, f"each {kind} once, with one access")
+        seen.add(grant.arn)
+    check.check(
+        grant.access in tuple(Access), f"{where}.access", grant.access, "read or read-write"
+    )
 
 
 def _check_keys(check: Problems, keys: Sequence[KeyGrant]) -> None:

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from osp.platform.plan import PlannedResource
-from osp.platform.policy.model import Scope
+from osp.platform.policy.model import Check, Scope
 
 UNKNOWN = "<unknown>"
 """What an engine shows for a value only the cloud knows (an id, an ARN) before the update."""
@@ -73,6 +73,22 @@ def customer_key(reference: Any) -> bool:
     if not isinstance(reference, str) or not reference.strip():
         return False
     return not _AWS_MANAGED_ALIAS.search(reference)
+
+
+def encrypted_at_rest(inputs: Mapping[str, Any], switch: str, off: str) -> Check:
+    """A store encrypted at rest when its boolean `switch` is on (`off` says so when it is
+    not), under a customer key (`kmsKeyId`), with both properties as evidence."""
+    on, key = inputs.get(switch), inputs.get("kmsKeyId")
+    if not truthy(on):
+        return Check.of(False, off, **{switch: on})
+    if not customer_key(key):
+        return Check.of(
+            False,
+            "encrypted with the AWS-managed key, not the environment's",
+            **{switch: on},
+            kmsKeyId=key,
+        )
+    return Check.of(True, **{switch: on}, kmsKeyId=key)
 
 
 # --- policy documents ---------------------------------------------------------------------

@@ -8,7 +8,14 @@ from collections.abc import Callable
 
 from osp.platform.plan import PlannedResource
 from osp.platform.policy.model import Check, Rule, Scope, Severity
-from osp.platform.policy.rules._reading import at, customer_key, of_types, referrers, truthy
+from osp.platform.policy.rules._reading import (
+    at,
+    customer_key,
+    encrypted_at_rest,
+    of_types,
+    referrers,
+    truthy,
+)
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
@@ -179,17 +186,9 @@ def _rds_iam_auth(resource: PlannedResource, scope: Scope) -> Check | None:
 
 
 def _cache_at_rest(resource: PlannedResource, scope: Scope) -> Check | None:
-    on, key = resource.inputs.get("atRestEncryptionEnabled"), resource.inputs.get("kmsKeyId")
-    if not truthy(on):
-        return Check.of(False, "encryption at rest is off", atRestEncryptionEnabled=on)
-    if not customer_key(key):
-        return Check.of(
-            False,
-            "encrypted with the AWS-managed key, not the environment's",
-            atRestEncryptionEnabled=on,
-            kmsKeyId=key,
-        )
-    return Check.of(True, atRestEncryptionEnabled=on, kmsKeyId=key)
+    return encrypted_at_rest(
+        resource.inputs, "atRestEncryptionEnabled", "encryption at rest is off"
+    )
 
 
 def _cache_in_transit(resource: PlannedResource, scope: Scope) -> Check | None:

@@ -8,12 +8,11 @@ from osp.platform.plan import PlannedResource
 from osp.platform.policy.model import Check, Rule, Scope, Severity
 from osp.platform.policy.rules._reading import (
     at,
-    customer_key,
     denies_insecure_transport,
+    encrypted_at_rest,
     referenced,
     referrers,
     statements,
-    truthy,
 )
 from osp.platform.policy.rules.data_stores import protect_rule
 from osp.platform.policy.rules.network import SECURITY_GROUP, world_openings
@@ -36,17 +35,9 @@ def _companions(scope: Scope, file_system: PlannedResource, type_token: str) -> 
 
 
 def _encrypted(resource: PlannedResource, scope: Scope) -> Check | None:
-    encrypted, key = resource.inputs.get("encrypted"), resource.inputs.get("kmsKeyId")
-    if not truthy(encrypted):
-        return Check.of(False, "the file system is not encrypted at rest", encrypted=encrypted)
-    if not customer_key(key):
-        return Check.of(
-            False,
-            "encrypted with the AWS-managed key, not the environment's",
-            encrypted=encrypted,
-            kmsKeyId=key,
-        )
-    return Check.of(True, encrypted=encrypted, kmsKeyId=key)
+    return encrypted_at_rest(
+        resource.inputs, "encrypted", "the file system is not encrypted at rest"
+    )
 
 
 def _backed_up(resource: PlannedResource, scope: Scope) -> Check | None:

@@ -892,3 +892,26 @@ def test_fails_naming_the_property(rule_id):
     assert check is not None and not check.passed, check
     assert check.detail
     assert CASES[rule_id][2] in {e.path for e in check.evidence}, check.evidence
+
+
+_AT_REST = {
+    "OSP-EFS-1": (
+        "aws:efs/fileSystem:FileSystem",
+        "encrypted",
+        "the file system is not encrypted at rest",
+    ),
+    "OSP-CACHE-1": (RG, "atRestEncryptionEnabled", "encryption at rest is off"),
+}
+
+
+@pytest.mark.parametrize("rule", _AT_REST)
+def test_a_store_encrypted_at_rest_needs_its_switch_on_and_a_customer_key(rule):
+    type_, switch, off = _AT_REST[rule]
+    unencrypted = verdict(rule, R(type_, {switch: False, "kmsKeyId": KEY_ARN}))
+    assert not unencrypted.passed and unencrypted.detail == off
+    assert [e.path for e in unencrypted.evidence] == [switch]
+    aws_key = verdict(rule, R(type_, {switch: "true", "kmsKeyId": "alias/aws/kms"}))
+    assert not aws_key.passed
+    assert aws_key.detail == "encrypted with the AWS-managed key, not the environment's"
+    assert [e.path for e in aws_key.evidence] == [switch, "kmsKeyId"]
+    assert verdict(rule, R(type_, {switch: True, "kmsKeyId": KEY_ARN})).passed
